@@ -1,0 +1,400 @@
+/**
+ * Least-privilege permissions of the cluster controllers and ML workloads, as data.
+ * Every action is named; `*` resources appear only where the API has no resource-level
+ * permissions (Describe calls) or where tag conditions do the scoping.
+ */
+import type { PolicyStatement } from "./policy";
+import type { AwsAccount } from "./account";
+import type { EncryptionKey } from "./encryption-key";
+
+interface KeyedScope {
+  readonly account: AwsAccount;
+  readonly key: EncryptionKey;
+}
+
+/** Use of a KMS key by an AWS service on the caller's behalf only. */
+function keyViaService(sid: string, scope: KeyedScope, service: string, actions: string[]): PolicyStatement {
+  return {
+    sid,
+    actions,
+    resources: [scope.key.arn],
+    conditions: [
+      {
+        test: "StringEquals",
+        variable: "kms:ViaService",
+        values: [`${service}.${scope.account.region}.amazonaws.com`],
+      },
+    ],
+  };
+}
+
+const KMS_DECRYPT = ["kms:Decrypt", "kms:DescribeKey"];
+const KMS_ENCRYPT_DECRYPT = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"];
+
+export function ebsCsiDriverStatements(scope: KeyedScope): PolicyStatement[] {
+  const { partition, region, accountId } = scope.account;
+  const volumes = `arn:${partition}:ec2:${region}:${accountId}:volume/*`;
+  const snapshots = `arn:${partition}:ec2:${region}::snapshot/*`;
+  return [
+    {
+      sid: "DescribeVolumesAndInstances",
+      actions: [
+        "ec2:DescribeAvailabilityZones",
+        "ec2:DescribeInstances",
+        "ec2:DescribeSnapshots",
+        "ec2:DescribeTags",
+        "ec2:DescribeVolumes",
+        "ec2:DescribeVolumesModifications",
+      ],
+      resources: ["*"],
+    },
+    {
+      sid: "AttachAndModifyVolumes",
+      actions: ["ec2:AttachVolume", "ec2:DetachVolume", "ec2:ModifyVolume", "ec2:CreateSnapshot"],
+      resources: [volumes, snapshots, `arn:${partition}:ec2:${region}:${accountId}:instance/*`],
+    },
+    {
+      sid: "TagOnlyWhatItCreates",
+      actions: ["ec2:CreateTags"],
+      resources: [volumes, snapshots],
+      conditions: [
+        { test: "StringEquals", variable: "ec2:CreateAction", values: ["CreateVolume", "CreateSnapshot"] },
+      ],
+    },
+    {
+      sid: "CreateVolumesTaggedForTheDriver",
+      actions: ["ec2:CreateVolume"],
+      resources: [volumes, snapshots],
+      conditions: [
+        { test: "StringLike", variable: "aws:RequestTag/ebs.csi.aws.com/cluster", values: ["true"] },
+      ],
+    },
+    {
+      sid: "DeleteOnlyDriverVolumes",
+      actions: ["ec2:DeleteVolume", "ec2:DeleteTags"],
+      resources: [volumes],
+      conditions: [
+        { test: "StringLike", variable: "ec2:ResourceTag/ebs.csi.aws.com/cluster", values: ["true"] },
+      ],
+    },
+    {
+      sid: "DeleteOnlyDriverSnapshots",
+      actions: ["ec2:DeleteSnapshot"],
+      resources: [snapshots],
+      conditions: [
+        { test: "StringLike", variable: "ec2:ResourceTag/ebs.csi.aws.com/cluster", values: ["true"] },
+      ],
+    },
+    keyViaService("UseVolumeKeyThroughEc2", scope, "ec2", [
+      ...KMS_ENCRYPT_DECRYPT,
+      "kms:ReEncryptFrom",
+      "kms:ReEncryptTo",
+      "kms:GenerateDataKeyWithoutPlaintext",
+    ]),
+    {
+      sid: "GrantVolumeKeyToEc2",
+      actions: ["kms:CreateGrant"],
+      resources: [scope.key.arn],
+      conditions: [{ test: "Bool", variable: "kms:GrantIsForAWSResource", values: ["true"] }],
+    },
+  ];
+}
+
+export function clusterAutoscalerStatements(account: AwsAccount, clusterName: string): PolicyStatement[] {
+  const { partition, region, accountId } = account;
+  return [
+    {
+      sid: "DiscoverGroupsAndInstanceShapes",
+      actions: [
+        "autoscaling:DescribeAutoScalingGroups",
+        "autoscaling:DescribeAutoScalingInstances",
+        "autoscaling:DescribeLaunchConfigurations",
+        "autoscaling:DescribeScalingActivities",
+        "autoscaling:DescribeTags",
+        "ec2:DescribeImages",
+        "ec2:DescribeInstanceTypes",
+        "ec2:DescribeLaunchTemplateVersions",
+        "ec2:GetInstanceTypesFromInstanceRequirements",
+      ],
+      resources: ["*"],
+    },
+    {
+      // Labels and taints of empty groups, so pods asking for them can scale a group up from 0.
+      sid: "ReadNodeGroupTemplates",
+      actions: ["eks:DescribeNodegroup"],
+      resources: [`arn:${partition}:eks:${region}:${accountId}:nodegroup/${clusterName}/*/*`],
+    },
+    {
+      sid: "ScaleOnlyThisClustersGroups",
+      actions: ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+      resources: [
+        `arn:${partition}:autoscaling:${region}:${accountId}:autoScalingGroup:*:autoScalingGroupName/*`,
+      ],
+      conditions: [
+        {
+          test: "StringEquals",
+          variable: `aws:ResourceTag/k8s.io/cluster-autoscaler/${clusterName}`,
+          values: ["owned"],
+        },
+      ],
+    },
+  ];
+}
+
+export function loadBalancerControllerStatements(account: AwsAccount): PolicyStatement[] {
+  const { partition, region, accountId } = account;
+  const elb = (resource: string) =>
+    `arn:${partition}:elasticloadbalancing:${region}:${accountId}:${resource}`;
+  const securityGroups = `arn:${partition}:ec2:${region}:${accountId}:security-group/*`;
+  const balancers = [elb("targetgroup/*/*"), elb("loadbalancer/net/*/*"), elb("loadbalancer/app/*/*")];
+  const clusterTagAbsent = (kind: "Request" | "Resource") => ({
+    test: "Null",
+    variable: `aws:${kind}Tag/elbv2.k8s.aws/cluster`,
+    values: [kind === "Request" ? "true" : "false"],
+  });
+  const ownsResource = { test: "Null", variable: "aws:ResourceTag/elbv2.k8s.aws/cluster", values: ["false"] };
+  const tagsRequest = { test: "Null", variable: "aws:RequestTag/elbv2.k8s.aws/cluster", values: ["false"] };
+  return [
+    {
+      sid: "CreateElbServiceLinkedRole",
+      actions: ["iam:CreateServiceLinkedRole"],
+      resources: ["*"],
+      conditions: [
+        {
+          test: "StringEquals",
+          variable: "iam:AWSServiceName",
+          values: ["elasticloadbalancing.amazonaws.com"],
+        },
+      ],
+    },
+    {
+      sid: "DescribeNetworkAndLoadBalancers",
+      actions: [
+        "ec2:DescribeAccountAttributes",
+        "ec2:DescribeAddresses",
+        "ec2:DescribeAvailabilityZones",
+        "ec2:DescribeInternetGateways",
+        "ec2:DescribeVpcs",
+        "ec2:DescribeVpcPeeringConnections",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeInstances",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeTags",
+        "ec2:DescribeRouteTables",
+        "ec2:DescribeIpamPools",
+        "ec2:GetCoipPoolUsage",
+        "ec2:DescribeCoipPools",
+        "ec2:GetSecurityGroupsForVpc",
+        "elasticloadbalancing:DescribeLoadBalancers",
+        "elasticloadbalancing:DescribeLoadBalancerAttributes",
+        "elasticloadbalancing:DescribeListeners",
+        "elasticloadbalancing:DescribeListenerAttributes",
+        "elasticloadbalancing:DescribeListenerCertificates",
+        "elasticloadbalancing:DescribeSSLPolicies",
+        "elasticloadbalancing:DescribeRules",
+        "elasticloadbalancing:DescribeTargetGroups",
+        "elasticloadbalancing:DescribeTargetGroupAttributes",
+        "elasticloadbalancing:DescribeTargetHealth",
+        "elasticloadbalancing:DescribeTags",
+        "elasticloadbalancing:DescribeTrustStores",
+        "elasticloadbalancing:DescribeCapacityReservation",
+      ],
+      resources: ["*"],
+    },
+    {
+      sid: "ReadCertificatesAndProtections",
+      actions: [
+        "acm:ListCertificates",
+        "acm:DescribeCertificate",
+        "iam:ListServerCertificates",
+        "iam:GetServerCertificate",
+        "cognito-idp:DescribeUserPoolClient",
+        "wafv2:GetWebACL",
+        "wafv2:GetWebACLForResource",
+        "wafv2:AssociateWebACL",
+        "wafv2:DisassociateWebACL",
+        "shield:GetSubscriptionState",
+        "shield:DescribeProtection",
+        "shield:CreateProtection",
+        "shield:DeleteProtection",
+      ],
+      resources: ["*"],
+    },
+    { sid: "CreateSecurityGroups", actions: ["ec2:CreateSecurityGroup"], resources: ["*"] },
+    {
+      sid: "TagSecurityGroupsItCreates",
+      actions: ["ec2:CreateTags"],
+      resources: [securityGroups],
+      conditions: [
+        { test: "StringEquals", variable: "ec2:CreateAction", values: ["CreateSecurityGroup"] },
+        tagsRequest,
+      ],
+    },
+    {
+      sid: "RetagOwnSecurityGroups",
+      actions: ["ec2:CreateTags", "ec2:DeleteTags"],
+      resources: [securityGroups],
+      conditions: [clusterTagAbsent("Request"), clusterTagAbsent("Resource")],
+    },
+    {
+      sid: "ManageOwnSecurityGroups",
+      actions: [
+        "ec2:AuthorizeSecurityGroupIngress",
+        "ec2:RevokeSecurityGroupIngress",
+        "ec2:DeleteSecurityGroup",
+      ],
+      resources: [securityGroups],
+      conditions: [ownsResource],
+    },
+    {
+      // Node security group rules for target traffic (the group is not the controller's own).
+      sid: "OpenNodeSecurityGroupsToLoadBalancers",
+      actions: ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
+      resources: [securityGroups],
+    },
+    {
+      sid: "CreateTaggedLoadBalancers",
+      actions: ["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"],
+      resources: ["*"],
+      conditions: [tagsRequest],
+    },
+    {
+      sid: "ManageListenersAndRules",
+      actions: [
+        "elasticloadbalancing:CreateListener",
+        "elasticloadbalancing:DeleteListener",
+        "elasticloadbalancing:CreateRule",
+        "elasticloadbalancing:DeleteRule",
+      ],
+      resources: ["*"],
+    },
+    {
+      sid: "RetagOwnLoadBalancers",
+      actions: ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
+      resources: balancers,
+      conditions: [clusterTagAbsent("Request"), clusterTagAbsent("Resource")],
+    },
+    {
+      sid: "TagListenersAndRules",
+      actions: ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
+      resources: [
+        elb("listener/net/*/*/*"),
+        elb("listener/app/*/*/*"),
+        elb("listener-rule/net/*/*/*"),
+        elb("listener-rule/app/*/*/*"),
+      ],
+    },
+    {
+      sid: "TagOnCreate",
+      actions: ["elasticloadbalancing:AddTags"],
+      resources: balancers,
+      conditions: [
+        {
+          test: "StringEquals",
+          variable: "elasticloadbalancing:CreateAction",
+          values: ["CreateTargetGroup", "CreateLoadBalancer"],
+        },
+        tagsRequest,
+      ],
+    },
+    {
+      sid: "ModifyOwnLoadBalancers",
+      actions: [
+        "elasticloadbalancing:ModifyLoadBalancerAttributes",
+        "elasticloadbalancing:SetIpAddressType",
+        "elasticloadbalancing:SetSecurityGroups",
+        "elasticloadbalancing:SetSubnets",
+        "elasticloadbalancing:DeleteLoadBalancer",
+        "elasticloadbalancing:ModifyTargetGroup",
+        "elasticloadbalancing:ModifyTargetGroupAttributes",
+        "elasticloadbalancing:DeleteTargetGroup",
+        "elasticloadbalancing:ModifyListenerAttributes",
+        "elasticloadbalancing:ModifyCapacityReservation",
+        "elasticloadbalancing:ModifyIpPools",
+      ],
+      resources: ["*"],
+      conditions: [ownsResource],
+    },
+    {
+      sid: "RegisterTargets",
+      actions: ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+      resources: [elb("targetgroup/*/*")],
+    },
+    {
+      sid: "ConfigureListeners",
+      actions: [
+        "elasticloadbalancing:SetWebAcl",
+        "elasticloadbalancing:ModifyListener",
+        "elasticloadbalancing:AddListenerCertificates",
+        "elasticloadbalancing:RemoveListenerCertificates",
+        "elasticloadbalancing:ModifyRule",
+        "elasticloadbalancing:SetRulePriorities",
+      ],
+      resources: ["*"],
+    },
+  ];
+}
+
+/** External Secrets reads exactly one Secrets Manager secret (the database's). */
+export function secretReaderStatements(scope: KeyedScope, secretArn: string): PolicyStatement[] {
+  return [
+    {
+      sid: "ReadDatabaseSecret",
+      actions: [
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetResourcePolicy",
+        "secretsmanager:ListSecretVersionIds",
+      ],
+      resources: [secretArn],
+    },
+    keyViaService("DecryptSecretThroughSecretsManager", scope, "secretsmanager", KMS_DECRYPT),
+  ];
+}
+
+export type BucketAccessLevel = "read" | "read-write";
+
+export interface BucketGrant {
+  readonly bucketArn: string;
+  readonly access: BucketAccessLevel;
+}
+
+/** S3 object access to the given buckets, with the KMS use their SSE-KMS encryption needs. */
+export function bucketAccessStatements(scope: KeyedScope, grants: readonly BucketGrant[]): PolicyStatement[] {
+  const statements: PolicyStatement[] = [
+    {
+      sid: "ListBuckets",
+      actions: ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
+      resources: grants.map((grant) => grant.bucketArn),
+    },
+    {
+      sid: "ReadObjects",
+      actions: ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"],
+      resources: grants.map((grant) => `${grant.bucketArn}/*`),
+    },
+  ];
+  const writable = grants.filter((grant) => grant.access === "read-write");
+  if (writable.length > 0) {
+    statements.push({
+      sid: "WriteObjects",
+      actions: [
+        "s3:PutObject",
+        "s3:PutObjectTagging",
+        "s3:DeleteObject",
+        "s3:AbortMultipartUpload",
+        "s3:ListMultipartUploadParts",
+      ],
+      resources: writable.map((grant) => `${grant.bucketArn}/*`),
+    });
+  }
+  statements.push(
+    keyViaService(
+      "UseBucketKeyThroughS3",
+      scope,
+      "s3",
+      writable.length > 0 ? KMS_ENCRYPT_DECRYPT : KMS_DECRYPT,
+    ),
+  );
+  return statements;
+}

@@ -1,0 +1,48 @@
+import type { EnvironmentInput } from "./schema";
+
+/** Development: small, cheap, and torn down freely (data included). */
+export const dev: EnvironmentInput = {
+  name: "dev",
+  protection: "disposable",
+  aws: {
+    region: "eu-west-1",
+    allowedAccountIds: ["111111111111"],
+  },
+  tags: { owner: "ml-platform", "cost-center": "ml-platform-dev" },
+  network: {
+    vpcCidr: "10.10.0.0/16",
+    azCount: 3,
+    natGateways: "single",
+    flowLogRetentionDays: 30,
+  },
+  eks: {
+    version: "1.34",
+    adminPrincipalArns: [
+      "arn:aws:iam::111111111111:role/platform-admin",
+      "arn:aws:iam::111111111111:role/ci-deploy",
+    ],
+    publicEndpoint: { enabled: true, allowedCidrs: ["203.0.113.0/24"] },
+    controlPlaneLogRetentionDays: 30,
+  },
+  nodeGroups: {
+    general: { minSize: 2, desiredSize: 2, maxSize: 4 },
+    training: { maxSize: 4 },
+    gpu: { maxSize: 2 },
+  },
+  database: {
+    engineVersion: "17",
+    instanceClass: "db.t4g.medium",
+    allocatedStorageGib: 20,
+    maxAllocatedStorageGib: 50,
+    multiAz: false,
+    backupRetentionDays: 1,
+    deletionProtection: false,
+    performanceInsights: false,
+  },
+  storage: {
+    artifactsBucket: "acme-mlops-dev-artifacts",
+    dataBucket: "acme-mlops-dev-data",
+    noncurrentVersionExpirationDays: 30,
+  },
+  registry: { immutableTags: false },
+};

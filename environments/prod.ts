@@ -1,0 +1,52 @@
+import type { EnvironmentInput } from "./schema";
+
+/** Production: nothing stateful can be destroyed by Terraform; private API endpoint only. */
+export const prod: EnvironmentInput = {
+  name: "prod",
+  protection: "protected",
+  aws: {
+    region: "eu-west-1",
+    allowedAccountIds: ["333333333333"],
+  },
+  stateBackend: {
+    bucket: "acme-mlops-terraform-state-prod",
+    region: "eu-west-1",
+  },
+  tags: { owner: "ml-platform", "cost-center": "ml-platform-prod" },
+  network: {
+    vpcCidr: "10.30.0.0/16",
+    azCount: 3,
+    natGateways: "one-per-az",
+    flowLogRetentionDays: 365,
+  },
+  eks: {
+    version: "1.34",
+    adminPrincipalArns: [
+      "arn:aws:iam::333333333333:role/platform-admin",
+      "arn:aws:iam::333333333333:role/ci-deploy",
+    ],
+    publicEndpoint: { enabled: false },
+    controlPlaneLogRetentionDays: 365,
+  },
+  nodeGroups: {
+    general: { instanceTypes: ["t3.large"], minSize: 3, desiredSize: 3, maxSize: 9 },
+    training: { maxSize: 10 },
+    gpu: { maxSize: 4 },
+  },
+  database: {
+    engineVersion: "17",
+    instanceClass: "db.m7g.large",
+    allocatedStorageGib: 100,
+    maxAllocatedStorageGib: 500,
+    multiAz: true,
+    backupRetentionDays: 30,
+    deletionProtection: true,
+    performanceInsights: true,
+  },
+  storage: {
+    artifactsBucket: "acme-mlops-prod-artifacts",
+    dataBucket: "acme-mlops-prod-data",
+    noncurrentVersionExpirationDays: 365,
+  },
+  registry: { immutableTags: true },
+};

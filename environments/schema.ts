@@ -1,0 +1,704 @@
+/**
+ * The schema every environment file is validated against before any stack is built.
+ *
+ * Each rule's message has the form `<rule>; fix: <what to change>`; `formatIssues` adds the
+ * environment, the field path and the value received, so every problem reads
+ * `prod: database.backupRetentionDays = 0: must be at least 7 ...; fix: ...`.
+ */
+import { z } from "zod";
+import { isCidr, overlaps, parseCidr } from "../constructs/lib/cidr";
+
+/** Kubernetes versions in EKS standard support when this release was cut, with the managed add-on versions tested on each. */
+export const EKS_VERSIONS = {
+  "1.34": {
+    vpcCni: "v1.20.4-eksbuild.2",
+    coredns: "v1.12.4-eksbuild.1",
+    kubeProxy: "v1.34.0-eksbuild.4",
+    ebsCsiDriver: "v1.52.1-eksbuild.1",
+  },
+  "1.35": {
+    vpcCni: "v1.21.1-eksbuild.1",
+    coredns: "v1.13.1-eksbuild.1",
+    kubeProxy: "v1.35.0-eksbuild.2",
+    ebsCsiDriver: "v1.53.0-eksbuild.1",
+  },
+} as const;
+export type EksVersion = keyof typeof EKS_VERSIONS;
+const SUPPORTED_EKS_VERSIONS = Object.keys(EKS_VERSIONS) as EksVersion[];
+
+/** RDS PostgreSQL major versions in RDS standard support for the lifetime of this release line. */
+export const POSTGRES_MAJOR_VERSIONS = ["16", "17"] as const;
+
+/** EC2 families with NVIDIA GPUs that the AL2023 NVIDIA AMI supports (x86_64). */
+export const GPU_INSTANCE_FAMILIES = [
+  "g4dn",
+  "g5",
+  "g6",
+  "g6e",
+  "gr6",
+  "p3",
+  "p3dn",
+  "p4d",
+  "p4de",
+  "p5",
+  "p5e",
+  "p5en",
+] as const;
+
+const NAME = /^[a-z][a-z0-9-]{1,22}[a-z0-9]$/;
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
+const ACCOUNT_ID = /^\d{12}$/;
+const IAM_PRINCIPAL_ARN = /^arn:aws(-[a-z]+)*:(iam|sts)::\d{12}:(role|user|assumed-role)\/[\w+=,.@/-]+$/;
+const INSTANCE_TYPE = /^([a-z][a-z0-9-]*)\.([a-z0-9]+)$/;
+const DB_INSTANCE_CLASS = /^db\.[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+const LABEL_KEY =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+const TAG_KEY = /^[\w .:/=+\-@]{1,128}$/;
+
+/** Stands for a value that was not given, in issues raised after parsing. */
+export const MISSING = Symbol("missing");
+
+const fix = (rule: string, remedy: string): string => `${rule}; fix: ${remedy}`;
+
+const wholeNumber = (field: string, min: number, max: number, remedy: string) =>
+  z
+    .number({ error: fix("must be a number", remedy) })
+    .int({ error: fix(`${field} must be a whole number`, remedy) })
+    .min(min, { error: fix(`must be between ${min} and ${max}`, remedy) })
+    .max(max, { error: fix(`must be between ${min} and ${max}`, remedy) });
+
+const cidr = (remedy: string) =>
+  z.string().refine(isCidr, {
+    error: fix("must be an IPv4 CIDR block such as 10.20.0.0/16 with no host bits set", remedy),
+  });
+
+/** S3 bucket naming rules (general purpose buckets). */
+export function bucketNameProblem(name: string): string | undefined {
+  if (name.length < 3 || name.length > 63) return "must be 3 to 63 characters long";
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name))
+    return "may hold only lower-case letters, digits, dots and hyphens, and must start and end with a letter or digit";
+  if (name.includes("..")) return "must not contain two adjacent dots";
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) return "must not be formatted as an IP address";
+  if (/^(xn--|sthree-|amzn-s3-demo-)/.test(name))
+    return "must not start with a reserved prefix (xn--, sthree-, amzn-s3-demo-)";
+  if (/(-s3alias|--ol-s3|\.mrap|--x-s3|--table-s3)$/.test(name)) return "must not end with a reserved suffix";
+  if (name.includes(".")) return "must not contain dots (virtual-hosted TLS access breaks on dotted names)";
+  return undefined;
+}
+
+const bucketName = z.string().superRefine((name, ctx) => {
+  const problem = bucketNameProblem(name);
+  if (problem)
+    ctx.addIssue({
+      code: "custom",
+      message: fix(problem, "choose a globally unique name like acme-mlops-dev-artifacts"),
+    });
+});
+
+/** ECR repository naming rules. */
+const repositoryName = z
+  .string()
+  .min(2, { error: fix("must be 2 to 256 characters long", "use a short name like mlops-serving") })
+  .max(256, { error: fix("must be 2 to 256 characters long", "use a short name like mlops-serving") })
+  .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, {
+    error: fix(
+      "may hold only lower-case letters, digits and single . _ - / separators, starting and ending with a letter or digit",
+      "use a name like mlops-serving or team/mlops-serving",
+    ),
+  });
+
+const taintSchema = z.strictObject({
+  key: z.string().regex(LABEL_KEY, {
+    error: fix("must be a valid Kubernetes label key", "use a key like example.com/dedicated"),
+  }),
+  value: z
+    .string()
+    .regex(LABEL_VALUE, {
+      error: fix("must be a valid Kubernetes label value", "use letters, digits, - _ . (max 63)"),
+    })
+    .optional(),
+  effect: z.enum(["NoSchedule", "NoExecute", "PreferNoSchedule"], {
+    error: fix(
+      "must be NoSchedule, NoExecute or PreferNoSchedule",
+      "pick one of the three Kubernetes taint effects",
+    ),
+  }),
+});
+
+const labelsSchema = z
+  .record(
+    z.string().regex(LABEL_KEY, {
+      error: fix("must be a valid Kubernetes label key", "use a key like example.com/team"),
+    }),
+    z.string().regex(LABEL_VALUE, {
+      error: fix("must be a valid Kubernetes label value", "use letters, digits, - _ . (max 63)"),
+    }),
+  )
+  .default({});
+
+export const NODE_GROUP_KINDS = ["general", "training", "gpu"] as const;
+export type NodeGroupKind = (typeof NODE_GROUP_KINDS)[number];
+
+const AMI_TYPES = ["AL2023_x86_64_STANDARD", "AL2023_ARM_64_STANDARD", "AL2023_x86_64_NVIDIA"] as const;
+
+interface NodeGroupDefaults {
+  readonly instanceTypes: string[];
+  readonly capacityType: "ON_DEMAND" | "SPOT";
+  readonly minSize: number;
+  readonly desiredSize: number;
+  readonly maxSize: number;
+  readonly diskSizeGib: number;
+  readonly amiType: (typeof AMI_TYPES)[number];
+}
+
+/** The defaults of each node group: general on demand, training and GPU on SPOT and idle at zero nodes. */
+export const NODE_GROUP_DEFAULTS: Record<NodeGroupKind, NodeGroupDefaults> = {
+  general: {
+    instanceTypes: ["t3.large"],
+    capacityType: "ON_DEMAND",
+    minSize: 2,
+    desiredSize: 2,
+    maxSize: 6,
+    diskSizeGib: 50,
+    amiType: "AL2023_x86_64_STANDARD",
+  },
+  training: {
+    instanceTypes: ["c5.2xlarge", "c5a.2xlarge", "c6i.2xlarge"],
+    capacityType: "SPOT",
+    minSize: 0,
+    desiredSize: 0,
+    maxSize: 10,
+    diskSizeGib: 100,
+    amiType: "AL2023_x86_64_STANDARD",
+  },
+  gpu: {
+    instanceTypes: ["g4dn.xlarge", "g5.xlarge"],
+    capacityType: "SPOT",
+    minSize: 0,
+    desiredSize: 0,
+    maxSize: 4,
+    diskSizeGib: 200,
+    amiType: "AL2023_x86_64_NVIDIA",
+  },
+};
+
+/**
+ * NVIDIA GPUs per instance of the GPU families, by size; the cluster autoscaler is told this
+ * count for a group at zero nodes, so every type of a group must offer the same number.
+ */
+export function gpusPerInstance(instanceType: string): number | undefined {
+  const match = INSTANCE_TYPE.exec(instanceType);
+  if (!match) return undefined;
+  const [, family, size] = match;
+  if (["g4dn", "g5", "g6", "g6e", "gr6"].includes(family)) {
+    if (["xlarge", "2xlarge", "4xlarge", "8xlarge", "16xlarge"].includes(size)) return 1;
+    if (["12xlarge", "24xlarge"].includes(size)) return 4;
+    if (["48xlarge", "metal"].includes(size)) return 8;
+    return undefined;
+  }
+  if (family === "p3") return ({ "2xlarge": 1, "8xlarge": 4, "16xlarge": 8 } as Record<string, number>)[size];
+  if (["p3dn", "p4d", "p4de", "p5", "p5e", "p5en"].includes(family))
+    return size.endsWith("24xlarge") || size === "48xlarge" ? 8 : undefined;
+  return undefined;
+}
+
+function instanceFamily(instanceType: string): string {
+  return INSTANCE_TYPE.exec(instanceType)?.[1] ?? "";
+}
+
+/** Graviton (arm64) families carry a `g` in the suffix after the generation (m7g, c6gn, t4g, g5g), plus a1. */
+export function isArmFamily(family: string): boolean {
+  const suffix = /^[a-z]+\d+([a-z]*)/.exec(family)?.[1] ?? "";
+  return family === "a1" || suffix.includes("g");
+}
+
+function nodeGroupSchema(kind: NodeGroupKind) {
+  const d = NODE_GROUP_DEFAULTS[kind];
+  const sizeRemedy = "keep 0 <= minSize <= desiredSize <= maxSize, with maxSize >= 1";
+  return z
+    .strictObject({
+      instanceTypes: z
+        .array(
+          z.string().regex(INSTANCE_TYPE, {
+            error: fix("must be an EC2 instance type such as t3.large", "use the family.size form"),
+          }),
+        )
+        .min(1, {
+          error: fix(
+            "must list at least one instance type",
+            `list types such as ${d.instanceTypes.join(", ")}`,
+          ),
+        })
+        .default(d.instanceTypes),
+      capacityType: z
+        .enum(["ON_DEMAND", "SPOT"], { error: fix("must be ON_DEMAND or SPOT", "pick one of the two") })
+        .default(d.capacityType),
+      minSize: wholeNumber("minSize", 0, 100, sizeRemedy).default(d.minSize),
+      desiredSize: wholeNumber("desiredSize", 0, 100, sizeRemedy).default(d.desiredSize),
+      maxSize: wholeNumber("maxSize", 1, 100, sizeRemedy).default(d.maxSize),
+      diskSizeGib: wholeNumber("diskSizeGib", 20, 16384, "give the root volume 20 GiB or more").default(
+        d.diskSizeGib,
+      ),
+      amiType: z
+        .enum(AMI_TYPES, {
+          error: fix(`must be one of ${AMI_TYPES.join(", ")}`, "use an AL2023 EKS-optimized AMI type"),
+        })
+        .default(d.amiType),
+      /** Labels added to the `workload=<group>` label every node of the group carries. */
+      labels: labelsSchema,
+      /** Taints added to the group's own taint (training: workload=training, gpu: nvidia.com/gpu). */
+      taints: z.array(taintSchema).default([]),
+    })
+    .superRefine((group, ctx) => {
+      if (group.minSize > group.maxSize) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["minSize"],
+          input: group.minSize,
+          message: fix(`must be <= maxSize (${group.maxSize})`, sizeRemedy),
+        });
+      }
+      if (group.desiredSize < group.minSize || group.desiredSize > group.maxSize) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["desiredSize"],
+          input: group.desiredSize,
+          message: fix(
+            `must be within [minSize, maxSize] = [${group.minSize}, ${group.maxSize}]`,
+            sizeRemedy,
+          ),
+        });
+      }
+      if (new Set(group.instanceTypes).size !== group.instanceTypes.length) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["instanceTypes"],
+          input: group.instanceTypes,
+          message: fix("must not list an instance type twice", "remove the duplicate"),
+        });
+      }
+      if (group.capacityType === "SPOT" && group.instanceTypes.length < 2) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["instanceTypes"],
+          input: group.instanceTypes,
+          message: fix(
+            "a SPOT group needs at least two interchangeable instance types, or one reclaimed pool empties it",
+            `add a type with the same vCPU and memory, e.g. ${d.instanceTypes.join(", ")}`,
+          ),
+        });
+      }
+      const arm = group.amiType === "AL2023_ARM_64_STANDARD";
+      group.instanceTypes.forEach((type, index) => {
+        const family = instanceFamily(type);
+        if (family === "") return;
+        if (isArmFamily(family) !== arm) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["instanceTypes", index],
+            input: type,
+            message: fix(
+              `is ${isArmFamily(family) ? "an arm64 (Graviton)" : "an x86_64"} type but amiType ${group.amiType} is for ${arm ? "arm64" : "x86_64"}`,
+              "use instance types of the AMI's architecture",
+            ),
+          });
+        }
+      });
+      if (kind === "gpu") {
+        group.instanceTypes.forEach((type, index) => {
+          if (!(GPU_INSTANCE_FAMILIES as readonly string[]).includes(instanceFamily(type))) {
+            ctx.addIssue({
+              code: "custom",
+              path: ["instanceTypes", index],
+              input: type,
+              message: fix(
+                `is not an NVIDIA GPU instance type (families: ${GPU_INSTANCE_FAMILIES.join(", ")})`,
+                "use GPU types such as g4dn.xlarge and g5.xlarge",
+              ),
+            });
+          }
+        });
+        const counts = new Set(group.instanceTypes.map(gpusPerInstance));
+        if (counts.size > 1 && !counts.has(undefined)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["instanceTypes"],
+            input: group.instanceTypes,
+            message: fix(
+              "every GPU type of the group must carry the same number of GPUs, or the autoscaler misjudges an empty group",
+              "pick sizes with equal GPU counts, e.g. g4dn.xlarge and g5.xlarge (1 each)",
+            ),
+          });
+        }
+        group.instanceTypes.forEach((type, index) => {
+          if (
+            GPU_INSTANCE_FAMILIES.includes(instanceFamily(type) as never) &&
+            gpusPerInstance(type) === undefined
+          ) {
+            ctx.addIssue({
+              code: "custom",
+              path: ["instanceTypes", index],
+              input: type,
+              message: fix(
+                "is a size whose GPU count this project does not know",
+                "use a listed size such as g5.xlarge or g5.12xlarge",
+              ),
+            });
+          }
+        });
+        if (group.amiType !== "AL2023_x86_64_NVIDIA") {
+          ctx.addIssue({
+            code: "custom",
+            path: ["amiType"],
+            input: group.amiType,
+            message: fix(
+              "the GPU group must run the AL2023_x86_64_NVIDIA AMI (it ships the NVIDIA driver)",
+              'set amiType: "AL2023_x86_64_NVIDIA"',
+            ),
+          });
+        }
+      } else if (group.amiType === "AL2023_x86_64_NVIDIA") {
+        ctx.addIssue({
+          code: "custom",
+          path: ["amiType"],
+          input: group.amiType,
+          message: fix(
+            `the ${kind} group has no GPUs, so the NVIDIA AMI only adds boot time`,
+            'use "AL2023_x86_64_STANDARD"',
+          ),
+        });
+      }
+    });
+}
+
+const retentionDays = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+const logRetention = z
+  .number()
+  .refine((n) => retentionDays.includes(n), {
+    error: fix(`must be a CloudWatch Logs retention period (${retentionDays.join(", ")})`, "pick 90 or 365"),
+  })
+  .default(90);
+
+export const environmentSchema = z
+  .strictObject({
+    /** Environment name; stacks are named `<name>-foundation` etc. */
+    name: z.string().regex(NAME, {
+      error: fix(
+        "must be 3 to 24 lower-case letters, digits or hyphens, starting with a letter",
+        "use a name like dev or staging",
+      ),
+    }),
+    /**
+     * `protected`: nothing stateful can be destroyed by Terraform (prod).
+     * `disposable`: everything can be torn down, data included (dev).
+     */
+    protection: z.enum(["protected", "disposable"], {
+      error: fix("must be protected or disposable", "use protected for environments holding data you keep"),
+    }),
+    aws: z.strictObject({
+      region: z
+        .string()
+        .regex(REGION, { error: fix("must be an AWS region code", "use a region such as eu-west-1") }),
+      /** The AWS provider refuses to run against any other account. @default any account */
+      allowedAccountIds: z
+        .array(
+          z.string().regex(ACCOUNT_ID, {
+            error: fix("must be a 12-digit AWS account id", "quote it as a string of 12 digits"),
+          }),
+        )
+        .min(1, { error: fix("must not be empty when given", "remove the field or list the account id") })
+        .optional(),
+    }),
+    /** Terraform state in S3 (encrypted, with S3 native locking); local state when unset. */
+    stateBackend: z
+      .strictObject({
+        bucket: bucketName,
+        region: z
+          .string()
+          .regex(REGION, { error: fix("must be an AWS region code", "use the state bucket's region") }),
+        /** Key prefix; each stack's state lives at `<keyPrefix>/<stack>.tfstate`. @default "mlops-platform" */
+        keyPrefix: z
+          .string()
+          .regex(/^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*$/, {
+            error: fix(
+              "must be an S3 key prefix without leading or trailing slash",
+              "use a prefix like mlops-platform",
+            ),
+          })
+          .default("mlops-platform"),
+      })
+      .optional(),
+    /** Cost allocation tags applied to every resource, next to `environment=<name>`. */
+    tags: z
+      .record(
+        z.string().regex(TAG_KEY, {
+          error: fix("must be a valid AWS tag key", "use letters, digits, spaces and _ . : / = + - @"),
+        }),
+        z.string().max(256, { error: fix("must be at most 256 characters", "shorten the tag value") }),
+      )
+      .superRefine((tags, ctx) => {
+        for (const required of ["owner", "cost-center"]) {
+          if (!tags[required] || tags[required].trim() === "") {
+            ctx.addIssue({
+              code: "custom",
+              path: [required],
+              input: tags[required] ?? MISSING,
+              message: fix(
+                "is a required tag",
+                `add tags["${required}"] so costs and incidents reach the right team`,
+              ),
+            });
+          }
+        }
+        if ("environment" in tags) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["environment"],
+            message: fix("is set from the environment's name", 'remove tags["environment"]'),
+          });
+        }
+      }),
+    network: z.strictObject({
+      vpcCidr: cidr("use a private range between /16 and /20, e.g. 10.20.0.0/16").refine(
+        (text) => {
+          const parsed = parseCidr(text);
+          return parsed !== undefined && parsed.prefix >= 16 && parsed.prefix <= 20;
+        },
+        {
+          error: fix(
+            "must be a /16 to /20 block",
+            "use e.g. 10.20.0.0/16: pods take VPC addresses, so leave room",
+          ),
+        },
+      ),
+      /** Availability zones to spread subnets and nodes over. @default 3 */
+      azCount: wholeNumber(
+        "azCount",
+        2,
+        6,
+        "spread over 2 to 6 availability zones (3 is the default)",
+      ).default(3),
+      /** `one-per-az` survives the loss of a zone; `single` is cheaper. @default "one-per-az" */
+      natGateways: z
+        .enum(["single", "one-per-az"], {
+          error: fix("must be single or one-per-az", "use one-per-az where uptime matters"),
+        })
+        .default("one-per-az"),
+      /** @default 90 */
+      flowLogRetentionDays: logRetention,
+    }),
+    eks: z.strictObject({
+      version: z.enum(SUPPORTED_EKS_VERSIONS, {
+        error: fix(
+          `must be a Kubernetes version in EKS standard support: ${SUPPORTED_EKS_VERSIONS.join(", ")}`,
+          `set eks.version to ${SUPPORTED_EKS_VERSIONS[SUPPORTED_EKS_VERSIONS.length - 1]}`,
+        ),
+      }),
+      /** IAM roles/users given cluster-admin through EKS access entries (include the deploying CI role). */
+      adminPrincipalArns: z
+        .array(
+          z.string().regex(IAM_PRINCIPAL_ARN, {
+            error: fix("must be an IAM role or user ARN", "use arn:aws:iam::<account>:role/<name>"),
+          }),
+        )
+        .min(1, {
+          error: fix(
+            "must name at least one principal, or nobody can reach the cluster",
+            "add the platform team's admin role ARN",
+          ),
+        }),
+      /** Public API endpoint; the private endpoint is always on. @default disabled */
+      publicEndpoint: z
+        .strictObject({
+          enabled: z.boolean(),
+          allowedCidrs: z.array(cidr("list the office or CI egress ranges")).default([]),
+        })
+        .superRefine((endpoint, ctx) => {
+          endpoint.allowedCidrs.forEach((block, index) => {
+            if (parseCidr(block)?.prefix === 0) {
+              ctx.addIssue({
+                code: "custom",
+                path: ["allowedCidrs", index],
+                message: fix(
+                  "must not open the API to the whole internet",
+                  "list only the office or CI egress ranges",
+                ),
+              });
+            }
+          });
+          if (endpoint.enabled && endpoint.allowedCidrs.length === 0) {
+            ctx.addIssue({
+              code: "custom",
+              path: ["allowedCidrs"],
+              message: fix(
+                "must list at least one range when the public endpoint is enabled (empty means 0.0.0.0/0)",
+                "list the CI and office egress ranges, or disable the public endpoint",
+              ),
+            });
+          }
+        })
+        .default({ enabled: false, allowedCidrs: [] }),
+      /** Service CIDR of the cluster; must not overlap the VPC. @default "172.20.0.0/16" */
+      serviceIpv4Cidr: cidr("use a /12 to /24 block outside the VPC, e.g. 172.20.0.0/16").default(
+        "172.20.0.0/16",
+      ),
+      /** @default 90 */
+      controlPlaneLogRetentionDays: logRetention,
+    }),
+    nodeGroups: z.strictObject({
+      general: nodeGroupSchema("general").prefault({}),
+      training: nodeGroupSchema("training").prefault({}),
+      gpu: nodeGroupSchema("gpu").prefault({}),
+    }),
+    database: z.strictObject({
+      /** PostgreSQL major version (RDS picks the newest minor and upgrades minors automatically). */
+      engineVersion: z.enum(POSTGRES_MAJOR_VERSIONS, {
+        error: fix(
+          `must be a PostgreSQL major version in RDS standard support: ${POSTGRES_MAJOR_VERSIONS.join(", ")}`,
+          'set database.engineVersion to "17"',
+        ),
+      }),
+      instanceClass: z.string().regex(DB_INSTANCE_CLASS, {
+        error: fix("must be an RDS instance class", "use a class such as db.t4g.medium"),
+      }),
+      allocatedStorageGib: wholeNumber("allocatedStorageGib", 20, 65536, "allocate 20 GiB or more"),
+      /** Upper bound for storage autoscaling. @default 5 x allocatedStorageGib */
+      maxAllocatedStorageGib: wholeNumber(
+        "maxAllocatedStorageGib",
+        20,
+        65536,
+        "set it >= allocatedStorageGib",
+      ).optional(),
+      multiAz: z.boolean(),
+      backupRetentionDays: wholeNumber(
+        "backupRetentionDays",
+        0,
+        35,
+        "keep 1 to 35 days of backups (7 or more where data matters)",
+      ),
+      deletionProtection: z.boolean(),
+      /** @default true when protected */
+      performanceInsights: z.boolean().optional(),
+    }),
+    storage: z.strictObject({
+      /** MLflow and pipeline artifacts. */
+      artifactsBucket: bucketName,
+      /** Datasets and the DVC remote. */
+      dataBucket: bucketName,
+      /** Days a replaced object version is kept. @default 90 */
+      noncurrentVersionExpirationDays: wholeNumber(
+        "noncurrentVersionExpirationDays",
+        1,
+        3650,
+        "keep old versions 1 to 3650 days",
+      ).default(90),
+    }),
+    registry: z.strictObject({
+      /** @default "mlops-serving" */
+      servingRepository: repositoryName.default("mlops-serving"),
+      /** @default "mlops-training" */
+      trainingRepository: repositoryName.default("mlops-training"),
+      /** Forbid overwriting a pushed tag. */
+      immutableTags: z.boolean(),
+      /** @default 10 */
+      keepTaggedImages: wholeNumber("keepTaggedImages", 1, 1000, "keep at least the running image").default(
+        10,
+      ),
+      /** @default 7 */
+      untaggedImageExpiryDays: wholeNumber(
+        "untaggedImageExpiryDays",
+        1,
+        365,
+        "expire untagged images after 1 to 365 days",
+      ).default(7),
+    }),
+  })
+  .superRefine((env, ctx) => {
+    const vpc = parseCidr(env.network.vpcCidr);
+    const services = parseCidr(env.eks.serviceIpv4Cidr);
+    if (vpc && services && overlaps(vpc, services)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["eks", "serviceIpv4Cidr"],
+        input: env.eks.serviceIpv4Cidr,
+        message: fix(
+          `overlaps the VPC ${env.network.vpcCidr}`,
+          "pick a service range outside the VPC, e.g. 172.20.0.0/16",
+        ),
+      });
+    }
+    if (
+      env.database.maxAllocatedStorageGib !== undefined &&
+      env.database.maxAllocatedStorageGib < env.database.allocatedStorageGib
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["database", "maxAllocatedStorageGib"],
+        input: env.database.maxAllocatedStorageGib,
+        message: fix(
+          `must be >= allocatedStorageGib (${env.database.allocatedStorageGib})`,
+          "raise it or remove it",
+        ),
+      });
+    }
+    if (env.storage.artifactsBucket === env.storage.dataBucket) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["storage", "dataBucket"],
+        input: env.storage.dataBucket,
+        message: fix("must differ from storage.artifactsBucket", "give datasets their own bucket"),
+      });
+    }
+    if (env.registry.servingRepository === env.registry.trainingRepository) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["registry", "trainingRepository"],
+        input: env.registry.trainingRepository,
+        message: fix("must differ from registry.servingRepository", "use mlops-training"),
+      });
+    }
+    if (env.protection === "protected") {
+      const protectedRule = (path: (string | number)[], rule: string, remedy: string) =>
+        ctx.addIssue({
+          code: "custom",
+          path,
+          input: path.reduce<unknown>((value, key) => (value as Record<string | number, unknown>)[key], env),
+          message: fix(`a protected environment ${rule}`, remedy),
+        });
+      if (!env.database.deletionProtection)
+        protectedRule(
+          ["database", "deletionProtection"],
+          "must keep RDS deletion protection on",
+          "set database.deletionProtection: true",
+        );
+      if (env.database.backupRetentionDays < 7)
+        protectedRule(
+          ["database", "backupRetentionDays"],
+          "needs at least 7 days of backups",
+          "set database.backupRetentionDays to 7..35",
+        );
+      if (!env.database.multiAz)
+        protectedRule(["database", "multiAz"], "needs a Multi-AZ database", "set database.multiAz: true");
+      if (!env.registry.immutableTags)
+        protectedRule(
+          ["registry", "immutableTags"],
+          "needs immutable image tags so a release cannot change under it",
+          "set registry.immutableTags: true",
+        );
+      if (env.network.natGateways !== "one-per-az")
+        protectedRule(
+          ["network", "natGateways"],
+          "needs one NAT gateway per AZ to survive a zone outage",
+          'set network.natGateways: "one-per-az"',
+        );
+    }
+  });
+
+/** What an environment file states (defaults may be omitted). */
+export type EnvironmentInput = z.input<typeof environmentSchema>;
+/** A validated environment with every default filled in. */
+export type Environment = z.output<typeof environmentSchema>;
+export type NodeGroupConfig = Environment["nodeGroups"][NodeGroupKind];

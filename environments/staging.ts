@@ -1,0 +1,50 @@
+import type { EnvironmentInput } from "./schema";
+
+/** Staging: production-shaped (zonal NAT, immutable images) at a smaller size. */
+export const staging: EnvironmentInput = {
+  name: "staging",
+  protection: "disposable",
+  aws: {
+    region: "eu-west-1",
+    allowedAccountIds: ["222222222222"],
+  },
+  stateBackend: {
+    bucket: "acme-mlops-terraform-state-staging",
+    region: "eu-west-1",
+  },
+  tags: { owner: "ml-platform", "cost-center": "ml-platform-staging" },
+  network: {
+    vpcCidr: "10.20.0.0/16",
+    azCount: 3,
+    natGateways: "one-per-az",
+    flowLogRetentionDays: 90,
+  },
+  eks: {
+    version: "1.34",
+    adminPrincipalArns: [
+      "arn:aws:iam::222222222222:role/platform-admin",
+      "arn:aws:iam::222222222222:role/ci-deploy",
+    ],
+    publicEndpoint: { enabled: true, allowedCidrs: ["203.0.113.0/24"] },
+  },
+  nodeGroups: {
+    general: { minSize: 2, desiredSize: 3, maxSize: 6 },
+    training: { maxSize: 6 },
+    gpu: { maxSize: 2 },
+  },
+  database: {
+    engineVersion: "17",
+    instanceClass: "db.t4g.large",
+    allocatedStorageGib: 50,
+    maxAllocatedStorageGib: 200,
+    multiAz: false,
+    backupRetentionDays: 7,
+    deletionProtection: false,
+    performanceInsights: true,
+  },
+  storage: {
+    artifactsBucket: "acme-mlops-staging-artifacts",
+    dataBucket: "acme-mlops-staging-data",
+  },
+  registry: { immutableTags: true },
+};

@@ -1,0 +1,30 @@
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["node_modules/**", "cdktf.out/**", "coverage/**", "jest.config.js", "eslint.config.mjs"] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [
+            {
+              name: "@cdktf/provider-aws",
+              message: "Import the resource module (@cdktf/provider-aws/lib/<resource>).",
+            },
+            {
+              name: "@cdktf/provider-kubernetes",
+              message: "Import the resource module (@cdktf/provider-kubernetes/lib/<resource>).",
+            },
+            {
+              name: "@cdktf/provider-helm",
+              message: "Import the resource module (@cdktf/provider-helm/lib/<resource>).",
+            },
+          ],
+        },
+      ],
+    },
+  },
+);
