@@ -78,14 +78,20 @@ export function formatIssue(label: string, input: unknown, issue: core.$ZodIssue
     );
   }
   // Rules checked after defaults were applied report the effective value themselves.
-  const value = issue.input !== undefined ? issue.input : valueAt(input, issue.path);
+  // What the file says; rules checked after defaults were filled in report the default they saw.
+  const given = valueAt(input, issue.path);
+  const value = given !== undefined ? given : issue.input;
   const path = formatPath(issue.path);
   if (issue.code === "invalid_type" && value === undefined) {
     return [`${label}: ${path} is missing; fix: add ${path} (expected ${issue.expected})`];
   }
-  const message = issue.message.includes("; fix: ")
-    ? issue.message
-    : `${issue.message.replace(/^Invalid input: /, "")}; fix: see the environment reference in README.md`;
+  let message = issue.message;
+  if (issue.code === "invalid_type" && !message.includes("; fix: ")) {
+    const received = Array.isArray(value) ? "list" : value === null ? "null" : typeof value;
+    message = `must be a ${issue.expected}, not a ${received}; fix: write it as a ${issue.expected}`;
+  } else if (!message.includes("; fix: ")) {
+    message = `${message.replace(/^Invalid input: /, "")}; fix: see the environment reference in README.md`;
+  }
   return [`${label}: ${path} = ${formatValue(value)}: ${message}`];
 }
 

@@ -259,7 +259,10 @@ function nodeGroupSchema(kind: NodeGroupKind) {
           message: fix(`must be <= maxSize (${group.maxSize})`, sizeRemedy),
         });
       }
-      if (group.desiredSize < group.minSize || group.desiredSize > group.maxSize) {
+      if (
+        group.minSize <= group.maxSize &&
+        (group.desiredSize < group.minSize || group.desiredSize > group.maxSize)
+      ) {
         ctx.addIssue({
           code: "custom",
           path: ["desiredSize"],
@@ -465,7 +468,7 @@ export const environmentSchema = z
       vpcCidr: cidr("use a private range between /16 and /20, e.g. 10.20.0.0/16").refine(
         (text) => {
           const parsed = parseCidr(text);
-          return parsed !== undefined && parsed.prefix >= 16 && parsed.prefix <= 20;
+          return parsed === undefined || (parsed.prefix >= 16 && parsed.prefix <= 20);
         },
         {
           error: fix(
@@ -522,6 +525,7 @@ export const environmentSchema = z
               ctx.addIssue({
                 code: "custom",
                 path: ["allowedCidrs", index],
+                input: block,
                 message: fix(
                   "must not open the API to the whole internet",
                   "list only the office or CI egress ranges",
@@ -533,6 +537,7 @@ export const environmentSchema = z
             ctx.addIssue({
               code: "custom",
               path: ["allowedCidrs"],
+              input: endpoint.allowedCidrs,
               message: fix(
                 "must list at least one range when the public endpoint is enabled (empty means 0.0.0.0/0)",
                 "list the CI and office egress ranges, or disable the public endpoint",

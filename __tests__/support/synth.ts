@@ -1,0 +1,90 @@
+/**
+ * Synthesis helpers: build an app once per test file and read the Terraform JSON back.
+ */
+import { Testing, type TerraformStack } from "cdktf";
+import { ENVIRONMENTS } from "../../environments";
+import { requireEnvironments } from "../../environments/load";
+import type { Environment, EnvironmentInput } from "../../environments/schema";
+import { addEnvironmentStacks, type EnvironmentStacks } from "../../stacks/app";
+
+/** Synthesized Terraform JSON of one stack. */
+export interface TerraformJson {
+  readonly terraform: Record<string, any>;
+  readonly provider?: Record<string, any[]>;
+  readonly resource: Record<string, Record<string, any>>;
+  readonly data?: Record<string, Record<string, any>>;
+  readonly output?: Record<string, any>;
+}
+
+export interface SynthesizedStack {
+  readonly stack: TerraformStack;
+  /** The JSON text `cdktf synth` writes (snapshot material). */
+  readonly text: string;
+  readonly json: TerraformJson;
+}
+
+export interface SynthesizedEnvironment {
+  readonly environment: Environment;
+  readonly stacks: EnvironmentStacks;
+  readonly foundation: SynthesizedStack;
+}
+
+function synthesize(stack: TerraformStack): SynthesizedStack {
+  const text = Testing.synth(stack);
+  return { stack, text, json: JSON.parse(text) as TerraformJson };
+}
+
+/** Validates the given environments (the real registry by default) and synthesizes all their stacks. */
+export function synthesizeEnvironments(
+  inputs: readonly EnvironmentInput[] = ENVIRONMENTS,
+): Record<string, SynthesizedEnvironment> {
+  const environments = requireEnvironments(inputs);
+  const app = Testing.app();
+  const all = addEnvironmentStacks(app, environments);
+  const result: Record<string, SynthesizedEnvironment> = {};
+  environments.forEach((environment, index) => {
+    const stacks = all[index];
+    result[environment.name] = { environment, stacks, foundation: synthesize(stacks.foundation) };
+  });
+  return result;
+}
+
+/** Resources of one type, by their logical id. */
+export function resourcesOf(json: TerraformJson, type: string): Record<string, any> {
+  return json.resource[type] ?? {};
+}
+
+/** The only resource of a type; fails when there are none or several. */
+export function onlyResource(json: TerraformJson, type: string): any {
+  const all = Object.values(resourcesOf(json, type));
+  if (all.length !== 1) throw new Error(`expected exactly one ${type}, found ${all.length}`);
+  return all[0];
+}
+
+/** The resource whose construct path is `path` below the stack (e.g. `GpuNodes/NodeGroup`). */
+export function resourceAt(json: TerraformJson, type: string, path: string): any {
+  const prefix = `${path.replace(/\//g, "_")}_`;
+  const matches = Object.entries(resourcesOf(json, type)).filter(
+    ([id]) => id.startsWith(prefix) && /^[0-9A-F]{8}$/.test(id.slice(prefix.length)),
+  );
+  if (matches.length !== 1) throw new Error(`expected one ${type} at ${path}, found ${matches.length}`);
+  return matches[0][1];
+}
+
+/** Resolves `${data.aws_iam_policy_document.X.json}` to the statements of that document. */
+export function policyStatements(json: TerraformJson, reference: string): any[] {
+  const match = /^\$\{data\.aws_iam_policy_document\.([^.]+)\.json\}$/.exec(reference);
+  if (!match) throw new Error(`not a policy document reference: ${reference}`);
+  const document = json.data?.aws_iam_policy_document?.[match[1]];
+  if (!document) throw new Error(`no policy document ${match[1]}`);
+  return document.statement;
+}
+
+/** Resolves a `${type.id.attr}` reference to the referenced resource. */
+export function referencedResource(json: TerraformJson, reference: string): any {
+  const match = /^\$\{([a-z0-9_]+)\.([^.]+)\.[a-z0-9_]+\}$/.exec(reference);
+  if (!match) throw new Error(`not a resource reference: ${reference}`);
+  const resource = json.resource[match[1]]?.[match[2]];
+  if (!resource) throw new Error(`no resource ${match[1]}.${match[2]}`);
+  return resource;
+}
