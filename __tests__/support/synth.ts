@@ -1,7 +1,7 @@
 /**
  * Synthesis helpers: build an app once per test file and read the Terraform JSON back.
  */
-import { Testing, type TerraformStack } from "cdktf";
+import { TerraformStack, Testing, type TerraformDataSource, type TerraformResource } from "cdktf";
 import { ENVIRONMENTS } from "../../environments";
 import { requireEnvironments } from "../../environments/load";
 import type { Environment, EnvironmentInput } from "../../environments/schema";
@@ -61,14 +61,21 @@ export function onlyResource(json: TerraformJson, type: string): any {
   return all[0];
 }
 
-/** The resource whose construct path is `path` below the stack (e.g. `GpuNodes/NodeGroup`). */
-export function resourceAt(json: TerraformJson, type: string, path: string): any {
-  const prefix = `${path.replace(/\//g, "_")}_`;
-  const matches = Object.entries(resourcesOf(json, type)).filter(
-    ([id]) => id.startsWith(prefix) && /^[0-9A-F]{8}$/.test(id.slice(prefix.length)),
-  );
-  if (matches.length !== 1) throw new Error(`expected one ${type} at ${path}, found ${matches.length}`);
-  return matches[0][1];
+/** Logical id of a resource or data source in its stack's JSON. */
+export function idOf(element: TerraformResource | TerraformDataSource): string {
+  return TerraformStack.of(element).getLogicalId(element);
+}
+
+/** The synthesized JSON of a resource built by the stack. */
+export function resourceFor(json: TerraformJson, element: TerraformResource): any {
+  const resource = json.resource[element.terraformResourceType]?.[idOf(element)];
+  if (!resource) throw new Error(`${element.node.path} is not in the synthesized stack`);
+  return resource;
+}
+
+/** The Terraform expression `${type.id.attribute}` of a resource. */
+export function referenceTo(element: TerraformResource, attribute: string): string {
+  return `\${${element.terraformResourceType}.${idOf(element)}.${attribute}}`;
 }
 
 /** Resolves `${data.aws_iam_policy_document.X.json}` to the statements of that document. */

@@ -68,6 +68,7 @@ export class KubernetesCluster extends Construct implements OidcIdentityProvider
   public readonly oidcIssuerUrl: string;
   public readonly oidcIssuerHostPath: string;
   public readonly oidcProviderArn: string;
+  public readonly oidcProvider: IamOpenidConnectProvider;
   /** Security group EKS attaches to the control plane and to managed nodes. */
   public readonly securityGroupId: string;
   public readonly nodeRole: IamRole;
@@ -169,11 +170,11 @@ export class KubernetesCluster extends Construct implements OidcIdentityProvider
     this.oidcIssuerHostPath = Fn.replace(this.oidcIssuerUrl, "https://", "");
     this.securityGroupId = this.cluster.vpcConfig.clusterSecurityGroupId;
 
-    const oidcProvider = new IamOpenidConnectProvider(this, "OidcProvider", {
+    const oidcProvider = (this.oidcProvider = new IamOpenidConnectProvider(this, "OidcProvider", {
       url: this.oidcIssuerUrl,
       clientIdList: ["sts.amazonaws.com"],
       tags: { Name: `${props.name}-irsa` },
-    });
+    }));
     this.oidcProviderArn = oidcProvider.arn;
 
     props.adminPrincipalArns.forEach((principalArn, index) => {
