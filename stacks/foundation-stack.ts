@@ -212,13 +212,13 @@ export class FoundationStack extends TerraformStack {
       mlflowServer: identity(
         "MlflowServerIdentity",
         "mlflowServer",
-        "reads and writes MLflow artifacts",
+        "reads and writes run artifacts and models in the artifacts bucket",
         bucketAccessStatements(keyed, [{ bucketArn: artifacts, access: "read-write" }]),
       ),
       pipelineRunner: identity(
         "PipelineRunnerIdentity",
         "pipelineRunner",
-        "pipeline steps read datasets and write artifacts",
+        "pipeline steps read and write the artifacts and data buckets",
         bucketAccessStatements(keyed, [
           { bucketArn: artifacts, access: "read-write" },
           { bucketArn: data, access: "read-write" },
@@ -227,13 +227,13 @@ export class FoundationStack extends TerraformStack {
       modelServing: identity(
         "ModelServingIdentity",
         "modelServing",
-        "the serving Deployment loads models",
+        "the serving Deployment reads models from the artifacts bucket",
         bucketAccessStatements(keyed, [{ bucketArn: artifacts, access: "read" }]),
       ),
       kservePredictor: identity(
         "KservePredictorIdentity",
         "kservePredictor",
-        "KServe predictors' storage initializer downloads models",
+        "KServe's storage initializer reads models from the artifacts bucket",
         bucketAccessStatements(keyed, [{ bucketArn: artifacts, access: "read" }]),
       ),
     };

@@ -34,6 +34,7 @@ const K8S_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export class WorkloadIdentity extends Construct {
   public readonly role: IamRole;
   public readonly roleArn: string;
+  public readonly roleName: string;
   public readonly namespace: string;
   public readonly serviceAccount: string;
   public readonly purpose: string;
@@ -86,6 +87,7 @@ export class WorkloadIdentity extends Construct {
       policy: policyDocument(this, "PermissionsDocument", props.statements).json,
     });
     this.roleArn = this.role.arn;
+    this.roleName = props.roleName;
     this.namespace = props.namespace;
     this.serviceAccount = props.serviceAccount;
     this.purpose = props.purpose;
