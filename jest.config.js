@@ -11,5 +11,6 @@ module.exports = {
     ],
   },
   setupFilesAfterEnv: ["<rootDir>/__tests__/support/setup.ts"],
+  reporters: ["default", "<rootDir>/__tests__/support/summary-reporter.js"],
   snapshotFormat: { escapeString: false, printBasicPrototype: false },
 };
