@@ -1,7 +1,16 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "cdktf.out/**", "coverage/**", "jest.config.js", "eslint.config.mjs", "__tests__/support/*.js"] },
+  {
+    ignores: [
+      "node_modules/**",
+      "cdktf.out/**",
+      "coverage/**",
+      "jest.config.js",
+      "eslint.config.mjs",
+      "__tests__/support/*.js",
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     rules: {
