@@ -201,6 +201,21 @@ const BAD_INPUTS: [string, (env: Mutable) => void, string][] = [
     "prod: database.backupRetentionDays = 36: must be between 0 and 35",
   ],
   [
+    "a prod platform without high availability",
+    (e) => (e.platform.highAvailability = false),
+    "prod: platform.highAvailability = false: a protected environment runs the platform highly available",
+  ],
+  [
+    "a malformed platform domain",
+    (e) => (e.platform.domain = "https://mlops.example.com"),
+    'prod: platform.domain = "https://mlops.example.com": must be a DNS name',
+  ],
+  [
+    "a malformed namespace CPU quota",
+    (e) => (e.platform.namespaceQuota = { cpu: "lots" }),
+    'prod: platform.namespaceQuota.cpu = "lots": must be a Kubernetes quantity',
+  ],
+  [
     "a malformed region",
     (e) => (e.aws.region = "Europe-West"),
     'prod: aws.region = "Europe-West": must be an AWS region code',

@@ -45,4 +45,10 @@ export const dev: EnvironmentInput = {
     noncurrentVersionExpirationDays: 30,
   },
   registry: { immutableTags: false },
+  platform: {
+    highAvailability: false,
+    domain: "mlops.dev.example.com",
+    namespaceQuota: { cpu: "8", memory: "32Gi" },
+    monitoring: { retentionDays: 7, storageGib: 20 },
+  },
 };

@@ -49,4 +49,10 @@ export const prod: EnvironmentInput = {
     noncurrentVersionExpirationDays: 365,
   },
   registry: { immutableTags: true },
+  platform: {
+    highAvailability: true,
+    domain: "mlops.example.com",
+    namespaceQuota: { cpu: "32", memory: "128Gi" },
+    monitoring: { retentionDays: 30, storageGib: 200 },
+  },
 };

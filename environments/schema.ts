@@ -54,6 +54,8 @@ const DB_INSTANCE_CLASS = /^db\.[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 const LABEL_KEY =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const QUANTITY = /^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
 const TAG_KEY = /^[\w .:/=+\-@]{1,128}$/;
 
 /** Stands for a value that was not given, in issues raised after parsing. */
@@ -620,6 +622,62 @@ export const environmentSchema = z
         "expire untagged images after 1 to 365 days",
       ).default(7),
     }),
+    platform: z.strictObject({
+      /** Replicas, PodDisruptionBudgets and anti-affinity for every component that supports them. */
+      highAvailability: z.boolean({ error: fix("must be true or false", "use true for production") }),
+      /** DNS zone of the UIs: mlflow.<domain>, pipelines.<domain>, argocd.<domain>, grafana.<domain>. */
+      domain: z.string().regex(HOSTNAME, {
+        error: fix(
+          "must be a DNS name such as mlops.dev.example.com",
+          "use a zone you can publish records in",
+        ),
+      }),
+      /** Whether the UIs' load balancer is reachable from the internet. @default "internal" */
+      exposure: z
+        .enum(["internal", "public"], {
+          error: fix("must be internal or public", "use internal unless users come from the internet"),
+        })
+        .default("internal"),
+      /** Quota of every platform namespace. */
+      namespaceQuota: z
+        .strictObject({
+          /** @default "16" */
+          cpu: z
+            .string()
+            .regex(QUANTITY, { error: fix("must be a Kubernetes quantity", "use e.g. 16 or 4500m") })
+            .default("16"),
+          /** @default "64Gi" */
+          memory: z
+            .string()
+            .regex(QUANTITY, { error: fix("must be a Kubernetes quantity", "use e.g. 64Gi") })
+            .default("64Gi"),
+          /** @default 4 */
+          gpus: wholeNumber("gpus", 0, 64, "cap GPU requests per namespace (4 is the default)").default(4),
+        })
+        .prefault({}),
+      monitoring: z
+        .strictObject({
+          /** Days Prometheus keeps samples. @default 15 */
+          retentionDays: wholeNumber("retentionDays", 1, 365, "keep 1 to 365 days").default(15),
+          /** Prometheus volume size. @default 50 */
+          storageGib: wholeNumber("storageGib", 10, 16384, "give Prometheus 10 GiB or more").default(50),
+        })
+        .prefault({}),
+      pipelines: z
+        .strictObject({
+          /** Git repository of the Kubeflow Pipelines manifests (a mirror on-prem). @default upstream on GitHub */
+          manifestsRepository: z
+            .string()
+            .regex(/^https:\/\/\S+$/, {
+              error: fix(
+                "must be an https:// Git URL",
+                "use https://github.com/kubeflow/pipelines.git or your mirror",
+              ),
+            })
+            .default("https://github.com/kubeflow/pipelines.git"),
+        })
+        .prefault({}),
+    }),
   })
   .superRefine((env, ctx) => {
     const vpc = parseCidr(env.network.vpcCidr);
@@ -692,6 +750,12 @@ export const environmentSchema = z
           ["registry", "immutableTags"],
           "needs immutable image tags so a release cannot change under it",
           "set registry.immutableTags: true",
+        );
+      if (!env.platform.highAvailability)
+        protectedRule(
+          ["platform", "highAvailability"],
+          "runs the platform highly available (replicas, disruption budgets)",
+          "set platform.highAvailability: true",
         );
       if (env.network.natGateways !== "one-per-az")
         protectedRule(

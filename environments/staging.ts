@@ -47,4 +47,10 @@ export const staging: EnvironmentInput = {
     dataBucket: "acme-mlops-staging-data",
   },
   registry: { immutableTags: true },
+  platform: {
+    highAvailability: false,
+    domain: "mlops.staging.example.com",
+    namespaceQuota: { cpu: "16", memory: "64Gi" },
+    monitoring: { retentionDays: 15, storageGib: 50 },
+  },
 };

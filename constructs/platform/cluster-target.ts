@@ -1,0 +1,115 @@
+/**
+ * The cluster target contract: everything the platform needs to know about where it runs.
+ * The platform stack is written once against it; EKS and Rancher each implement it. Components
+ * read the target, never the environment's name or kind.
+ */
+import type { PlatformServiceAccount } from "./service-accounts";
+
+/** How Terraform reaches the Kubernetes API. */
+export type ClusterAccess =
+  | {
+      readonly kind: "exec";
+      readonly host: string;
+      /** PEM CA bundle (already decoded). */
+      readonly clusterCaCertificate: string;
+      /** Short-lived token command, e.g. `aws eks get-token`. */
+      readonly exec: { readonly apiVersion: string; readonly command: string; readonly args: string[] };
+    }
+  | {
+      readonly kind: "kubeconfig";
+      /** Path of the kubeconfig on the machine running Terraform, e.g. `~/.kube/config`. */
+      readonly configPath: string;
+      readonly context: string;
+    };
+
+/** A PostgreSQL database outside the platform charts, with credentials in a Kubernetes Secret. */
+export interface PlatformDatabase {
+  readonly host: string;
+  readonly port: number;
+  readonly name: string;
+  /**
+   * Where the credentials come from:
+   * - `external-secret`: an ExternalSecret copies them from the cloud secret store (`remoteKey`);
+   * - `existing-secret`: a Secret created in the namespace out of band (or by an operator).
+   */
+  readonly credentials:
+    | { readonly kind: "external-secret"; readonly remoteKey: string }
+    | { readonly kind: "existing-secret"; readonly secretName: string };
+}
+
+/** S3 or an S3-compatible store. */
+export interface ObjectStore {
+  readonly artifactsBucket: string;
+  readonly dataBucket: string;
+  readonly region: string;
+  /** S3-compatible endpoint URL; unset for AWS S3. */
+  readonly endpoint?: string;
+  /**
+   * `workload-identity`: pods get credentials from their service account (IRSA), no keys;
+   * `secret`: a Secret holding `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, created out of band.
+   */
+  readonly credentials:
+    { readonly kind: "workload-identity" } | { readonly kind: "secret"; readonly secretName: string };
+}
+
+export interface ImageRegistry {
+  /** Repository of the serving image, without tag. */
+  readonly servingRepository: string;
+  /** Repository of the training image, without tag. */
+  readonly trainingRepository: string;
+}
+
+/** How traffic from outside the cluster reaches Services and Ingresses. */
+export interface TrafficEntry {
+  /** Ingress class of the platform's UIs and APIs. */
+  readonly ingressClassName: string;
+  /** Annotations of an Ingress of that class (scheme, target type, ...). */
+  ingressAnnotations(exposure: "internal" | "public"): Record<string, string>;
+  /** Annotations of a `LoadBalancer` Service. */
+  loadBalancerServiceAnnotations(exposure: "internal" | "public"): Record<string, string>;
+  /** Source ranges of load balancer and ingress traffic as pods see it (for NetworkPolicies). */
+  readonly sourceCidrs: string[];
+}
+
+export interface ClusterTarget {
+  /** Short description for docs and errors, e.g. `EKS mlops-dev`. */
+  readonly description: string;
+  readonly clusterName: string;
+  readonly access: ClusterAccess;
+  /** Where the Kubernetes API server is, as pods see it (egress of controllers, ingress of webhook calls). */
+  readonly apiServer: { readonly cidrs: string[]; readonly port: number };
+  readonly database: PlatformDatabase;
+  /** Ranges the database listens on (egress from MLflow). */
+  readonly databaseCidrs: string[];
+  readonly objectStore: ObjectStore;
+  readonly registry: ImageRegistry;
+  readonly traffic: TrafficEntry;
+  /** Ranges of the object store's endpoints (egress of everything that reads or writes artifacts). */
+  readonly objectStoreCidrs: string[];
+  /** Storage class of persistent volumes (Prometheus, Alertmanager). */
+  readonly storageClass: StorageClassSpec;
+  /** Annotations that give a service account its cloud identity ({} where there is none). */
+  serviceAccountAnnotations(account: PlatformServiceAccount): Record<string, string>;
+  /** Cluster add-ons only this target needs (load balancer controller, node autoscaler), installed first. */
+  readonly cloudAddons?: CloudAddons;
+}
+
+/** Add-ons that integrate the cluster with its cloud. */
+export interface CloudAddons {
+  readonly region: string;
+  readonly vpcId: string;
+  /** Whether node groups scale (from zero) through the cluster autoscaler. */
+  readonly clusterAutoscaler: boolean;
+  readonly loadBalancerController: boolean;
+  readonly externalSecrets: boolean;
+}
+
+/** The storage class the platform's volumes use; created by the platform stack when `create` is set. */
+export interface StorageClassSpec {
+  readonly name: string;
+  /** Create it (EKS: gp3 through the EBS CSI driver); unset: it exists already. */
+  readonly create?: {
+    readonly provisioner: string;
+    readonly parameters: Record<string, string>;
+  };
+}

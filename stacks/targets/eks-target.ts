@@ -1,0 +1,83 @@
+import { Fn } from "cdktf";
+import type { ClusterTarget } from "../../constructs/platform/cluster-target";
+import type { FoundationStack } from "../foundation-stack";
+
+/**
+ * The EKS implementation of the cluster target: everything comes from the foundation stack
+ * (cross-stack references, which cdktf turns into remote state reads).
+ */
+export function eksClusterTarget(foundation: FoundationStack): ClusterTarget {
+  const env = foundation.environment;
+  const region = env.aws.region;
+  const vpc = env.network.vpcCidr;
+  const clusterName = foundation.cluster.name;
+  const scheme = (exposure: "internal" | "public") =>
+    exposure === "public" ? "internet-facing" : "internal";
+  return {
+    description: `EKS cluster mlops-${env.name}`,
+    clusterName,
+    access: {
+      kind: "exec",
+      host: foundation.cluster.endpoint,
+      clusterCaCertificate: Fn.base64decode(foundation.cluster.certificateAuthorityData),
+      exec: {
+        apiVersion: "client.authentication.k8s.io/v1beta1",
+        command: "aws",
+        args: ["eks", "get-token", "--cluster-name", clusterName, "--region", region, "--output", "json"],
+      },
+    },
+    // The private endpoint's network interfaces live in the cluster's subnets.
+    apiServer: { cidrs: [vpc], port: 443 },
+    database: {
+      host: foundation.database.address,
+      port: foundation.database.port,
+      name: foundation.database.databaseName,
+      credentials: { kind: "external-secret", remoteKey: foundation.database.masterUserSecretArn },
+    },
+    databaseCidrs: [vpc],
+    objectStore: {
+      artifactsBucket: foundation.artifactsBucket.bucketName,
+      dataBucket: foundation.dataBucket.bucketName,
+      region,
+      credentials: { kind: "workload-identity" },
+    },
+    // S3 (through the gateway endpoint) and STS answer on public AWS addresses.
+    objectStoreCidrs: ["0.0.0.0/0"],
+    registry: {
+      servingRepository: foundation.servingRepository.repositoryUrl,
+      trainingRepository: foundation.trainingRepository.repositoryUrl,
+    },
+    traffic: {
+      ingressClassName: "alb",
+      ingressAnnotations: (exposure) => ({
+        "alb.ingress.kubernetes.io/scheme": scheme(exposure),
+        "alb.ingress.kubernetes.io/target-type": "ip",
+        "alb.ingress.kubernetes.io/group.name": `mlops-${env.name}`,
+      }),
+      loadBalancerServiceAnnotations: (exposure) => ({
+        "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+        "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+        "service.beta.kubernetes.io/aws-load-balancer-scheme": scheme(exposure),
+      }),
+      // ALB and NLB (IP targets, no client IP preservation) reach pods from their VPC addresses.
+      sourceCidrs: [vpc],
+    },
+    storageClass: {
+      name: "gp3",
+      create: {
+        provisioner: "ebs.csi.aws.com",
+        parameters: { type: "gp3", encrypted: "true", kmsKeyId: foundation.key.arn },
+      },
+    },
+    serviceAccountAnnotations: (account) => ({
+      "eks.amazonaws.com/role-arn": foundation.identities[account].roleArn,
+    }),
+    cloudAddons: {
+      region,
+      vpcId: foundation.network.vpc.id,
+      clusterAutoscaler: true,
+      loadBalancerController: true,
+      externalSecrets: true,
+    },
+  };
+}
