@@ -1,0 +1,56 @@
+import type { Construct } from "constructs";
+import type { ITerraformDependable } from "cdktf";
+import type { HelmValues } from "../lib/values";
+import { PLATFORM_CHARTS, type PlatformChart } from "./charts";
+import { PlatformRelease } from "./helm-release";
+
+/** Values files of one chart: `helm-values/<chart>.yaml` and the environment's overlay. */
+export interface ChartValueFiles {
+  readonly base?: HelmValues;
+  readonly environment?: HelmValues;
+}
+
+export interface ChartCatalogProps {
+  /** Exact version of every chart (the environment's release file). */
+  readonly versions: Readonly<Record<PlatformChart, string>>;
+  /** Values files by chart. */
+  readonly values: Readonly<Partial<Record<PlatformChart, ChartValueFiles>>>;
+  /** Replaces the chart repositories (an on-prem mirror such as Artifactory). @default upstream */
+  readonly repositoryOverrides?: Readonly<Partial<Record<PlatformChart, string>>>;
+}
+
+export interface ChartInstall {
+  readonly chart: PlatformChart;
+  /** @default the chart's name */
+  readonly name?: string;
+  readonly namespace: string;
+  readonly computedValues?: HelmValues;
+  readonly timeoutSeconds?: number;
+  readonly waitForJobs?: boolean;
+  readonly dependsOn?: ITerraformDependable[];
+}
+
+/** Installs platform charts at the environment's versions with their layered values. */
+export class ChartCatalog {
+  constructor(private readonly props: ChartCatalogProps) {}
+
+  public install(scope: Construct, id: string, install: ChartInstall): PlatformRelease {
+    const files = this.props.values[install.chart] ?? {};
+    const source = PLATFORM_CHARTS[install.chart];
+    return new PlatformRelease(scope, id, {
+      name: install.name ?? install.chart,
+      namespace: install.namespace,
+      source: {
+        repository: this.props.repositoryOverrides?.[install.chart] ?? source.repository,
+        chart: source.chart,
+      },
+      version: this.props.versions[install.chart],
+      baseValues: files.base,
+      environmentValues: files.environment,
+      computedValues: install.computedValues,
+      timeoutSeconds: install.timeoutSeconds,
+      waitForJobs: install.waitForJobs,
+      dependsOn: install.dependsOn,
+    });
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * Where each chart of the platform comes from. Versions are not here: they come from the
+ * environment's release file (`environments/releases/<env>.json`) so they are promoted.
+ */
+import type { ChartSource } from "./helm-release";
+
+export const PLATFORM_CHARTS = {
+  "cert-manager": { repository: "https://charts.jetstack.io", chart: "cert-manager" },
+  "aws-load-balancer-controller": {
+    repository: "https://aws.github.io/eks-charts",
+    chart: "aws-load-balancer-controller",
+  },
+  "cluster-autoscaler": {
+    repository: "https://kubernetes.github.io/autoscaler",
+    chart: "cluster-autoscaler",
+  },
+  "metrics-server": {
+    repository: "https://kubernetes-sigs.github.io/metrics-server",
+    chart: "metrics-server",
+  },
+  "nvidia-device-plugin": {
+    repository: "https://nvidia.github.io/k8s-device-plugin",
+    chart: "nvidia-device-plugin",
+  },
+  "dcgm-exporter": {
+    repository: "https://nvidia.github.io/dcgm-exporter/helm-charts",
+    chart: "dcgm-exporter",
+  },
+  "external-secrets": { repository: "https://charts.external-secrets.io", chart: "external-secrets" },
+  mlflow: { repository: "https://community-charts.github.io/helm-charts", chart: "mlflow" },
+  "argo-cd": { repository: "https://argoproj.github.io/argo-helm", chart: "argo-cd" },
+  "argocd-apps": { repository: "https://argoproj.github.io/argo-helm", chart: "argocd-apps" },
+  "kserve-crd": { repository: "oci://ghcr.io/kserve/charts", chart: "kserve-crd" },
+  kserve: { repository: "oci://ghcr.io/kserve/charts", chart: "kserve" },
+  "kube-prometheus-stack": {
+    repository: "https://prometheus-community.github.io/helm-charts",
+    chart: "kube-prometheus-stack",
+  },
+  "platform-resources": { repository: "https://bedag.github.io/helm-charts", chart: "raw" },
+} as const satisfies Record<string, ChartSource>;
+
+export type PlatformChart = keyof typeof PLATFORM_CHARTS;
+export const PLATFORM_CHART_NAMES = Object.keys(PLATFORM_CHARTS) as PlatformChart[];

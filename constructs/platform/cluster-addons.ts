@@ -1,0 +1,153 @@
+import { Construct } from "constructs";
+import type { ITerraformDependable } from "cdktf";
+import type { ClusterTarget } from "./cluster-target";
+import type { ChartCatalog } from "./chart-catalog";
+import type { PlatformRelease } from "./helm-release";
+import { PLATFORM_SERVICE_ACCOUNTS } from "./service-accounts";
+
+export interface ClusterAddonsProps {
+  readonly target: ClusterTarget;
+  readonly charts: ChartCatalog;
+  readonly highAvailability: boolean;
+  /** Namespaces of the add-ons, created by the caller. */
+  readonly namespaces: {
+    readonly certManager: string;
+    readonly externalSecrets: string;
+    readonly gpu: string;
+  };
+  /** Node label and taint of the GPU group. */
+  readonly gpuNodes: { readonly labels: Record<string, string>; readonly taintKey: string };
+  /** Monitoring must exist first: several charts create ServiceMonitors. */
+  readonly dependsOn?: ITerraformDependable[];
+}
+
+/**
+ * The cluster add-ons the platform stands on: cert-manager (webhook certificates for KServe),
+ * the cloud's load balancer controller and node autoscaler, metrics-server (HPA), the NVIDIA
+ * device plugin and DCGM exporter on GPU nodes only, and External Secrets.
+ */
+export class ClusterAddons extends Construct {
+  public readonly certManager: PlatformRelease;
+  public readonly metricsServer: PlatformRelease;
+  public readonly loadBalancerController?: PlatformRelease;
+  public readonly clusterAutoscaler?: PlatformRelease;
+  public readonly externalSecrets?: PlatformRelease;
+  public readonly gpuDevicePlugin: PlatformRelease;
+  public readonly gpuMetrics: PlatformRelease;
+  /** Everything later releases may wait for. */
+  public readonly ready: ITerraformDependable[] = [];
+
+  constructor(scope: Construct, id: string, props: ClusterAddonsProps) {
+    super(scope, id);
+    const { target, charts } = props;
+    const ha = props.highAvailability;
+    const replicas = ha ? 2 : 1;
+    const serviceAccount = (name: keyof typeof PLATFORM_SERVICE_ACCOUNTS) => {
+      const ref = PLATFORM_SERVICE_ACCOUNTS[name];
+      return { create: true, name: ref.name, annotations: target.serviceAccountAnnotations(name) };
+    };
+
+    this.certManager = charts.install(this, "CertManager", {
+      chart: "cert-manager",
+      namespace: props.namespaces.certManager,
+      computedValues: {
+        replicaCount: replicas,
+        webhook: { replicaCount: replicas },
+        cainjector: { replicaCount: replicas },
+        podDisruptionBudget: { enabled: ha },
+      },
+      dependsOn: props.dependsOn,
+    });
+    this.ready.push(this.certManager.release);
+
+    this.metricsServer = charts.install(this, "MetricsServer", {
+      chart: "metrics-server",
+      namespace: "kube-system",
+      computedValues: { replicas, podDisruptionBudget: { enabled: ha, minAvailable: 1 } },
+      dependsOn: props.dependsOn,
+    });
+    this.ready.push(this.metricsServer.release);
+
+    const cloud = target.cloudAddons;
+    if (cloud?.loadBalancerController) {
+      this.loadBalancerController = charts.install(this, "LoadBalancerController", {
+        chart: "aws-load-balancer-controller",
+        namespace: PLATFORM_SERVICE_ACCOUNTS.loadBalancerController.namespace,
+        computedValues: {
+          clusterName: target.clusterName,
+          region: cloud.region,
+          vpcId: cloud.vpcId,
+          replicaCount: replicas,
+          serviceAccount: serviceAccount("loadBalancerController"),
+        },
+        dependsOn: [this.certManager.release, ...(props.dependsOn ?? [])],
+      });
+      this.ready.push(this.loadBalancerController.release);
+    }
+    if (cloud?.clusterAutoscaler) {
+      this.clusterAutoscaler = charts.install(this, "ClusterAutoscaler", {
+        chart: "cluster-autoscaler",
+        namespace: PLATFORM_SERVICE_ACCOUNTS.clusterAutoscaler.namespace,
+        computedValues: {
+          cloudProvider: "aws",
+          awsRegion: cloud.region,
+          autoDiscovery: { clusterName: target.clusterName },
+          replicaCount: replicas,
+          rbac: { serviceAccount: serviceAccount("clusterAutoscaler") },
+        },
+        dependsOn: props.dependsOn,
+      });
+      this.ready.push(this.clusterAutoscaler.release);
+    }
+    if (cloud?.externalSecrets) {
+      this.externalSecrets = charts.install(this, "ExternalSecrets", {
+        chart: "external-secrets",
+        namespace: props.namespaces.externalSecrets,
+        computedValues: {
+          replicaCount: replicas,
+          webhook: { replicaCount: replicas },
+          certController: { replicaCount: replicas },
+          serviceAccount: serviceAccount("externalSecrets"),
+        },
+        dependsOn: props.dependsOn,
+      });
+      this.ready.push(this.externalSecrets.release);
+    }
+
+    const gpuPlacement = {
+      nodeSelector: props.gpuNodes.labels,
+      tolerations: [{ key: props.gpuNodes.taintKey, operator: "Exists", effect: "NoSchedule" }],
+    };
+    this.gpuDevicePlugin = charts.install(this, "GpuDevicePlugin", {
+      chart: "nvidia-device-plugin",
+      namespace: props.namespaces.gpu,
+      computedValues: {
+        ...gpuPlacement,
+        // The chart's default affinity wants node-feature-discovery labels, absent here.
+        affinity: {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: {
+              nodeSelectorTerms: [
+                {
+                  matchExpressions: Object.entries(props.gpuNodes.labels).map(([key, value]) => ({
+                    key,
+                    operator: "In",
+                    values: [value],
+                  })),
+                },
+              ],
+            },
+          },
+        },
+      },
+      dependsOn: props.dependsOn,
+    });
+    this.gpuMetrics = charts.install(this, "GpuMetrics", {
+      chart: "dcgm-exporter",
+      namespace: props.namespaces.gpu,
+      computedValues: gpuPlacement,
+      dependsOn: [this.gpuDevicePlugin.release, ...(props.dependsOn ?? [])],
+    });
+    this.ready.push(this.gpuDevicePlugin.release, this.gpuMetrics.release);
+  }
+}
