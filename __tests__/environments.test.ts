@@ -387,13 +387,10 @@ describe("synthesis of the registry", () => {
   it("writes one cdk.tf.json per stack, free of machine-specific paths", () => {
     const outdir = mkdtempSync(join(tmpdir(), "synth-"));
     const result = synthesizeAll(ENVIRONMENTS, { outdir });
-    expect(result).toEqual({ ok: true, stacks: ["dev-foundation", "staging-foundation", "prod-foundation"] });
-    expect(readdirSync(join(outdir, "stacks")).sort()).toEqual([
-      "dev-foundation",
-      "prod-foundation",
-      "staging-foundation",
-    ]);
-    for (const stack of ["dev-foundation", "staging-foundation", "prod-foundation"]) {
+    const stacks = ["dev", "staging", "prod"].flatMap((env) => [`${env}-foundation`, `${env}-platform`]);
+    expect(result).toEqual({ ok: true, stacks });
+    expect(readdirSync(join(outdir, "stacks")).sort()).toEqual([...stacks].sort());
+    for (const stack of stacks) {
       const text = readFileSync(join(outdir, "stacks", stack, "cdk.tf.json"), "utf8");
       expect(text).not.toContain(outdir);
       expect(text).not.toContain(process.cwd());

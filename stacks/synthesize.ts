@@ -1,10 +1,13 @@
 import { App } from "cdktf";
 import { loadEnvironments } from "../environments/load";
-import { addEnvironmentStacks } from "./app";
+import { loadRelease, RELEASES_DIRECTORY } from "../environments/releases";
+import { addEnvironmentStacks, type EnvironmentBuild } from "./app";
 
 export interface SynthesisOptions {
   /** Where stacks are written. @default cdktf's own (`cdktf.out`, or the CLI's choice) */
   readonly outdir?: string;
+  /** Where the release files are. @default environments/releases */
+  readonly releasesDirectory?: string;
 }
 
 export type SynthesisResult =
@@ -16,10 +19,10 @@ export type SynthesisResult =
  * built and nothing is written.
  */
 export function synthesizeAll(inputs: readonly unknown[], options: SynthesisOptions = {}): SynthesisResult {
-  const loaded = loadEnvironments(inputs);
-  if (!loaded.ok) return { ok: false, problems: loaded.problems };
+  const loaded = loadBuilds(inputs, options.releasesDirectory);
+  if (!loaded.ok) return loaded;
   const app = new App(options.outdir !== undefined ? { outdir: options.outdir } : {});
-  const stacks = addEnvironmentStacks(app, loaded.environments).flatMap((set) =>
+  const stacks = addEnvironmentStacks(app, loaded.builds).flatMap((set) =>
     Object.values(set).map((stack) => stack.node.id),
   );
   app.synth();
@@ -30,4 +33,23 @@ export function synthesizeAll(inputs: readonly unknown[], options: SynthesisOpti
 export function describeProblems(problems: readonly string[]): string {
   const count = `${problems.length} problem${problems.length === 1 ? "" : "s"}`;
   return `Environment configuration is invalid (${count}); nothing was synthesized:\n${problems.map((p) => `  - ${p}\n`).join("")}`;
+}
+
+/** Validates the environments and reads each one's release file; every problem is reported. */
+export function loadBuilds(
+  inputs: readonly unknown[],
+  releasesDirectory = RELEASES_DIRECTORY,
+):
+  | { readonly ok: true; readonly builds: EnvironmentBuild[] }
+  | { readonly ok: false; readonly problems: readonly string[] } {
+  const loaded = loadEnvironments(inputs);
+  if (!loaded.ok) return { ok: false, problems: loaded.problems };
+  const problems: string[] = [];
+  const builds: EnvironmentBuild[] = [];
+  for (const environment of loaded.environments) {
+    const release = loadRelease(environment.name, releasesDirectory);
+    if (release.ok) builds.push({ environment, release: release.release.current });
+    else problems.push(...release.problems);
+  }
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, builds };
 }

@@ -3,7 +3,7 @@
  */
 import { TerraformStack, Testing, type TerraformDataSource, type TerraformResource } from "cdktf";
 import { ENVIRONMENTS } from "../../environments";
-import { requireEnvironments } from "../../environments/load";
+import { loadBuilds } from "../../stacks/synthesize";
 import type { Environment, EnvironmentInput } from "../../environments/schema";
 import { addEnvironmentStacks, type EnvironmentStacks } from "../../stacks/app";
 
@@ -27,6 +27,7 @@ export interface SynthesizedEnvironment {
   readonly environment: Environment;
   readonly stacks: EnvironmentStacks;
   readonly foundation: SynthesizedStack;
+  readonly platform: SynthesizedStack;
 }
 
 function synthesize(stack: TerraformStack): SynthesizedStack {
@@ -38,13 +39,19 @@ function synthesize(stack: TerraformStack): SynthesizedStack {
 export function synthesizeEnvironments(
   inputs: readonly EnvironmentInput[] = ENVIRONMENTS,
 ): Record<string, SynthesizedEnvironment> {
-  const environments = requireEnvironments(inputs);
+  const loaded = loadBuilds(inputs);
+  if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
   const app = Testing.app();
-  const all = addEnvironmentStacks(app, environments);
+  const all = addEnvironmentStacks(app, loaded.builds);
   const result: Record<string, SynthesizedEnvironment> = {};
-  environments.forEach((environment, index) => {
+  loaded.builds.forEach(({ environment }, index) => {
     const stacks = all[index];
-    result[environment.name] = { environment, stacks, foundation: synthesize(stacks.foundation) };
+    result[environment.name] = {
+      environment,
+      stacks,
+      foundation: synthesize(stacks.foundation),
+      platform: synthesize(stacks.platform),
+    };
   });
   return result;
 }

@@ -17,14 +17,15 @@ export interface ClusterAddonsProps {
   };
   /** Node label and taint of the GPU group. */
   readonly gpuNodes: { readonly labels: Record<string, string>; readonly taintKey: string };
-  /** Monitoring must exist first: several charts create ServiceMonitors. */
+  /** What must exist first (the storage class). */
   readonly dependsOn?: ITerraformDependable[];
 }
 
 /**
  * The cluster add-ons the platform stands on: cert-manager (webhook certificates for KServe),
  * the cloud's load balancer controller and node autoscaler, metrics-server (HPA), the NVIDIA
- * device plugin and DCGM exporter on GPU nodes only, and External Secrets.
+ * device plugin on GPU nodes only, and External Secrets. None of them needs the monitoring
+ * CRDs, so monitoring can come after them (it needs External Secrets for Grafana's admin).
  */
 export class ClusterAddons extends Construct {
   public readonly certManager: PlatformRelease;
@@ -33,7 +34,6 @@ export class ClusterAddons extends Construct {
   public readonly clusterAutoscaler?: PlatformRelease;
   public readonly externalSecrets?: PlatformRelease;
   public readonly gpuDevicePlugin: PlatformRelease;
-  public readonly gpuMetrics: PlatformRelease;
   /** Everything later releases may wait for. */
   public readonly ready: ITerraformDependable[] = [];
 
@@ -114,10 +114,7 @@ export class ClusterAddons extends Construct {
       this.ready.push(this.externalSecrets.release);
     }
 
-    const gpuPlacement = {
-      nodeSelector: props.gpuNodes.labels,
-      tolerations: [{ key: props.gpuNodes.taintKey, operator: "Exists", effect: "NoSchedule" }],
-    };
+    const gpuPlacement = gpuNodePlacement(props.gpuNodes);
     this.gpuDevicePlugin = charts.install(this, "GpuDevicePlugin", {
       chart: "nvidia-device-plugin",
       namespace: props.namespaces.gpu,
@@ -142,12 +139,17 @@ export class ClusterAddons extends Construct {
       },
       dependsOn: props.dependsOn,
     });
-    this.gpuMetrics = charts.install(this, "GpuMetrics", {
-      chart: "dcgm-exporter",
-      namespace: props.namespaces.gpu,
-      computedValues: gpuPlacement,
-      dependsOn: [this.gpuDevicePlugin.release, ...(props.dependsOn ?? [])],
-    });
-    this.ready.push(this.gpuDevicePlugin.release, this.gpuMetrics.release);
+    this.ready.push(this.gpuDevicePlugin.release);
   }
+}
+
+/** Node selector and toleration that put a pod on the GPU group and nowhere else. */
+export function gpuNodePlacement(gpuNodes: {
+  readonly labels: Record<string, string>;
+  readonly taintKey: string;
+}) {
+  return {
+    nodeSelector: gpuNodes.labels,
+    tolerations: [{ key: gpuNodes.taintKey, operator: "Exists", effect: "NoSchedule" }],
+  };
 }

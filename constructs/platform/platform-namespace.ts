@@ -19,7 +19,7 @@ export interface TrafficPort {
 }
 
 export interface TrafficRule {
-  /** Becomes the NetworkPolicy name `allow-<name>`. */
+  /** Becomes the NetworkPolicy name `allow-<ingress|egress>-<name>`. */
   readonly name: string;
   readonly peers: readonly TrafficPeer[];
   /** @default all ports */
@@ -189,13 +189,16 @@ export class PlatformNamespace extends Construct {
     });
     const seen = new Set<string>();
     const policy = (direction: "Ingress" | "Egress", rule: TrafficRule) => {
-      const name = `allow-${rule.name}`;
-      if (seen.has(name))
-        throw new Error(`PlatformNamespace: two traffic rules are named ${rule.name}; rename one`);
+      const name = `allow-${direction.toLowerCase()}-${rule.name}`;
+      if (seen.has(name)) {
+        throw new Error(
+          `PlatformNamespace: two ${direction.toLowerCase()} rules are named ${rule.name}; rename one`,
+        );
+      }
       seen.add(name);
       const peers = rule.peers.map(selectorOf);
       const podSelector = rule.podLabels ? { matchLabels: { ...rule.podLabels } } : {};
-      new NetworkPolicyV1(this, `Allow-${rule.name}`, {
+      new NetworkPolicyV1(this, name, {
         metadata: { name, namespace: this.name },
         spec:
           direction === "Ingress"

@@ -1,0 +1,103 @@
+import { Construct } from "constructs";
+import type { ITerraformDependable } from "cdktf";
+import type { ChartCatalog } from "./chart-catalog";
+import type { PlatformRelease } from "./helm-release";
+import type { HelmValues } from "../lib/values";
+
+/** An Argo CD Application, as the `argocd-apps` chart takes it. */
+export interface ArgoApplication {
+  readonly project: string;
+  readonly source: HelmValues;
+  readonly destination: { readonly server: string; readonly namespace: string };
+  readonly syncPolicy?: HelmValues;
+  readonly annotations?: Record<string, string>;
+}
+
+export interface ArgoCdProps {
+  readonly charts: ChartCatalog;
+  readonly namespace: string;
+  readonly highAvailability: boolean;
+  /** Host of the UI, e.g. `argocd.mlops.example.com`. */
+  readonly host: string;
+  readonly ingressClassName: string;
+  readonly ingressAnnotations: Record<string, string>;
+  readonly dependsOn?: ITerraformDependable[];
+}
+
+/**
+ * Argo CD 3 (HA with redis-ha, several replicas and PDBs when asked) and a second release,
+ * `argocd-apps`, that carries Applications and AppProjects: custom resources go through a chart
+ * installed after the one that brings their CRDs, never through `kubernetes_manifest` here.
+ * The admin password is never in values: Argo CD generates it into `argocd-initial-admin-secret`.
+ */
+export class ArgoCd extends Construct {
+  public readonly release: PlatformRelease;
+  private readonly props: ArgoCdProps;
+
+  constructor(scope: Construct, id: string, props: ArgoCdProps) {
+    super(scope, id);
+    this.props = props;
+    const ha = props.highAvailability;
+    const replicas = ha ? 2 : 1;
+    const pdb = { enabled: ha, minAvailable: 1 };
+    this.release = props.charts.install(this, "ArgoCd", {
+      chart: "argo-cd",
+      namespace: props.namespace,
+      timeoutSeconds: 900,
+      computedValues: {
+        global: { domain: props.host },
+        configs: {
+          // TLS ends at the load balancer; the server answers plain HTTP inside the cluster.
+          params: { "server.insecure": true },
+          cm: { "exec.enabled": false },
+          secret: { createSecret: true },
+        },
+        "redis-ha": { enabled: ha },
+        controller: { replicas: 1, pdb },
+        server: {
+          replicas,
+          pdb,
+          ingress: {
+            enabled: true,
+            ingressClassName: props.ingressClassName,
+            annotations: props.ingressAnnotations,
+          },
+        },
+        repoServer: { replicas, pdb },
+        applicationSet: { replicas, pdb },
+      },
+      dependsOn: props.dependsOn,
+    });
+  }
+
+  /** Installs `argocd-apps` with these Applications, after Argo CD and its CRDs. */
+  public addApplications(
+    id: string,
+    applications: Readonly<Record<string, ArgoApplication>>,
+    projects: Readonly<Record<string, HelmValues>>,
+  ): PlatformRelease {
+    return this.props.charts.install(this, id, {
+      chart: "argocd-apps",
+      namespace: this.props.namespace,
+      computedValues: {
+        projects: Object.fromEntries(
+          Object.entries(projects).map(([name, spec]) => [
+            name,
+            { namespace: this.props.namespace, ...spec },
+          ]),
+        ),
+        applications: Object.fromEntries(
+          Object.entries(applications).map(([name, app]) => [
+            name,
+            {
+              namespace: this.props.namespace,
+              finalizers: ["resources-finalizer.argocd.argoproj.io"],
+              ...app,
+            },
+          ]),
+        ),
+      },
+      dependsOn: [this.release.release],
+    });
+  }
+}

@@ -1,0 +1,54 @@
+import { Construct } from "constructs";
+import type { ITerraformDependable } from "cdktf";
+import type { ChartCatalog } from "./chart-catalog";
+import type { PlatformRelease } from "./helm-release";
+
+export interface KserveProps {
+  readonly charts: ChartCatalog;
+  readonly namespace: string;
+  readonly highAvailability: boolean;
+  /** Ingress class InferenceServices are published with (the target's). */
+  readonly ingressClassName: string;
+  /** Domain of generated InferenceService hosts: `<isvc>-<namespace>.<domain>`. */
+  readonly domain: string;
+  /** cert-manager must be ready: KServe's webhooks take their certificates from it. */
+  readonly dependsOn: ITerraformDependable[];
+}
+
+/**
+ * KServe in Standard (raw Kubernetes Deployment) mode: no Knative, no Istio. Its CRDs come
+ * from their own chart, installed first; InferenceServices are published through the cluster's
+ * ingress class. The ClusterServingRuntimes of the pinned version ship with the controller chart.
+ */
+export class Kserve extends Construct {
+  public readonly crds: PlatformRelease;
+  public readonly controller: PlatformRelease;
+
+  constructor(scope: Construct, id: string, props: KserveProps) {
+    super(scope, id);
+    this.crds = props.charts.install(this, "Crds", {
+      chart: "kserve-crd",
+      namespace: props.namespace,
+      dependsOn: props.dependsOn,
+    });
+    this.controller = props.charts.install(this, "Controller", {
+      chart: "kserve",
+      namespace: props.namespace,
+      timeoutSeconds: 900,
+      computedValues: {
+        kserve: {
+          controller: {
+            deploymentMode: "RawDeployment",
+            gateway: {
+              domain: props.domain,
+              urlScheme: "http",
+              disableIstioVirtualHost: true,
+              ingressGateway: { className: props.ingressClassName },
+            },
+          },
+        },
+      },
+      dependsOn: [this.crds.release, ...props.dependsOn],
+    });
+  }
+}

@@ -1,0 +1,106 @@
+import type { ClusterTarget } from "./cluster-target";
+import type { ArgoApplication } from "./argocd";
+import { PLATFORM_SERVICE_ACCOUNTS } from "./service-accounts";
+
+export interface KubeflowPipelinesProps {
+  readonly target: ClusterTarget;
+  /** Upstream release tag, e.g. `2.14.3`. */
+  readonly version: string;
+  /** Git repository of the manifests (upstream or a mirror). */
+  readonly repository: string;
+  readonly namespace: string;
+  /** Argo CD project of the Applications. */
+  readonly project: string;
+}
+
+const IN_CLUSTER = "https://kubernetes.default.svc";
+
+/**
+ * Kubeflow Pipelines 2, installed declaratively by Argo CD from the upstream kustomize
+ * manifests at the pinned tag: cluster-scoped resources first (sync wave 0), then the
+ * standalone install (wave 1). Kustomize patches give the pipeline steps' service account its
+ * workload identity and point the launcher's default pipeline root at the artifacts bucket.
+ */
+export function kubeflowPipelinesApplications(
+  props: KubeflowPipelinesProps,
+): Record<string, ArgoApplication> {
+  if (!/^\d+\.\d+\.\d+$/.test(props.version)) {
+    throw new Error(`KubeflowPipelines: version "${props.version}" must be a release tag such as 2.14.3`);
+  }
+  const runner = PLATFORM_SERVICE_ACCOUNTS.pipelineRunner;
+  if (runner.namespace !== props.namespace) {
+    throw new Error(
+      `KubeflowPipelines: the pipeline identity is bound to namespace ${runner.namespace}, not ${props.namespace}`,
+    );
+  }
+  const store = props.target.objectStore;
+  const s3Provider = {
+    default: {
+      endpoint: store.endpoint ?? `s3.${store.region}.amazonaws.com`,
+      disableSSL: false,
+      region: store.region,
+      credentials:
+        store.credentials.kind === "workload-identity"
+          ? { fromEnv: true }
+          : {
+              fromEnv: false,
+              secretRef: {
+                secretName: store.credentials.secretName,
+                accessKeyKey: "AWS_ACCESS_KEY_ID",
+                secretKeyKey: "AWS_SECRET_ACCESS_KEY",
+              },
+            },
+    },
+  };
+  const sync = (wave: number) => ({
+    automated: { prune: true, selfHeal: true },
+    syncOptions: ["ServerSideApply=true", "CreateNamespace=false"],
+    retry: { limit: 5, backoff: { duration: "30s", factor: 2, maxDuration: "10m" } },
+    wave,
+  });
+  const application = (path: string, wave: number, kustomize?: Record<string, unknown>): ArgoApplication => {
+    const { wave: syncWave, ...syncPolicy } = sync(wave);
+    return {
+      project: props.project,
+      annotations: { "argocd.argoproj.io/sync-wave": String(syncWave) },
+      source: {
+        repoURL: props.repository,
+        targetRevision: props.version,
+        path,
+        ...(kustomize ? { kustomize } : {}),
+      },
+      destination: { server: IN_CLUSTER, namespace: props.namespace },
+      syncPolicy,
+    };
+  };
+  return {
+    "kubeflow-pipelines-cluster-scoped": application("manifests/kustomize/cluster-scoped-resources", 0),
+    "kubeflow-pipelines": application("manifests/kustomize/env/platform-agnostic", 1, {
+      patches: [
+        {
+          target: { kind: "ServiceAccount", name: runner.name },
+          patch: JSON.stringify([
+            {
+              op: "add",
+              path: "/metadata/annotations",
+              value: props.target.serviceAccountAnnotations("pipelineRunner"),
+            },
+          ]),
+        },
+        {
+          target: { kind: "ConfigMap", name: "kfp-launcher" },
+          patch: JSON.stringify([
+            {
+              op: "add",
+              path: "/data",
+              value: {
+                defaultPipelineRoot: `s3://${store.artifactsBucket}/pipelines`,
+                providers: JSON.stringify({ s3: s3Provider }),
+              },
+            },
+          ]),
+        },
+      ],
+    }),
+  };
+}

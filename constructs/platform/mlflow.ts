@@ -1,0 +1,191 @@
+import { Construct } from "constructs";
+import type { ITerraformDependable } from "cdktf";
+import { JobV1 } from "@cdktf/provider-kubernetes/lib/job-v1";
+import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
+import type { ChartCatalog } from "./chart-catalog";
+import type { ClusterTarget } from "./cluster-target";
+import type { PlatformRelease } from "./helm-release";
+import { PLATFORM_SERVICE_ACCOUNTS } from "./service-accounts";
+
+export interface MlflowProps {
+  readonly charts: ChartCatalog;
+  readonly target: ClusterTarget;
+  readonly namespace: string;
+  readonly highAvailability: boolean;
+  /** Public host of the UI and API, e.g. `mlflow.mlops.example.com`. */
+  readonly host: string;
+  readonly exposure: "internal" | "public";
+  /** Secret with `username`/`password` of the database (in the namespace, kept in sync by the platform). */
+  readonly databaseSecret: string;
+  /** Secret with `username`/`password` of MLflow's first admin. */
+  readonly adminSecret: string;
+  /** Image of the one-off Job that creates the auth database. */
+  readonly postgresClientImage: string;
+  readonly dependsOn?: ITerraformDependable[];
+}
+
+/** Database MLflow's basic-auth keeps users and permissions in (beside the tracking database). */
+export const MLFLOW_AUTH_DATABASE = "mlflow_auth";
+
+/**
+ * MLflow 3 tracking server and model registry: PostgreSQL backend store (credentials from a
+ * Secret, never values), artifacts proxied to the artifacts bucket with the server's workload
+ * identity, basic auth with users in PostgreSQL, host-header protection for every name it is
+ * reached by, Prometheus metrics, and in HA two replicas spread over zones with a PDB.
+ */
+export class Mlflow extends Construct {
+  public readonly release: PlatformRelease;
+  /** In-cluster tracking URI. */
+  public readonly trackingUri: string;
+
+  constructor(scope: Construct, id: string, props: MlflowProps) {
+    super(scope, id);
+    const { target } = props;
+    const account = PLATFORM_SERVICE_ACCOUNTS.mlflowServer;
+    if (account.namespace !== "mlflow") {
+      throw new Error(
+        `Mlflow: the server's identity is bound to namespace ${account.namespace}; install it there`,
+      );
+    }
+    const service = `mlflow.${props.namespace}.svc.cluster.local`;
+    this.trackingUri = `http://${service}`;
+    const labels = { "app.kubernetes.io/name": "mlflow", "app.kubernetes.io/instance": "mlflow" };
+    const db = target.database;
+    const replicas = props.highAvailability ? 2 : 1;
+
+    const authDatabase = new JobV1(this, "AuthDatabase", {
+      metadata: { name: "mlflow-create-auth-database", namespace: props.namespace },
+      spec: {
+        backoffLimit: 6,
+        template: {
+          metadata: { labels: { "app.kubernetes.io/name": "mlflow-auth-database" } },
+          spec: {
+            restartPolicy: "OnFailure",
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: "70",
+              seccompProfile: { type: "RuntimeDefault" },
+            },
+            container: [
+              {
+                name: "create-database",
+                image: props.postgresClientImage,
+                command: [
+                  "sh",
+                  "-ec",
+                  `psql -tAc "SELECT 1 FROM pg_database WHERE datname = '${MLFLOW_AUTH_DATABASE}'" | grep -q 1 || psql -c "CREATE DATABASE ${MLFLOW_AUTH_DATABASE}"`,
+                ],
+                env: [
+                  { name: "PGHOST", value: db.host },
+                  { name: "PGPORT", value: String(db.port) },
+                  { name: "PGDATABASE", value: db.name },
+                  { name: "PGSSLMODE", value: "require" },
+                  {
+                    name: "PGUSER",
+                    valueFrom: { secretKeyRef: { name: props.databaseSecret, key: "username" } },
+                  },
+                  {
+                    name: "PGPASSWORD",
+                    valueFrom: { secretKeyRef: { name: props.databaseSecret, key: "password" } },
+                  },
+                ],
+                resources: {
+                  requests: { cpu: "50m", memory: "64Mi" },
+                  limits: { cpu: "200m", memory: "128Mi" },
+                },
+                securityContext: {
+                  allowPrivilegeEscalation: false,
+                  readOnlyRootFilesystem: true,
+                  capabilities: { drop: ["ALL"] },
+                },
+              },
+            ],
+          },
+        },
+      },
+      waitForCompletion: true,
+      timeouts: { create: "10m", update: "10m" },
+      dependsOn: props.dependsOn,
+    });
+
+    const objectStore = target.objectStore;
+    this.release = props.charts.install(this, "Server", {
+      chart: "mlflow",
+      namespace: props.namespace,
+      timeoutSeconds: 900,
+      computedValues: {
+        replicaCount: replicas,
+        serviceAccount: {
+          create: true,
+          name: account.name,
+          annotations: target.serviceAccountAnnotations("mlflowServer"),
+        },
+        podSecurityContext: { seccompProfile: { type: "RuntimeDefault" } },
+        backendStore: {
+          databaseMigration: true,
+          databaseConnectionCheck: true,
+          postgres: { enabled: true, host: db.host, port: db.port, database: db.name },
+          existingDatabaseSecret: {
+            name: props.databaseSecret,
+            usernameKey: "username",
+            passwordKey: "password",
+          },
+        },
+        artifactRoot: {
+          // Clients upload and download through the server; only the server holds S3 access.
+          proxiedArtifactStorage: true,
+          s3: { enabled: true, bucket: objectStore.artifactsBucket, path: "mlflow" },
+        },
+        auth: {
+          enabled: true,
+          existingAdminSecret: { name: props.adminSecret, usernameKey: "username", passwordKey: "password" },
+          postgres: {
+            enabled: true,
+            host: db.host,
+            port: db.port,
+            database: MLFLOW_AUTH_DATABASE,
+            existingSecret: { name: props.databaseSecret, usernameKey: "username", passwordKey: "password" },
+          },
+        },
+        // MLflow 3 refuses requests whose Host header it does not know; the ingress host is added by the chart.
+        serverAllowedHosts: ["mlflow", `mlflow.${props.namespace}`, `mlflow.${props.namespace}.svc`, service],
+        extraEnvVars: {
+          AWS_DEFAULT_REGION: objectStore.region,
+          ...(objectStore.endpoint ? { MLFLOW_S3_ENDPOINT_URL: objectStore.endpoint } : {}),
+        },
+        ingress: {
+          enabled: true,
+          className: target.traffic.ingressClassName,
+          annotations: target.traffic.ingressAnnotations(props.exposure),
+          hosts: [{ host: props.host, paths: [{ path: "/", pathType: "Prefix" }] }],
+        },
+        serviceMonitor: { enabled: true, namespace: props.namespace, labels: {} },
+        resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } },
+        affinity: props.highAvailability
+          ? {
+              podAntiAffinity: {
+                preferredDuringSchedulingIgnoredDuringExecution: [
+                  {
+                    weight: 100,
+                    podAffinityTerm: {
+                      topologyKey: "topology.kubernetes.io/zone",
+                      labelSelector: { matchLabels: labels },
+                    },
+                  },
+                ],
+              },
+            }
+          : {},
+      },
+      dependsOn: [authDatabase, ...(props.dependsOn ?? [])],
+    });
+
+    if (props.highAvailability) {
+      new PodDisruptionBudgetV1(this, "DisruptionBudget", {
+        metadata: { name: "mlflow", namespace: props.namespace },
+        spec: { minAvailable: "1", selector: { matchLabels: labels } },
+        dependsOn: [this.release.release],
+      });
+    }
+  }
+}

@@ -1,0 +1,134 @@
+import { Construct } from "constructs";
+import type { ITerraformDependable } from "cdktf";
+import type { ChartCatalog } from "./chart-catalog";
+import type { ClusterTarget } from "./cluster-target";
+import type { PlatformRelease } from "./helm-release";
+import { PLATFORM_SERVICE_ACCOUNTS } from "./service-accounts";
+
+/** A generated credential: a Secret with a fixed user name and a random password. */
+export interface GeneratedCredential {
+  readonly namespace: string;
+  readonly secretName: string;
+  readonly userKey: string;
+  readonly passwordKey: string;
+  readonly userName: string;
+}
+
+export interface PlatformSecretsProps {
+  readonly charts: ChartCatalog;
+  readonly target: ClusterTarget;
+  /** Namespace of the release (External Secrets' own). */
+  readonly namespace: string;
+  /** Where the database credentials are copied to (`username`, `password`). */
+  readonly databaseSecret: { readonly namespace: string; readonly name: string };
+  /** Admin credentials generated in the cluster, never seen by Terraform. */
+  readonly generated: readonly GeneratedCredential[];
+  readonly dependsOn?: ITerraformDependable[];
+}
+
+const STORE = "platform-secrets";
+const EXTERNAL_SECRETS_API = "external-secrets.io/v1";
+const GENERATORS_API = "generators.external-secrets.io/v1alpha1";
+
+/**
+ * The platform's credentials, as External Secrets custom resources installed through a chart
+ * after the operator (so its CRDs exist): a ClusterSecretStore on the cloud secret store using
+ * the operator's workload identity, an ExternalSecret copying the database credentials, and
+ * in-cluster generated admin passwords (MLflow, Grafana). No secret value passes through
+ * Terraform, its state or the chart values.
+ */
+export class PlatformSecrets extends Construct {
+  public readonly release: PlatformRelease;
+
+  constructor(scope: Construct, id: string, props: PlatformSecretsProps) {
+    super(scope, id);
+    const credentials = props.target.database.credentials;
+    if (credentials.kind !== "external-secret") {
+      throw new Error(
+        `PlatformSecrets: the database credentials of ${props.target.description} come from an existing Secret; PlatformSecrets is only for targets with a cloud secret store`,
+      );
+    }
+    const region = props.target.cloudAddons?.region;
+    if (!region)
+      throw new Error(
+        `PlatformSecrets: ${props.target.description} has no cloud region for its secret store`,
+      );
+    const operator = PLATFORM_SERVICE_ACCOUNTS.externalSecrets;
+    const storeRef = { kind: "ClusterSecretStore", name: STORE };
+
+    const resources: Record<string, unknown>[] = [
+      {
+        apiVersion: EXTERNAL_SECRETS_API,
+        kind: "ClusterSecretStore",
+        metadata: { name: STORE },
+        spec: {
+          provider: {
+            aws: {
+              service: "SecretsManager",
+              region,
+              auth: { jwt: { serviceAccountRef: { name: operator.name, namespace: operator.namespace } } },
+            },
+          },
+        },
+      },
+      {
+        apiVersion: EXTERNAL_SECRETS_API,
+        kind: "ExternalSecret",
+        metadata: { name: props.databaseSecret.name, namespace: props.databaseSecret.namespace },
+        spec: {
+          refreshInterval: "1h",
+          secretStoreRef: storeRef,
+          target: { name: props.databaseSecret.name, creationPolicy: "Owner" },
+          data: ["username", "password"].map((key) => ({
+            secretKey: key,
+            remoteRef: { key: credentials.remoteKey, property: key },
+          })),
+        },
+      },
+    ];
+    for (const credential of props.generated) {
+      const generator = `${credential.secretName}-password`;
+      resources.push(
+        {
+          apiVersion: GENERATORS_API,
+          kind: "Password",
+          metadata: { name: generator, namespace: credential.namespace },
+          spec: { length: 32, digits: 6, symbols: 0, noUpper: false, allowRepeat: true },
+        },
+        {
+          apiVersion: EXTERNAL_SECRETS_API,
+          kind: "ExternalSecret",
+          metadata: { name: credential.secretName, namespace: credential.namespace },
+          spec: {
+            // Generated once; rotate by deleting the Secret.
+            refreshInterval: "0",
+            target: {
+              name: credential.secretName,
+              creationPolicy: "Owner",
+              template: {
+                data: {
+                  [credential.userKey]: credential.userName,
+                  [credential.passwordKey]: "{{ .password }}",
+                },
+              },
+            },
+            dataFrom: [
+              {
+                sourceRef: {
+                  generatorRef: { apiVersion: GENERATORS_API, kind: "Password", name: generator },
+                },
+              },
+            ],
+          },
+        },
+      );
+    }
+    this.release = props.charts.install(this, "Resources", {
+      chart: "platform-resources",
+      name: "platform-secrets",
+      namespace: props.namespace,
+      computedValues: { resources },
+      dependsOn: props.dependsOn,
+    });
+  }
+}

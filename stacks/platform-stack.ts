@@ -1,0 +1,358 @@
+import { Construct } from "constructs";
+import { TerraformStack, type ITerraformDependable } from "cdktf";
+import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
+import { HelmProvider } from "@cdktf/provider-helm/lib/provider";
+import { StorageClassV1 } from "@cdktf/provider-kubernetes/lib/storage-class-v1";
+import type { Environment } from "../environments/schema";
+import type { ReleaseContent } from "../environments/release-schema";
+import type { ClusterTarget } from "../constructs/platform/cluster-target";
+import { ChartCatalog, type ChartValueFiles } from "../constructs/platform/chart-catalog";
+import type { PlatformChart } from "../constructs/platform/charts";
+import { PlatformNamespace, type TrafficRule } from "../constructs/platform/platform-namespace";
+import { ClusterAddons, gpuNodePlacement } from "../constructs/platform/cluster-addons";
+import { Monitoring } from "../constructs/platform/monitoring";
+import { PlatformSecrets } from "../constructs/platform/platform-secrets";
+import { Mlflow } from "../constructs/platform/mlflow";
+import { ArgoCd } from "../constructs/platform/argocd";
+import { Kserve } from "../constructs/platform/kserve";
+import { kubeflowPipelinesApplications } from "../constructs/platform/kubeflow-pipelines";
+import { configureStateBackend } from "./state-backend";
+
+export interface PlatformStackProps {
+  readonly environment: Environment;
+  readonly target: ClusterTarget;
+  readonly release: ReleaseContent;
+  readonly chartValues: Readonly<Record<PlatformChart, ChartValueFiles>>;
+}
+
+/** Namespaces of the platform, named once. */
+export const PLATFORM_NAMESPACES = {
+  mlflow: "mlflow",
+  kubeflow: "kubeflow",
+  kserve: "kserve",
+  argocd: "argocd",
+  monitoring: "monitoring",
+  serving: "mlops",
+  certManager: "cert-manager",
+  externalSecrets: "external-secrets",
+  gpu: "nvidia-gpu",
+} as const;
+
+const NS = PLATFORM_NAMESPACES;
+/** Node label and taint of the GPU group (the foundation's node group contract). */
+const GPU_NODES = { labels: { workload: "gpu" }, taintKey: "nvidia.com/gpu" };
+const HTTPS = { port: 443 };
+
+/**
+ * Installs the ML platform into a cluster described by a `ClusterTarget`: namespaces with
+ * their guard rails, cluster add-ons, monitoring and alerts, credentials, MLflow, Argo CD with
+ * Kubeflow Pipelines, and KServe. Nothing here branches on the environment's name or kind.
+ */
+export class PlatformStack extends TerraformStack {
+  public readonly namespaces: Record<
+    "mlflow" | "kubeflow" | "kserve" | "argocd" | "monitoring" | "serving",
+    PlatformNamespace
+  >;
+  public readonly addons: ClusterAddons;
+  public readonly monitoring: Monitoring;
+  public readonly mlflow: Mlflow;
+  public readonly argocd: ArgoCd;
+  public readonly kserve: Kserve;
+  public readonly target: ClusterTarget;
+
+  constructor(scope: Construct, id: string, props: PlatformStackProps) {
+    super(scope, id);
+    const { environment: env, target } = props;
+    const platform = env.platform;
+    const ha = platform.highAvailability;
+    this.target = target;
+    configureStateBackend(this, id, env);
+    this.configureProviders(target);
+
+    const charts = new ChartCatalog({ versions: props.release.charts, values: props.chartValues });
+    this.namespaces = this.createNamespaces(target, env);
+    const addonNamespaces = {
+      certManager: this.addonNamespace("CertManagerNamespace", NS.certManager, "restricted"),
+      externalSecrets: this.addonNamespace("ExternalSecretsNamespace", NS.externalSecrets, "restricted"),
+      gpu: this.addonNamespace(
+        "GpuNamespace",
+        NS.gpu,
+        "privileged",
+        "the NVIDIA device plugin mounts the kubelet's device-plugin socket and DCGM needs SYS_ADMIN",
+      ),
+    };
+
+    const base: ITerraformDependable[] = [];
+    if (target.storageClass.create) {
+      base.push(
+        new StorageClassV1(this, "StorageClass", {
+          metadata: {
+            name: target.storageClass.name,
+            annotations: { "storageclass.kubernetes.io/is-default-class": "true" },
+          },
+          storageProvisioner: target.storageClass.create.provisioner,
+          parameters: target.storageClass.create.parameters,
+          reclaimPolicy: "Delete",
+          volumeBindingMode: "WaitForFirstConsumer",
+          allowVolumeExpansion: true,
+        }),
+      );
+    }
+
+    const operators = new ClusterAddons(this, "ClusterAddons", {
+      target,
+      charts,
+      highAvailability: ha,
+      namespaces: {
+        certManager: addonNamespaces.certManager.name,
+        externalSecrets: addonNamespaces.externalSecrets.name,
+        gpu: addonNamespaces.gpu.name,
+      },
+      gpuNodes: GPU_NODES,
+      dependsOn: base,
+    });
+    this.addons = operators;
+
+    const credentials = [
+      {
+        namespace: NS.mlflow,
+        secretName: "mlflow-admin",
+        userKey: "username",
+        passwordKey: "password",
+        userName: "admin",
+      },
+      {
+        namespace: NS.monitoring,
+        secretName: "grafana-admin",
+        userKey: "admin-user",
+        passwordKey: "admin-password",
+        userName: "admin",
+      },
+    ];
+    const secrets = new PlatformSecrets(this, "PlatformSecrets", {
+      charts,
+      target,
+      namespace: addonNamespaces.externalSecrets.name,
+      databaseSecret: { namespace: NS.mlflow, name: "mlflow-database" },
+      generated: credentials,
+      dependsOn: [
+        ...(operators.externalSecrets ? [operators.externalSecrets.release] : []),
+        this.namespaces.mlflow.namespace,
+        this.namespaces.monitoring.namespace,
+      ],
+    });
+
+    this.monitoring = new Monitoring(this, "Monitoring", {
+      charts,
+      namespace: this.namespaces.monitoring.name,
+      highAvailability: ha,
+      storageClassName: target.storageClass.name,
+      retentionDays: platform.monitoring.retentionDays,
+      storageGib: platform.monitoring.storageGib,
+      grafanaAdminSecret: "grafana-admin",
+      observed: { serving: NS.serving, mlflow: NS.mlflow, pipelines: NS.kubeflow },
+      dependsOn: [...base, secrets.release.release],
+    });
+
+    // DCGM ships a ServiceMonitor: its CRD comes with the monitoring stack.
+    charts.install(this, "GpuMetrics", {
+      chart: "dcgm-exporter",
+      namespace: addonNamespaces.gpu.name,
+      computedValues: { ...gpuNodePlacement(GPU_NODES), serviceMonitor: { enabled: true } },
+      dependsOn: [operators.gpuDevicePlugin.release, this.monitoring.release.release],
+    });
+
+    this.mlflow = new Mlflow(this, "Mlflow", {
+      charts,
+      target,
+      namespace: this.namespaces.mlflow.name,
+      highAvailability: ha,
+      host: `mlflow.${platform.domain}`,
+      exposure: platform.exposure,
+      databaseSecret: "mlflow-database",
+      adminSecret: "mlflow-admin",
+      postgresClientImage: "postgres:17.6-alpine",
+      dependsOn: [secrets.release.release, this.monitoring.release.release, ...operators.ready],
+    });
+
+    this.argocd = new ArgoCd(this, "ArgoCd", {
+      charts,
+      namespace: this.namespaces.argocd.name,
+      highAvailability: ha,
+      host: `argocd.${platform.domain}`,
+      ingressClassName: target.traffic.ingressClassName,
+      ingressAnnotations: target.traffic.ingressAnnotations(platform.exposure),
+      dependsOn: [this.monitoring.release.release, ...operators.ready],
+    });
+    this.argocd.addApplications(
+      "PlatformApplications",
+      kubeflowPipelinesApplications({
+        target,
+        version: props.release.kubeflowPipelines,
+        repository: platform.pipelines.manifestsRepository,
+        namespace: NS.kubeflow,
+        project: "mlops-platform",
+      }),
+      {
+        "mlops-platform": {
+          description: "Components of the MLOps platform installed from upstream manifests",
+          sourceRepos: [platform.pipelines.manifestsRepository],
+          destinations: [{ server: "https://kubernetes.default.svc", namespace: NS.kubeflow }],
+          clusterResourceWhitelist: [{ group: "*", kind: "*" }],
+        },
+      },
+    );
+
+    this.kserve = new Kserve(this, "Kserve", {
+      charts,
+      namespace: this.namespaces.kserve.name,
+      highAvailability: ha,
+      ingressClassName: target.traffic.ingressClassName,
+      domain: platform.domain,
+      dependsOn: [operators.certManager.release, this.monitoring.release.release, ...operators.ready],
+    });
+  }
+
+  private configureProviders(target: ClusterTarget): void {
+    const access = target.access;
+    if (access.kind === "exec") {
+      const exec = {
+        apiVersion: access.exec.apiVersion,
+        command: access.exec.command,
+        args: access.exec.args,
+      };
+      new KubernetesProvider(this, "kubernetes", {
+        host: access.host,
+        clusterCaCertificate: access.clusterCaCertificate,
+        exec: [exec],
+      });
+      new HelmProvider(this, "helm", {
+        kubernetes: { host: access.host, clusterCaCertificate: access.clusterCaCertificate, exec },
+      });
+    } else {
+      new KubernetesProvider(this, "kubernetes", {
+        configPath: access.configPath,
+        configContext: access.context,
+      });
+      new HelmProvider(this, "helm", {
+        kubernetes: { configPath: access.configPath, configContext: access.context },
+      });
+    }
+  }
+
+  private addonNamespace(id: string, name: string, level: "restricted" | "privileged", exception?: string) {
+    return new PlatformNamespace(this, id, { name, podSecurity: level, podSecurityException: exception });
+  }
+
+  private createNamespaces(target: ClusterTarget, env: Environment): PlatformStack["namespaces"] {
+    const quota = env.platform.namespaceQuota;
+    const containerDefaults = {
+      request: { cpu: "100m", memory: "128Mi" },
+      limit: { cpu: "1", memory: "1Gi" },
+    };
+    const apiServer: TrafficRule = {
+      name: "kubernetes-api",
+      peers: target.apiServer.cidrs.map((cidr) => ({ cidr })),
+      ports: [{ port: target.apiServer.port }],
+    };
+    const objectStore: TrafficRule = {
+      name: "object-store",
+      peers: target.objectStoreCidrs.map((cidr) => ({ cidr })),
+      ports: [HTTPS],
+    };
+    const scraping: TrafficRule = { name: "monitoring", peers: [{ namespace: NS.monitoring }] };
+    const sameNamespace: TrafficRule = { name: "same-namespace", peers: [{ sameNamespace: true }] };
+    const fromEntry = (ports: number[]): TrafficRule => ({
+      name: "load-balancer",
+      peers: target.traffic.sourceCidrs.map((cidr) => ({ cidr })),
+      ports: ports.map((port) => ({ port })),
+    });
+    const toMlflow: TrafficRule = {
+      name: "mlflow",
+      peers: [{ namespace: NS.mlflow }],
+      ports: [{ port: 5000 }],
+    };
+    const common = { quota, containerDefaults };
+
+    return {
+      serving: new PlatformNamespace(this, "ServingNamespace", {
+        name: NS.serving,
+        podSecurity: "restricted",
+        ...common,
+        isolation: {
+          ingress: [fromEntry([8000, 8080]), scraping, sameNamespace],
+          egress: [toMlflow, objectStore, sameNamespace],
+        },
+      }),
+      mlflow: new PlatformNamespace(this, "MlflowNamespace", {
+        name: NS.mlflow,
+        podSecurity: "restricted",
+        ...common,
+        isolation: {
+          ingress: [
+            {
+              name: "ml-clients",
+              peers: [{ namespace: NS.serving }, { namespace: NS.kubeflow }, { namespace: NS.kserve }],
+              ports: [{ port: 5000 }],
+            },
+            fromEntry([5000]),
+            scraping,
+          ],
+          egress: [
+            {
+              name: "database",
+              peers: target.databaseCidrs.map((cidr) => ({ cidr })),
+              ports: [{ port: target.database.port }],
+            },
+            objectStore,
+          ],
+        },
+      }),
+      kubeflow: new PlatformNamespace(this, "KubeflowNamespace", {
+        name: NS.kubeflow,
+        podSecurity: "baseline",
+        podSecurityException:
+          "pipeline steps run user images whose security context the platform does not control, and Argo Workflows' executor needs baseline",
+        ...common,
+        isolation: {
+          ingress: [fromEntry([3000, 8888]), scraping, sameNamespace],
+          egress: [
+            toMlflow,
+            { name: "kserve", peers: [{ namespace: NS.kserve }, { namespace: NS.serving }] },
+            apiServer,
+            objectStore,
+            sameNamespace,
+          ],
+        },
+      }),
+      kserve: new PlatformNamespace(this, "KserveNamespace", {
+        name: NS.kserve,
+        podSecurity: "restricted",
+        ...common,
+        isolation: {
+          ingress: [
+            {
+              name: "webhooks",
+              peers: target.apiServer.cidrs.map((cidr) => ({ cidr })),
+              ports: [{ port: 9443 }],
+            },
+            scraping,
+          ],
+          egress: [apiServer],
+        },
+      }),
+      argocd: new PlatformNamespace(this, "ArgoCdNamespace", {
+        name: NS.argocd,
+        podSecurity: "restricted",
+        ...common,
+      }),
+      monitoring: new PlatformNamespace(this, "MonitoringNamespace", {
+        name: NS.monitoring,
+        podSecurity: "privileged",
+        podSecurityException:
+          "node-exporter reads host metrics through hostNetwork, hostPID and hostPath mounts",
+        ...common,
+      }),
+    };
+  }
+}
