@@ -4,6 +4,7 @@ import { synthesizeEnvironments, type TerraformJson } from "./support/synth";
 const synthesized = synthesizeEnvironments();
 const stacks = Object.values(synthesized).flatMap((env) => [
   { name: `${env.environment.name}-foundation`, environment: env.environment, json: env.foundation.json },
+  { name: `${env.environment.name}-platform`, environment: env.environment, json: env.platform.json },
 ]);
 
 const first = (json: TerraformJson, type: string): any => Object.values(json.resource[type])[0];

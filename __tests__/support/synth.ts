@@ -1,6 +1,8 @@
 /**
  * Synthesis helpers: build an app once per test file and read the Terraform JSON back.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { TerraformStack, Testing, type TerraformDataSource, type TerraformResource } from "cdktf";
 import { ENVIRONMENTS } from "../../environments";
 import { loadBuilds } from "../../stacks/synthesize";
@@ -30,9 +32,22 @@ export interface SynthesizedEnvironment {
   readonly platform: SynthesizedStack;
 }
 
-function synthesize(stack: TerraformStack): SynthesizedStack {
-  const text = Testing.synth(stack);
-  return { stack, text, json: JSON.parse(text) as TerraformJson };
+/** Drops cdktf's `//` metadata blocks, as `Testing.synth` does. */
+function withoutMetadata(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutMetadata);
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([key]) => key !== "//")
+      .map(([key, child]) => [key, withoutMetadata(child)]),
+  );
+}
+
+/** Reads a stack the app wrote: full synthesis resolves cross-stack references into remote state. */
+function readStack(outdir: string, stack: TerraformStack): SynthesizedStack {
+  const raw = JSON.parse(readFileSync(join(outdir, "stacks", stack.node.id, "cdk.tf.json"), "utf8"));
+  const json = withoutMetadata(raw) as TerraformJson;
+  return { stack, text: JSON.stringify(json, null, 2), json };
 }
 
 /** Validates the given environments (the real registry by default) and synthesizes all their stacks. */
@@ -43,14 +58,15 @@ export function synthesizeEnvironments(
   if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
   const app = Testing.app();
   const all = addEnvironmentStacks(app, loaded.builds);
+  app.synth();
   const result: Record<string, SynthesizedEnvironment> = {};
   loaded.builds.forEach(({ environment }, index) => {
     const stacks = all[index];
     result[environment.name] = {
       environment,
       stacks,
-      foundation: synthesize(stacks.foundation),
-      platform: synthesize(stacks.platform),
+      foundation: readStack(app.outdir, stacks.foundation),
+      platform: readStack(app.outdir, stacks.platform),
     };
   });
   return result;
