@@ -3,6 +3,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
 import { TerraformStack, Testing, type TerraformDataSource, type TerraformResource } from "cdktf";
 import { ENVIRONMENTS } from "../../environments";
 import { loadBuilds } from "../../stacks/synthesize";
@@ -43,11 +44,27 @@ function withoutMetadata(value: unknown): unknown {
   );
 }
 
+/**
+ * The snapshot form of a stack: Helm values, which Terraform holds as one YAML string per
+ * release, are shown parsed so a change to one value is a one-line diff.
+ */
+function forReview(json: TerraformJson): unknown {
+  const releases = json.resource.helm_release;
+  if (!releases) return json;
+  const parsed = Object.fromEntries(
+    Object.entries(releases).map(([id, release]) => [
+      id,
+      { ...release, values: (release.values as string[]).map((text) => parseYaml(text)) },
+    ]),
+  );
+  return { ...json, resource: { ...json.resource, helm_release: parsed } };
+}
+
 /** Reads a stack the app wrote: full synthesis resolves cross-stack references into remote state. */
 function readStack(outdir: string, stack: TerraformStack): SynthesizedStack {
   const raw = JSON.parse(readFileSync(join(outdir, "stacks", stack.node.id, "cdk.tf.json"), "utf8"));
   const json = withoutMetadata(raw) as TerraformJson;
-  return { stack, text: JSON.stringify(json, null, 2), json };
+  return { stack, text: JSON.stringify(forReview(json), null, 2), json };
 }
 
 /** Validates the given environments (the real registry by default) and synthesizes all their stacks. */

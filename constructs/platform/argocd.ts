@@ -49,7 +49,6 @@ export class ArgoCd extends Construct {
         configs: {
           // TLS ends at the load balancer; the server answers plain HTTP inside the cluster.
           params: { "server.insecure": true },
-          cm: { "exec.enabled": false },
           secret: { createSecret: true },
         },
         "redis-ha": { enabled: ha },

@@ -41,7 +41,6 @@ export class Kserve extends Construct {
             deploymentMode: "RawDeployment",
             gateway: {
               domain: props.domain,
-              urlScheme: "http",
               disableIstioVirtualHost: true,
               ingressGateway: { className: props.ingressClassName },
             },

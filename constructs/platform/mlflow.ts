@@ -120,7 +120,6 @@ export class Mlflow extends Construct {
           name: account.name,
           annotations: target.serviceAccountAnnotations("mlflowServer"),
         },
-        podSecurityContext: { seccompProfile: { type: "RuntimeDefault" } },
         backendStore: {
           databaseMigration: true,
           databaseConnectionCheck: true,
@@ -159,8 +158,7 @@ export class Mlflow extends Construct {
           annotations: target.traffic.ingressAnnotations(props.exposure),
           hosts: [{ host: props.host, paths: [{ path: "/", pathType: "Prefix" }] }],
         },
-        serviceMonitor: { enabled: true, namespace: props.namespace, labels: {} },
-        resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } },
+        serviceMonitor: { namespace: props.namespace },
         affinity: props.highAvailability
           ? {
               podAntiAffinity: {

@@ -70,14 +70,9 @@ export class Monitoring extends Construct {
             // Leave 10% of the volume free so compaction never fills it.
             retentionSize: `${Math.floor(props.storageGib * 0.9)}GB`,
             storageSpec: volume(props.storageGib),
-            serviceMonitorSelectorNilUsesHelmValues: false,
-            podMonitorSelectorNilUsesHelmValues: false,
-            ruleSelectorNilUsesHelmValues: false,
-            probeSelectorNilUsesHelmValues: false,
           },
         },
         alertmanager: {
-          enabled: true,
           alertmanagerSpec: { replicas: props.highAvailability ? 3 : 1, storage: volume(10) },
         },
         grafana: {
@@ -85,14 +80,6 @@ export class Monitoring extends Construct {
             existingSecret: props.grafanaAdminSecret,
             userKey: "admin-user",
             passwordKey: "admin-password",
-          },
-          sidecar: {
-            dashboards: {
-              enabled: true,
-              label: "grafana_dashboard",
-              labelValue: "1",
-              searchNamespace: "ALL",
-            },
           },
         },
         additionalPrometheusRulesMap: {
