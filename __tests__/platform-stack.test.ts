@@ -96,7 +96,8 @@ describe("Helm releases", () => {
       const [id] = Object.entries(resourcesOf(dev, "helm_release")).find(([, r]) => r.name === name)!;
       return `helm_release.${id}`;
     };
-    expect(release(dev, "kserve").depends_on).toEqual(
+    expect(release(dev, "kserve-runtime-configs").depends_on).toEqual([idOf("kserve-resources")]);
+    expect(release(dev, "kserve-resources").depends_on).toEqual(
       expect.arrayContaining([idOf("kserve-crd"), idOf("cert-manager")]),
     );
     expect(release(dev, "argocd-apps").depends_on).toEqual([idOf("argo-cd")]);
@@ -278,6 +279,13 @@ describe("workload identities", () => {
     }
   });
 
+  it("runs the cluster autoscaler at the cluster's Kubernetes minor, discovering this cluster's groups", () => {
+    const values = valuesOf(prod, "cluster-autoscaler");
+    expect(values.image.tag).toMatch(/^v1\.34\.\d+$/);
+    expect(values.autoDiscovery.clusterName).toMatch(REMOTE_STATE);
+    expect(values.cloudProvider).toBe("aws");
+  });
+
   it("gives the pipeline steps' service account its role through a kustomize patch", () => {
     const apps = valuesOf(prod, "argocd-apps").applications;
     const [saPatch] = apps["kubeflow-pipelines"].source.kustomize.patches;
@@ -335,8 +343,9 @@ describe("the ML platform", () => {
   });
 
   it("installs KServe in Standard (raw deployment) mode without Istio, behind the cluster's ingress class", () => {
-    expect(valuesOf(prod, "kserve").kserve.controller).toMatchObject({
-      deploymentMode: "RawDeployment",
+    expect(valuesOf(prod, "kserve-runtime-configs").kserve.servingruntime.enabled).toBe(true);
+    expect(valuesOf(prod, "kserve-resources").kserve.controller).toMatchObject({
+      deploymentMode: "Standard",
       gateway: { disableIstioVirtualHost: true, ingressGateway: { className: "alb" } },
     });
   });
@@ -353,18 +362,27 @@ describe("the ML platform", () => {
   it("installs Kubeflow Pipelines through Argo CD from the pinned upstream tag", () => {
     const apps = valuesOf(prod, "argocd-apps").applications;
     expect(Object.keys(apps).sort()).toEqual(["kubeflow-pipelines", "kubeflow-pipelines-cluster-scoped"]);
-    expect(apps["kubeflow-pipelines-cluster-scoped"].annotations["argocd.argoproj.io/sync-wave"]).toBe("0");
-    expect(apps["kubeflow-pipelines"].annotations["argocd.argoproj.io/sync-wave"]).toBe("1");
+    expect(
+      apps["kubeflow-pipelines-cluster-scoped"].additionalAnnotations["argocd.argoproj.io/sync-wave"],
+    ).toBe("0");
+    expect(apps["kubeflow-pipelines"].additionalAnnotations["argocd.argoproj.io/sync-wave"]).toBe("1");
     for (const app of Object.values<any>(apps)) {
       expect(app.source).toMatchObject({
         repoURL: "https://github.com/kubeflow/pipelines.git",
-        targetRevision: "2.14.3",
+        targetRevision: "2.17.0",
       });
       expect(app.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
     }
-    const launcher = apps["kubeflow-pipelines"].source.kustomize.patches[1];
-    const [op] = JSON.parse(launcher.patch);
-    expect(op.value.defaultPipelineRoot).toMatch(/^s3:\/\/\$\{.*ArtifactsBucket.*\}\/pipelines$/);
+    const [, installConfig, launcher] = apps["kubeflow-pipelines"].source.kustomize.patches;
+    expect(installConfig.target).toEqual({ kind: "ConfigMap", name: "pipeline-install-config" });
+    const [root] = JSON.parse(installConfig.patch);
+    expect(root).toMatchObject({ op: "replace", path: "/data/defaultPipelineRoot" });
+    expect(root.value).toMatch(/^s3:\/\/\$\{.*ArtifactsBucket.*\}\/pipelines$/);
+    const [providers] = JSON.parse(launcher.patch);
+    expect(JSON.parse(providers.value).s3.default).toMatchObject({
+      region: "eu-west-1",
+      credentials: { fromEnv: true },
+    });
   });
 });
 

@@ -10,7 +10,8 @@ export interface ArgoApplication {
   readonly source: HelmValues;
   readonly destination: { readonly server: string; readonly namespace: string };
   readonly syncPolicy?: HelmValues;
-  readonly annotations?: Record<string, string>;
+  /** Annotations of the Application object (argocd-apps calls them additionalAnnotations). */
+  readonly additionalAnnotations?: Record<string, string>;
 }
 
 export interface ArgoCdProps {

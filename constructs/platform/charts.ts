@@ -31,7 +31,8 @@ export const PLATFORM_CHARTS = {
   "argo-cd": { repository: "https://argoproj.github.io/argo-helm", chart: "argo-cd" },
   "argocd-apps": { repository: "https://argoproj.github.io/argo-helm", chart: "argocd-apps" },
   "kserve-crd": { repository: "oci://ghcr.io/kserve/charts", chart: "kserve-crd" },
-  kserve: { repository: "oci://ghcr.io/kserve/charts", chart: "kserve" },
+  "kserve-resources": { repository: "oci://ghcr.io/kserve/charts", chart: "kserve-resources" },
+  "kserve-runtime-configs": { repository: "oci://ghcr.io/kserve/charts", chart: "kserve-runtime-configs" },
   "kube-prometheus-stack": {
     repository: "https://prometheus-community.github.io/helm-charts",
     chart: "kube-prometheus-stack",

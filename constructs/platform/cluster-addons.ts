@@ -84,12 +84,13 @@ export class ClusterAddons extends Construct {
       });
       this.ready.push(this.loadBalancerController.release);
     }
-    if (cloud?.clusterAutoscaler) {
+    if (cloud?.clusterAutoscalerImageTag) {
       this.clusterAutoscaler = charts.install(this, "ClusterAutoscaler", {
         chart: "cluster-autoscaler",
         namespace: PLATFORM_SERVICE_ACCOUNTS.clusterAutoscaler.namespace,
         computedValues: {
           cloudProvider: "aws",
+          image: { tag: cloud.clusterAutoscalerImageTag },
           awsRegion: cloud.region,
           autoDiscovery: { clusterName: target.clusterName },
           replicaCount: replicas,

@@ -98,8 +98,8 @@ export interface ClusterTarget {
 export interface CloudAddons {
   readonly region: string;
   readonly vpcId: string;
-  /** Whether node groups scale (from zero) through the cluster autoscaler. */
-  readonly clusterAutoscaler: boolean;
+  /** Cluster autoscaler image tag matching the cluster's Kubernetes minor; unset: no autoscaler. */
+  readonly clusterAutoscalerImageTag?: string;
   readonly loadBalancerController: boolean;
   readonly externalSecrets: boolean;
 }

@@ -18,11 +18,13 @@ export interface KserveProps {
 /**
  * KServe in Standard (raw Kubernetes Deployment) mode: no Knative, no Istio. Its CRDs come
  * from their own chart, installed first; InferenceServices are published through the cluster's
- * ingress class. The ClusterServingRuntimes of the pinned version ship with the controller chart.
+ * ingress class. The ClusterServingRuntimes of the pinned version come from their own chart,
+ * installed once the controller's webhooks answer.
  */
 export class Kserve extends Construct {
   public readonly crds: PlatformRelease;
   public readonly controller: PlatformRelease;
+  public readonly runtimes: PlatformRelease;
 
   constructor(scope: Construct, id: string, props: KserveProps) {
     super(scope, id);
@@ -32,13 +34,13 @@ export class Kserve extends Construct {
       dependsOn: props.dependsOn,
     });
     this.controller = props.charts.install(this, "Controller", {
-      chart: "kserve",
+      chart: "kserve-resources",
       namespace: props.namespace,
       timeoutSeconds: 900,
       computedValues: {
         kserve: {
           controller: {
-            deploymentMode: "RawDeployment",
+            deploymentMode: "Standard",
             gateway: {
               domain: props.domain,
               disableIstioVirtualHost: true,
@@ -48,6 +50,12 @@ export class Kserve extends Construct {
         },
       },
       dependsOn: [this.crds.release, ...props.dependsOn],
+    });
+    this.runtimes = props.charts.install(this, "Runtimes", {
+      chart: "kserve-runtime-configs",
+      namespace: props.namespace,
+      computedValues: { kserve: { servingruntime: { enabled: true } } },
+      dependsOn: [this.controller.release],
     });
   }
 }

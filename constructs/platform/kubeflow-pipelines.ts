@@ -19,7 +19,8 @@ const IN_CLUSTER = "https://kubernetes.default.svc";
  * Kubeflow Pipelines 2, installed declaratively by Argo CD from the upstream kustomize
  * manifests at the pinned tag: cluster-scoped resources first (sync wave 0), then the
  * standalone install (wave 1). Kustomize patches give the pipeline steps' service account its
- * workload identity and point the launcher's default pipeline root at the artifacts bucket.
+ * workload identity, point the default pipeline root at the artifacts bucket and tell the
+ * launcher to take S3 credentials from that identity.
  */
 export function kubeflowPipelinesApplications(
   props: KubeflowPipelinesProps,
@@ -62,7 +63,7 @@ export function kubeflowPipelinesApplications(
     const { wave: syncWave, ...syncPolicy } = sync(wave);
     return {
       project: props.project,
-      annotations: { "argocd.argoproj.io/sync-wave": String(syncWave) },
+      additionalAnnotations: { "argocd.argoproj.io/sync-wave": String(syncWave) },
       source: {
         repoURL: props.repository,
         targetRevision: props.version,
@@ -88,16 +89,20 @@ export function kubeflowPipelinesApplications(
           ]),
         },
         {
-          target: { kind: "ConfigMap", name: "kfp-launcher" },
+          // The manifests copy this value into the kfp-launcher ConfigMap.
+          target: { kind: "ConfigMap", name: "pipeline-install-config" },
           patch: JSON.stringify([
             {
-              op: "add",
-              path: "/data",
-              value: {
-                defaultPipelineRoot: `s3://${store.artifactsBucket}/pipelines`,
-                providers: JSON.stringify({ s3: s3Provider }),
-              },
+              op: "replace",
+              path: "/data/defaultPipelineRoot",
+              value: `s3://${store.artifactsBucket}/pipelines`,
             },
+          ]),
+        },
+        {
+          target: { kind: "ConfigMap", name: "kfp-launcher" },
+          patch: JSON.stringify([
+            { op: "add", path: "/data/providers", value: JSON.stringify({ s3: s3Provider }) },
           ]),
         },
       ],

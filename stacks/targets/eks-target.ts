@@ -1,5 +1,6 @@
 import { Fn } from "cdktf";
 import type { ClusterTarget } from "../../constructs/platform/cluster-target";
+import { EKS_VERSIONS } from "../../environments/schema";
 import type { FoundationStack } from "../foundation-stack";
 
 /**
@@ -75,7 +76,7 @@ export function eksClusterTarget(foundation: FoundationStack): ClusterTarget {
     cloudAddons: {
       region,
       vpcId: foundation.network.vpc.id,
-      clusterAutoscaler: true,
+      clusterAutoscalerImageTag: EKS_VERSIONS[env.eks.version].clusterAutoscaler,
       loadBalancerController: true,
       externalSecrets: true,
     },
