@@ -15,16 +15,16 @@ import { isCidr, overlaps, parseCidr } from "../constructs/lib/cidr";
 export const EKS_VERSIONS = {
   "1.34": {
     vpcCni: "v1.20.4-eksbuild.2",
-    coredns: "v1.12.4-eksbuild.1",
+    coredns: "v1.12.3-eksbuild.1",
     kubeProxy: "v1.34.0-eksbuild.4",
-    ebsCsiDriver: "v1.52.1-eksbuild.1",
+    ebsCsiDriver: "v1.59.0-eksbuild.1",
     clusterAutoscaler: "v1.34.5",
   },
   "1.35": {
-    vpcCni: "v1.21.1-eksbuild.1",
+    vpcCni: "v1.21.1-eksbuild.8",
     coredns: "v1.13.1-eksbuild.1",
     kubeProxy: "v1.35.0-eksbuild.2",
-    ebsCsiDriver: "v1.53.0-eksbuild.1",
+    ebsCsiDriver: "v1.59.0-eksbuild.1",
     clusterAutoscaler: "v1.35.2",
   },
 } as const;
