@@ -527,12 +527,14 @@ describe("workload identities (IRSA)", () => {
     expect(roles.map((r) => r.name).sort()).toEqual(
       [
         "aws-load-balancer-controller",
+        "batch-inference",
         "cluster-autoscaler",
         "ebs-csi-driver",
         "external-secrets",
         "kserve-predictor",
         "mlflow",
         "mlops-serving",
+        "model-training",
         "pipeline-runner",
       ].map((n) => `mlops-prod-${n}`),
     );
@@ -547,6 +549,8 @@ describe("workload identities (IRSA)", () => {
     ["pipeline-runner", "kubeflow", "pipeline-runner"],
     ["mlops-serving", "mlops", "mlops-serving"],
     ["kserve-predictor", "mlops", "kserve-predictor"],
+    ["model-training", "mlops", "model-training"],
+    ["batch-inference", "mlops", "batch-inference"],
   ])(
     "%s trusts exactly system:serviceaccount:%s:%s with audience sts.amazonaws.com",
     (role, namespace, sa) => {
@@ -651,6 +655,8 @@ describe("outputs for the platform stack", () => {
         "database_secret_arn",
         "external_secrets_role_arn",
         "kserve_predictor_role_arn",
+        "model_training_role_arn",
+        "batch_inference_role_arn",
         "load_balancer_controller_role_arn",
         "mlflow_server_role_arn",
         "model_serving_role_arn",

@@ -23,34 +23,207 @@ const charts = z.strictObject(
   >,
 );
 
+/** Tags that move: a release pinned to one of them is not reproducible. */
+export const MUTABLE_TAGS = [
+  "latest",
+  "main",
+  "master",
+  "dev",
+  "develop",
+  "stable",
+  "edge",
+  "nightly",
+  "head",
+];
+
+const imageReference = z
+  .strictObject({
+    /** Immutable tag, e.g. `1.4.2` or `git-3f9c2ab`. */
+    tag: z
+      .string()
+      .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, {
+        error: fix(
+          "must be a Docker tag (letters, digits, _ . -; at most 128)",
+          "use the version tag your CI pushed",
+        ),
+      })
+      .refine((tag) => !MUTABLE_TAGS.includes(tag.toLowerCase()), {
+        error: fix(`must not be a moving tag (${MUTABLE_TAGS.join(", ")})`, "pin a version tag or a digest"),
+      })
+      .optional(),
+    /** Content digest, e.g. `sha256:<64 hex>`. */
+    digest: z
+      .string()
+      .regex(/^sha256:[a-f0-9]{64}$/, {
+        error: fix(
+          "must be sha256: followed by 64 lower-case hex digits",
+          "copy the digest from the registry",
+        ),
+      })
+      .optional(),
+  })
+  .superRefine((image, ctx) => {
+    if ((image.tag === undefined) === (image.digest === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        input: image,
+        message: fix(
+          "must name exactly one of tag or digest",
+          "keep the digest (or the tag) and remove the other",
+        ),
+      });
+    }
+  });
+
+const K8S_NAME = /^[a-z]([-a-z0-9]{0,40}[a-z0-9])?$/;
+const modelVersion = z
+  .number({ error: fix("must be a number", "use the MLflow model version, e.g. 7") })
+  .int({ error: fix("must be a whole number", "use the MLflow model version, e.g. 7") })
+  .min(1, { error: fix("must be >= 1", "use the MLflow model version, e.g. 7") });
+const artifactPath = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._\/-]*[A-Za-z0-9_]$/, {
+  error: fix(
+    "must be a path inside the artifacts bucket, without s3:// or leading /",
+    "use e.g. mlflow/1/<run id>/artifacts/model",
+  ),
+});
+
+const modelSchema = z
+  .strictObject({
+    /** Name of the InferenceService (a DNS label) and the model's label in metrics. */
+    name: z.string().regex(K8S_NAME, {
+      error: fix(
+        "must be a DNS label of at most 42 characters",
+        "use lower-case letters, digits and -, e.g. churn-classifier",
+      ),
+    }),
+    /** Registered model name in MLflow. */
+    registeredModel: z
+      .string()
+      .min(1, { error: fix("must not be empty", "use the MLflow registered model name") }),
+    /** MLflow model version served. */
+    version: modelVersion,
+    /** Where that version's files are, inside the artifacts bucket. */
+    artifactPath,
+    /** KServe model format. @default "mlflow" */
+    format: z
+      .enum(["mlflow", "sklearn", "xgboost", "lightgbm", "pytorch", "tensorflow", "onnx", "huggingface"], {
+        error: fix("must be a model format KServe serves", "use mlflow for models logged with MLflow"),
+      })
+      .default("mlflow"),
+    /** Run the predictor on the GPU group with one GPU. @default false */
+    gpu: z.boolean().default(false),
+    /** @default 1 */
+    minReplicas: z.number().int().min(1).max(50).default(1),
+    /** @default 3 */
+    maxReplicas: z.number().int().min(1).max(100).default(3),
+    /** A second version that takes a share of the traffic. */
+    canary: z
+      .strictObject({
+        version: modelVersion,
+        artifactPath,
+        trafficPercent: z
+          .number({ error: fix("must be a number", "send 1 to 99 percent to the canary") })
+          .int({ error: fix("must be a whole number", "send 1 to 99 percent to the canary") })
+          .min(1, {
+            error: fix("must be between 1 and 99", "send 1 to 99 percent; remove canary to stop it"),
+          })
+          .max(99, {
+            error: fix(
+              "must be between 1 and 99",
+              "promote the canary: make it the version and remove canary",
+            ),
+          }),
+      })
+      .optional(),
+  })
+  .superRefine((model, ctx) => {
+    if (model.maxReplicas < model.minReplicas) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["maxReplicas"],
+        input: model.maxReplicas,
+        message: fix(`must be >= minReplicas (${model.minReplicas})`, "raise maxReplicas"),
+      });
+    }
+    if (model.canary && model.canary.version === model.version) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["canary", "version"],
+        input: model.canary.version,
+        message: fix("must differ from the stable version", "name the new version, or remove canary"),
+      });
+    }
+  });
+
 export const releaseContentSchema = z.strictObject({
   /** Exact version of every platform chart. */
   charts,
-  /** Kubeflow Pipelines release (a tag of the upstream manifests), e.g. `2.14.3`. */
+  /** Kubeflow Pipelines release (a tag of the upstream manifests), e.g. `2.17.0`. */
   kubeflowPipelines: z.string().regex(/^\d+\.\d+\.\d+$/, {
     error: fix(
-      "must be a Kubeflow Pipelines release such as 2.14.3",
+      "must be a Kubeflow Pipelines release such as 2.17.0",
       "use a tag of github.com/kubeflow/pipelines",
     ),
   }),
+  /** The model-serving Deployment. */
+  serving: z.strictObject({
+    /** Image in the environment's serving repository. */
+    image: imageReference,
+    /** MLflow registered model the Deployment serves. */
+    model: z.strictObject({
+      name: z.string().min(1, { error: fix("must not be empty", "use the MLflow registered model name") }),
+      /** MLflow 3 alias, e.g. `champion`. */
+      alias: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, {
+        error: fix(
+          "must be an MLflow alias (letters, digits, _ -; starting with a letter)",
+          "use e.g. champion",
+        ),
+      }),
+    }),
+  }),
+  /** The retraining and batch-inference image, in the environment's training repository. */
+  training: z.strictObject({ image: imageReference }),
+  /** Models served by KServe, one InferenceService each. */
+  models: z.array(modelSchema).superRefine((models, ctx) => {
+    const seen = new Set<string>();
+    models.forEach((model, index) => {
+      if (seen.has(model.name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: [index, "name"],
+          input: model.name,
+          message: fix("is listed twice", "give every model its own name"),
+        });
+      }
+      seen.add(model.name);
+    });
+  }),
 });
 
+/** When and from where a release entered the environment. */
+const promotionRecord = {
+  /** ISO 8601 UTC time of the promotion. */
+  promotedAt: z.iso
+    .datetime({ error: fix("must be an ISO 8601 UTC time", "use e.g. 2026-01-31T12:00:00Z") })
+    .optional(),
+  /** The environment it came from; absent for a first release. */
+  promotedFrom: z.string().optional(),
+};
+
 export const releaseFileSchema = z.strictObject({
-  current: releaseContentSchema,
+  current: releaseContentSchema.extend(promotionRecord),
   /** Earlier releases, oldest first. */
-  history: z
-    .array(
-      releaseContentSchema.extend({
-        /** When it was promoted into this environment (ISO 8601, UTC). */
-        promotedAt: z.iso.datetime({
-          error: fix("must be an ISO 8601 UTC time", "use e.g. 2026-01-31T12:00:00Z"),
-        }),
-        /** The environment it came from; absent for a first release. */
-        promotedFrom: z.string().optional(),
-      }),
-    )
-    .default([]),
+  history: z.array(releaseContentSchema.extend(promotionRecord)).default([]),
 });
 
 export type ReleaseContent = z.output<typeof releaseContentSchema>;
 export type ReleaseFile = z.output<typeof releaseFileSchema>;
+export type ReleaseEntry = ReleaseFile["current"];
+export type ImageReference = z.output<typeof imageReference>;
+export type ServedModel = z.output<typeof modelSchema>;
+
+/** The release content without its promotion record, for comparing releases. */
+export function releaseContent(entry: ReleaseEntry): ReleaseContent {
+  const { promotedAt: _at, promotedFrom: _from, ...content } = entry;
+  return content;
+}

@@ -236,6 +236,24 @@ export class FoundationStack extends TerraformStack {
         "KServe's storage initializer reads models from the artifacts bucket",
         bucketAccessStatements(keyed, [{ bucketArn: artifacts, access: "read" }]),
       ),
+      modelTraining: identity(
+        "ModelTrainingIdentity",
+        "modelTraining",
+        "the monthly retraining job reads datasets and writes models to the artifacts bucket",
+        bucketAccessStatements(keyed, [
+          { bucketArn: artifacts, access: "read-write" },
+          { bucketArn: data, access: "read" },
+        ]),
+      ),
+      batchInference: identity(
+        "BatchInferenceIdentity",
+        "batchInference",
+        "the nightly batch-inference job reads models and writes predictions to the data bucket",
+        bucketAccessStatements(keyed, [
+          { bucketArn: artifacts, access: "read" },
+          { bucketArn: data, access: "read-write" },
+        ]),
+      ),
     };
 
     this.addOutputs();

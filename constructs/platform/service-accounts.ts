@@ -15,6 +15,8 @@ export const PLATFORM_SERVICE_ACCOUNTS = {
   pipelineRunner: { namespace: "kubeflow", name: "pipeline-runner" },
   modelServing: { namespace: "mlops", name: "mlops-serving" },
   kservePredictor: { namespace: "mlops", name: "kserve-predictor" },
+  modelTraining: { namespace: "mlops", name: "model-training" },
+  batchInference: { namespace: "mlops", name: "batch-inference" },
 } as const satisfies Record<string, ServiceAccountRef>;
 
 export type PlatformServiceAccount = keyof typeof PLATFORM_SERVICE_ACCOUNTS;
