@@ -387,7 +387,11 @@ describe("synthesis of the registry", () => {
   it("writes one cdk.tf.json per stack, free of machine-specific paths", () => {
     const outdir = mkdtempSync(join(tmpdir(), "synth-"));
     const result = synthesizeAll(ENVIRONMENTS, { outdir });
-    const stacks = ["dev", "staging", "prod"].flatMap((env) => [`${env}-foundation`, `${env}-platform`]);
+    const stacks = ["dev", "staging", "prod"].flatMap((env) => [
+      `${env}-foundation`,
+      `${env}-platform`,
+      `${env}-serving`,
+    ]);
     expect(result).toEqual({ ok: true, stacks });
     expect(readdirSync(join(outdir, "stacks")).sort()).toEqual([...stacks].sort());
     for (const stack of stacks) {

@@ -5,6 +5,7 @@ const synthesized = synthesizeEnvironments();
 const stacks = Object.values(synthesized).flatMap((env) => [
   { name: `${env.environment.name}-foundation`, environment: env.environment, json: env.foundation.json },
   { name: `${env.environment.name}-platform`, environment: env.environment, json: env.platform.json },
+  { name: `${env.environment.name}-serving`, environment: env.environment, json: env.serving.json },
 ]);
 
 const first = (json: TerraformJson, type: string): any => Object.values(json.resource[type])[0];

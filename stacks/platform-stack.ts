@@ -1,7 +1,5 @@
 import { Construct } from "constructs";
 import { TerraformStack, type ITerraformDependable } from "cdktf";
-import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
-import { HelmProvider } from "@cdktf/provider-helm/lib/provider";
 import { StorageClassV1 } from "@cdktf/provider-kubernetes/lib/storage-class-v1";
 import type { Environment } from "../environments/schema";
 import type { ReleaseContent } from "../environments/release-schema";
@@ -17,6 +15,7 @@ import { ArgoCd } from "../constructs/platform/argocd";
 import { Kserve } from "../constructs/platform/kserve";
 import { kubeflowPipelinesApplications } from "../constructs/platform/kubeflow-pipelines";
 import { configureStateBackend } from "./state-backend";
+import { configureClusterProviders } from "./cluster-providers";
 
 export interface PlatformStackProps {
   readonly environment: Environment;
@@ -67,7 +66,7 @@ export class PlatformStack extends TerraformStack {
     const ha = platform.highAvailability;
     this.target = target;
     configureStateBackend(this, id, env);
-    this.configureProviders(target);
+    configureClusterProviders(this, target.access);
 
     const charts = new ChartCatalog({ versions: props.release.charts, values: props.chartValues });
     this.namespaces = this.createNamespaces(target, env);
@@ -211,33 +210,6 @@ export class PlatformStack extends TerraformStack {
       domain: platform.domain,
       dependsOn: [operators.certManager.release, this.monitoring.release.release, ...operators.ready],
     });
-  }
-
-  private configureProviders(target: ClusterTarget): void {
-    const access = target.access;
-    if (access.kind === "exec") {
-      const exec = {
-        apiVersion: access.exec.apiVersion,
-        command: access.exec.command,
-        args: access.exec.args,
-      };
-      new KubernetesProvider(this, "kubernetes", {
-        host: access.host,
-        clusterCaCertificate: access.clusterCaCertificate,
-        exec: [exec],
-      });
-      new HelmProvider(this, "helm", {
-        kubernetes: { host: access.host, clusterCaCertificate: access.clusterCaCertificate, exec },
-      });
-    } else {
-      new KubernetesProvider(this, "kubernetes", {
-        configPath: access.configPath,
-        configContext: access.context,
-      });
-      new HelmProvider(this, "helm", {
-        kubernetes: { configPath: access.configPath, configContext: access.context },
-      });
-    }
   }
 
   private addonNamespace(id: string, name: string, level: "restricted" | "privileged", exception?: string) {

@@ -31,6 +31,7 @@ export interface SynthesizedEnvironment {
   readonly stacks: EnvironmentStacks;
   readonly foundation: SynthesizedStack;
   readonly platform: SynthesizedStack;
+  readonly serving: SynthesizedStack;
 }
 
 /** Drops cdktf's `//` metadata blocks, as `Testing.synth` does. */
@@ -84,6 +85,7 @@ export function synthesizeEnvironments(
       stacks,
       foundation: readStack(app.outdir, stacks.foundation),
       platform: readStack(app.outdir, stacks.platform),
+      serving: readStack(app.outdir, stacks.serving),
     };
   });
   return result;

@@ -24,6 +24,11 @@ export interface MlflowProps {
   readonly dependsOn?: ITerraformDependable[];
 }
 
+/** In-cluster tracking URI of the MLflow release `mlflow` in `namespace` (Service port 80). */
+export function mlflowTrackingUri(namespace: string): string {
+  return `http://mlflow.${namespace}.svc.cluster.local`;
+}
+
 /** Database MLflow's basic-auth keeps users and permissions in (beside the tracking database). */
 export const MLFLOW_AUTH_DATABASE = "mlflow_auth";
 
@@ -41,14 +46,10 @@ export class Mlflow extends Construct {
   constructor(scope: Construct, id: string, props: MlflowProps) {
     super(scope, id);
     const { target } = props;
-    const account = PLATFORM_SERVICE_ACCOUNTS.mlflowServer;
-    if (account.namespace !== "mlflow") {
-      throw new Error(
-        `Mlflow: the server's identity is bound to namespace ${account.namespace}; install it there`,
-      );
-    }
-    const service = `mlflow.${props.namespace}.svc.cluster.local`;
-    this.trackingUri = `http://${service}`;
+    // Host names use the plain namespace name: the identity is bound to it.
+    const namespace = PLATFORM_SERVICE_ACCOUNTS.mlflowServer.namespace;
+    const service = `mlflow.${namespace}.svc.cluster.local`;
+    this.trackingUri = mlflowTrackingUri(namespace);
     const labels = { "app.kubernetes.io/name": "mlflow", "app.kubernetes.io/instance": "mlflow" };
     const db = target.database;
     const replicas = props.highAvailability ? 2 : 1;
@@ -117,7 +118,7 @@ export class Mlflow extends Construct {
         replicaCount: replicas,
         serviceAccount: {
           create: true,
-          name: account.name,
+          name: PLATFORM_SERVICE_ACCOUNTS.mlflowServer.name,
           annotations: target.serviceAccountAnnotations("mlflowServer"),
         },
         backendStore: {
@@ -147,7 +148,7 @@ export class Mlflow extends Construct {
           },
         },
         // MLflow 3 refuses requests whose Host header it does not know; the ingress host is added by the chart.
-        serverAllowedHosts: ["mlflow", `mlflow.${props.namespace}`, `mlflow.${props.namespace}.svc`, service],
+        serverAllowedHosts: ["mlflow", `mlflow.${namespace}`, `mlflow.${namespace}.svc`, service],
         extraEnvVars: {
           AWS_DEFAULT_REGION: objectStore.region,
           ...(objectStore.endpoint ? { MLFLOW_S3_ENDPOINT_URL: objectStore.endpoint } : {}),

@@ -1,0 +1,214 @@
+import { resourcesOf, synthesizeEnvironments, type TerraformJson } from "./support/synth";
+
+const synthesized = synthesizeEnvironments();
+const dev = synthesized.dev.serving.json;
+const prod = synthesized.prod.serving.json;
+const ALL: [string, TerraformJson][] = ["dev", "staging", "prod"].map((name) => [
+  name,
+  synthesized[name].serving.json,
+]);
+const only = (json: TerraformJson, type: string) => {
+  const all = Object.values(resourcesOf(json, type));
+  if (all.length !== 1) throw new Error(`expected one ${type}, found ${all.length}`);
+  return all[0];
+};
+const deployment = (json: TerraformJson) => only(json, "kubernetes_deployment_v1");
+const container = (json: TerraformJson) => deployment(json).spec.template.spec.container[0];
+const inferenceServices = (json: TerraformJson) =>
+  Object.values(resourcesOf(json, "kubernetes_manifest")).map((m) => m.manifest);
+const cronJob = (json: TerraformJson, name: string) =>
+  Object.values(resourcesOf(json, "kubernetes_cron_job_v1")).find((c) => c.metadata.name === name);
+const accounts = (json: TerraformJson) =>
+  Object.fromEntries(
+    Object.values(resourcesOf(json, "kubernetes_service_account_v1")).map((a) => [a.metadata.name, a]),
+  );
+const roleOutput = (identity: string) =>
+  new RegExp(
+    `^\\$\\{data\\.terraform_remote_state\\.[^}]+\\.outputs\\.cross-stack-output-aws_iam_role${identity}_Role_[0-9A-F]{8}arn\\}$`,
+  );
+
+describe.each(["dev", "staging", "prod"])("%s-serving snapshot", (name) => {
+  it("matches the reviewed Terraform", () => {
+    expect(synthesized[name].serving.text).toMatchSnapshot();
+  });
+});
+
+describe("serving Deployment", () => {
+  it.each(ALL)("%s: runs the release's image from the environment's serving repository", (name, json) => {
+    expect(container(json).image).toMatch(
+      /^\$\{data\.terraform_remote_state\.[^}]+ServingRepository[^}]+repository_url\}:1\.4\.2$/,
+    );
+    expect(deployment(json).metadata).toMatchObject({ name: "mlops-serving", namespace: "mlops" });
+    expect(synthesized[name].environment.name).toBe(name);
+  });
+
+  it("keeps 2 replicas by default and 3 in prod, never fewer than 2", () => {
+    expect(deployment(dev).spec.replicas).toBe("2");
+    expect(deployment(prod).spec.replicas).toBe("3");
+  });
+
+  it("requests 250m/256Mi, limits 500m/512Mi, listens on 8000 with probes on /health", () => {
+    const c = container(prod);
+    expect(c.resources).toEqual({
+      requests: { cpu: "250m", memory: "256Mi" },
+      limits: { cpu: "500m", memory: "512Mi" },
+    });
+    expect(c.port).toEqual([{ name: "http", container_port: 8000, protocol: "TCP" }]);
+    for (const probe of ["liveness_probe", "readiness_probe", "startup_probe"]) {
+      expect(c[probe].http_get).toEqual({ path: "/health", port: "8000" });
+    }
+  });
+
+  it("rolls out with maxSurge 1, maxUnavailable 0, spread across zones", () => {
+    const spec = deployment(prod).spec;
+    expect(spec.strategy).toEqual({
+      type: "RollingUpdate",
+      rolling_update: { max_surge: "1", max_unavailable: "0" },
+    });
+    expect(spec.template.spec.topology_spread_constraint[0]).toMatchObject({
+      topology_key: "topology.kubernetes.io/zone",
+      max_skew: 1,
+    });
+  });
+
+  it("runs restricted: non-root, read-only root with a writable /tmp, no escalation, no capabilities, RuntimeDefault seccomp", () => {
+    const pod = deployment(prod).spec.template.spec;
+    expect(pod.security_context).toMatchObject({
+      run_as_non_root: true,
+      seccomp_profile: { type: "RuntimeDefault" },
+    });
+    expect(container(prod).security_context).toMatchObject({
+      allow_privilege_escalation: false,
+      read_only_root_filesystem: true,
+      capabilities: { drop: ["ALL"] },
+    });
+    expect(container(prod).volume_mount).toEqual([{ name: "tmp", mount_path: "/tmp" }]);
+    expect(pod.volume[0]).toMatchObject({ name: "tmp", empty_dir: { size_limit: "256Mi" } });
+  });
+
+  it("knows where MLflow is and which model alias to serve", () => {
+    expect(Object.fromEntries(container(prod).env.map((e: any) => [e.name, e.value]))).toMatchObject({
+      MLFLOW_TRACKING_URI: "http://mlflow.mlflow.svc.cluster.local",
+      MODEL_NAME: "churn-classifier",
+      MODEL_ALIAS: "champion",
+    });
+  });
+
+  it.each(ALL)("%s: runs as its own service account with the serving IRSA role", (_name, json) => {
+    expect(deployment(json).spec.template.spec.service_account_name).toMatch(/mlops-serving|ModelServing/);
+    expect(accounts(json)["mlops-serving"].metadata.annotations["eks.amazonaws.com/role-arn"]).toMatch(
+      roleOutput("ModelServingIdentity"),
+    );
+  });
+
+  it("is exposed on port 80 by an internal NLB through the load balancer controller", () => {
+    const service = only(prod, "kubernetes_service_v1");
+    expect(service.spec).toMatchObject({
+      type: "LoadBalancer",
+      port: [{ port: 80, target_port: "8000", protocol: "TCP", name: "http" }],
+    });
+    expect(service.metadata.annotations).toEqual({
+      "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+      "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+      "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+    });
+  });
+
+  it("scales on CPU and memory and keeps one pod through disruptions", () => {
+    const hpa = only(prod, "kubernetes_horizontal_pod_autoscaler_v2");
+    expect(hpa.spec.min_replicas).toBe(3);
+    expect(hpa.spec.metric.map((m: any) => m.resource.name)).toEqual(["cpu", "memory"]);
+    expect(only(prod, "kubernetes_pod_disruption_budget_v1").spec.min_available).toBe("1");
+  });
+});
+
+describe("KServe InferenceServices", () => {
+  it.each(ALL)("%s: one InferenceService per released model, in Standard mode", (_name, json) => {
+    const services = inferenceServices(json);
+    expect(services.map((s) => s.metadata.name)).toEqual(["churn-classifier", "demand-forecaster"]);
+    for (const service of services) {
+      expect(service.apiVersion).toBe("serving.kserve.io/v1beta1");
+      expect(service.metadata.annotations["serving.kserve.io/deploymentMode"]).toBe("Standard");
+      expect(service.spec.predictor.serviceAccountName).toBe(
+        "${kubernetes_service_account_v1.KservePredictorAccount.metadata[0].name}",
+      );
+      expect(service.spec.predictor.model.storageUri).toMatch(
+        /^s3:\/\/\$\{[^}]+ArtifactsBucket[^}]+\}\/mlflow\/\d\/[0-9a-f]{32}\/artifacts\/model$/,
+      );
+    }
+  });
+
+  it("sends the canary's share of traffic to the canary version with fixed replicas", () => {
+    const [churn, demand] = inferenceServices(prod);
+    expect(churn.spec.predictor.name).toBe("v7");
+    expect(churn.spec.canary).toHaveLength(1);
+    expect(churn.spec.canary[0]).toMatchObject({
+      trafficPercent: 10,
+      predictor: { name: "v8", minReplicas: 1 },
+    });
+    expect(churn.spec.canary[0].predictor.maxReplicas).toBeUndefined();
+    expect(demand.spec.canary).toBeUndefined();
+  });
+
+  it("gives the predictors' service account its IRSA role and the S3 settings of KServe's storage initializer", () => {
+    const account = accounts(prod)["kserve-predictor"];
+    expect(account.metadata.annotations).toMatchObject({
+      "eks.amazonaws.com/role-arn": expect.stringMatching(roleOutput("KservePredictorIdentity")),
+      "serving.kserve.io/s3-region": "eu-west-1",
+      "serving.kserve.io/s3-endpoint": "s3.eu-west-1.amazonaws.com",
+      "serving.kserve.io/s3-usehttps": "1",
+    });
+  });
+});
+
+describe("scheduled jobs", () => {
+  it.each(["model-retraining", "batch-inference"])(
+    "%s never overlaps, retries a bounded number of times and gives up",
+    (name) => {
+      const job = cronJob(prod, name);
+      expect(job.spec).toMatchObject({
+        concurrency_policy: "Forbid",
+        successful_jobs_history_limit: 3,
+        failed_jobs_history_limit: 3,
+        starting_deadline_seconds: 3600,
+      });
+      expect(job.spec.job_template.spec.backoff_limit).toBe(2);
+      expect(job.spec.job_template.spec.active_deadline_seconds).toBeGreaterThan(0);
+      const pod = job.spec.job_template.spec.template.spec;
+      expect(pod.security_context).toMatchObject({
+        run_as_non_root: true,
+        seccomp_profile: { type: "RuntimeDefault" },
+      });
+      expect(pod.container[0].security_context).toMatchObject({
+        read_only_root_filesystem: true,
+        allow_privilege_escalation: false,
+      });
+    },
+  );
+
+  it("retrains monthly on the training SPOT nodes with the training image, registering in MLflow", () => {
+    const job = cronJob(prod, "model-retraining");
+    expect(job.spec.schedule).toBe("0 3 1 * *");
+    const pod = job.spec.job_template.spec.template.spec;
+    expect(pod.node_selector).toEqual({ workload: "training" });
+    expect(pod.toleration).toEqual([
+      { key: "workload", operator: "Equal", value: "training", effect: "NoSchedule" },
+    ]);
+    expect(pod.container[0].image).toMatch(/TrainingRepository[^}]+repository_url\}:1\.4\.2$/);
+    expect(pod.container[0].args.slice(0, 3)).toEqual(["train", "--registered-model", "churn-classifier"]);
+    expect(accounts(prod)["model-training"].metadata.annotations["eks.amazonaws.com/role-arn"]).toMatch(
+      roleOutput("ModelTrainingIdentity"),
+    );
+  });
+
+  it("runs batch inference nightly with its own identity", () => {
+    const job = cronJob(prod, "batch-inference");
+    expect(job.spec.schedule).toBe("0 2 * * *");
+    expect(job.spec.job_template.spec.template.spec.container[0].args).toContain(
+      "models:/churn-classifier@champion",
+    );
+    expect(accounts(prod)["batch-inference"].metadata.annotations["eks.amazonaws.com/role-arn"]).toMatch(
+      roleOutput("BatchInferenceIdentity"),
+    );
+  });
+});

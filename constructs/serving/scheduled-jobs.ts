@@ -1,0 +1,111 @@
+import { Construct } from "constructs";
+import { CronJobV1 } from "@cdktf/provider-kubernetes/lib/cron-job-v1";
+import {
+  RESTRICTED_CONTAINER_SECURITY,
+  RESTRICTED_POD_SECURITY,
+  type ContainerResources,
+} from "./workload-defaults";
+
+export interface ScheduledJobSpec {
+  readonly name: string;
+  /** Cron expression, evaluated in UTC. */
+  readonly schedule: string;
+  readonly image: string;
+  readonly args: string[];
+  readonly serviceAccountName: string;
+  readonly env: Record<string, string>;
+  /** Secret whose keys become environment variables (MLflow client credentials). */
+  readonly envFromSecret?: string;
+  /** Node selector and tolerations of the node group the job runs on. */
+  readonly placement: {
+    readonly nodeSelector: Record<string, string>;
+    readonly tolerations: { key: string; value?: string; operator: string; effect: string }[];
+  };
+  /** Seconds before a run is stopped. */
+  readonly deadlineSeconds: number;
+  readonly resources: ContainerResources;
+}
+
+export interface ScheduledJobsProps {
+  readonly namespace: string;
+  readonly jobs: readonly ScheduledJobSpec[];
+}
+
+const CRON = /^(\S+\s+){4}\S+$/;
+
+/**
+ * CronJobs that never overlap (Forbid), retry a bounded number of times, keep a short history,
+ * give up after a deadline and run restricted, each with its own workload identity.
+ */
+export class ScheduledJobs extends Construct {
+  public readonly cronJobs: CronJobV1[] = [];
+
+  constructor(scope: Construct, id: string, props: ScheduledJobsProps) {
+    super(scope, id);
+    for (const job of props.jobs) {
+      if (!CRON.test(job.schedule)) {
+        throw new Error(
+          `ScheduledJobs ${job.name}: schedule "${job.schedule}" must be a five-field cron expression such as "0 3 1 * *"`,
+        );
+      }
+      if (!Number.isInteger(job.deadlineSeconds) || job.deadlineSeconds < 60) {
+        throw new Error(
+          `ScheduledJobs ${job.name}: deadlineSeconds (${job.deadlineSeconds}) must be a whole number >= 60`,
+        );
+      }
+      this.cronJobs.push(
+        new CronJobV1(this, job.name, {
+          metadata: {
+            name: job.name,
+            namespace: props.namespace,
+            labels: { "app.kubernetes.io/name": job.name },
+          },
+          spec: {
+            schedule: job.schedule,
+            timezone: "Etc/UTC",
+            concurrencyPolicy: "Forbid",
+            startingDeadlineSeconds: 3600,
+            successfulJobsHistoryLimit: 3,
+            failedJobsHistoryLimit: 3,
+            jobTemplate: {
+              metadata: { labels: { "app.kubernetes.io/name": job.name } },
+              spec: {
+                backoffLimit: 2,
+                activeDeadlineSeconds: job.deadlineSeconds,
+                ttlSecondsAfterFinished: "604800",
+                template: {
+                  metadata: { labels: { "app.kubernetes.io/name": job.name } },
+                  spec: {
+                    restartPolicy: "Never",
+                    serviceAccountName: job.serviceAccountName,
+                    securityContext: RESTRICTED_POD_SECURITY,
+                    nodeSelector: job.placement.nodeSelector,
+                    toleration: job.placement.tolerations,
+                    container: [
+                      {
+                        name: job.name,
+                        image: job.image,
+                        args: job.args,
+                        env: Object.entries(job.env).map(([name, value]) => ({ name, value })),
+                        envFrom: job.envFromSecret
+                          ? [{ secretRef: { name: job.envFromSecret, optional: true } }]
+                          : undefined,
+                        resources: {
+                          requests: { ...job.resources.requests },
+                          limits: { ...job.resources.limits },
+                        },
+                        securityContext: RESTRICTED_CONTAINER_SECURITY,
+                        volumeMount: [{ name: "tmp", mountPath: "/tmp" }],
+                      },
+                    ],
+                    volume: [{ name: "tmp", emptyDir: { sizeLimit: "10Gi" } }],
+                  },
+                },
+              },
+            },
+          },
+        }),
+      );
+    }
+  }
+}
