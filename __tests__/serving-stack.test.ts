@@ -22,6 +22,8 @@ const accounts = (json: TerraformJson) =>
   Object.fromEntries(
     Object.values(resourcesOf(json, "kubernetes_service_account_v1")).map((a) => [a.metadata.name, a]),
   );
+/** Serving image tags of the release files: dev runs the newest, prod the oldest. */
+const TAGS: Record<string, string> = { dev: "1.5.0", staging: "1.4.2", prod: "1.4.1" };
 const roleOutput = (identity: string) =>
   new RegExp(
     `^\\$\\{data\\.terraform_remote_state\\.[^}]+\\.outputs\\.cross-stack-output-aws_iam_role${identity}_Role_[0-9A-F]{8}arn\\}$`,
@@ -36,7 +38,9 @@ describe.each(["dev", "staging", "prod"])("%s-serving snapshot", (name) => {
 describe("serving Deployment", () => {
   it.each(ALL)("%s: runs the release's image from the environment's serving repository", (name, json) => {
     expect(container(json).image).toMatch(
-      /^\$\{data\.terraform_remote_state\.[^}]+ServingRepository[^}]+repository_url\}:1\.4\.2$/,
+      new RegExp(
+        `^\\$\\{data\\.terraform_remote_state\\.[^}]+ServingRepository[^}]+repository_url\\}:${TAGS[name].replace(/\./g, "\\.")}$`,
+      ),
     );
     expect(deployment(json).metadata).toMatchObject({ name: "mlops-serving", namespace: "mlops" });
     expect(synthesized[name].environment.name).toBe(name);
@@ -139,7 +143,7 @@ describe("KServe InferenceServices", () => {
   });
 
   it("sends the canary's share of traffic to the canary version with fixed replicas", () => {
-    const [churn, demand] = inferenceServices(prod);
+    const [churn, demand] = inferenceServices(synthesized.staging.serving.json);
     expect(churn.spec.predictor.name).toBe("v7");
     expect(churn.spec.canary).toHaveLength(1);
     expect(churn.spec.canary[0]).toMatchObject({
@@ -194,7 +198,7 @@ describe("scheduled jobs", () => {
     expect(pod.toleration).toEqual([
       { key: "workload", operator: "Equal", value: "training", effect: "NoSchedule" },
     ]);
-    expect(pod.container[0].image).toMatch(/TrainingRepository[^}]+repository_url\}:1\.4\.2$/);
+    expect(pod.container[0].image).toMatch(/TrainingRepository[^}]+repository_url\}:1\.4\.1$/);
     expect(pod.container[0].args.slice(0, 3)).toEqual(["train", "--registered-model", "churn-classifier"]);
     expect(accounts(prod)["model-training"].metadata.annotations["eks.amazonaws.com/role-arn"]).toMatch(
       roleOutput("ModelTrainingIdentity"),

@@ -1,0 +1,140 @@
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArguments, promote } from "../scripts/promote";
+import { RELEASES_DIRECTORY, loadRelease } from "../environments/releases";
+import { releaseContent } from "../environments/release-schema";
+
+const NOW = new Date("2026-11-23T12:00:00Z");
+
+/** A copy of the real release files to promote in. */
+function workspace(): string {
+  const directory = mkdtempSync(join(tmpdir(), "releases-"));
+  for (const file of readdirSync(RELEASES_DIRECTORY))
+    copyFileSync(join(RELEASES_DIRECTORY, file), join(directory, file));
+  return directory;
+}
+const snapshot = (directory: string) =>
+  Object.fromEntries(
+    readdirSync(directory).map((file) => [file, readFileSync(join(directory, file), "utf8")]),
+  );
+
+describe("promote", () => {
+  it("copies the source's release into the target, keeps the previous one in history and prints the changes", () => {
+    const directory = workspace();
+    const before = loadRelease("prod", directory);
+    const source = loadRelease("staging", directory);
+    const result = promote({ from: "staging", to: "prod", dryRun: false, directory, now: NOW });
+    expect(result.exitCode).toBe(0);
+    expect(result.output).toContain("promote staging -> prod: 5 changes");
+    expect(result.output).toContain('~ serving.image.tag: "1.4.1" -> "1.4.2"');
+    expect(result.output).toContain("+ models[0].canary.trafficPercent: 10");
+    const after = loadRelease("prod", directory);
+    if (!after.ok || !before.ok || !source.ok) throw new Error("release files must stay valid");
+    expect(releaseContent(after.release.current)).toEqual(releaseContent(source.release.current));
+    expect(after.release.current).toMatchObject({
+      promotedAt: "2026-11-23T12:00:00Z",
+      promotedFrom: "staging",
+    });
+    expect(after.release.history).toEqual([...before.release.history, before.release.current]);
+    expect(readdirSync(directory).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("prints the diff and writes nothing on a dry run", () => {
+    const directory = workspace();
+    const before = snapshot(directory);
+    const result = promote({ from: "staging", to: "prod", dryRun: true, directory, now: NOW });
+    expect(result.exitCode).toBe(0);
+    expect(result.output.split("\n")[0]).toBe("[dry run] promote staging -> prod: 5 changes");
+    expect(snapshot(directory)).toEqual(before);
+  });
+
+  const failures: [string, { from: string; to: string }, (directory: string) => void, string][] = [
+    [
+      "an unknown environment",
+      { from: "qa", to: "prod" },
+      () => {},
+      'promote: --from "qa" is not an environment of a promotion path',
+    ],
+    [
+      "the wrong direction",
+      { from: "prod", to: "staging" },
+      () => {},
+      "promote: staging takes releases only from dev, not prod",
+    ],
+    [
+      "skipping an environment",
+      { from: "dev", to: "prod" },
+      () => {},
+      "promote: prod takes releases only from staging, not dev",
+    ],
+    [
+      "promoting into the first environment",
+      { from: "staging", to: "dev" },
+      () => {},
+      "promote: dev is the start of its promotion path",
+    ],
+    [
+      "a malformed source",
+      { from: "staging", to: "prod" },
+      (d) => writeFileSync(join(d, "staging.json"), "{ not json"),
+      "promote: source releases/staging.json: not valid JSON",
+    ],
+    [
+      "an invalid target",
+      { from: "staging", to: "prod" },
+      (d) => writeFileSync(join(d, "prod.json"), '{"current": {}}'),
+      "promote: target releases/prod.json: current.charts is missing",
+    ],
+    [
+      "nothing to promote",
+      { from: "staging", to: "prod" },
+      (d) => copyFileSync(join(d, "staging.json"), join(d, "prod.json")),
+      "promote: nothing to promote: prod already runs staging's current release",
+    ],
+  ];
+
+  it.each(failures)(
+    "fails on %s with one line and leaves every file byte-identical",
+    (_what, route, prepare, expected) => {
+      const directory = workspace();
+      prepare(directory);
+      const before = snapshot(directory);
+      const result = promote({ ...route, dryRun: false, directory, now: NOW });
+      expect(result.exitCode).toBe(1);
+      expect(result.output.startsWith(expected)).toBe(true);
+      expect(result.output.trim().split("\n")).toHaveLength(1);
+      expect(snapshot(directory)).toEqual(before);
+    },
+  );
+
+  it("fails on a missing source file with one line and changes nothing", () => {
+    const directory = mkdtempSync(join(tmpdir(), "releases-"));
+    copyFileSync(join(RELEASES_DIRECTORY, "prod.json"), join(directory, "prod.json"));
+    const before = snapshot(directory);
+    const result = promote({ from: "staging", to: "prod", dryRun: false, directory, now: NOW });
+    expect(result).toEqual({
+      exitCode: 1,
+      output: "promote: source releases/staging.json does not exist; create it first\n",
+    });
+    expect(snapshot(directory)).toEqual(before);
+  });
+});
+
+describe("promote's command line", () => {
+  it("reads --from, --to and --dry-run", () => {
+    expect(parseArguments(["--from", "staging", "--to", "prod", "--dry-run"])).toEqual({
+      from: "staging",
+      to: "prod",
+      dryRun: true,
+    });
+  });
+
+  it.each([
+    [[], "usage: npm run promote -- --from <env> --to <env> [--dry-run]"],
+    [["--from"], "--from needs an environment name"],
+    [["--from", "dev", "--to", "staging", "--force"], 'unknown argument "--force"'],
+  ])("rejects %j", (argv, message) => {
+    expect(String(parseArguments(argv))).toContain(message);
+  });
+});

@@ -1,0 +1,164 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadRelease, parseRelease, RELEASES_DIRECTORY } from "../environments/releases";
+import { releaseContent } from "../environments/release-schema";
+import { PROMOTION_PATHS, upstreamOf } from "../environments/promotion";
+
+const valid = JSON.parse(readFileSync(join(RELEASES_DIRECTORY, "staging.json"), "utf8"));
+function variant(change: (release: any) => void): string {
+  const copy = structuredClone(valid);
+  change(copy);
+  return JSON.stringify(copy);
+}
+const problems = (text: string) => {
+  const result = parseRelease("releases/staging.json", text);
+  return result.ok ? [] : result.problems;
+};
+
+describe("release files", () => {
+  it.each(["dev", "staging", "prod"])("%s's release file is valid", (env) => {
+    const result = loadRelease(env);
+    expect(result.ok ? [] : result.problems).toEqual([]);
+  });
+
+  it("reports a missing file with the fix", () => {
+    const result = loadRelease("qa");
+    expect(result.ok ? [] : result.problems).toEqual([
+      "releases/qa.json: missing; fix: create it (copy another environment's and promote into it)",
+    ]);
+  });
+});
+
+/** [what is wrong, the text of the file, the start of the one expected message] */
+const MALFORMED: [string, string, string][] = [
+  ["a JSON syntax error", '{"current": ', "releases/staging.json: not valid JSON ("],
+  [
+    "a missing current release",
+    variant((r) => delete r.current),
+    "releases/staging.json: current is missing; fix: add current",
+  ],
+  [
+    "a missing serving image",
+    variant((r) => delete r.current.serving.image),
+    "releases/staging.json: current.serving.image is missing",
+  ],
+  [
+    "the latest tag",
+    variant((r) => (r.current.serving.image = { tag: "latest" })),
+    'releases/staging.json: current.serving.image.tag = "latest": must not be a moving tag',
+  ],
+  [
+    "a branch name as tag",
+    variant((r) => (r.current.training.image = { tag: "main" })),
+    'releases/staging.json: current.training.image.tag = "main": must not be a moving tag',
+  ],
+  [
+    "a malformed digest",
+    variant((r) => (r.current.serving.image = { digest: "sha256:abc" })),
+    'releases/staging.json: current.serving.image.digest = "sha256:abc": must be sha256: followed by 64',
+  ],
+  [
+    "both a tag and a digest",
+    variant((r) => (r.current.serving.image = { tag: "1.0.0", digest: `sha256:${"a".repeat(64)}` })),
+    "releases/staging.json: current.serving.image = ",
+  ],
+  [
+    "an unknown model field",
+    variant((r) => (r.current.models[0].replica = 2)),
+    "releases/staging.json: current.models[0].replica: unknown field",
+  ],
+  [
+    "a canary percent of 0",
+    variant((r) => (r.current.models[0].canary.trafficPercent = 0)),
+    "releases/staging.json: current.models[0].canary.trafficPercent = 0: must be between 1 and 99",
+  ],
+  [
+    "a canary percent of 100",
+    variant((r) => (r.current.models[0].canary.trafficPercent = 100)),
+    "releases/staging.json: current.models[0].canary.trafficPercent = 100: must be between 1 and 99",
+  ],
+  [
+    "a canary of the stable version",
+    variant((r) => (r.current.models[0].canary.version = 7)),
+    "releases/staging.json: current.models[0].canary.version = 7: must differ from the stable version",
+  ],
+  [
+    "a model name that is not a DNS label",
+    variant((r) => (r.current.models[0].name = "Churn_Model")),
+    'releases/staging.json: current.models[0].name = "Churn_Model": must be a DNS label',
+  ],
+  [
+    "a model listed twice",
+    variant((r) => (r.current.models[1].name = r.current.models[0].name)),
+    'releases/staging.json: current.models[1].name = "churn-classifier": is listed twice',
+  ],
+  [
+    "a fractional model version",
+    variant((r) => (r.current.models[0].version = 7.5)),
+    "releases/staging.json: current.models[0].version = 7.5: must be a whole number",
+  ],
+  [
+    "an s3:// artifact path",
+    variant((r) => (r.current.models[0].artifactPath = "s3://bucket/model")),
+    'releases/staging.json: current.models[0].artifactPath = "s3://bucket/model": must be a path inside the artifacts bucket',
+  ],
+  [
+    "an unknown model format",
+    variant((r) => (r.current.models[0].format = "pickle")),
+    'releases/staging.json: current.models[0].format = "pickle": must be a model format KServe serves',
+  ],
+  [
+    "a chart version range",
+    variant((r) => (r.current.charts.mlflow = "^1.11.0")),
+    'releases/staging.json: current.charts.mlflow = "^1.11.0": must be an exact chart version',
+  ],
+  [
+    "a missing chart",
+    variant((r) => delete r.current.charts["kube-prometheus-stack"]),
+    'releases/staging.json: current.charts["kube-prometheus-stack"] is missing',
+  ],
+  [
+    "a malformed promotion time",
+    variant((r) => (r.history[0].promotedAt = "yesterday")),
+    'releases/staging.json: history[0].promotedAt = "yesterday": must be an ISO 8601 UTC time',
+  ],
+  [
+    "a model alias with spaces",
+    variant((r) => (r.current.serving.model.alias = "best model")),
+    'releases/staging.json: current.serving.model.alias = "best model": must be an MLflow alias',
+  ],
+];
+
+describe("malformed release files", () => {
+  it.each(MALFORMED)("rejects %s with one message naming the field and the fix", (_what, text, expected) => {
+    const found = problems(text);
+    expect(found).toHaveLength(1);
+    expect(found[0].startsWith(expected)).toBe(true);
+    expect(found[0]).toMatch(/; fix: \S/);
+  });
+});
+
+describe("promotion invariant", () => {
+  it("declares dev -> staging -> prod", () => {
+    expect(PROMOTION_PATHS).toEqual([["dev", "staging", "prod"]]);
+    expect([upstreamOf("dev"), upstreamOf("staging"), upstreamOf("prod")]).toEqual([
+      undefined,
+      "dev",
+      "staging",
+    ]);
+  });
+
+  it.each(["staging", "prod"])("%s runs only a release its upstream environment has run", (env) => {
+    const upstream = upstreamOf(env)!;
+    const own = loadRelease(env);
+    const theirs = loadRelease(upstream);
+    if (!own.ok || !theirs.ok) throw new Error("release files must be valid");
+    const seen = [theirs.release.current, ...theirs.release.history].map((entry) =>
+      JSON.stringify(releaseContent(entry)),
+    );
+    expect(seen).toContain(JSON.stringify(releaseContent(own.release.current)));
+    for (const entry of own.release.history) {
+      expect(seen).toContain(JSON.stringify(releaseContent(entry)));
+    }
+  });
+});

@@ -1,0 +1,176 @@
+/**
+ * Moves the release an environment runs one step along its promotion path.
+ *
+ *   npm run promote -- --from staging --to prod [--dry-run]
+ *
+ * Copies the source's `current` into the target, appends the target's previous `current` to
+ * its history, prints what changes, validates the result and writes it atomically. Any error
+ * exits 1 with one line and leaves every file as it was.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseRelease, RELEASES_DIRECTORY } from "../environments/releases";
+import {
+  releaseContent,
+  releaseFileSchema,
+  type ReleaseEntry,
+  type ReleaseFile,
+} from "../environments/release-schema";
+import { PROMOTION_PATHS, promotableEnvironments, upstreamOf } from "../environments/promotion";
+
+export interface PromoteOptions {
+  readonly from: string;
+  readonly to: string;
+  readonly dryRun: boolean;
+  /** @default environments/releases */
+  readonly directory?: string;
+  /** Time recorded as `promotedAt`. @default now */
+  readonly now?: Date;
+}
+
+export interface PromoteResult {
+  readonly exitCode: 0 | 1;
+  /** What to print on stdout (the diff) or stderr (the one-line error). */
+  readonly output: string;
+}
+
+class PromotionError extends Error {}
+
+function fail(message: string): never {
+  throw new PromotionError(message);
+}
+
+function readRelease(
+  directory: string,
+  environment: string,
+  role: string,
+): { file: ReleaseFile; text: string } {
+  const path = join(directory, `${environment}.json`);
+  if (!existsSync(path)) fail(`${role} releases/${environment}.json does not exist; create it first`);
+  const text = readFileSync(path, "utf8");
+  const parsed = parseRelease(`releases/${environment}.json`, text);
+  if (!parsed.ok)
+    fail(
+      `${role} ${parsed.problems[0]}${parsed.problems.length > 1 ? ` (and ${parsed.problems.length - 1} more)` : ""}`,
+    );
+  return { file: parsed.release, text };
+}
+
+/** Flattens a value to `path = value` pairs for a readable diff. */
+function flatten(value: unknown, prefix = "", out = new Map<string, string>()): Map<string, string> {
+  if (value !== null && typeof value === "object") {
+    const entries = Array.isArray(value)
+      ? value.map((v, i) => [`[${i}]`, v] as const)
+      : Object.entries(value);
+    if (entries.length === 0) out.set(prefix, Array.isArray(value) ? "[]" : "{}");
+    for (const [key, child] of entries) {
+      const path = Array.isArray(value) ? `${prefix}${key}` : prefix ? `${prefix}.${key}` : String(key);
+      flatten(child, path, out);
+    }
+  } else out.set(prefix, JSON.stringify(value));
+  return out;
+}
+
+/** Lines `~ path: old -> new`, `+ path: value`, `- path: value`, sorted by path. */
+export function describeChanges(before: unknown, after: unknown): string[] {
+  const a = flatten(before);
+  const b = flatten(after);
+  const paths = [...new Set([...a.keys(), ...b.keys()])].sort();
+  const lines: string[] = [];
+  for (const path of paths) {
+    const old = a.get(path);
+    const next = b.get(path);
+    if (old === next) continue;
+    if (old === undefined) lines.push(`+ ${path}: ${next}`);
+    else if (next === undefined) lines.push(`- ${path}: ${old}`);
+    else lines.push(`~ ${path}: ${old} -> ${next}`);
+  }
+  return lines;
+}
+
+export function promote(options: PromoteOptions): PromoteResult {
+  const directory = options.directory ?? RELEASES_DIRECTORY;
+  try {
+    const known = promotableEnvironments();
+    for (const [flag, env] of [
+      ["--from", options.from],
+      ["--to", options.to],
+    ] as const) {
+      if (!known.includes(env))
+        fail(
+          `${flag} ${JSON.stringify(env)} is not an environment of a promotion path (${known.join(", ")})`,
+        );
+    }
+    const expectedSource = upstreamOf(options.to);
+    if (expectedSource !== options.from) {
+      const paths = PROMOTION_PATHS.map((p) => p.join(" -> ")).join("; ");
+      fail(
+        expectedSource
+          ? `${options.to} takes releases only from ${expectedSource}, not ${options.from} (promotion order: ${paths})`
+          : `${options.to} is the start of its promotion path and takes no release from ${options.from} (promotion order: ${paths})`,
+      );
+    }
+    const source = readRelease(directory, options.from, "source");
+    const target = readRelease(directory, options.to, "target");
+    const incoming = releaseContent(source.file.current);
+    if (JSON.stringify(incoming) === JSON.stringify(releaseContent(target.file.current))) {
+      fail(`nothing to promote: ${options.to} already runs ${options.from}'s current release`);
+    }
+    const entry: ReleaseEntry = {
+      ...incoming,
+      promotedAt: (options.now ?? new Date()).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      promotedFrom: options.from,
+    };
+    const next = releaseFileSchema.safeParse({
+      current: entry,
+      history: [...target.file.history, target.file.current],
+    });
+    if (!next.success)
+      fail(`the promoted release of ${options.to} would be invalid: ${next.error.issues[0].message}`);
+    const changes = describeChanges(releaseContent(target.file.current), incoming);
+    const header = `${options.dryRun ? "[dry run] " : ""}promote ${options.from} -> ${options.to}: ${changes.length} change${changes.length === 1 ? "" : "s"}`;
+    const output = [header, ...changes.map((line) => `  ${line}`)].join("\n") + "\n";
+    if (!options.dryRun) {
+      const path = join(directory, `${options.to}.json`);
+      const temporary = `${path}.${process.pid}.tmp`;
+      writeFileSync(temporary, `${JSON.stringify(next.data, null, 2)}\n`);
+      renameSync(temporary, path);
+    }
+    return { exitCode: 0, output };
+  } catch (error) {
+    if (error instanceof PromotionError) return { exitCode: 1, output: `promote: ${error.message}\n` };
+    throw error;
+  }
+}
+
+/** Parses `--from X --to Y [--dry-run]`. */
+export function parseArguments(argv: readonly string[]): PromoteOptions | string {
+  let from: string | undefined;
+  let to: string | undefined;
+  let dryRun = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--dry-run") dryRun = true;
+    else if (arg === "--from" || arg === "--to") {
+      const value = argv[++i];
+      if (value === undefined || value.startsWith("--")) return `${arg} needs an environment name`;
+      if (arg === "--from") from = value;
+      else to = value;
+    } else
+      return `unknown argument ${JSON.stringify(arg)}; usage: npm run promote -- --from <env> --to <env> [--dry-run]`;
+  }
+  if (!from || !to) return "usage: npm run promote -- --from <env> --to <env> [--dry-run]";
+  return { from, to, dryRun };
+}
+
+if (require.main === module) {
+  const parsed = parseArguments(process.argv.slice(2));
+  if (typeof parsed === "string") {
+    process.stderr.write(`promote: ${parsed}\n`);
+    process.exitCode = 1;
+  } else {
+    const result = promote(parsed);
+    (result.exitCode === 0 ? process.stdout : process.stderr).write(result.output);
+    process.exitCode = result.exitCode;
+  }
+}
