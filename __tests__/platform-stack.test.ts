@@ -2,7 +2,12 @@ import { parse } from "yaml";
 import { PLATFORM_CHART_NAMES } from "../constructs/platform/charts";
 import { PLATFORM_SERVICE_ACCOUNTS } from "../constructs/platform/service-accounts";
 import { loadRelease } from "../environments/releases";
-import { resourcesOf, synthesizeEnvironments, type TerraformJson } from "./support/synth";
+import {
+  resourcesOf,
+  roleArnFromFoundation,
+  synthesizeEnvironments,
+  type TerraformJson,
+} from "./support/synth";
 
 const synthesized = synthesizeEnvironments();
 const dev = synthesized.dev.platform.json;
@@ -21,10 +26,7 @@ const release = (json: TerraformJson, name: string) => {
 const valuesOf = (json: TerraformJson, name: string): any => parse(release(json, name).values[0]);
 const REMOTE_STATE =
   /^\$\{(base64decode\()?data\.terraform_remote_state\.cross-stack-reference-input-(dev|staging|prod)-foundation\.outputs\.[^}]+\}$/;
-const roleOutput = (identity: string) =>
-  new RegExp(
-    `^\\$\\{data\\.terraform_remote_state\\.[^}]+\\.outputs\\.cross-stack-output-aws_iam_role${identity}_Role_[0-9A-F]{8}arn\\}$`,
-  );
+const roleOutput = roleArnFromFoundation;
 
 describe.each(["dev", "staging", "prod"])("%s-platform snapshot", (name) => {
   it("matches the reviewed Terraform", () => {

@@ -1,4 +1,9 @@
-import { resourcesOf, synthesizeEnvironments, type TerraformJson } from "./support/synth";
+import {
+  resourcesOf,
+  roleArnFromFoundation,
+  synthesizeEnvironments,
+  type TerraformJson,
+} from "./support/synth";
 
 const synthesized = synthesizeEnvironments();
 const dev = synthesized.dev.serving.json;
@@ -24,10 +29,7 @@ const accounts = (json: TerraformJson) =>
   );
 /** Serving image tags of the release files: dev runs the newest, prod the oldest. */
 const TAGS: Record<string, string> = { dev: "1.5.0", staging: "1.4.2", prod: "1.4.1" };
-const roleOutput = (identity: string) =>
-  new RegExp(
-    `^\\$\\{data\\.terraform_remote_state\\.[^}]+\\.outputs\\.cross-stack-output-aws_iam_role${identity}_Role_[0-9A-F]{8}arn\\}$`,
-  );
+const roleOutput = roleArnFromFoundation;
 
 describe.each(["dev", "staging", "prod"])("%s-serving snapshot", (name) => {
   it("matches the reviewed Terraform", () => {

@@ -10,6 +10,7 @@ import { PostgresDatabase } from "../constructs/aws/postgres-database";
 import { SecureBucket } from "../constructs/aws/secure-bucket";
 import { ContainerRegistry } from "../constructs/aws/container-registry";
 import { WorkloadIdentity } from "../constructs/aws/workload-identity";
+import type { PolicyStatement } from "../constructs/aws/policy";
 import {
   bucketAccessStatements,
   clusterAutoscalerStatements,
@@ -174,87 +175,64 @@ export class FoundationStack extends TerraformStack {
     const keyed = { account, key: this.key };
     const artifacts = this.artifactsBucket.arn;
     const data = this.dataBucket.arn;
-    const identity = (
-      id: string,
-      serviceAccount: PlatformServiceAccount,
-      purpose: string,
-      statements: WorkloadIdentity["statements"],
-    ) => {
-      const ref = PLATFORM_SERVICE_ACCOUNTS[serviceAccount];
-      return new WorkloadIdentity(this, id, {
+    const read = (bucketArn: string) => ({ bucketArn, access: "read" as const });
+    const readWrite = (bucketArn: string) => ({ bucketArn, access: "read-write" as const });
+    /** Who may do what: one IRSA role per platform service account. */
+    const grants: Record<PlatformServiceAccount, { purpose: string; statements: PolicyStatement[] }> = {
+      clusterAutoscaler: {
+        purpose: "scales this cluster's node groups, from zero included",
+        statements: clusterAutoscalerStatements(account, prefix),
+      },
+      loadBalancerController: {
+        purpose: "creates the NLBs and ALBs of Services and Ingresses",
+        statements: loadBalancerControllerStatements(account),
+      },
+      externalSecrets: {
+        purpose: "copies this environment's database credentials into a Kubernetes Secret",
+        statements: secretReaderStatements(keyed, this.database.masterUserSecretArn),
+      },
+      mlflowServer: {
+        purpose: "reads and writes run artifacts and models in the artifacts bucket",
+        statements: bucketAccessStatements(keyed, [readWrite(artifacts)]),
+      },
+      pipelineRunner: {
+        purpose: "pipeline steps read and write the artifacts and data buckets",
+        statements: bucketAccessStatements(keyed, [readWrite(artifacts), readWrite(data)]),
+      },
+      modelServing: {
+        purpose: "the serving Deployment reads models from the artifacts bucket",
+        statements: bucketAccessStatements(keyed, [read(artifacts)]),
+      },
+      kservePredictor: {
+        purpose: "KServe's storage initializer reads models from the artifacts bucket",
+        statements: bucketAccessStatements(keyed, [read(artifacts)]),
+      },
+      modelTraining: {
+        purpose: "the monthly retraining job reads datasets and writes models to the artifacts bucket",
+        statements: bucketAccessStatements(keyed, [readWrite(artifacts), read(data)]),
+      },
+      batchInference: {
+        purpose: "the nightly batch-inference job reads models and writes predictions to the data bucket",
+        statements: bucketAccessStatements(keyed, [read(artifacts), readWrite(data)]),
+      },
+    };
+    const identities = {} as Record<PlatformServiceAccount, WorkloadIdentity>;
+    for (const [key, grant] of Object.entries(grants) as [
+      PlatformServiceAccount,
+      (typeof grants)[PlatformServiceAccount],
+    ][]) {
+      const ref = PLATFORM_SERVICE_ACCOUNTS[key];
+      // Construct ids are part of the state: `<Account>Identity`, e.g. MlflowServerIdentity.
+      identities[key] = new WorkloadIdentity(this, `${key[0].toUpperCase()}${key.slice(1)}Identity`, {
         roleName: `${prefix}-${ref.name}`,
         cluster: this.cluster,
         namespace: ref.namespace,
         serviceAccount: ref.name,
-        purpose,
-        statements,
+        purpose: grant.purpose,
+        statements: grant.statements,
       });
-    };
-    this.identities = {
-      clusterAutoscaler: identity(
-        "ClusterAutoscalerIdentity",
-        "clusterAutoscaler",
-        "scales this cluster's node groups, from zero included",
-        clusterAutoscalerStatements(account, prefix),
-      ),
-      loadBalancerController: identity(
-        "LoadBalancerControllerIdentity",
-        "loadBalancerController",
-        "creates the NLBs and ALBs of Services and Ingresses",
-        loadBalancerControllerStatements(account),
-      ),
-      externalSecrets: identity(
-        "ExternalSecretsIdentity",
-        "externalSecrets",
-        "copies this environment's database credentials into a Kubernetes Secret",
-        secretReaderStatements(keyed, this.database.masterUserSecretArn),
-      ),
-      mlflowServer: identity(
-        "MlflowServerIdentity",
-        "mlflowServer",
-        "reads and writes run artifacts and models in the artifacts bucket",
-        bucketAccessStatements(keyed, [{ bucketArn: artifacts, access: "read-write" }]),
-      ),
-      pipelineRunner: identity(
-        "PipelineRunnerIdentity",
-        "pipelineRunner",
-        "pipeline steps read and write the artifacts and data buckets",
-        bucketAccessStatements(keyed, [
-          { bucketArn: artifacts, access: "read-write" },
-          { bucketArn: data, access: "read-write" },
-        ]),
-      ),
-      modelServing: identity(
-        "ModelServingIdentity",
-        "modelServing",
-        "the serving Deployment reads models from the artifacts bucket",
-        bucketAccessStatements(keyed, [{ bucketArn: artifacts, access: "read" }]),
-      ),
-      kservePredictor: identity(
-        "KservePredictorIdentity",
-        "kservePredictor",
-        "KServe's storage initializer reads models from the artifacts bucket",
-        bucketAccessStatements(keyed, [{ bucketArn: artifacts, access: "read" }]),
-      ),
-      modelTraining: identity(
-        "ModelTrainingIdentity",
-        "modelTraining",
-        "the monthly retraining job reads datasets and writes models to the artifacts bucket",
-        bucketAccessStatements(keyed, [
-          { bucketArn: artifacts, access: "read-write" },
-          { bucketArn: data, access: "read" },
-        ]),
-      ),
-      batchInference: identity(
-        "BatchInferenceIdentity",
-        "batchInference",
-        "the nightly batch-inference job reads models and writes predictions to the data bucket",
-        bucketAccessStatements(keyed, [
-          { bucketArn: artifacts, access: "read" },
-          { bucketArn: data, access: "read-write" },
-        ]),
-      ),
-    };
+    }
+    this.identities = identities;
 
     this.addOutputs();
   }

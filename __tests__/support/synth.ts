@@ -137,3 +137,10 @@ export function referencedResource(json: TerraformJson, reference: string): any 
   if (!resource) throw new Error(`no resource ${match[1]}.${match[2]}`);
   return resource;
 }
+
+/** The Terraform expression of a foundation role's ARN as another stack reads it (remote state). */
+export function roleArnFromFoundation(identity: string): RegExp {
+  return new RegExp(
+    `^\\$\\{data\\.terraform_remote_state\\.[^}]+\\.outputs\\.cross-stack-output-aws_iam_role${identity}_Role_[0-9A-F]{8}arn\\}$`,
+  );
+}
