@@ -400,6 +400,17 @@ describe("monitoring", () => {
     expect(spec.storageSpec.volumeClaimTemplate.spec.resources.requests.storage).toBe("200Gi");
   });
 
+  it("scrapes the serving Deployment, KServe predictors and Kubeflow Pipelines", () => {
+    const monitors = valuesOf(prod, "kube-prometheus-stack").prometheus.additionalPodMonitors;
+    expect(monitors.map((m: any) => [m.name, m.namespaceSelector.matchNames[0]])).toEqual([
+      ["mlops-serving", "mlops"],
+      ["kserve-predictors", "mlops"],
+      ["kubeflow-pipelines-api", "kubeflow"],
+      ["argo-workflows-controller", "kubeflow"],
+    ]);
+    expect(valuesOf(prod, "mlflow").serviceMonitor.enabled).toBe(true);
+  });
+
   it("takes Grafana's admin from an existing Secret", () => {
     const grafana = valuesOf(prod, "kube-prometheus-stack").grafana;
     expect(grafana.admin).toEqual({

@@ -71,6 +71,7 @@ export class Monitoring extends Construct {
             retentionSize: `${Math.floor(props.storageGib * 0.9)}GB`,
             storageSpec: volume(props.storageGib),
           },
+          additionalPodMonitors: workloadPodMonitors(props.observed),
         },
         alertmanager: {
           alertmanagerSpec: { replicas: props.highAvailability ? 3 : 1, storage: volume(10) },
@@ -112,4 +113,39 @@ export class Monitoring extends Construct {
       dependsOn: [this.release.release],
     });
   }
+}
+
+/**
+ * Scrape targets of the workloads the alerts and dashboard read: the serving Deployment and
+ * KServe predictors (serving namespace), and Kubeflow Pipelines' API server and Argo Workflows
+ * controller. (MLflow brings its own ServiceMonitor.) Rendered by the chart as PodMonitors.
+ */
+export function workloadPodMonitors(ns: ObservedNamespaces): Record<string, unknown>[] {
+  const inNamespace = (namespace: string) => ({ matchNames: [namespace] });
+  return [
+    {
+      name: "mlops-serving",
+      namespaceSelector: inNamespace(ns.serving),
+      selector: { matchLabels: { "app.kubernetes.io/name": "mlops-serving" } },
+      podMetricsEndpoints: [{ port: "http", path: "/metrics", interval: "30s" }],
+    },
+    {
+      name: "kserve-predictors",
+      namespaceSelector: inNamespace(ns.serving),
+      selector: { matchExpressions: [{ key: "serving.kserve.io/inferenceservice", operator: "Exists" }] },
+      podMetricsEndpoints: [{ portNumber: 8080, path: "/metrics", interval: "30s" }],
+    },
+    {
+      name: "kubeflow-pipelines-api",
+      namespaceSelector: inNamespace(ns.pipelines),
+      selector: { matchLabels: { app: "ml-pipeline" } },
+      podMetricsEndpoints: [{ port: "http", path: "/metrics", interval: "30s" }],
+    },
+    {
+      name: "argo-workflows-controller",
+      namespaceSelector: inNamespace(ns.pipelines),
+      selector: { matchLabels: { app: "workflow-controller" } },
+      podMetricsEndpoints: [{ port: "metrics", path: "/metrics", interval: "30s" }],
+    },
+  ];
 }
