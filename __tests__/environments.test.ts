@@ -216,6 +216,16 @@ const BAD_INPUTS: [string, (env: Mutable) => void, string][] = [
     'prod: platform.namespaceQuota.cpu = "lots": must be a Kubernetes quantity',
   ],
   [
+    "a single serving replica",
+    (e) => (e.serving = { replicas: 1 }),
+    "prod: serving.replicas = 1: must be between 2 and 50",
+  ],
+  [
+    "a serving ceiling below the floor",
+    (e) => (e.serving = { replicas: 4, maxReplicas: 3 }),
+    "prod: serving.maxReplicas = 3: must be >= serving.replicas (4)",
+  ],
+  [
     "a malformed region",
     (e) => (e.aws.region = "Europe-West"),
     'prod: aws.region = "Europe-West": must be an AWS region code',

@@ -48,7 +48,7 @@ describe("serving Deployment", () => {
     expect(synthesized[name].environment.name).toBe(name);
   });
 
-  it("keeps 2 replicas by default and 3 in prod, never fewer than 2", () => {
+  it("keeps 2 replicas by default and prod's configured 3, never fewer than 2", () => {
     expect(deployment(dev).spec.replicas).toBe("2");
     expect(deployment(prod).spec.replicas).toBe("3");
   });
@@ -123,6 +123,7 @@ describe("serving Deployment", () => {
   it("scales on CPU and memory and keeps one pod through disruptions", () => {
     const hpa = only(prod, "kubernetes_horizontal_pod_autoscaler_v2");
     expect(hpa.spec.min_replicas).toBe(3);
+    expect(hpa.spec.max_replicas).toBe(12);
     expect(hpa.spec.metric.map((m: any) => m.resource.name)).toEqual(["cpu", "memory"]);
     expect(only(prod, "kubernetes_pod_disruption_budget_v1").spec.min_available).toBe("1");
   });

@@ -49,6 +49,7 @@ export const prod: EnvironmentInput = {
     noncurrentVersionExpirationDays: 365,
   },
   registry: { immutableTags: true },
+  serving: { replicas: 3, maxReplicas: 12 },
   platform: {
     highAvailability: true,
     domain: "mlops.example.com",

@@ -683,6 +683,31 @@ export const environmentSchema = z
         })
         .prefault({}),
     }),
+    /** The serving Deployment of the serving stack. */
+    serving: z
+      .strictObject({
+        /** Replicas (and the HPA's floor). @default 2 */
+        replicas: wholeNumber(
+          "replicas",
+          2,
+          50,
+          "run 2 or more replicas so a node loss or rollout keeps serving up",
+        ).default(2),
+        /** HPA ceiling. @default 3 x replicas */
+        maxReplicas: wholeNumber(
+          "maxReplicas",
+          2,
+          200,
+          "allow the HPA at least as many replicas as the floor",
+        ).optional(),
+        /** Whether the serving NLB is reachable from the internet. @default "internal" */
+        exposure: z
+          .enum(["internal", "public"], {
+            error: fix("must be internal or public", "use internal unless clients come from the internet"),
+          })
+          .default("internal"),
+      })
+      .prefault({}),
   })
   .superRefine((env, ctx) => {
     const vpc = parseCidr(env.network.vpcCidr);
@@ -709,6 +734,17 @@ export const environmentSchema = z
         message: fix(
           `must be >= allocatedStorageGib (${env.database.allocatedStorageGib})`,
           "raise it or remove it",
+        ),
+      });
+    }
+    if (env.serving.maxReplicas !== undefined && env.serving.maxReplicas < env.serving.replicas) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["serving", "maxReplicas"],
+        input: env.serving.maxReplicas,
+        message: fix(
+          `must be >= serving.replicas (${env.serving.replicas})`,
+          "raise maxReplicas or remove it",
         ),
       });
     }

@@ -72,8 +72,9 @@ export class ServingStack extends TerraformStack {
       trackingUri: props.trackingUri,
       mlflowCredentialsSecret: MLFLOW_CLIENT_SECRET,
       model: release.serving.model,
-      replicas: env.platform.highAvailability ? 3 : 2,
-      loadBalancerAnnotations: target.traffic.loadBalancerServiceAnnotations(env.platform.exposure),
+      replicas: env.serving.replicas,
+      maxReplicas: env.serving.maxReplicas,
+      loadBalancerAnnotations: target.traffic.loadBalancerServiceAnnotations(env.serving.exposure),
     });
 
     const store = target.objectStore;
