@@ -193,7 +193,7 @@ describe("namespaces", () => {
     }
   });
 
-  it("lets only mlops, kubeflow and kserve (and the load balancer) reach MLflow, and MLflow reach only PostgreSQL and S3", () => {
+  it("lets only mlops, kubeflow and kserve (and the load balancer) reach MLflow, and MLflow reach only PostgreSQL, S3 and itself", () => {
     const policies = inNamespace(prod, "kubernetes_network_policy_v1", "mlflow");
     const clients = policies.find((p) => p.metadata.name === "allow-ingress-ml-clients");
     expect(
@@ -203,7 +203,13 @@ describe("namespaces", () => {
     ).toEqual(["mlops", "kubeflow", "kserve"]);
     expect(clients.spec.ingress[0].ports).toEqual([{ port: "5000", protocol: "TCP" }]);
     const egress = policies.filter((p) => p.spec.policy_types[0] === "Egress").map((p) => p.metadata.name);
-    expect(egress.sort()).toEqual(["allow-dns", "allow-egress-database", "allow-egress-object-store"]);
+    // Same-namespace traffic lets the bootstrap Job reach the server.
+    expect(egress.sort()).toEqual([
+      "allow-dns",
+      "allow-egress-database",
+      "allow-egress-object-store",
+      "allow-egress-same-namespace",
+    ]);
     const database = policies.find((p) => p.metadata.name === "allow-egress-database");
     expect(database.spec.egress[0]).toEqual({
       to: [{ ip_block: { cidr: "10.30.0.0/16" } }],
@@ -319,6 +325,25 @@ describe("the ML platform", () => {
     expect(values.ingress.hosts[0].host).toBe("mlflow.mlops.example.com");
   });
 
+  it("creates the workloads' MLflow user through MLflow's API once the server runs", () => {
+    const jobs = Object.entries(resourcesOf(prod, "kubernetes_job_v1"));
+    const [id, job] = jobs.find(([, j]) => j.metadata.name === "mlflow-create-client-user")!;
+    const container = job.spec.template.spec.container[0];
+    expect(container.command[2]).toContain("/api/2.0/mlflow/users/create");
+    expect(container.command[2]).toContain('-w "%%{http_code}"');
+    expect(container.env.map((e: any) => e.name)).toEqual([
+      "MLFLOW",
+      "ADMIN_USER",
+      "ADMIN_PASSWORD",
+      "CLIENT_USER",
+      "CLIENT_PASSWORD",
+    ]);
+    expect(container.env.slice(1).every((e: any) => e.value_from.secret_key_ref)).toBe(true);
+    expect(job.depends_on[0]).toMatch(/^helm_release\.Mlflow_Server_Release_/);
+    expect(job.wait_for_completion).toBe(true);
+    expect(id).toContain("ClientUser");
+  });
+
   it("runs MLflow with two replicas and a PDB in prod, one replica in dev", () => {
     expect(valuesOf(prod, "mlflow").replicaCount).toBe(2);
     expect(valuesOf(dev, "mlflow").replicaCount).toBe(1);
@@ -338,7 +363,25 @@ describe("the ML platform", () => {
       "ExternalSecret/mlflow-admin",
       "Password/grafana-admin-password",
       "ExternalSecret/grafana-admin",
+      "Password/mlflow-client-password",
+      "ExternalSecret/mlflow-client",
+      "ServiceAccount/mlflow-client-reader",
+      "Role/mlflow-client-reader",
+      "RoleBinding/mlflow-client-reader",
+      "SecretStore/mlflow-client-reader",
+      "ExternalSecret/mlflow-client",
     ]);
+    const role = resources.find((r: any) => r.kind === "Role");
+    expect(role.metadata.namespace).toBe("mlflow");
+    expect(role.rules[0]).toEqual({
+      apiGroups: [""],
+      resources: ["secrets"],
+      resourceNames: ["mlflow-client"],
+      verbs: ["get", "list", "watch"],
+    });
+    const copy = resources.at(-1);
+    expect(copy.metadata.namespace).toBe("mlops");
+    expect(copy.spec.dataFrom).toEqual([{ extract: { key: "mlflow-client" } }]);
     const database = resources[1];
     expect(database.spec.data.map((d: any) => d.remoteRef.property)).toEqual(["username", "password"]);
     expect(database.spec.data[0].remoteRef.key).toMatch(/master_user_secret0secret_arn\}$/);

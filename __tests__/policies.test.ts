@@ -52,6 +52,9 @@ const BREAKS: Record<string, (json: any) => void> = {
   "no secret or static credential reaches the Terraform JSON": (json) => {
     first(json, "aws_db_instance").password = "hunter2";
   },
+  "no stray Terraform template directive in literal text": (json) => {
+    first(json, "aws_iam_role").description = "100%{not-a-directive}";
+  },
   "protected environments cannot lose state through Terraform": (json) => {
     first(json, "aws_s3_bucket").lifecycle.prevent_destroy = false;
   },

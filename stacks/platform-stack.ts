@@ -38,6 +38,15 @@ export const PLATFORM_NAMESPACES = {
 } as const;
 
 const NS = PLATFORM_NAMESPACES;
+
+/** MLflow user of the platform's workloads; its Secret is copied into the serving namespace. */
+export const MLFLOW_CLIENT = {
+  namespace: PLATFORM_NAMESPACES.mlflow,
+  secretName: "mlflow-client",
+  userKey: "MLFLOW_TRACKING_USERNAME",
+  passwordKey: "MLFLOW_TRACKING_PASSWORD",
+  userName: "mlops-client",
+};
 /** Node label and taint of the GPU group (the foundation's node group contract). */
 const GPU_NODES = { labels: { workload: "gpu" }, taintKey: "nvidia.com/gpu" };
 const HTTPS = { port: 443 };
@@ -134,6 +143,7 @@ export class PlatformStack extends TerraformStack {
       namespace: addonNamespaces.externalSecrets.name,
       databaseSecret: { namespace: NS.mlflow, name: "mlflow-database" },
       generated: credentials,
+      shared: [{ credential: MLFLOW_CLIENT, consumerNamespace: NS.serving }],
       dependsOn: [
         ...(operators.externalSecrets ? [operators.externalSecrets.release] : []),
         this.namespaces.mlflow.namespace,
@@ -171,6 +181,12 @@ export class PlatformStack extends TerraformStack {
       databaseSecret: "mlflow-database",
       adminSecret: "mlflow-admin",
       postgresClientImage: "postgres:17.6-alpine",
+      clientUser: {
+        secretName: MLFLOW_CLIENT.secretName,
+        userKey: MLFLOW_CLIENT.userKey,
+        passwordKey: MLFLOW_CLIENT.passwordKey,
+        image: "curlimages/curl:8.16.0",
+      },
       dependsOn: [secrets.release.release, this.monitoring.release.release, ...operators.ready],
     });
 
@@ -269,8 +285,10 @@ export class PlatformStack extends TerraformStack {
             },
             fromEntry([5000]),
             scraping,
+            sameNamespace,
           ],
           egress: [
+            sameNamespace,
             {
               name: "database",
               peers: target.databaseCidrs.map((cidr) => ({ cidr })),

@@ -11,7 +11,7 @@ import { ScheduledJobs } from "../constructs/serving/scheduled-jobs";
 import { imageName } from "../constructs/serving/workload-defaults";
 import { configureStateBackend } from "./state-backend";
 import { configureClusterProviders } from "./cluster-providers";
-import { PLATFORM_NAMESPACES } from "./platform-stack";
+import { MLFLOW_CLIENT, PLATFORM_NAMESPACES } from "./platform-stack";
 
 export interface ServingStackProps {
   readonly environment: Environment;
@@ -21,8 +21,8 @@ export interface ServingStackProps {
   readonly trackingUri: string;
 }
 
-/** Secret with MLflow client credentials for the serving workloads (see README). */
-export const MLFLOW_CLIENT_SECRET = "mlflow-client";
+/** Secret with the workloads' MLflow credentials, kept in sync by the platform (see MLFLOW_CLIENT). */
+export const MLFLOW_CLIENT_SECRET = MLFLOW_CLIENT.secretName;
 const GPU_NODES = { labels: { workload: "gpu" }, taintKey: "nvidia.com/gpu" };
 
 /**

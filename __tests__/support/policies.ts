@@ -167,6 +167,23 @@ export const POLICY_RULES: PolicyRule[] = [
     },
   },
   {
+    name: "no stray Terraform template directive in literal text",
+    check: (json) => {
+      const found: string[] = [];
+      const visit = (value: unknown, path: string) => {
+        if (typeof value === "string") {
+          // `%{` starts a template directive; a literal one must be written `%%{`.
+          if (/(^|[^%])%\{/.test(value)) found.push(`${path}: unescaped %{`);
+        } else if (Array.isArray(value)) value.forEach((v, i) => visit(v, `${path}[${i}]`));
+        else if (value && typeof value === "object") {
+          for (const [k, v] of Object.entries(value)) visit(v, path ? `${path}.${k}` : k);
+        }
+      };
+      visit(json.resource, "resource");
+      return found;
+    },
+  },
+  {
     name: "protected environments cannot lose state through Terraform",
     check: (json, environment) => {
       if (environment.protection !== "protected") return [];

@@ -21,6 +21,17 @@ export interface MlflowProps {
   readonly adminSecret: string;
   /** Image of the one-off Job that creates the auth database. */
   readonly postgresClientImage: string;
+  /**
+   * A user for the platform's workloads (serving, retraining, batch inference), created through
+   * MLflow's API by a Job once the server runs. Its Secret holds `userKey` and `passwordKey`.
+   */
+  readonly clientUser?: {
+    readonly secretName: string;
+    readonly userKey: string;
+    readonly passwordKey: string;
+    /** Image with curl, e.g. `curlimages/curl:<version>`. */
+    readonly image: string;
+  };
   readonly dependsOn?: ITerraformDependable[];
 }
 
@@ -179,6 +190,8 @@ export class Mlflow extends Construct {
       dependsOn: [authDatabase, ...(props.dependsOn ?? [])],
     });
 
+    if (props.clientUser) this.createClientUser(props, this.release);
+
     if (props.highAvailability) {
       new PodDisruptionBudgetV1(this, "DisruptionBudget", {
         metadata: { name: "mlflow", namespace: props.namespace },
@@ -186,5 +199,68 @@ export class Mlflow extends Construct {
         dependsOn: [this.release.release],
       });
     }
+  }
+
+  /** Creates (or re-keys) the workloads' MLflow user with the admin's credentials; idempotent. */
+  private createClientUser(props: MlflowProps, server: PlatformRelease): void {
+    const client = props.clientUser!;
+    const fromSecret = (name: string, secret: string, key: string) => ({
+      name,
+      valueFrom: { secretKeyRef: { name: secret, key } },
+    });
+    // `%%{` is Terraform's escape for a literal `%{` (curl's write-out format).
+    const script = [
+      'body="{\\"username\\": \\"$CLIENT_USER\\", \\"password\\": \\"$CLIENT_PASSWORD\\"}"',
+      'code=$(curl -sS -o /tmp/response -w "%%{http_code}" -u "$ADMIN_USER:$ADMIN_PASSWORD" -H "Content-Type: application/json" -X POST -d "$body" "$MLFLOW/api/2.0/mlflow/users/create")',
+      'if [ "$code" = 200 ]; then echo "created $CLIENT_USER"; exit 0; fi',
+      "grep -q RESOURCE_ALREADY_EXISTS /tmp/response || { cat /tmp/response; exit 1; }",
+      'curl -sSf -u "$ADMIN_USER:$ADMIN_PASSWORD" -H "Content-Type: application/json" -X PATCH -d "$body" "$MLFLOW/api/2.0/mlflow/users/update-password" >/dev/null',
+      'echo "updated $CLIENT_USER"',
+    ].join("\n");
+    new JobV1(this, "ClientUser", {
+      metadata: { name: "mlflow-create-client-user", namespace: props.namespace },
+      spec: {
+        backoffLimit: 10,
+        template: {
+          metadata: { labels: { "app.kubernetes.io/name": "mlflow-client-user" } },
+          spec: {
+            restartPolicy: "OnFailure",
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: "100",
+              seccompProfile: { type: "RuntimeDefault" },
+            },
+            container: [
+              {
+                name: "create-user",
+                image: client.image,
+                command: ["sh", "-euc", script],
+                env: [
+                  { name: "MLFLOW", value: this.trackingUri },
+                  fromSecret("ADMIN_USER", props.adminSecret, "username"),
+                  fromSecret("ADMIN_PASSWORD", props.adminSecret, "password"),
+                  fromSecret("CLIENT_USER", client.secretName, client.userKey),
+                  fromSecret("CLIENT_PASSWORD", client.secretName, client.passwordKey),
+                ],
+                resources: {
+                  requests: { cpu: "50m", memory: "32Mi" },
+                  limits: { cpu: "100m", memory: "64Mi" },
+                },
+                securityContext: {
+                  allowPrivilegeEscalation: false,
+                  readOnlyRootFilesystem: true,
+                  capabilities: { drop: ["ALL"] },
+                },
+                volumeMount: [{ name: "tmp", mountPath: "/tmp" }],
+              },
+            ],
+            volume: [{ name: "tmp", emptyDir: {} }],
+          },
+        },
+      },
+      waitForCompletion: true,
+      timeouts: { create: "10m", update: "10m" },
+      dependsOn: [server.release],
+    });
   }
 }

@@ -23,6 +23,14 @@ export interface PlatformSecretsProps {
   readonly databaseSecret: { readonly namespace: string; readonly name: string };
   /** Admin credentials generated in the cluster, never seen by Terraform. */
   readonly generated: readonly GeneratedCredential[];
+  /**
+   * Generated credentials copied from the namespace they are generated in to another one
+   * (the MLflow client user: generated beside MLflow, used by the serving workloads).
+   */
+  readonly shared?: readonly {
+    readonly credential: GeneratedCredential;
+    readonly consumerNamespace: string;
+  }[];
   readonly dependsOn?: ITerraformDependable[];
 }
 
@@ -86,42 +94,10 @@ export class PlatformSecrets extends Construct {
         },
       },
     ];
-    for (const credential of props.generated) {
-      const generator = `${credential.secretName}-password`;
-      resources.push(
-        {
-          apiVersion: GENERATORS_API,
-          kind: "Password",
-          metadata: { name: generator, namespace: credential.namespace },
-          spec: { length: 32, digits: 6, symbols: 0, noUpper: false, allowRepeat: true },
-        },
-        {
-          apiVersion: EXTERNAL_SECRETS_API,
-          kind: "ExternalSecret",
-          metadata: { name: credential.secretName, namespace: credential.namespace },
-          spec: {
-            // Generated once; rotate by deleting the Secret.
-            refreshInterval: "0",
-            target: {
-              name: credential.secretName,
-              creationPolicy: "Owner",
-              template: {
-                data: {
-                  [credential.userKey]: credential.userName,
-                  [credential.passwordKey]: "{{ .password }}",
-                },
-              },
-            },
-            dataFrom: [
-              {
-                sourceRef: {
-                  generatorRef: { apiVersion: GENERATORS_API, kind: "Password", name: generator },
-                },
-              },
-            ],
-          },
-        },
-      );
+    for (const credential of props.generated) resources.push(...generatedCredential(credential));
+    for (const { credential, consumerNamespace } of props.shared ?? []) {
+      resources.push(...generatedCredential(credential));
+      resources.push(...copiedAcrossNamespaces(credential, consumerNamespace));
     }
     this.release = props.charts.install(this, "Resources", {
       chart: "platform-resources",
@@ -131,4 +107,96 @@ export class PlatformSecrets extends Construct {
       dependsOn: props.dependsOn,
     });
   }
+}
+
+/** A Password generator and the ExternalSecret that turns it into a Secret, generated once. */
+function generatedCredential(credential: GeneratedCredential): Record<string, unknown>[] {
+  const generator = `${credential.secretName}-password`;
+  return [
+    {
+      apiVersion: GENERATORS_API,
+      kind: "Password",
+      metadata: { name: generator, namespace: credential.namespace },
+      spec: { length: 32, digits: 6, symbols: 0, noUpper: false, allowRepeat: true },
+    },
+    {
+      apiVersion: EXTERNAL_SECRETS_API,
+      kind: "ExternalSecret",
+      metadata: { name: credential.secretName, namespace: credential.namespace },
+      spec: {
+        // Generated once; rotate by deleting the Secret.
+        refreshInterval: "0",
+        target: {
+          name: credential.secretName,
+          creationPolicy: "Owner",
+          template: {
+            data: { [credential.userKey]: credential.userName, [credential.passwordKey]: "{{ .password }}" },
+          },
+        },
+        dataFrom: [
+          { sourceRef: { generatorRef: { apiVersion: GENERATORS_API, kind: "Password", name: generator } } },
+        ],
+      },
+    },
+  ];
+}
+
+/**
+ * Copies a Secret into another namespace with External Secrets' Kubernetes provider: a
+ * service account in the consumer namespace may read exactly that Secret, nothing else.
+ */
+function copiedAcrossNamespaces(
+  credential: GeneratedCredential,
+  consumerNamespace: string,
+): Record<string, unknown>[] {
+  const reader = `${credential.secretName}-reader`;
+  return [
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: reader, namespace: consumerNamespace } },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: { name: reader, namespace: credential.namespace },
+      rules: [
+        {
+          apiGroups: [""],
+          resources: ["secrets"],
+          resourceNames: [credential.secretName],
+          verbs: ["get", "list", "watch"],
+        },
+        { apiGroups: ["authorization.k8s.io"], resources: ["selfsubjectrulesreviews"], verbs: ["create"] },
+      ],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: reader, namespace: credential.namespace },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: reader },
+      subjects: [{ kind: "ServiceAccount", name: reader, namespace: consumerNamespace }],
+    },
+    {
+      apiVersion: EXTERNAL_SECRETS_API,
+      kind: "SecretStore",
+      metadata: { name: reader, namespace: consumerNamespace },
+      spec: {
+        provider: {
+          kubernetes: {
+            remoteNamespace: credential.namespace,
+            server: { caProvider: { type: "ConfigMap", name: "kube-root-ca.crt", key: "ca.crt" } },
+            auth: { serviceAccount: { name: reader } },
+          },
+        },
+      },
+    },
+    {
+      apiVersion: EXTERNAL_SECRETS_API,
+      kind: "ExternalSecret",
+      metadata: { name: credential.secretName, namespace: consumerNamespace },
+      spec: {
+        refreshInterval: "1h",
+        secretStoreRef: { kind: "SecretStore", name: reader },
+        target: { name: credential.secretName, creationPolicy: "Owner" },
+        dataFrom: [{ extract: { key: credential.secretName } }],
+      },
+    },
+  ];
 }
