@@ -92,6 +92,12 @@ describe("serving Deployment", () => {
     expect(pod.volume[0]).toMatchObject({ name: "tmp", empty_dir: { size_limit: "256Mi" } });
   });
 
+  it("reads MLflow credentials from the Secret the platform keeps in sync", () => {
+    expect(container(prod).env_from).toEqual([{ secret_ref: { name: "mlflow-client" } }]);
+    const retraining = cronJob(prod, "model-retraining").spec.job_template.spec.template.spec.container[0];
+    expect(retraining.env_from).toEqual([{ secret_ref: { name: "mlflow-client" } }]);
+  });
+
   it("knows where MLflow is and which model alias to serve", () => {
     expect(Object.fromEntries(container(prod).env.map((e: any) => [e.name, e.value]))).toMatchObject({
       MLFLOW_TRACKING_URI: "http://mlflow.mlflow.svc.cluster.local",

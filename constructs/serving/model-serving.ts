@@ -18,7 +18,7 @@ export interface ModelServingProps {
   readonly image: string;
   readonly serviceAccount: { readonly name: string; readonly annotations: Record<string, string> };
   readonly trackingUri: string;
-  /** Secret with MLFLOW_TRACKING_USERNAME/PASSWORD for MLflow's auth (optional: pods start without it). */
+  /** Secret with MLFLOW_TRACKING_USERNAME/PASSWORD for MLflow's auth (the platform keeps it in sync). */
   readonly mlflowCredentialsSecret?: string;
   readonly model: { readonly name: string; readonly alias: string };
   /** @default 2 - never fewer */
@@ -121,7 +121,7 @@ export class ModelServing extends Construct {
                   { name: "PORT", value: String(PORT) },
                 ],
                 envFrom: props.mlflowCredentialsSecret
-                  ? [{ secretRef: { name: props.mlflowCredentialsSecret, optional: true } }]
+                  ? [{ secretRef: { name: props.mlflowCredentialsSecret } }]
                   : undefined,
                 resources: { requests: { ...resources.requests }, limits: { ...resources.limits } },
                 livenessProbe: probe(10, 15, 3),

@@ -87,9 +87,7 @@ export class ScheduledJobs extends Construct {
                         image: job.image,
                         args: job.args,
                         env: Object.entries(job.env).map(([name, value]) => ({ name, value })),
-                        envFrom: job.envFromSecret
-                          ? [{ secretRef: { name: job.envFromSecret, optional: true } }]
-                          : undefined,
+                        envFrom: job.envFromSecret ? [{ secretRef: { name: job.envFromSecret } }] : undefined,
                         resources: {
                           requests: { ...job.resources.requests },
                           limits: { ...job.resources.limits },
