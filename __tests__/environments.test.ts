@@ -226,6 +226,16 @@ const BAD_INPUTS: [string, (env: Mutable) => void, string][] = [
     "prod: serving.maxReplicas = 3: must be >= serving.replicas (4)",
   ],
   [
+    "prod without HTTPS for its UIs",
+    (e) => delete e.platform.tlsCertificateArn,
+    "prod: platform.tlsCertificateArn = missing: a protected environment serves its UIs over HTTPS only",
+  ],
+  [
+    "a certificate that is not an ACM ARN",
+    (e) => (e.platform.tlsCertificateArn = "arn:aws:iam::333333333333:server-certificate/web"),
+    'prod: platform.tlsCertificateArn = "arn:aws:iam::333333333333:server-certificate/web": must be an ACM certificate ARN',
+  ],
+  [
     "a malformed region",
     (e) => (e.aws.region = "Europe-West"),
     'prod: aws.region = "Europe-West": must be an AWS region code',

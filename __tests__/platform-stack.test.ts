@@ -344,6 +344,22 @@ describe("the ML platform", () => {
     expect(id).toContain("ClientUser");
   });
 
+  it("serves prod's UIs over HTTPS with its ACM certificate, redirecting HTTP; dev on plain HTTP", () => {
+    expect(valuesOf(prod, "mlflow").ingress.annotations).toMatchObject({
+      "alb.ingress.kubernetes.io/listen-ports": '[{"HTTP":80},{"HTTPS":443}]',
+      "alb.ingress.kubernetes.io/ssl-redirect": "443",
+      "alb.ingress.kubernetes.io/certificate-arn": expect.stringMatching(
+        /^arn:aws:acm:eu-west-1:333333333333:certificate\//,
+      ),
+    });
+    expect(
+      valuesOf(prod, "argo-cd").server.ingress.annotations["alb.ingress.kubernetes.io/ssl-redirect"],
+    ).toBe("443");
+    expect(
+      valuesOf(dev, "mlflow").ingress.annotations["alb.ingress.kubernetes.io/certificate-arn"],
+    ).toBeUndefined();
+  });
+
   it("runs MLflow with two replicas and a PDB in prod, one replica in dev", () => {
     expect(valuesOf(prod, "mlflow").replicaCount).toBe(2);
     expect(valuesOf(dev, "mlflow").replicaCount).toBe(1);

@@ -53,6 +53,7 @@ export const prod: EnvironmentInput = {
   platform: {
     highAvailability: true,
     domain: "mlops.example.com",
+    tlsCertificateArn: "arn:aws:acm:eu-west-1:333333333333:certificate/5f0c7a1e-2b4d-4c6e-8a9b-0d1e2f3a4b5c",
     namespaceQuota: { cpu: "32", memory: "128Gi" },
     monitoring: { retentionDays: 30, storageGib: 200 },
   },

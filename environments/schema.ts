@@ -637,6 +637,16 @@ export const environmentSchema = z
           "use a zone you can publish records in",
         ),
       }),
+      /**
+       * ACM certificate for the UIs' host names (`*.<domain>`): HTTPS on 443, HTTP redirected.
+       * @default none - plain HTTP on 80 (protected environments must set it)
+       */
+      tlsCertificateArn: z
+        .string()
+        .regex(/^arn:aws(-[a-z]+)*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/, {
+          error: fix("must be an ACM certificate ARN", "use arn:aws:acm:<region>:<account>:certificate/<id>"),
+        })
+        .optional(),
       /** Whether the UIs' load balancer is reachable from the internet. @default "internal" */
       exposure: z
         .enum(["internal", "public"], {
@@ -797,6 +807,12 @@ export const environmentSchema = z
           ["platform", "highAvailability"],
           "runs the platform highly available (replicas, disruption budgets)",
           "set platform.highAvailability: true",
+        );
+      if (env.platform.tlsCertificateArn === undefined)
+        protectedRule(
+          ["platform", "tlsCertificateArn"],
+          "serves its UIs over HTTPS only",
+          "issue an ACM certificate for *.<platform.domain> and set platform.tlsCertificateArn",
         );
       if (env.network.natGateways !== "one-per-az")
         protectedRule(

@@ -12,6 +12,7 @@ export function eksClusterTarget(foundation: FoundationStack): ClusterTarget {
   const region = env.aws.region;
   const vpc = env.network.vpcCidr;
   const clusterName = foundation.cluster.name;
+  const certificate = env.platform.tlsCertificateArn;
   const scheme = (exposure: "internal" | "public") =>
     exposure === "public" ? "internet-facing" : "internal";
   return {
@@ -54,6 +55,14 @@ export function eksClusterTarget(foundation: FoundationStack): ClusterTarget {
         "alb.ingress.kubernetes.io/scheme": scheme(exposure),
         "alb.ingress.kubernetes.io/target-type": "ip",
         "alb.ingress.kubernetes.io/group.name": `mlops-${env.name}`,
+        ...(certificate
+          ? {
+              "alb.ingress.kubernetes.io/listen-ports": JSON.stringify([{ HTTP: 80 }, { HTTPS: 443 }]),
+              "alb.ingress.kubernetes.io/ssl-redirect": "443",
+              "alb.ingress.kubernetes.io/certificate-arn": certificate,
+              "alb.ingress.kubernetes.io/ssl-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+            }
+          : {}),
       }),
       loadBalancerServiceAnnotations: (exposure) => ({
         "service.beta.kubernetes.io/aws-load-balancer-type": "external",
