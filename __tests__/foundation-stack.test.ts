@@ -261,6 +261,20 @@ describe("EKS cluster", () => {
     );
   });
 
+  it("gives the VPC CNI its own IRSA role and the node role no network permissions", () => {
+    const cni = Object.values(resourcesOf(dev, "aws_eks_addon")).find((a) => a.addon_name === "vpc-cni");
+    expect(cni.service_account_role_arn).toBe(referenceTo(devStack.cluster.vpcCniIdentity.role, "arn"));
+    const attached = Object.values(resourcesOf(dev, "aws_iam_role_policy_attachment")).map(
+      (a) => a.policy_arn,
+    );
+    expect(attached.some((arn: string) => arn.endsWith("AmazonEKS_CNI_Policy"))).toBe(false);
+    expect(
+      attached.filter((arn: string) =>
+        /AmazonEKSWorkerNodePolicy|AmazonEC2ContainerRegistryPullOnly/.test(arn),
+      ),
+    ).toHaveLength(2);
+  });
+
   it("brings up networking add-ons before nodes, and pod add-ons after the general nodes", () => {
     const addons = Object.fromEntries(
       Object.values(resourcesOf(dev, "aws_eks_addon")).map((a) => [a.addon_name, a]),
@@ -536,11 +550,13 @@ describe("workload identities (IRSA)", () => {
         "mlops-serving",
         "model-training",
         "pipeline-runner",
+        "vpc-cni",
       ].map((n) => `mlops-prod-${n}`),
     );
   });
 
   it.each([
+    ["vpc-cni", "kube-system", "aws-node"],
     ["ebs-csi-driver", "kube-system", "ebs-csi-controller-sa"],
     ["cluster-autoscaler", "kube-system", "cluster-autoscaler"],
     ["aws-load-balancer-controller", "kube-system", "aws-load-balancer-controller"],

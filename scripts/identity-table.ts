@@ -24,7 +24,11 @@ function services(identity: WorkloadIdentity): string {
 /** The table for one environment's foundation; role names use `<env>` for the environment. */
 export function renderIdentityTable(stack: FoundationStack): string {
   const env = stack.environment.name;
-  const identities = [stack.cluster.ebsCsiDriverIdentity, ...Object.values(stack.identities)];
+  const identities = [
+    stack.cluster.vpcCniIdentity,
+    stack.cluster.ebsCsiDriverIdentity,
+    ...Object.values(stack.identities),
+  ];
   const rows = identities.map((identity) => {
     const role = identity.roleName.replace(`mlops-${env}-`, "mlops-<env>-");
     const statements = identity.statements.map((s) => s.sid).join(", ");

@@ -100,6 +100,42 @@ export function ebsCsiDriverStatements(scope: KeyedScope): PolicyStatement[] {
   ];
 }
 
+/** The VPC CNI (aws-node): gives pods VPC addresses through ENIs on its node. */
+export function vpcCniStatements(account: AwsAccount): PolicyStatement[] {
+  const { partition, region, accountId } = account;
+  return [
+    {
+      sid: "DescribeNetwork",
+      actions: [
+        "ec2:DescribeInstances",
+        "ec2:DescribeInstanceTypes",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeTags",
+      ],
+      resources: ["*"],
+    },
+    {
+      sid: "ManagePodNetworkInterfaces",
+      actions: [
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:AttachNetworkInterface",
+        "ec2:CreateNetworkInterface",
+        "ec2:DeleteNetworkInterface",
+        "ec2:DetachNetworkInterface",
+        "ec2:ModifyNetworkInterfaceAttribute",
+        "ec2:UnassignPrivateIpAddresses",
+      ],
+      resources: ["*"],
+    },
+    {
+      sid: "TagPodNetworkInterfaces",
+      actions: ["ec2:CreateTags"],
+      resources: [`arn:${partition}:ec2:${region}:${accountId}:network-interface/*`],
+    },
+  ];
+}
+
 export function clusterAutoscalerStatements(account: AwsAccount, clusterName: string): PolicyStatement[] {
   const { partition, region, accountId } = account;
   return [

@@ -11,7 +11,7 @@ import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import type { ITerraformDependable } from "cdktf";
 import { policyDocument } from "./policy";
-import { ebsCsiDriverStatements } from "./controller-policies";
+import { ebsCsiDriverStatements, vpcCniStatements } from "./controller-policies";
 import { WorkloadIdentity, type OidcIdentityProvider } from "./workload-identity";
 import type { AwsAccount } from "./account";
 import type { EncryptionKey } from "./encryption-key";
@@ -73,6 +73,8 @@ export class KubernetesCluster extends Construct implements OidcIdentityProvider
   public readonly securityGroupId: string;
   public readonly nodeRole: IamRole;
   public readonly ebsCsiDriverIdentity: WorkloadIdentity;
+  /** The VPC CNI's own role: the node role keeps no network permissions. */
+  public readonly vpcCniIdentity: WorkloadIdentity;
   /** Add-ons nodes need before they can become Ready (CNI, kube-proxy). */
   public readonly networkingAddons: EksAddon[];
   private readonly props: KubernetesClusterProps;
@@ -203,7 +205,6 @@ export class KubernetesCluster extends Construct implements OidcIdentityProvider
     });
     for (const [attachmentId, policy] of [
       ["NodeWorkerPolicy", "AmazonEKSWorkerNodePolicy"],
-      ["NodeCniPolicy", "AmazonEKS_CNI_Policy"],
       ["NodeRegistryPolicy", "AmazonEC2ContainerRegistryPullOnly"],
     ] as const) {
       new IamRolePolicyAttachment(this, attachmentId, {
@@ -212,9 +213,18 @@ export class KubernetesCluster extends Construct implements OidcIdentityProvider
       });
     }
 
+    this.vpcCniIdentity = new WorkloadIdentity(this, "VpcCniIdentity", {
+      roleName: `${props.name}-vpc-cni`,
+      cluster: this,
+      namespace: "kube-system",
+      serviceAccount: "aws-node",
+      purpose: "attaches network interfaces and assigns pod addresses (VPC CNI)",
+      statements: vpcCniStatements(props.account),
+    });
     this.networkingAddons = [
       this.addon("VpcCni", "vpc-cni", props.addonVersions.vpcCni, {
         configurationValues: JSON.stringify({ enableNetworkPolicy: "true" }),
+        serviceAccountRoleArn: this.vpcCniIdentity.roleArn,
       }),
       this.addon("KubeProxy", "kube-proxy", props.addonVersions.kubeProxy),
     ];
