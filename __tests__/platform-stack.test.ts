@@ -360,6 +360,21 @@ describe("the ML platform", () => {
     ).toBeUndefined();
   });
 
+  it.each(ALL)("%s: MLflow's bootstrap Jobs meet Pod Security restricted", (_name, json) => {
+    for (const job of Object.values(resourcesOf(json, "kubernetes_job_v1"))) {
+      const pod = job.spec.template.spec;
+      expect(pod.security_context).toMatchObject({
+        run_as_non_root: true,
+        seccomp_profile: { type: "RuntimeDefault" },
+      });
+      expect(pod.container[0].security_context).toMatchObject({
+        allow_privilege_escalation: false,
+        read_only_root_filesystem: true,
+        capabilities: { drop: ["ALL"] },
+      });
+    }
+  });
+
   it("runs MLflow with two replicas and a PDB in prod, one replica in dev", () => {
     expect(valuesOf(prod, "mlflow").replicaCount).toBe(2);
     expect(valuesOf(dev, "mlflow").replicaCount).toBe(1);

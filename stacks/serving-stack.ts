@@ -8,7 +8,7 @@ import { PLATFORM_SERVICE_ACCOUNTS } from "../constructs/platform/service-accoun
 import { ModelServing } from "../constructs/serving/model-serving";
 import { InferenceServices } from "../constructs/serving/inference-services";
 import { ScheduledJobs } from "../constructs/serving/scheduled-jobs";
-import { imageName } from "../constructs/serving/workload-defaults";
+import { imageName } from "../constructs/lib/workload-defaults";
 import { configureStateBackend } from "./state-backend";
 import { configureClusterProviders } from "./cluster-providers";
 import { MLFLOW_CLIENT, PLATFORM_NAMESPACES } from "./platform-stack";

@@ -2,7 +2,7 @@ import { Testing, TerraformStack } from "cdktf";
 import { ModelServing, type ModelServingProps } from "../../constructs/serving/model-serving";
 import { InferenceServices } from "../../constructs/serving/inference-services";
 import { ScheduledJobs, type ScheduledJobSpec } from "../../constructs/serving/scheduled-jobs";
-import { imageName } from "../../constructs/serving/workload-defaults";
+import { imageName } from "../../constructs/lib/workload-defaults";
 
 const stack = () => new TerraformStack(Testing.app(), "unit");
 const synth = (s: TerraformStack) => JSON.parse(Testing.synth(s));

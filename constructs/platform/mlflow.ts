@@ -6,6 +6,7 @@ import type { ChartCatalog } from "./chart-catalog";
 import type { ClusterTarget } from "./cluster-target";
 import type { PlatformRelease } from "./helm-release";
 import { PLATFORM_SERVICE_ACCOUNTS } from "./service-accounts";
+import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity } from "../lib/workload-defaults";
 
 export interface MlflowProps {
   readonly charts: ChartCatalog;
@@ -73,11 +74,8 @@ export class Mlflow extends Construct {
           metadata: { labels: { "app.kubernetes.io/name": "mlflow-auth-database" } },
           spec: {
             restartPolicy: "OnFailure",
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: "70",
-              seccompProfile: { type: "RuntimeDefault" },
-            },
+            // uid 70 is the postgres user of the alpine image.
+            securityContext: restrictedPodSecurity(70),
             container: [
               {
                 name: "create-database",
@@ -105,11 +103,7 @@ export class Mlflow extends Construct {
                   requests: { cpu: "50m", memory: "64Mi" },
                   limits: { cpu: "200m", memory: "128Mi" },
                 },
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  capabilities: { drop: ["ALL"] },
-                },
+                securityContext: RESTRICTED_CONTAINER_SECURITY,
               },
             ],
           },
@@ -225,11 +219,8 @@ export class Mlflow extends Construct {
           metadata: { labels: { "app.kubernetes.io/name": "mlflow-client-user" } },
           spec: {
             restartPolicy: "OnFailure",
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: "100",
-              seccompProfile: { type: "RuntimeDefault" },
-            },
+            // uid 100 is curl_user of the curl image.
+            securityContext: restrictedPodSecurity(100),
             container: [
               {
                 name: "create-user",
@@ -246,11 +237,7 @@ export class Mlflow extends Construct {
                   requests: { cpu: "50m", memory: "32Mi" },
                   limits: { cpu: "100m", memory: "64Mi" },
                 },
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  capabilities: { drop: ["ALL"] },
-                },
+                securityContext: RESTRICTED_CONTAINER_SECURITY,
                 volumeMount: [{ name: "tmp", mountPath: "/tmp" }],
               },
             ],

@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { Manifest } from "@cdktf/provider-kubernetes/lib/manifest";
 import type { ServedModel } from "../../environments/release-schema";
-import type { ContainerResources } from "./workload-defaults";
+import type { ContainerResources } from "../lib/workload-defaults";
 
 export interface InferenceServicesProps {
   readonly namespace: string;

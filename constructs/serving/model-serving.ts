@@ -8,7 +8,7 @@ import {
   RESTRICTED_CONTAINER_SECURITY,
   RESTRICTED_POD_SECURITY,
   type ContainerResources,
-} from "./workload-defaults";
+} from "../lib/workload-defaults";
 
 export interface ModelServingProps {
   readonly namespace: string;

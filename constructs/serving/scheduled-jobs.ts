@@ -4,7 +4,7 @@ import {
   RESTRICTED_CONTAINER_SECURITY,
   RESTRICTED_POD_SECURITY,
   type ContainerResources,
-} from "./workload-defaults";
+} from "../lib/workload-defaults";
 
 export interface ScheduledJobSpec {
   readonly name: string;

@@ -1,13 +1,18 @@
-/** Security settings every serving-stack workload runs with (Pod Security "restricted"). */
+/** Security settings the platform's own workloads run with (Pod Security "restricted"). */
 import type { ImageReference } from "../../environments/release-schema";
 
-export const RESTRICTED_POD_SECURITY = {
-  runAsNonRoot: true,
-  runAsUser: "10001",
-  runAsGroup: "10001",
-  fsGroup: "10001",
-  seccompProfile: { type: "RuntimeDefault" },
-};
+/** Pod security context of a restricted pod running as `uid` (its image's non-root user). */
+export function restrictedPodSecurity(uid = 10001) {
+  return {
+    runAsNonRoot: true,
+    runAsUser: String(uid),
+    runAsGroup: String(uid),
+    fsGroup: String(uid),
+    seccompProfile: { type: "RuntimeDefault" },
+  };
+}
+
+export const RESTRICTED_POD_SECURITY = restrictedPodSecurity();
 
 export const RESTRICTED_CONTAINER_SECURITY = {
   allowPrivilegeEscalation: false,
