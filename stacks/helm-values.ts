@@ -1,5 +1,5 @@
 /** Reads `helm-values/<chart>.yaml` and `helm-values/<chart>.<env>.yaml`. */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import type { HelmValues } from "../constructs/lib/values";
@@ -44,4 +44,23 @@ export function loadChartValues(
       },
     ]),
   ) as Record<PlatformChart, ChartValueFiles>;
+}
+
+/**
+ * Files in the values directory that no chart or environment would read: a misspelt chart or
+ * environment name would otherwise be ignored without a word.
+ */
+export function strayValueFiles(
+  environments: readonly string[],
+  directory = HELM_VALUES_DIRECTORY,
+): string[] {
+  const expected = new Set<string>(
+    PLATFORM_CHART_NAMES.flatMap((chart) => [
+      `${chart}.yaml`,
+      ...environments.map((env) => `${chart}.${env}.yaml`),
+    ]),
+  );
+  return readdirSync(directory)
+    .filter((file) => !expected.has(file))
+    .sort();
 }

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Testing, TerraformStack } from "cdktf";
 import { mergeValues, renderValues } from "../../constructs/lib/values";
 import { PlatformRelease } from "../../constructs/platform/helm-release";
-import { loadChartValues } from "../../stacks/helm-values";
+import { loadChartValues, strayValueFiles } from "../../stacks/helm-values";
 
 describe("mergeValues", () => {
   it("layers base, environment overlay and computed values, later layers winning", () => {
@@ -59,6 +59,18 @@ describe("loadChartValues", () => {
     const directory = mkdtempSync(join(tmpdir(), "values-"));
     writeFileSync(join(directory, "mlflow.dev.yaml"), "a: [1, 2\n");
     expect(() => loadChartValues("dev", directory)).toThrow("helm-values/mlflow.dev.yaml: not valid YAML");
+  });
+
+  it("finds a values file that no chart or environment would read", () => {
+    const directory = mkdtempSync(join(tmpdir(), "values-"));
+    writeFileSync(join(directory, "mlflow.yaml"), "{}\n");
+    writeFileSync(join(directory, "mlfow.yaml"), "{}\n");
+    writeFileSync(join(directory, "mlflow.production.yaml"), "{}\n");
+    expect(strayValueFiles(["dev", "prod"], directory)).toEqual(["mlflow.production.yaml", "mlfow.yaml"]);
+  });
+
+  it("has no stray file in the repository's helm-values/", () => {
+    expect(strayValueFiles(["dev", "staging", "prod"])).toEqual([]);
   });
 
   it("parses every values file in the repository", () => {
