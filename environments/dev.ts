@@ -50,5 +50,16 @@ export const dev: EnvironmentInput = {
     domain: "mlops.dev.example.com",
     namespaceQuota: { cpu: "8", memory: "32Gi" },
     monitoring: { retentionDays: 7, storageGib: 20 },
+    alerting: {
+      receivers: [
+        {
+          kind: "slack",
+          name: "platform-team",
+          channel: "#mlops-dev-alerts",
+          severities: ["critical", "warning", "info"],
+          secret: { remoteKey: "mlops/dev/alerting/slack-webhook-url" },
+        },
+      ],
+    },
   },
 };

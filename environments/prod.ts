@@ -56,5 +56,22 @@ export const prod: EnvironmentInput = {
     tlsCertificateArn: "arn:aws:acm:eu-west-1:333333333333:certificate/5f0c7a1e-2b4d-4c6e-8a9b-0d1e2f3a4b5c",
     namespaceQuota: { cpu: "32", memory: "128Gi" },
     monitoring: { retentionDays: 30, storageGib: 200 },
+    alerting: {
+      receivers: [
+        {
+          kind: "pagerduty",
+          name: "on-call",
+          severities: ["critical"],
+          secret: { remoteKey: "mlops/prod/alerting/pagerduty", property: "routing_key" },
+        },
+        {
+          kind: "slack",
+          name: "platform-team",
+          channel: "#mlops-prod-alerts",
+          severities: ["critical", "warning", "info"],
+          secret: { remoteKey: "mlops/prod/alerting/slack-webhook-url" },
+        },
+      ],
+    },
   },
 };

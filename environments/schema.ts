@@ -392,6 +392,72 @@ const logRetention = z
   })
   .default(90);
 
+/** Alert severities the platform's and the monitoring chart's rules use. */
+export const ALERT_SEVERITIES = ["critical", "warning", "info"] as const;
+const SECRETS_MANAGER_SECRET =
+  /^(arn:aws(-[a-z]+)*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+|[A-Za-z0-9/_+=.@-]{1,512})$/;
+
+const receiverCommon = {
+  /** Receiver name in Alertmanager and in its Secret's name (`alert-receiver-<name>`). */
+  name: z.string().regex(/^[a-z][a-z0-9-]{0,38}[a-z0-9]$/, {
+    error: fix(
+      "must be 2 to 40 lower-case letters, digits or hyphens, starting with a letter",
+      "use a name like platform-team or on-call",
+    ),
+  }),
+  /** Severities this receiver gets. */
+  severities: z
+    .array(
+      z.enum(ALERT_SEVERITIES, {
+        error: fix(
+          `must be one of ${ALERT_SEVERITIES.join(", ")}`,
+          "list the severities this receiver takes",
+        ),
+      }),
+    )
+    .min(1, {
+      error: fix("must list at least one severity", 'list e.g. ["critical", "warning"]'),
+    })
+    .refine((list) => new Set(list).size === list.length, {
+      error: fix("must not list a severity twice", "remove the duplicate"),
+    }),
+  /**
+   * The Secrets Manager secret holding the credential (Slack webhook URL, PagerDuty routing
+   * key, webhook URL), by name or ARN, never the credential itself. External Secrets copies it
+   * into the monitoring namespace.
+   */
+  secret: z.strictObject({
+    remoteKey: z.string().regex(SECRETS_MANAGER_SECRET, {
+      error: fix(
+        "must be a Secrets Manager secret name or ARN",
+        "create the secret in Secrets Manager and give its name, e.g. mlops/prod/alerting/slack",
+      ),
+    }),
+    /** Key inside a JSON secret; unset: the secret's whole string value. */
+    property: z
+      .string()
+      .min(1, { error: fix("must not be empty", "remove it to use the whole secret value") })
+      .optional(),
+  }),
+};
+
+const alertReceiverSchema = z.discriminatedUnion(
+  "kind",
+  [
+    z.strictObject({
+      kind: z.literal("slack"),
+      ...receiverCommon,
+      /** Channel the messages go to (the webhook's own channel when the app allows overriding it). */
+      channel: z.string().regex(/^#[a-z0-9][a-z0-9._-]{0,79}$/, {
+        error: fix("must be a Slack channel such as #mlops-alerts", "start it with # and use lower case"),
+      }),
+    }),
+    z.strictObject({ kind: z.literal("pagerduty"), ...receiverCommon }),
+    z.strictObject({ kind: z.literal("webhook"), ...receiverCommon }),
+  ],
+  { error: fix("kind must be slack, pagerduty or webhook", "set kind to one of the three") },
+);
+
 export const environmentSchema = z
   .strictObject({
     /** Environment name; stacks are named `<name>-foundation` etc. */
@@ -692,6 +758,12 @@ export const environmentSchema = z
             .default("https://github.com/kubeflow/pipelines.git"),
         })
         .prefault({}),
+      /** Where Alertmanager sends alerts. @default no receivers (alerts are only visible in Alertmanager) */
+      alerting: z
+        .strictObject({
+          receivers: z.array(alertReceiverSchema).default([]),
+        })
+        .prefault({}),
     }),
     /** The serving Deployment of the serving stack. */
     serving: z
@@ -758,6 +830,23 @@ export const environmentSchema = z
         ),
       });
     }
+    const receiverNames = new Set<string>();
+    env.platform.alerting.receivers.forEach((receiver, index) => {
+      if (receiverNames.has(receiver.name) || receiver.name === "null") {
+        ctx.addIssue({
+          code: "custom",
+          path: ["platform", "alerting", "receivers", index, "name"],
+          input: receiver.name,
+          message: fix(
+            receiver.name === "null"
+              ? "is the name of the receiver that drops alerts"
+              : "must be unique among the receivers",
+            "give every receiver its own name",
+          ),
+        });
+      }
+      receiverNames.add(receiver.name);
+    });
     if (env.storage.artifactsBucket === env.storage.dataBucket) {
       ctx.addIssue({
         code: "custom",
@@ -813,6 +902,12 @@ export const environmentSchema = z
           ["platform", "tlsCertificateArn"],
           "serves its UIs over HTTPS only",
           "issue an ACM certificate for *.<platform.domain> and set platform.tlsCertificateArn",
+        );
+      if (!env.platform.alerting.receivers.some((receiver) => receiver.severities.includes("critical")))
+        protectedRule(
+          ["platform", "alerting", "receivers"],
+          "must send critical alerts to at least one receiver",
+          'add a receiver with severities ["critical"] (e.g. kind: "pagerduty") under platform.alerting.receivers',
         );
       if (env.network.natGateways !== "one-per-az")
         protectedRule(

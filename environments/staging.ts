@@ -52,5 +52,16 @@ export const staging: EnvironmentInput = {
     domain: "mlops.staging.example.com",
     namespaceQuota: { cpu: "16", memory: "64Gi" },
     monitoring: { retentionDays: 15, storageGib: 50 },
+    alerting: {
+      receivers: [
+        {
+          kind: "slack",
+          name: "platform-team",
+          channel: "#mlops-staging-alerts",
+          severities: ["critical", "warning", "info"],
+          secret: { remoteKey: "mlops/staging/alerting/slack-webhook-url" },
+        },
+      ],
+    },
   },
 };

@@ -8,7 +8,7 @@ import { ChartCatalog, type ChartValueFiles } from "../constructs/platform/chart
 import type { PlatformChart } from "../constructs/platform/charts";
 import { PlatformNamespace, type TrafficRule } from "../constructs/platform/platform-namespace";
 import { ClusterAddons, gpuNodePlacement } from "../constructs/platform/cluster-addons";
-import { Monitoring } from "../constructs/platform/monitoring";
+import { Monitoring, alertReceiverSecrets } from "../constructs/platform/monitoring";
 import { PlatformSecrets } from "../constructs/platform/platform-secrets";
 import { Mlflow } from "../constructs/platform/mlflow";
 import { ArgoCd } from "../constructs/platform/argocd";
@@ -144,6 +144,7 @@ export class PlatformStack extends TerraformStack {
       databaseSecret: { namespace: NS.mlflow, name: "mlflow-database" },
       generated: credentials,
       shared: [{ credential: MLFLOW_CLIENT, consumerNamespace: NS.serving }],
+      fromSecretStore: alertReceiverSecrets(platform.alerting.receivers, NS.monitoring),
       dependsOn: [
         ...(operators.externalSecrets ? [operators.externalSecrets.release] : []),
         this.namespaces.mlflow.namespace,
@@ -160,6 +161,8 @@ export class PlatformStack extends TerraformStack {
       storageGib: platform.monitoring.storageGib,
       grafanaAdminSecret: "grafana-admin",
       observed: { serving: NS.serving, mlflow: NS.mlflow, pipelines: NS.kubeflow },
+      scrapeable: target.scrapeableComponents,
+      receivers: platform.alerting.receivers,
       dependsOn: [...base, secrets.release.release],
     });
 

@@ -47,22 +47,37 @@ describe("platform alerts", () => {
     expect(promqlErrors(expr)).toEqual([]);
   });
 
-  it("fires on P95 latency above 1s for 5m, as a warning", () => {
+  it("fires on P95 latency above 1s for 5m, as a warning, over the serving Deployment and MLServer predictors", () => {
+    const expr = byName.HighInferenceLatency.expr;
     expect(byName.HighInferenceLatency).toMatchObject({ for: "5m", severity: "warning" });
-    expect(byName.HighInferenceLatency.expr).toMatch(/^histogram_quantile\(0\.95, .*\) > 1$/);
-  });
-
-  it("fires on more than 5% errors for 5m, as critical", () => {
-    expect(byName.HighInferenceErrorRate).toMatchObject({ for: "5m", severity: "critical" });
-    expect(byName.HighInferenceErrorRate.expr).toMatch(/code=~"5\.\."/);
-    expect(byName.HighInferenceErrorRate.expr).toMatch(/ > 0\.05$/);
-  });
-
-  it("fires on more than 3 restarts in an hour, as a warning", () => {
-    expect(byName.InferenceServiceRestarts).toMatchObject({ severity: "warning" });
-    expect(byName.InferenceServiceRestarts.expr).toBe(
-      'increase(kube_pod_container_status_restarts_total{namespace="mlops"}[1h]) > 3',
+    expect(expr).toMatch(/^histogram_quantile\(0\.95, sum by \(model, le\) \(.*\)\) > 1$/);
+    expect(expr).toContain('rate(mlops_inference_request_duration_seconds_bucket{namespace="mlops"}[5m])');
+    expect(expr).toContain(
+      'rate(rest_server_request_duration_seconds_bucket{namespace="mlops",path=~"/v2/models/[^/]+(/versions/[^/]+)?/infer"}[5m])',
     );
+    expect(expr).toContain('"model", "$1", "inferenceservice", "(.+)"');
+    // The KServe Python servers' name, which MLServer never exports.
+    expect(expr).not.toContain("request_predict_seconds");
+  });
+
+  it("fires on more than 5% errors for 5m, as critical, over both kinds of workload", () => {
+    const expr = byName.HighInferenceErrorRate.expr;
+    expect(byName.HighInferenceErrorRate).toMatchObject({ for: "5m", severity: "critical" });
+    expect(expr).toContain('mlops_inference_requests_total{namespace="mlops",code=~"5.."}');
+    expect(expr).toContain(
+      'rest_server_requests_total{namespace="mlops",path=~"/v2/models/[^/]+(/versions/[^/]+)?/infer",status_code=~"5.."}',
+    );
+    expect(expr).toMatch(/ > 0\.05$/);
+  });
+
+  it("counts restarts as the difference to an hour ago, not with extrapolating increase()", () => {
+    const expr = byName.InferenceServiceRestarts.expr;
+    expect(byName.InferenceServiceRestarts).toMatchObject({ for: "0m", severity: "warning" });
+    expect(expr).not.toContain("increase(");
+    expect(expr).toContain(
+      'max by (namespace, pod, container) (kube_pod_container_status_restarts_total{namespace="mlops"} offset 1h)',
+    );
+    expect(expr).toMatch(/ > 3$/);
   });
 
   it("fires when MLflow is unreachable for 2m, as critical", () => {
@@ -70,9 +85,13 @@ describe("platform alerts", () => {
     expect(byName.MLflowDown.expr).toBe('absent(up{namespace="mlflow",service="mlflow"} == 1)');
   });
 
-  it("fires on more than 10% failed pipeline runs in an hour, as a warning", () => {
-    expect(byName.HighPipelineFailureRate).toMatchObject({ severity: "warning" });
-    expect(byName.HighPipelineFailureRate.expr).toMatch(/\[1h\]\)\) > 0\.1$/);
+  it("fires on more than 10% failed pipeline runs in an hour, as a warning, counting phases born in the hour", () => {
+    const expr = byName.HighPipelineFailureRate.expr;
+    const failed = 'argo_workflows_total_count{namespace="kubeflow",phase=~"Failed|Error"}';
+    expect(byName.HighPipelineFailureRate).toMatchObject({ for: "0m", severity: "warning" });
+    expect(expr).toContain(`(${failed} unless ${failed} offset 1h)`);
+    expect(expr).toContain(`(increase(${failed}[1h]) and ${failed} offset 1h)`);
+    expect(expr).toMatch(/ > 0\.1$/);
   });
 
   it("reports GPUs below 20% for 30m, as info", () => {
@@ -81,8 +100,13 @@ describe("platform alerts", () => {
   });
 
   it("takes its thresholds from configuration", () => {
-    const strict = platformAlerts(NAMESPACES, { ...DEFAULT_ALERT_THRESHOLDS, p95LatencySeconds: 0.25 });
+    const strict = platformAlerts(NAMESPACES, {
+      ...DEFAULT_ALERT_THRESHOLDS,
+      p95LatencySeconds: 0.25,
+      restartsPerHour: 5,
+    });
     expect(strict[0].expr).toMatch(/ > 0\.25$/);
+    expect(strict[2].expr).toMatch(/ > 5$/);
   });
 });
 
@@ -102,6 +126,14 @@ describe("inference dashboard", () => {
   it.each(panels.map((p) => [p.title, p.expr]))("%s parses as PromQL", (_title, expr) => {
     expect(promqlErrors(expr)).toEqual([]);
   });
+
+  it.each(panels.map((p) => [p.title, p.expr]))(
+    "%s reads the serving Deployment's and MLServer's metrics",
+    (_title, expr) => {
+      expect(expr).toMatch(/mlops_inference_request(s_total|_duration_seconds_bucket)\{namespace="mlops"/);
+      expect(expr).toMatch(/rest_server_request(s_total|_duration_seconds_bucket)\{namespace="mlops",path=~/);
+    },
+  );
 
   it("is Grafana JSON without Terraform interpolation markers", () => {
     const json = JSON.stringify(inferenceDashboard(NAMESPACES));

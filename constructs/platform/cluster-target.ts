@@ -92,6 +92,17 @@ export interface ClusterTarget {
   serviceAccountAnnotations(account: PlatformServiceAccount): Record<string, string>;
   /** Cluster add-ons only this target needs (load balancer controller, node autoscaler), installed first. */
   readonly cloudAddons?: CloudAddons;
+  /** Cluster components Prometheus can scrape; managed control planes keep theirs out of reach. */
+  readonly scrapeableComponents: ScrapeableComponents;
+}
+
+/** Which components of the cluster expose metrics to an in-cluster Prometheus. */
+export interface ScrapeableComponents {
+  readonly controllerManager: boolean;
+  readonly scheduler: boolean;
+  readonly etcd: boolean;
+  /** kube-proxy binds its metrics to 127.0.0.1:10249 unless configured otherwise. */
+  readonly kubeProxy: boolean;
 }
 
 /** Add-ons that integrate the cluster with its cloud. */

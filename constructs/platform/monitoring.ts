@@ -3,10 +3,17 @@ import type { ITerraformDependable } from "cdktf";
 import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
 import type { ChartCatalog } from "./chart-catalog";
 import type { PlatformRelease } from "./helm-release";
+import type { ScrapeableComponents } from "./cluster-target";
 import {
   DEFAULT_ALERT_THRESHOLDS,
+  INFERENCE_SERVICE_POD_LABEL,
+  MLSERVER,
+  PLATFORM_ALERT_LABELS,
+  PREDICTOR_MODEL_LABEL,
   inferenceDashboard,
   platformAlerts,
+  type AlertRule,
+  type AlertSeverity,
   type AlertThresholds,
   type ObservedNamespaces,
 } from "./observability";
@@ -23,6 +30,13 @@ export interface MonitoringProps {
   readonly observed: ObservedNamespaces;
   /** @default DEFAULT_ALERT_THRESHOLDS */
   readonly thresholds?: AlertThresholds;
+  /** Cluster components Prometheus can scrape (the target's); the others get no monitor and no rules. */
+  readonly scrapeable: ScrapeableComponents;
+  /**
+   * Where alerts go, by severity. Each receiver's credential is mounted from the Secret
+   * `alertReceiverSecretName(name)` in the monitoring namespace (see `alertReceiverSecrets`).
+   */
+  readonly receivers: readonly AlertReceiver[];
   readonly dependsOn?: ITerraformDependable[];
 }
 
@@ -74,8 +88,14 @@ export class Monitoring extends Construct {
           additionalPodMonitors: workloadPodMonitors(props.observed),
         },
         alertmanager: {
-          alertmanagerSpec: { replicas: props.highAvailability ? 3 : 1, storage: volume(10) },
+          alertmanagerSpec: {
+            replicas: props.highAvailability ? 3 : 1,
+            storage: volume(10),
+            secrets: props.receivers.map((receiver) => alertReceiverSecretName(receiver.name)),
+          },
+          config: alertmanagerConfig(props.receivers),
         },
+        ...controlPlaneValues(props.scrapeable),
         grafana: {
           admin: {
             existingSecret: props.grafanaAdminSecret,
@@ -83,22 +103,7 @@ export class Monitoring extends Construct {
             passwordKey: "admin-password",
           },
         },
-        additionalPrometheusRulesMap: {
-          "mlops-platform": {
-            groups: [
-              {
-                name: "mlops-platform",
-                rules: alerts.map((rule) => ({
-                  alert: rule.alert,
-                  expr: rule.expr,
-                  for: rule.for,
-                  labels: { severity: rule.severity },
-                  annotations: { summary: rule.summary, description: rule.description },
-                })),
-              },
-            ],
-          },
-        },
+        additionalPrometheusRulesMap: { "mlops-platform": { groups: platformRuleGroups(alerts) } },
       },
       dependsOn: props.dependsOn,
     });
@@ -115,10 +120,33 @@ export class Monitoring extends Construct {
   }
 }
 
+/** Rule groups of the platform's alerts, as Prometheus (and the PrometheusRule CRD) take them. */
+export function platformRuleGroups(alerts: readonly AlertRule[]): Record<string, unknown>[] {
+  return [
+    {
+      name: "mlops-platform",
+      rules: alerts.map((rule) => ({
+        alert: rule.alert,
+        expr: rule.expr,
+        for: rule.for,
+        labels: { severity: rule.severity, ...PLATFORM_ALERT_LABELS },
+        annotations: { summary: rule.summary, description: rule.description },
+      })),
+    },
+  ];
+}
+
 /**
- * Scrape targets of the workloads the alerts and dashboard read: the serving Deployment and
- * KServe predictors (serving namespace), and Kubeflow Pipelines' API server and Argo Workflows
- * controller. (MLflow brings its own ServiceMonitor.) Rendered by the chart as PodMonitors.
+ * Scrape targets of the workloads the alerts and dashboard read, rendered by the chart as
+ * PodMonitors (MLflow brings its own ServiceMonitor):
+ * - the serving Deployment on its `http` port;
+ * - MLServer predictors of InferenceServices on MLServer's metrics port. Their container
+ *   declares no port, so the address is set by relabeling; the InferenceService's name
+ *   becomes the `inferenceservice` label;
+ * - Kubeflow Pipelines' API server;
+ * - the Argo Workflows controller, which serves its metrics over TLS with a certificate it
+ *   generates at each start (`metricsConfig.secure` defaults to true since v3.6): there is no
+ *   CA to verify it against.
  */
 export function workloadPodMonitors(ns: ObservedNamespaces): Record<string, unknown>[] {
   const inNamespace = (namespace: string) => ({ matchNames: [namespace] });
@@ -130,10 +158,39 @@ export function workloadPodMonitors(ns: ObservedNamespaces): Record<string, unkn
       podMetricsEndpoints: [{ port: "http", path: "/metrics", interval: "30s" }],
     },
     {
-      name: "kserve-predictors",
+      name: "kserve-mlserver-predictors",
       namespaceSelector: inNamespace(ns.serving),
-      selector: { matchExpressions: [{ key: "serving.kserve.io/inferenceservice", operator: "Exists" }] },
-      podMetricsEndpoints: [{ portNumber: 8080, path: "/metrics", interval: "30s" }],
+      selector: {
+        matchExpressions: [
+          { key: INFERENCE_SERVICE_POD_LABEL, operator: "Exists" },
+          { key: MLSERVER.podLabel, operator: "Exists" },
+        ],
+      },
+      podMetricsEndpoints: [
+        {
+          path: MLSERVER.metricsPath,
+          interval: "30s",
+          relabelings: [
+            {
+              action: "keep",
+              sourceLabels: ["__meta_kubernetes_pod_container_name"],
+              regex: MLSERVER.container,
+            },
+            {
+              action: "replace",
+              sourceLabels: ["__meta_kubernetes_pod_ip"],
+              regex: "(.+)",
+              targetLabel: "__address__",
+              replacement: `$1:${MLSERVER.metricsPort}`,
+            },
+            {
+              action: "replace",
+              sourceLabels: [`__meta_kubernetes_pod_label_${labelNameOf(INFERENCE_SERVICE_POD_LABEL)}`],
+              targetLabel: PREDICTOR_MODEL_LABEL,
+            },
+          ],
+        },
+      ],
     },
     {
       name: "kubeflow-pipelines-api",
@@ -145,7 +202,159 @@ export function workloadPodMonitors(ns: ObservedNamespaces): Record<string, unkn
       name: "argo-workflows-controller",
       namespaceSelector: inNamespace(ns.pipelines),
       selector: { matchLabels: { app: "workflow-controller" } },
-      podMetricsEndpoints: [{ port: "metrics", path: "/metrics", interval: "30s" }],
+      podMetricsEndpoints: [
+        {
+          port: "metrics",
+          path: "/metrics",
+          interval: "30s",
+          scheme: "https",
+          tlsConfig: { insecureSkipVerify: true },
+        },
+      ],
     },
   ];
+}
+
+/** A Kubernetes label name as Prometheus service discovery spells it in meta labels. */
+function labelNameOf(label: string): string {
+  return label.replace(/[^a-zA-Z0-9_]/g, "_");
+}
+
+/**
+ * Values for the cluster components whose monitors the chart enables by default: a component
+ * that cannot be scraped gets neither a monitor nor its rules (whose `...Down` alerts would
+ * fire forever).
+ */
+export function controlPlaneValues(scrapeable: ScrapeableComponents): Record<string, unknown> {
+  return {
+    kubeControllerManager: { enabled: scrapeable.controllerManager },
+    kubeScheduler: { enabled: scrapeable.scheduler },
+    kubeEtcd: { enabled: scrapeable.etcd },
+    kubeProxy: { enabled: scrapeable.kubeProxy },
+    defaultRules: {
+      rules: {
+        kubeControllerManager: scrapeable.controllerManager,
+        kubeSchedulerAlerting: scrapeable.scheduler,
+        kubeSchedulerRecording: scrapeable.scheduler,
+        etcd: scrapeable.etcd,
+        kubeProxy: scrapeable.kubeProxy,
+      },
+    },
+  };
+}
+
+/** An alert receiver; its credential is read from a file Alertmanager mounts from a Secret. */
+export type AlertReceiver = {
+  /** Receiver name in Alertmanager (lower-case letters, digits, hyphens). */
+  readonly name: string;
+  readonly severities: readonly AlertSeverity[];
+  /** Where the credential is in the cloud secret store: secret name or ARN, and JSON property. */
+  readonly secret: { readonly remoteKey: string; readonly property?: string };
+} & (
+  | { readonly kind: "slack"; readonly channel: string }
+  | { readonly kind: "pagerduty" }
+  | { readonly kind: "webhook" }
+);
+
+/** The Secret key holding each kind's credential. */
+const RECEIVER_SECRET_KEY: Record<AlertReceiver["kind"], string> = {
+  slack: "api-url",
+  pagerduty: "routing-key",
+  webhook: "url",
+};
+
+/** Where the chart's Alertmanager mounts the Secrets listed in `alertmanagerSpec.secrets`. */
+const ALERTMANAGER_SECRETS_DIR = "/etc/alertmanager/secrets";
+
+export function alertReceiverSecretName(receiver: string): string {
+  return `alert-receiver-${receiver}`;
+}
+
+/** The Secrets the receivers read, as copies from the cloud secret store into `namespace`. */
+export function alertReceiverSecrets(
+  receivers: readonly AlertReceiver[],
+  namespace: string,
+): {
+  namespace: string;
+  secretName: string;
+  keys: Record<string, { remoteKey: string; property?: string }>;
+}[] {
+  return receivers.map((receiver) => ({
+    namespace,
+    secretName: alertReceiverSecretName(receiver.name),
+    keys: { [RECEIVER_SECRET_KEY[receiver.kind]]: { ...receiver.secret } },
+  }));
+}
+
+/** Receiver that drops what it gets (the chart's, kept for Watchdog and InfoInhibitor). */
+const NULL_RECEIVER = "null";
+
+function receiverConfig(receiver: AlertReceiver): Record<string, unknown> {
+  const file = `${ALERTMANAGER_SECRETS_DIR}/${alertReceiverSecretName(receiver.name)}/${RECEIVER_SECRET_KEY[receiver.kind]}`;
+  switch (receiver.kind) {
+    case "slack":
+      return {
+        name: receiver.name,
+        slack_configs: [{ api_url_file: file, channel: receiver.channel, send_resolved: true }],
+      };
+    case "pagerduty":
+      return { name: receiver.name, pagerduty_configs: [{ routing_key_file: file, send_resolved: true }] };
+    case "webhook":
+      return { name: receiver.name, webhook_configs: [{ url_file: file, send_resolved: true }] };
+  }
+}
+
+function severityMatcher(severities: readonly AlertSeverity[]): string {
+  return severities.length === 1 ? `severity = "${severities[0]}"` : `severity =~ "${severities.join("|")}"`;
+}
+
+/**
+ * Alertmanager's configuration (replacing the chart's, whose only receiver is `null`): every
+ * receiver gets the severities it asked for (`continue`, so several may get the same alert),
+ * Watchdog and InfoInhibitor go nowhere, and what no receiver takes falls to `null`.
+ *
+ * Inhibition keeps the chart's rules, except that InfoInhibitor no longer silences the
+ * platform's own info alerts: it fires whenever info alerts fire in a namespace without a
+ * warning, so LowGPUUtilization (which has no namespace) would never be delivered.
+ */
+export function alertmanagerConfig(receivers: readonly AlertReceiver[]): Record<string, unknown> {
+  const [platformLabel, platformValue] = Object.entries(PLATFORM_ALERT_LABELS)[0];
+  return {
+    global: { resolve_timeout: "5m" },
+    route: {
+      receiver: NULL_RECEIVER,
+      group_by: ["namespace", "alertname"],
+      group_wait: "30s",
+      group_interval: "5m",
+      repeat_interval: "12h",
+      routes: [
+        { receiver: NULL_RECEIVER, matchers: ['alertname = "Watchdog"'] },
+        { receiver: NULL_RECEIVER, matchers: ['alertname = "InfoInhibitor"'] },
+        ...receivers.map((receiver) => ({
+          receiver: receiver.name,
+          matchers: [severityMatcher(receiver.severities)],
+          continue: true,
+        })),
+      ],
+    },
+    receivers: [{ name: NULL_RECEIVER }, ...receivers.map(receiverConfig)],
+    inhibit_rules: [
+      {
+        source_matchers: ['severity = "critical"'],
+        target_matchers: ['severity =~ "warning|info"'],
+        equal: ["namespace", "alertname"],
+      },
+      {
+        source_matchers: ['severity = "warning"'],
+        target_matchers: ['severity = "info"'],
+        equal: ["namespace", "alertname"],
+      },
+      {
+        source_matchers: ['alertname = "InfoInhibitor"'],
+        target_matchers: ['severity = "info"', `${platformLabel} != "${platformValue}"`],
+        equal: ["namespace"],
+      },
+    ],
+    templates: ["/etc/alertmanager/config/*.tmpl"],
+  };
 }

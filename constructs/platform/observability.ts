@@ -1,17 +1,28 @@
 /**
  * The platform's alerts and its inference dashboard, as data. Every PromQL expression here is
- * parsed in a test with the official PromQL grammar.
+ * parsed in a test with the official PromQL grammar, and every alert is unit-tested with
+ * `promtool test rules`.
  *
- * Metric sources:
- * - the serving Deployment exports `mlops_inference_requests_total{model,code}` and
- *   `mlops_inference_request_duration_seconds` (histogram, label `model`): the serving image's
- *   metric contract, documented in the README;
- * - KServe predictors export `request_predict_seconds` (histogram, label `model_name`);
- * - kube-state-metrics, MLflow's scrape target (`up`), Argo Workflows (Kubeflow Pipelines'
- *   engine) and the DCGM exporter provide the rest.
+ * Metric sources, each with the names it really exports:
+ * - the serving Deployment (port `http`): `mlops_inference_requests_total{model,code}` and the
+ *   histogram `mlops_inference_request_duration_seconds{model}`, the serving image's metric
+ *   contract documented in the README;
+ * - KServe predictors of `format: mlflow` run MLServer 1.5.0 (the `kserve-mlserver` runtime of
+ *   KServe v0.20.0), which serves its metrics on a separate port, 8082. Its REST middleware
+ *   (starlette_exporter, prefix `rest_server`) exports `rest_server_requests_total` and the
+ *   histogram `rest_server_request_duration_seconds`, both labelled `method`, `path` (the route
+ *   template, e.g. `/v2/models/{model_name}/infer`), `status_code` and `app_name`. They carry
+ *   no model: the scrape adds the InferenceService's name as `inferenceservice`
+ *   (`PREDICTOR_MODEL_LABEL`), and the expressions below turn it into `model`;
+ * - kube-state-metrics (restarts), MLflow's scrape target (`up`), the Argo Workflows controller
+ *   (Kubeflow Pipelines' engine: `argo_workflows_total_count{phase}`, a counter of workflows
+ *   entering each phase) and the DCGM exporter (`DCGM_FI_DEV_GPU_UTIL`).
  */
 
 export type AlertSeverity = "critical" | "warning" | "info";
+
+/** Label every platform alert carries, so routing and inhibition can tell them apart. */
+export const PLATFORM_ALERT_LABELS = { platform: "mlops" } as const;
 
 export interface AlertRule {
   readonly alert: string;
@@ -51,34 +62,86 @@ export interface ObservedNamespaces {
   readonly pipelines: string;
 }
 
-/** Inference request duration buckets of the serving Deployment and KServe predictors, by `model`. */
-function inferenceLatencyBuckets(namespace: string): string {
+/**
+ * MLServer as KServe v0.20.0 runs it (`kserve-mlserver` ClusterServingRuntime): the container,
+ * its metrics port (MLServer's `metrics_port` default; the runtime's
+ * `prometheus.kserve.io/port: "8080"` annotation points at the inference port, which has no
+ * `/metrics`), and the label KServe puts on the pods of MLServer predictors only.
+ */
+export const MLSERVER = {
+  container: "kserve-container",
+  metricsPort: 8082,
+  metricsPath: "/metrics",
+  /** Set by KServe's MLServer defaults (`mlserver_mlflow.MLflowRuntime` for MLflow models). */
+  podLabel: "modelClass",
+  /** Route templates of the V2 inference endpoints, as the `path` label holds them. */
+  inferPaths: "/v2/models/[^/]+(/versions/[^/]+)?/infer",
+} as const;
+
+/** Pod label KServe gives every pod of an InferenceService (value: its name). */
+export const INFERENCE_SERVICE_POD_LABEL = "serving.kserve.io/inferenceservice";
+/** Target label the predictor scrape adds, holding the InferenceService's name. */
+export const PREDICTOR_MODEL_LABEL = "inferenceservice";
+
+/** Deployment series or MLServer series with the InferenceService as `model`, as a 5m rate. */
+function inferenceRate(deployment: string, predictor: string): string {
   return (
-    `rate(mlops_inference_request_duration_seconds_bucket{namespace="${namespace}"}[5m])` +
-    ` or label_replace(rate(request_predict_seconds_bucket{namespace="${namespace}"}[5m]), "model", "$1", "model_name", "(.+)")`
+    `rate(${deployment}[5m])` +
+    ` or label_replace(rate(${predictor}[5m]), "model", "$1", "${PREDICTOR_MODEL_LABEL}", "(.+)")`
   );
+}
+
+function inferenceSeries(ns: ObservedNamespaces) {
+  const served = `namespace="${ns.serving}"`;
+  const infer = `path=~"${MLSERVER.inferPaths}"`;
+  return {
+    requests: inferenceRate(
+      `mlops_inference_requests_total{${served}}`,
+      `rest_server_requests_total{${served},${infer}}`,
+    ),
+    errors: inferenceRate(
+      `mlops_inference_requests_total{${served},code=~"5.."}`,
+      `rest_server_requests_total{${served},${infer},status_code=~"5.."}`,
+    ),
+    buckets: inferenceRate(
+      `mlops_inference_request_duration_seconds_bucket{${served}}`,
+      `rest_server_request_duration_seconds_bucket{${served},${infer}}`,
+    ),
+  };
+}
+
+/**
+ * Increments of a counter in the last hour, summed over its series, where a series that
+ * appeared within the hour counts from zero: Argo Workflows creates a phase's series at the
+ * first workflow entering it, so `increase()` alone never sees the first failure.
+ */
+function countedInLastHour(counter: string): string {
+  return `sum((increase(${counter}[1h]) and ${counter} offset 1h) or (${counter} unless ${counter} offset 1h))`;
 }
 
 export function platformAlerts(
   ns: ObservedNamespaces,
   t: AlertThresholds = DEFAULT_ALERT_THRESHOLDS,
 ): AlertRule[] {
-  const requests = `mlops_inference_requests_total{namespace="${ns.serving}"}`;
-  const errors = `mlops_inference_requests_total{namespace="${ns.serving}",code=~"5.."}`;
-  const finished = `argo_workflows_total_count{namespace="${ns.pipelines}",phase=~"Succeeded|Failed|Error"}`;
-  const failed = `argo_workflows_total_count{namespace="${ns.pipelines}",phase=~"Failed|Error"}`;
+  const inference = inferenceSeries(ns);
+  const phases = (pattern: string) =>
+    `argo_workflows_total_count{namespace="${ns.pipelines}",phase=~"${pattern}"}`;
+  // One series per container, whichever kube-state-metrics instance reported it.
+  const restarts = (offset: string) =>
+    `max by (namespace, pod, container) (kube_pod_container_status_restarts_total{namespace="${ns.serving}"}${offset})`;
   return [
     {
       alert: "HighInferenceLatency",
-      expr: `histogram_quantile(0.95, sum by (model, le) (${inferenceLatencyBuckets(ns.serving)})) > ${t.p95LatencySeconds}`,
+      expr: `histogram_quantile(0.95, sum by (model, le) (${inference.buckets})) > ${t.p95LatencySeconds}`,
       for: "5m",
       severity: "warning",
       summary: "P95 inference latency of {{ $labels.model }} is above " + `${t.p95LatencySeconds}s`,
-      description: "The 95th percentile of inference latency has exceeded the threshold for 5 minutes.",
+      description:
+        "The 95th percentile of inference latency (serving Deployment or InferenceService) has exceeded the threshold for 5 minutes.",
     },
     {
       alert: "HighInferenceErrorRate",
-      expr: `sum by (model) (rate(${errors}[5m])) / sum by (model) (rate(${requests}[5m])) > ${t.errorRatio}`,
+      expr: `sum by (model) (${inference.errors}) / sum by (model) (${inference.requests}) > ${t.errorRatio}`,
       for: "5m",
       severity: "critical",
       summary: `More than ${t.errorRatio * 100}% of {{ $labels.model }} inference requests fail`,
@@ -86,7 +149,9 @@ export function platformAlerts(
     },
     {
       alert: "InferenceServiceRestarts",
-      expr: `increase(kube_pod_container_status_restarts_total{namespace="${ns.serving}"}[1h]) > ${t.restartsPerHour}`,
+      // The restart count now minus an hour ago (zero for younger containers): exact, where
+      // increase() extrapolates 3 restarts to slightly more than 3.
+      expr: `${restarts("")} - (${restarts(" offset 1h")} or ${restarts("")} * 0) > ${t.restartsPerHour}`,
       for: "0m",
       severity: "warning",
       summary: "{{ $labels.pod }} restarted more than " + `${t.restartsPerHour} times in an hour`,
@@ -103,7 +168,7 @@ export function platformAlerts(
     },
     {
       alert: "HighPipelineFailureRate",
-      expr: `sum(increase(${failed}[1h])) / sum(increase(${finished}[1h])) > ${t.pipelineFailureRatio}`,
+      expr: `${countedInLastHour(phases("Failed|Error"))} / ${countedInLastHour(phases("Succeeded|Failed|Error"))} > ${t.pipelineFailureRatio}`,
       for: "0m",
       severity: "warning",
       summary: `More than ${t.pipelineFailureRatio * 100}% of pipeline runs failed in the last hour`,
@@ -131,42 +196,43 @@ export interface DashboardPanel {
   readonly legend: string;
 }
 
+/** Panels over the serving Deployment and the InferenceServices alike, by `model`. */
 export function inferencePanels(ns: ObservedNamespaces): DashboardPanel[] {
-  const requests = `mlops_inference_requests_total{namespace="${ns.serving}"}`;
+  const inference = inferenceSeries(ns);
   return [
     {
       title: "Inference requests/s",
       type: "timeseries",
       unit: "reqps",
-      expr: `sum(rate(${requests}[5m]))`,
+      expr: `sum(${inference.requests})`,
       legend: "all models",
     },
     {
       title: "P95 latency by model",
       type: "timeseries",
       unit: "s",
-      expr: `histogram_quantile(0.95, sum by (model, le) (${inferenceLatencyBuckets(ns.serving)}))`,
+      expr: `histogram_quantile(0.95, sum by (model, le) (${inference.buckets}))`,
       legend: "{{model}}",
     },
     {
       title: "Active models",
       type: "stat",
       unit: "short",
-      expr: `count(sum by (model) (rate(${requests}[5m])) > 0)`,
+      expr: `count(sum by (model) (${inference.requests}) > 0)`,
       legend: "models",
     },
     {
       title: "Error rate %",
       type: "stat",
       unit: "percent",
-      expr: `100 * sum(rate(mlops_inference_requests_total{namespace="${ns.serving}",code=~"5.."}[5m])) / sum(rate(${requests}[5m]))`,
+      expr: `100 * sum(${inference.errors}) / sum(${inference.requests})`,
       legend: "errors",
     },
     {
       title: "Request rate by model",
       type: "timeseries",
       unit: "reqps",
-      expr: `sum by (model) (rate(${requests}[5m]))`,
+      expr: `sum by (model) (${inference.requests})`,
       legend: "{{model}}",
     },
   ];

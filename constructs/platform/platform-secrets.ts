@@ -31,7 +31,15 @@ export interface PlatformSecretsProps {
     readonly credential: GeneratedCredential;
     readonly consumerNamespace: string;
   }[];
+  /** Secrets copied from the cloud secret store: each key of `keys` from its remote secret (and JSON property). */
+  readonly fromSecretStore?: readonly SecretFromStore[];
   readonly dependsOn?: ITerraformDependable[];
+}
+
+export interface SecretFromStore {
+  readonly namespace: string;
+  readonly secretName: string;
+  readonly keys: Readonly<Record<string, { readonly remoteKey: string; readonly property?: string }>>;
 }
 
 const STORE = "platform-secrets";
@@ -98,6 +106,22 @@ export class PlatformSecrets extends Construct {
     for (const { credential, consumerNamespace } of props.shared ?? []) {
       resources.push(...generatedCredential(credential));
       resources.push(...copiedAcrossNamespaces(credential, consumerNamespace));
+    }
+    for (const secret of props.fromSecretStore ?? []) {
+      resources.push({
+        apiVersion: EXTERNAL_SECRETS_API,
+        kind: "ExternalSecret",
+        metadata: { name: secret.secretName, namespace: secret.namespace },
+        spec: {
+          refreshInterval: "1h",
+          secretStoreRef: storeRef,
+          target: { name: secret.secretName, creationPolicy: "Owner" },
+          data: Object.entries(secret.keys).map(([secretKey, remote]) => ({
+            secretKey,
+            remoteRef: { key: remote.remoteKey, ...(remote.property ? { property: remote.property } : {}) },
+          })),
+        },
+      });
     }
     this.release = props.charts.install(this, "Resources", {
       chart: "platform-resources",

@@ -1,0 +1,542 @@
+/**
+ * Unit tests of the platform's alert rules with `promtool test rules`: for each of the six
+ * alerts, series that must make it fire and series just under the threshold, or held too
+ * briefly, that must not. The rule file is generated from `platformAlerts()` exactly as the
+ * chart receives it. Skipped, with the reason printed, when promtool is not installed
+ * (Debian/Ubuntu: `apt-get install prometheus`).
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { platformAlerts, PLATFORM_ALERT_LABELS, type AlertRule } from "../constructs/platform/observability";
+import { platformRuleGroups } from "../constructs/platform/monitoring";
+import { PLATFORM_NAMESPACES } from "../stacks/platform-stack";
+
+const PROMTOOL = process.env.PROMTOOL ?? "promtool";
+const promtoolVersion = spawnSync(PROMTOOL, ["--version"], { encoding: "utf8" });
+const available = promtoolVersion.status === 0;
+if (!available) {
+  process.stdout.write(
+    `SKIPPED __tests__/alerts-promtool.test.ts: promtool not found (${PROMTOOL}); install the prometheus package or set PROMTOOL\n`,
+  );
+}
+const suite = available ? describe : describe.skip;
+
+const NS = {
+  serving: PLATFORM_NAMESPACES.serving,
+  mlflow: PLATFORM_NAMESPACES.mlflow,
+  pipelines: PLATFORM_NAMESPACES.kubeflow,
+};
+const ALERTS = platformAlerts(NS);
+const RULE_FILE = "rules.yaml";
+
+/** One scrape a minute; `undefined` is a missed scrape. */
+type Samples = (number | undefined)[];
+
+interface Series {
+  readonly series: string;
+  readonly values: Samples;
+}
+
+interface AlertCase {
+  readonly alert: string;
+  readonly title: string;
+  readonly series: Series[];
+  /**
+   * Minutes after the first sample; evaluated half a minute later, so that samples never sit
+   * on a window's edge (as with real scrapes, and alike for Prometheus 2 and 3 range semantics).
+   */
+  readonly evalMinute: number;
+  /** Label sets of the alerts expected to fire (beyond severity and the platform label); empty: none. */
+  readonly fires: Record<string, string>[];
+}
+
+/** `count` samples: `from` for the first, then each the previous plus `step`. */
+function ramp(count: number, from: number, step: number): number[] {
+  return Array.from({ length: count }, (_, index) => from + index * step);
+}
+function flat(count: number, value: number): number[] {
+  return ramp(count, value, 0);
+}
+function missing(count: number): undefined[] {
+  return Array.from({ length: count }, () => undefined);
+}
+
+function promtoolValues(samples: Samples): string {
+  return samples.map((value) => (value === undefined ? "_" : String(value))).join(" ");
+}
+
+function labelText(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .map(([key, value]) => `${key}="${value}"`)
+    .join(",");
+}
+
+/** Fills `{{ $labels.x }}` as Prometheus does for alert annotations; anything else is a test error. */
+function expand(template: string, labels: Record<string, string>): string {
+  const text = template.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, name: string) => labels[name] ?? "");
+  if (text.includes("{{")) throw new Error(`template not handled by this test: ${template}`);
+  return text;
+}
+
+const INFER_PATH = "/v2/models/{model_name}/infer";
+
+/** An MLServer REST series of InferenceService `isvc`, as the predictor PodMonitor labels it. */
+function mlserver(name: string, isvc: string, extra: Record<string, string>): string {
+  return `${name}{${labelText({
+    namespace: NS.serving,
+    inferenceservice: isvc,
+    app_name: "mlserver",
+    method: "POST",
+    ...extra,
+  })}}`;
+}
+
+/** Histogram buckets whose per-minute increments are `perMinute[le]`, for `minutes` minutes. */
+function histogram(
+  base: (le: string) => string,
+  perMinute: Record<string, number>,
+  minutes: number,
+): Series[] {
+  return Object.entries(perMinute).map(([le, step]) => ({
+    series: base(le),
+    values: ramp(minutes + 1, 0, step),
+  }));
+}
+
+/** P95 around 2.4s: 10% of requests under 0.5s, the rest between 1s and 2.5s. */
+const SLOW = { "0.5": 10, "1": 10, "2.5": 100, "+Inf": 100 };
+/** P95 around 0.92s, just under 1s: 90% under 0.5s, 96% under 1s. */
+const JUST_FAST_ENOUGH = { "0.5": 90, "1": 96, "2.5": 100, "+Inf": 100 };
+
+const deploymentBuckets = (model: string) => (le: string) =>
+  `mlops_inference_request_duration_seconds_bucket{${labelText({ namespace: NS.serving, model, le })}}`;
+const predictorBuckets = (isvc: string, path: string) => (le: string) =>
+  mlserver("rest_server_request_duration_seconds_bucket", isvc, { path, status_code: "200", le });
+const deploymentRequests = (model: string, code: string) =>
+  `mlops_inference_requests_total{${labelText({ namespace: NS.serving, model, code })}}`;
+const predictorRequests = (isvc: string, path: string, status: string) =>
+  mlserver("rest_server_requests_total", isvc, { path, status_code: status });
+
+const restarts = (pod: string, instance: string) =>
+  `kube_pod_container_status_restarts_total{${labelText({
+    namespace: NS.serving,
+    pod,
+    container: "kserve-container",
+    job: "kube-state-metrics",
+    instance,
+  })}}`;
+
+const workflows = (phase: string, pod = "workflow-controller-7d9f8") =>
+  `argo_workflows_total_count{${labelText({
+    namespace: NS.pipelines,
+    exported_namespace: NS.pipelines,
+    phase,
+    pod,
+    job: "kubeflow/argo-workflows-controller",
+  })}}`;
+
+const mlflowUp = `up{${labelText({ namespace: NS.mlflow, service: "mlflow", job: "mlflow", pod: "mlflow-0" })}}`;
+const gpuUtil = (hostname: string, gpu: string) =>
+  `DCGM_FI_DEV_GPU_UTIL{${labelText({ Hostname: hostname, gpu, UUID: `GPU-${hostname}-${gpu}` })}}`;
+
+const CASES: AlertCase[] = [
+  // HighInferenceLatency: P95 > 1s for 5m.
+  {
+    alert: "HighInferenceLatency",
+    title: "fires on a slow serving Deployment model",
+    series: histogram(deploymentBuckets("churn"), SLOW, 15),
+    evalMinute: 12,
+    fires: [{ model: "churn" }],
+  },
+  {
+    alert: "HighInferenceLatency",
+    title: "fires on a slow InferenceService (MLServer), named by the InferenceService",
+    series: histogram(predictorBuckets("fraud", INFER_PATH), SLOW, 15),
+    evalMinute: 12,
+    fires: [{ model: "fraud" }],
+  },
+  {
+    alert: "HighInferenceLatency",
+    title: "stays quiet at a P95 just under 1s",
+    series: [
+      ...histogram(deploymentBuckets("churn"), JUST_FAST_ENOUGH, 15),
+      ...histogram(predictorBuckets("fraud", INFER_PATH), JUST_FAST_ENOUGH, 15),
+    ],
+    evalMinute: 12,
+    fires: [],
+  },
+  {
+    alert: "HighInferenceLatency",
+    title: "stays quiet while slow for less than 5 minutes",
+    series: histogram(deploymentBuckets("churn"), SLOW, 15),
+    evalMinute: 4,
+    fires: [],
+  },
+  {
+    alert: "HighInferenceLatency",
+    title: "ignores MLServer requests other than inference",
+    series: histogram(predictorBuckets("fraud", "/v2/models/{model_name}"), SLOW, 15),
+    evalMinute: 12,
+    fires: [],
+  },
+
+  // HighInferenceErrorRate: more than 5% 5xx for 5m.
+  {
+    alert: "HighInferenceErrorRate",
+    title: "fires at 6% errors of a serving Deployment model",
+    series: [
+      { series: deploymentRequests("churn", "200"), values: ramp(16, 0, 94) },
+      { series: deploymentRequests("churn", "500"), values: ramp(16, 0, 6) },
+    ],
+    evalMinute: 12,
+    fires: [{ model: "churn" }],
+  },
+  {
+    alert: "HighInferenceErrorRate",
+    title: "fires at 10% errors of an InferenceService (MLServer)",
+    series: [
+      { series: predictorRequests("fraud", INFER_PATH, "200"), values: ramp(16, 0, 90) },
+      { series: predictorRequests("fraud", INFER_PATH, "500"), values: ramp(16, 0, 10) },
+    ],
+    evalMinute: 12,
+    fires: [{ model: "fraud" }],
+  },
+  {
+    alert: "HighInferenceErrorRate",
+    title: "stays quiet at 4.9% errors",
+    series: [
+      { series: deploymentRequests("churn", "200"), values: ramp(16, 0, 95.1) },
+      { series: deploymentRequests("churn", "503"), values: ramp(16, 0, 4.9) },
+      { series: predictorRequests("fraud", INFER_PATH, "200"), values: ramp(16, 0, 95.1) },
+      { series: predictorRequests("fraud", INFER_PATH, "500"), values: ramp(16, 0, 4.9) },
+    ],
+    evalMinute: 12,
+    fires: [],
+  },
+  {
+    alert: "HighInferenceErrorRate",
+    title: "does not count 4xx answers",
+    series: [
+      { series: deploymentRequests("churn", "200"), values: ramp(16, 0, 50) },
+      { series: deploymentRequests("churn", "400"), values: ramp(16, 0, 50) },
+    ],
+    evalMinute: 12,
+    fires: [],
+  },
+  {
+    alert: "HighInferenceErrorRate",
+    title: "stays quiet while failing for less than 5 minutes",
+    series: [
+      { series: deploymentRequests("churn", "200"), values: ramp(16, 0, 50) },
+      { series: deploymentRequests("churn", "500"), values: ramp(16, 0, 50) },
+    ],
+    evalMinute: 4,
+    fires: [],
+  },
+
+  // InferenceServiceRestarts: more than 3 restarts in an hour.
+  {
+    alert: "InferenceServiceRestarts",
+    title: "fires on the 4th restart within an hour",
+    series: [
+      {
+        series: restarts("fraud-predictor-1", "10.0.1.5:8080"),
+        values: [...flat(71, 0), ...flat(10, 1), 2, 3, ...flat(40, 4)],
+      },
+    ],
+    evalMinute: 110,
+    fires: [{ namespace: NS.serving, pod: "fraud-predictor-1", container: "kserve-container" }],
+  },
+  {
+    alert: "InferenceServiceRestarts",
+    title: "stays quiet at exactly 3 restarts within an hour",
+    series: [
+      {
+        series: restarts("fraud-predictor-1", "10.0.1.5:8080"),
+        values: [...flat(70, 0), ...flat(10, 1), ...flat(10, 2), ...flat(41, 3)],
+      },
+    ],
+    evalMinute: 120,
+    fires: [],
+  },
+  {
+    alert: "InferenceServiceRestarts",
+    title: "fires on a container younger than an hour with 4 restarts",
+    series: [
+      {
+        series: restarts("fraud-predictor-2", "10.0.1.5:8080"),
+        values: [...missing(90), 0, ...flat(5, 1), ...flat(5, 2), ...flat(5, 3), ...flat(15, 4)],
+      },
+    ],
+    evalMinute: 120,
+    fires: [{ namespace: NS.serving, pod: "fraud-predictor-2", container: "kserve-container" }],
+  },
+  {
+    alert: "InferenceServiceRestarts",
+    title: "stays quiet on old restarts when kube-state-metrics moves to a new address",
+    series: [
+      { series: restarts("fraud-predictor-1", "10.0.1.5:8080"), values: [...flat(91, 10), ...missing(30)] },
+      { series: restarts("fraud-predictor-1", "10.0.2.9:8080"), values: [...missing(91), ...flat(30, 10)] },
+    ],
+    evalMinute: 120,
+    fires: [],
+  },
+  {
+    alert: "InferenceServiceRestarts",
+    title: "stays quiet on restarts more than an hour ago",
+    series: [
+      {
+        series: restarts("fraud-predictor-1", "10.0.1.5:8080"),
+        values: [...ramp(11, 0, 1), ...flat(140, 10)],
+      },
+    ],
+    evalMinute: 120,
+    fires: [],
+  },
+
+  // MLflowDown: no MLflow target up for 2m.
+  {
+    alert: "MLflowDown",
+    title: "fires when MLflow fails its scrapes for more than 2 minutes",
+    series: [{ series: mlflowUp, values: [...flat(2, 1), ...flat(8, 0)] }],
+    evalMinute: 6,
+    fires: [{}],
+  },
+  {
+    alert: "MLflowDown",
+    title: "fires when MLflow has no scrape target at all",
+    series: [{ series: 'up{job="prometheus"}', values: flat(10, 1) }],
+    evalMinute: 5,
+    fires: [{}],
+  },
+  {
+    alert: "MLflowDown",
+    title: "stays quiet on a failed scrape shorter than 2 minutes",
+    series: [{ series: mlflowUp, values: [...flat(3, 1), 0, 0, ...flat(5, 1)] }],
+    evalMinute: 6,
+    fires: [],
+  },
+  {
+    alert: "MLflowDown",
+    title: "stays quiet while one of two MLflow replicas answers",
+    series: [
+      { series: mlflowUp, values: flat(10, 0) },
+      { series: mlflowUp.replace("mlflow-0", "mlflow-1"), values: flat(10, 1) },
+    ],
+    evalMinute: 6,
+    fires: [],
+  },
+
+  // HighPipelineFailureRate: more than 10% of the runs finished in the last hour failed.
+  {
+    alert: "HighPipelineFailureRate",
+    title: "fires on the first failure ever (its series appears with it)",
+    series: [
+      { series: workflows("Succeeded"), values: flat(121, 5) },
+      { series: workflows("Failed"), values: [...missing(100), ...flat(21, 1)] },
+    ],
+    evalMinute: 110,
+    fires: [{}],
+  },
+  {
+    alert: "HighPipelineFailureRate",
+    title: "fires at 2 failed of 18 runs in the hour",
+    series: [
+      { series: workflows("Succeeded"), values: [...flat(75, 40), ...ramp(16, 41, 1), ...flat(30, 56)] },
+      { series: workflows("Failed"), values: [...flat(80, 3), ...flat(10, 4), ...flat(31, 5)] },
+    ],
+    evalMinute: 120,
+    fires: [{}],
+  },
+  {
+    alert: "HighPipelineFailureRate",
+    title: "counts Error like Failed",
+    series: [
+      { series: workflows("Succeeded"), values: [...flat(75, 40), ...ramp(16, 41, 1), ...flat(30, 56)] },
+      { series: workflows("Error"), values: [...missing(80), ...flat(10, 1), ...flat(31, 2)] },
+    ],
+    evalMinute: 120,
+    fires: [{}],
+  },
+  {
+    alert: "HighPipelineFailureRate",
+    title: "stays quiet at 1 failed of 11 runs in the hour",
+    series: [
+      { series: workflows("Succeeded"), values: [...flat(75, 40), ...ramp(10, 41, 1), ...flat(36, 50)] },
+      { series: workflows("Failed"), values: [...flat(80, 3), ...flat(41, 4)] },
+    ],
+    evalMinute: 120,
+    fires: [],
+  },
+  {
+    alert: "HighPipelineFailureRate",
+    title: "stays quiet on failures more than an hour ago",
+    series: [
+      { series: workflows("Succeeded"), values: [...flat(75, 40), ...ramp(10, 41, 1), ...flat(36, 50)] },
+      { series: workflows("Failed"), values: [...missing(20), ...ramp(10, 1, 1), ...flat(91, 10)] },
+    ],
+    evalMinute: 120,
+    fires: [],
+  },
+  {
+    alert: "HighPipelineFailureRate",
+    title: "counts the runs of a restarted controller (new pod, new series) from zero",
+    series: [
+      { series: workflows("Succeeded"), values: [...flat(80, 40), ...missing(41)] },
+      {
+        series: workflows("Succeeded", "workflow-controller-5c6b1"),
+        values: [...missing(82), ...ramp(10, 1, 1), ...flat(29, 10)],
+      },
+      { series: workflows("Failed", "workflow-controller-5c6b1"), values: [...missing(100), ...flat(21, 2)] },
+    ],
+    evalMinute: 120,
+    fires: [{}],
+  },
+
+  // LowGPUUtilization: a GPU below 20% on average for 30m.
+  {
+    alert: "LowGPUUtilization",
+    title: "fires on a GPU at 10% for more than 30 minutes",
+    series: [
+      { series: gpuUtil("ip-10-10-1-7", "0"), values: flat(41, 10) },
+      { series: gpuUtil("ip-10-10-1-7", "1"), values: flat(41, 85) },
+    ],
+    evalMinute: 40,
+    fires: [{ Hostname: "ip-10-10-1-7", gpu: "0" }],
+  },
+  {
+    alert: "LowGPUUtilization",
+    title: "stays quiet at 20%",
+    series: [{ series: gpuUtil("ip-10-10-1-7", "0"), values: flat(41, 20) }],
+    evalMinute: 40,
+    fires: [],
+  },
+  {
+    alert: "LowGPUUtilization",
+    title: "stays quiet when idle for less than 30 minutes",
+    series: [{ series: gpuUtil("ip-10-10-1-7", "0"), values: [...flat(15, 90), ...flat(26, 5)] }],
+    evalMinute: 40,
+    fires: [],
+  },
+];
+
+/** A promtool unit test file for one case. */
+function unitTest(rule: AlertRule, testCase: AlertCase): string {
+  const fixed = { severity: rule.severity, ...PLATFORM_ALERT_LABELS };
+  return stringify({
+    rule_files: [RULE_FILE],
+    evaluation_interval: "30s",
+    tests: [
+      {
+        interval: "1m",
+        input_series: testCase.series.map((s) => ({ series: s.series, values: promtoolValues(s.values) })),
+        alert_rule_test: [
+          {
+            eval_time: `${testCase.evalMinute}m30s`,
+            alertname: testCase.alert,
+            exp_alerts: testCase.fires.map((labels) => {
+              const all = { ...labels, ...fixed };
+              return {
+                exp_labels: all,
+                exp_annotations: {
+                  summary: expand(rule.summary, all),
+                  description: expand(rule.description, all),
+                },
+              };
+            }),
+          },
+        ],
+      },
+    ],
+  });
+}
+
+suite("alert rules under promtool", () => {
+  let work: string;
+
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), "alert-rules-"));
+    writeFileSync(join(work, RULE_FILE), stringify({ groups: platformRuleGroups(ALERTS) }));
+  });
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  const run = (args: string[]) => {
+    const result = spawnSync(PROMTOOL, args, { cwd: work, encoding: "utf8" });
+    return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };
+  };
+
+  it("accepts the rule file (promtool check rules)", () => {
+    const result = run(["check", "rules", RULE_FILE]);
+    expect(result.output).toContain("SUCCESS: 6 rules found");
+    expect(result.ok).toBe(true);
+  });
+
+  it("has firing and quiet cases for each of the six alerts", () => {
+    for (const rule of ALERTS) {
+      const cases = CASES.filter((c) => c.alert === rule.alert);
+      expect({ alert: rule.alert, fires: cases.some((c) => c.fires.length > 0) }).toEqual({
+        alert: rule.alert,
+        fires: true,
+      });
+      expect({ alert: rule.alert, quiet: cases.some((c) => c.fires.length === 0) }).toEqual({
+        alert: rule.alert,
+        quiet: true,
+      });
+    }
+  });
+
+  it.each(CASES.map((c, index) => [`${c.alert} ${c.title}`, index]))("%s", (_title, index) => {
+    const testCase = CASES[index as number];
+    const rule = ALERTS.find((a) => a.alert === testCase.alert);
+    if (!rule) throw new Error(`no alert ${testCase.alert}`);
+    const file = `case-${index}.yaml`;
+    writeFileSync(join(work, file), unitTest(rule, testCase));
+    const result = run(["test", "rules", file]);
+    if (!result.ok) throw new Error(`promtool test rules failed:\n${result.output}`);
+    expect(result.output).toContain("SUCCESS");
+  });
+
+  // The defects the rules replace, shown on the same series: the tests above would catch them.
+  describe("the replaced expressions, on the same series", () => {
+    const replaced = (alert: string, expr: string): AlertRule => {
+      const rule = ALERTS.find((a) => a.alert === alert);
+      if (!rule) throw new Error(`no alert ${alert}`);
+      return { ...rule, expr };
+    };
+    const runWith = (rule: AlertRule, testCase: AlertCase, index: number) => {
+      const rules = `replaced-${index}.rules.yaml`;
+      writeFileSync(join(work, rules), stringify({ groups: platformRuleGroups([rule]) }));
+      const file = `replaced-${index}.yaml`;
+      writeFileSync(join(work, file), unitTest(rule, testCase).replace(RULE_FILE, rules));
+      return run(["test", "rules", file]);
+    };
+
+    it("increase() fires at exactly 3 restarts", () => {
+      const exactlyThree = CASES.find((c) => c.title === "stays quiet at exactly 3 restarts within an hour");
+      if (!exactlyThree) throw new Error("case missing");
+      const old = replaced(
+        "InferenceServiceRestarts",
+        `increase(kube_pod_container_status_restarts_total{namespace="${NS.serving}"}[1h]) > 3`,
+      );
+      const result = runWith(old, exactlyThree, 1);
+      expect(result.ok).toBe(false);
+      expect(result.output).toContain("InferenceServiceRestarts");
+    });
+
+    it("increase() alone misses the first failure", () => {
+      const first = CASES.find((c) => c.title.startsWith("fires on the first failure ever"));
+      if (!first) throw new Error("case missing");
+      const phases = (p: string) => `argo_workflows_total_count{namespace="${NS.pipelines}",phase=~"${p}"}`;
+      const old = replaced(
+        "HighPipelineFailureRate",
+        `sum(increase(${phases("Failed|Error")}[1h])) / sum(increase(${phases("Succeeded|Failed|Error")}[1h])) > 0.1`,
+      );
+      const result = runWith(old, first, 2);
+      expect(result.ok).toBe(false);
+      expect(result.output).toContain("HighPipelineFailureRate");
+    });
+  });
+});
