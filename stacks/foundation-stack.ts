@@ -1,6 +1,5 @@
 import { Construct } from "constructs";
 import { TerraformOutput, TerraformStack } from "cdktf";
-import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { AwsAccount } from "../constructs/aws/account";
 import { EncryptionKey } from "../constructs/aws/encryption-key";
 import { Network } from "../constructs/aws/network";
@@ -29,6 +28,7 @@ import {
   type NodeGroupKind,
 } from "../environments/schema";
 import { configureStateBackend } from "./state-backend";
+import { configureAwsProvider } from "./aws-provider";
 
 export interface FoundationStackProps {
   readonly environment: Environment;
@@ -67,13 +67,7 @@ export class FoundationStack extends TerraformStack {
     const retain = env.protection === "protected";
 
     configureStateBackend(this, id, env);
-    new AwsProvider(this, "aws", {
-      region: env.aws.region,
-      allowedAccountIds: env.aws.allowedAccountIds,
-      defaultTags: [
-        { tags: { ...env.tags, environment: env.name, "managed-by": "cdktf", "mlops-platform/stack": id } },
-      ],
-    });
+    configureAwsProvider(this, env);
     const account = new AwsAccount(this, "Account", env.aws.region);
 
     this.key = new EncryptionKey(this, "PlatformKey", {
@@ -188,8 +182,12 @@ export class FoundationStack extends TerraformStack {
         statements: loadBalancerControllerStatements(account),
       },
       externalSecrets: {
-        purpose: "copies this environment's database credentials into a Kubernetes Secret",
-        statements: secretReaderStatements(keyed, this.database.masterUserSecretArn),
+        purpose: "copies this environment's database and alert receiver credentials into Kubernetes Secrets",
+        statements: secretReaderStatements(
+          keyed,
+          this.database.masterUserSecretArn,
+          env.platform.alerting.receivers.map((receiver) => receiver.secret.remoteKey),
+        ),
       },
       mlflowServer: {
         purpose: "reads and writes run artifacts and models in the artifacts bucket",

@@ -6,7 +6,7 @@ import type { ReleaseContent } from "../environments/release-schema";
 import type { ClusterTarget } from "../constructs/platform/cluster-target";
 import { PLATFORM_SERVICE_ACCOUNTS } from "../constructs/platform/service-accounts";
 import { ModelServing } from "../constructs/serving/model-serving";
-import { InferenceServices } from "../constructs/serving/inference-services";
+import { InferenceServices, PREDICTOR_HEALTH_PATH } from "../constructs/serving/inference-services";
 import { ScheduledJobs } from "../constructs/serving/scheduled-jobs";
 import { imageName } from "../constructs/lib/workload-defaults";
 import { configureStateBackend } from "./state-backend";
@@ -41,6 +41,14 @@ export class ServingStack extends TerraformStack {
     const namespace = PLATFORM_NAMESPACES.serving;
     configureStateBackend(this, id, env);
     configureClusterProviders(this, target.access, false);
+
+    // The plan fails, naming the image and how to push it, unless the release's images are in
+    // the target's registry: nothing is deployed that would wait for an image never built.
+    const releaseFile = `environments/releases/${env.name}.json`;
+    target.registry.requireImages(this, {
+      serving: { image: release.serving.image, source: `serving.image of ${releaseFile}` },
+      training: { image: release.training.image, source: `training.image of ${releaseFile}` },
+    });
 
     const serviceAccount = (
       name: keyof typeof PLATFORM_SERVICE_ACCOUNTS,
@@ -91,6 +99,12 @@ export class ServingStack extends TerraformStack {
       artifactsBucket: store.artifactsBucket,
       serviceAccountName: predictorAccount.metadata.name,
       gpuNodes: GPU_NODES,
+      // Published with the UIs' ingress settings (one load balancer group, same scheme), its
+      // health check on the v2 readiness path: the runtimes answer 404 on `/`.
+      ingressAnnotations: {
+        ...target.traffic.ingressAnnotations(env.platform.exposure),
+        ...target.traffic.healthCheckAnnotations(PREDICTOR_HEALTH_PATH),
+      },
     });
 
     const training = serviceAccount("modelTraining");

@@ -51,6 +51,7 @@ describe("InferenceServices", () => {
       artifactsBucket: "bucket",
       serviceAccountName: "kserve-predictor",
       gpuNodes: { labels: { workload: "gpu" }, taintKey: "nvidia.com/gpu" },
+      ingressAnnotations: {},
       models: [
         {
           name: "vision",

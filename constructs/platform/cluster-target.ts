@@ -3,6 +3,8 @@
  * The platform stack is written once against it; EKS and Rancher each implement it. Components
  * read the target, never the environment's name or kind.
  */
+import type { Construct } from "constructs";
+import type { ImageReference } from "../../environments/release-schema";
 import type { PlatformServiceAccount } from "./service-accounts";
 
 /** How Terraform reaches the Kubernetes API. */
@@ -57,6 +59,24 @@ export interface ImageRegistry {
   readonly servingRepository: string;
   /** Repository of the training image, without tag. */
   readonly trainingRepository: string;
+  /**
+   * Makes the plan of the stack `scope` is in fail when an image of `images` is not in its
+   * repository, with a message that names the image and how to push it: a workload never waits
+   * for an image that was not built.
+   */
+  requireImages(scope: Construct, images: RequiredImages): void;
+}
+
+/** Images a stack runs, by the repository they belong in. */
+export interface RequiredImages {
+  readonly serving?: RequiredImage;
+  readonly training?: RequiredImage;
+}
+
+export interface RequiredImage {
+  readonly image: ImageReference;
+  /** Where the reference is set, for the message, e.g. `serving.image of environments/releases/dev.json`. */
+  readonly source: string;
 }
 
 /** How traffic from outside the cluster reaches Services and Ingresses. */
@@ -67,6 +87,8 @@ export interface TrafficEntry {
   ingressAnnotations(exposure: "internal" | "public"): Record<string, string>;
   /** Annotations of a `LoadBalancer` Service. */
   loadBalancerServiceAnnotations(exposure: "internal" | "public"): Record<string, string>;
+  /** Annotations that make the load balancer in front of an Ingress probe `path` ({} where it cannot be set). */
+  healthCheckAnnotations(path: string): Record<string, string>;
   /** Source ranges of load balancer and ingress traffic as pods see it (for NetworkPolicies). */
   readonly sourceCidrs: string[];
 }

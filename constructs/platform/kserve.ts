@@ -16,6 +16,21 @@ export interface KserveProps {
 }
 
 /**
+ * Security of the storage initializer, the init container that downloads a predictor's model.
+ * KServe merges the container of the `default` ClusterStorageContainer, which the chart renders
+ * from these values, into the init container it injects; the chart's own lacks the seccomp
+ * profile Pod Security "restricted" asks for. The root filesystem stays writable as upstream
+ * ships it (the initializer's libraries may cache under its home).
+ */
+export const STORAGE_INITIALIZER_SECURITY = {
+  allowPrivilegeEscalation: false,
+  privileged: false,
+  runAsNonRoot: true,
+  capabilities: { drop: ["ALL"] },
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
+/**
  * KServe in Standard (raw Kubernetes Deployment) mode: no Knative, no Istio. Its CRDs come
  * from their own chart, installed first; InferenceServices are published through the cluster's
  * ingress class. The ClusterServingRuntimes of the pinned version come from their own chart,
@@ -39,6 +54,7 @@ export class Kserve extends Construct {
       timeoutSeconds: 900,
       computedValues: {
         kserve: {
+          storage: { containerSecurityContext: STORAGE_INITIALIZER_SECURITY },
           controller: {
             deploymentMode: "Standard",
             gateway: {

@@ -14,6 +14,12 @@ export interface InferenceServicesProps {
   readonly gpuNodes: { readonly labels: Record<string, string>; readonly taintKey: string };
   /** @default requests 500m/1Gi, limits 1/2Gi */
   readonly resources?: ContainerResources;
+  /**
+   * Annotations of the Ingress KServe creates for each InferenceService (the target's: load
+   * balancer group, scheme, target type, health check). KServe gives that Ingress the
+   * InferenceService's own annotations, so they are set there.
+   */
+  readonly ingressAnnotations: Record<string, string>;
 }
 
 const DEFAULT_RESOURCES: ContainerResources = {
@@ -22,10 +28,52 @@ const DEFAULT_RESOURCES: ContainerResources = {
 };
 
 /**
- * One KServe InferenceService per released model, in Standard deployment mode. A canary is a
- * second predictor (KServe's `spec.canary`, which v0.20 supports in Standard mode) that takes
- * `trafficPercent` of the requests with fixed replicas; predictors are named after their model
- * version, so promoting a canary (making it the version) keeps its pods.
+ * The Open Inference Protocol (v2). KServe v0.20 takes an unset `protocolVersion` as v1, and the
+ * only runtime that serves `mlflow` models, kserve-mlserver, supports v2 alone. Every format the
+ * release schema allows has a runtime for v2 (tensorflow and onnx through Triton).
+ */
+export const PREDICTOR_PROTOCOL = "v2";
+
+/** Readiness path of the v2 protocol, which every v2 runtime answers (MLServer: 200 once its models are ready). */
+export const PREDICTOR_HEALTH_PATH = "/v2/health/ready";
+
+/** Name of the runtime container in every KServe serving runtime; the model container must keep it. */
+export const RUNTIME_CONTAINER_NAME = "kserve-container";
+
+/** UID the runtime runs as: MLServer's image and KServe's storage initializer both declare `USER 1000`. */
+export const PREDICTOR_UID = 1000;
+
+/**
+ * Pod security of the predictors (Pod Security "restricted"): non-root and RuntimeDefault seccomp
+ * for every container, the storage initializer included. The group stays the image's own:
+ * MLServer makes its home group-writable for group 0 so it runs under any UID.
+ */
+export const PREDICTOR_POD_SECURITY = {
+  runAsNonRoot: true,
+  runAsUser: PREDICTOR_UID,
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
+/**
+ * Security of the runtime container, merged by KServe over the runtime's own. The root
+ * filesystem stays writable: MLServer writes its metrics under its working directory
+ * (`/opt/mlserver/.metrics`), its caches under `/opt/mlserver/.cache` and unpacks model
+ * environments under `./envs`; Pod Security "restricted" does not ask for a read-only root.
+ */
+export const RUNTIME_CONTAINER_SECURITY = {
+  allowPrivilegeEscalation: false,
+  privileged: false,
+  runAsNonRoot: true,
+  capabilities: { drop: ["ALL"] },
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
+/**
+ * One KServe InferenceService per released model, in Standard deployment mode, on the v2
+ * protocol, restricted (pod and runtime container). A canary is a second predictor (KServe's
+ * `spec.canary`, which v0.20 supports in Standard mode) that takes `trafficPercent` of the
+ * requests with fixed replicas; predictors are named after their model version, so promoting a
+ * canary (making it the version) keeps its pods.
  */
 export class InferenceServices extends Construct {
   public readonly services: Manifest[] = [];
@@ -37,13 +85,19 @@ export class InferenceServices extends Construct {
       const predictor = (version: number, artifactPath: string) => ({
         name: `v${version}`,
         serviceAccountName: props.serviceAccountName,
+        securityContext: structuredClone(PREDICTOR_POD_SECURITY),
         model: {
+          // The container's name: KServe merges this spec into the runtime's container of that
+          // name, and a different one would rename it (the v0.20 CRD requires it on canaries).
+          name: RUNTIME_CONTAINER_NAME,
           modelFormat: { name: model.format },
+          protocolVersion: PREDICTOR_PROTOCOL,
           storageUri: `s3://${props.artifactsBucket}/${artifactPath}`,
           resources: {
             requests: { ...resources.requests },
             limits: { ...resources.limits, ...(model.gpu ? { "nvidia.com/gpu": "1" } : {}) },
           },
+          securityContext: structuredClone(RUNTIME_CONTAINER_SECURITY),
         },
         ...(model.gpu
           ? {
@@ -78,6 +132,7 @@ export class InferenceServices extends Construct {
               namespace: props.namespace,
               labels: { "app.kubernetes.io/part-of": "mlops-platform", "mlops-platform/model": model.name },
               annotations: {
+                ...props.ingressAnnotations,
                 "serving.kserve.io/deploymentMode": "Standard",
                 "mlops-platform/registered-model": `${model.registeredModel}/${model.version}`,
               },

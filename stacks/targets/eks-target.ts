@@ -2,6 +2,8 @@ import { Fn } from "cdktf";
 import type { ClusterTarget } from "../../constructs/platform/cluster-target";
 import { EKS_VERSIONS } from "../../environments/schema";
 import type { FoundationStack } from "../foundation-stack";
+import { configureAwsProvider } from "../aws-provider";
+import { RequiredEcrImages } from "../../constructs/aws/required-images";
 
 /**
  * The EKS implementation of the cluster target: everything comes from the foundation stack
@@ -48,6 +50,33 @@ export function eksClusterTarget(foundation: FoundationStack): ClusterTarget {
     registry: {
       servingRepository: foundation.servingRepository.repositoryUrl,
       trainingRepository: foundation.trainingRepository.repositoryUrl,
+      // Reads the repositories' image lists with the environment's AWS provider, in the stack
+      // that runs the images.
+      requireImages: (scope, images) => {
+        configureAwsProvider(scope, env);
+        const repositories = {
+          serving: { name: env.registry.servingRepository, url: foundation.servingRepository.repositoryUrl },
+          training: {
+            name: env.registry.trainingRepository,
+            url: foundation.trainingRepository.repositoryUrl,
+          },
+        };
+        new RequiredEcrImages(scope, "RequiredImages", {
+          images: (["serving", "training"] as const).flatMap((kind) => {
+            const required = images[kind];
+            if (!required) return [];
+            return [
+              {
+                id: kind === "serving" ? "ServingImage" : "TrainingImage",
+                repositoryName: repositories[kind].name,
+                repositoryUrl: repositories[kind].url,
+                source: required.source,
+                image: required.image,
+              },
+            ];
+          }),
+        });
+      },
     },
     traffic: {
       ingressClassName: "alb",
@@ -64,6 +93,7 @@ export function eksClusterTarget(foundation: FoundationStack): ClusterTarget {
             }
           : {}),
       }),
+      healthCheckAnnotations: (path) => ({ "alb.ingress.kubernetes.io/healthcheck-path": path }),
       loadBalancerServiceAnnotations: (exposure) => ({
         "service.beta.kubernetes.io/aws-load-balancer-type": "external",
         "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",

@@ -1,0 +1,262 @@
+/**
+ * Renders what the stacks install: `helm template` of each release's pinned chart with the
+ * values it passes, and `kubectl kustomize` of the Kubeflow Pipelines manifests the Argo CD
+ * Applications point at, with their patches. Renders are cached by their inputs.
+ */
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative, resolve } from "node:path";
+import { loadAll } from "js-yaml";
+import { stringify } from "yaml";
+import { CACHE_ROOT, type Tools } from "./tools";
+import type { KubernetesObject } from "./convert";
+
+/** Changes when the way renders are made changes, so old cache entries are not reused. */
+const RENDER_FORMAT = "helm-template-skip-tests-json-1";
+
+export interface ChartSources {
+  /** Folder of unpacked charts named `<chart>-<version>`. */
+  readonly chartsDir?: string;
+  /** Pull missing charts from their repositories into the cache (needs network). */
+  readonly pull: boolean;
+}
+
+export interface HelmReleaseInput {
+  readonly name: string;
+  readonly namespace: string;
+  readonly chart: string;
+  readonly version: string;
+  /** `https://...` repository, or empty when `chart` is an `oci://` reference. */
+  readonly repository?: string;
+  /** The release's values documents, merged in order by helm. */
+  readonly values: readonly unknown[];
+}
+
+export type RenderResult =
+  | { readonly ok: true; readonly objects: KubernetesObject[]; readonly chartDir: string }
+  | { readonly ok: false; readonly problem: string; readonly fix: string };
+
+function run(
+  file: string,
+  args: readonly string[],
+  cwd?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(
+      file,
+      args,
+      {
+        cwd,
+        maxBuffer: 256 * 1024 * 1024,
+        env: { ...process.env, HELM_CACHE_HOME: join(CACHE_ROOT, "helm") },
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+        done({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Runs async tasks with at most `limit` at a time, keeping their order. */
+export async function inParallel<T, R>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** Chart name without an `oci://` registry prefix. */
+export function chartName(release: Pick<HelmReleaseInput, "chart">): string {
+  return release.chart.replace(/^oci:\/\/.*\//, "");
+}
+
+async function locateChart(
+  tools: Tools,
+  release: HelmReleaseInput,
+  sources: ChartSources,
+): Promise<RenderResult | string> {
+  const folder = `${chartName(release)}-${release.version}`;
+  if (sources.chartsDir) {
+    const candidate = resolve(sources.chartsDir, folder);
+    if (existsSync(join(candidate, "Chart.yaml"))) return candidate;
+  }
+  const pulled = join(CACHE_ROOT, "charts", folder);
+  if (existsSync(join(pulled, "Chart.yaml"))) return pulled;
+  if (!sources.pull) {
+    return {
+      ok: false,
+      problem: `chart ${folder} is not available${sources.chartsDir ? ` in ${sources.chartsDir}` : " (no chart folder given)"}`,
+      fix: "pass --charts DIR (or MLOPS_CHARTS_DIR) holding <chart>-<version> folders, or --pull to fetch it from its repository",
+    };
+  }
+  const staging = mkdtempSync(join(tmpdir(), "mlops-verify-pull-"));
+  try {
+    const reference = release.chart.startsWith("oci://") ? release.chart : chartName(release);
+    const args = ["pull", reference, "--version", release.version, "--untar", "--untardir", staging];
+    if (!release.chart.startsWith("oci://") && release.repository) args.push("--repo", release.repository);
+    const pulledRun = await run(tools.helm, args);
+    if (pulledRun.code !== 0) {
+      return {
+        ok: false,
+        problem: `helm pull of ${folder} failed: ${pulledRun.stderr.trim()}`,
+        fix: "check network access to the chart repository, or pass --charts DIR",
+      };
+    }
+    mkdirSync(join(CACHE_ROOT, "charts"), { recursive: true });
+    rmSync(pulled, { recursive: true, force: true });
+    const { renameSync } = await import("node:fs");
+    renameSync(join(staging, chartName(release)), pulled);
+    return pulled;
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** Parses multi-document YAML output into objects; `List` kinds are flattened. */
+export function parseObjects(text: string, origin: string): KubernetesObject[] {
+  const objects: KubernetesObject[] = [];
+  let documents: unknown[];
+  try {
+    documents = loadAll(text);
+  } catch (error) {
+    throw new Error(`${origin}: rendered YAML does not parse: ${(error as Error).message}`);
+  }
+  for (const document of documents) {
+    const value = document as KubernetesObject | null;
+    if (!value || typeof value !== "object") continue;
+    if (value.kind?.endsWith("List") && Array.isArray(value.items))
+      objects.push(...(value.items as KubernetesObject[]));
+    else objects.push(value);
+  }
+  return objects;
+}
+
+export interface RenderSettings {
+  readonly kubeVersion: string;
+  readonly apiVersions: readonly string[];
+}
+
+/** `helm template` of one release, served from the cache when the same inputs were rendered before. */
+export async function renderRelease(
+  tools: Tools,
+  release: HelmReleaseInput,
+  sources: ChartSources,
+  settings: RenderSettings,
+): Promise<RenderResult> {
+  const located = await locateChart(tools, release, sources);
+  if (typeof located !== "string") return located;
+  const valuesText = release.values.map((v) => stringify(v ?? {})).join("\n---\n");
+  const key = createHash("sha256")
+    .update(
+      JSON.stringify([
+        release.name,
+        release.namespace,
+        chartName(release),
+        release.version,
+        valuesText,
+        settings,
+        RENDER_FORMAT,
+      ]),
+    )
+    .digest("hex");
+  const cached = join(CACHE_ROOT, "renders", `${key}.json`);
+  if (existsSync(cached)) {
+    return { ok: true, objects: JSON.parse(readFileSync(cached, "utf8")), chartDir: located };
+  }
+  const work = mkdtempSync(join(tmpdir(), "mlops-verify-values-"));
+  try {
+    const args = ["template", release.name, located, "--namespace", release.namespace];
+    args.push("--kube-version", settings.kubeVersion, "--include-crds", "--skip-tests");
+    for (const api of settings.apiVersions) args.push("--api-versions", api);
+    release.values.forEach((values, i) => {
+      const file = join(work, `values-${i}.yaml`);
+      writeFileSync(file, stringify(values ?? {}));
+      args.push("--values", file);
+    });
+    const result = await run(tools.helm, args);
+    if (result.code !== 0) {
+      return {
+        ok: false,
+        problem: `helm template failed: ${result.stderr.trim().split("\n").slice(-3).join(" ")}`,
+        fix: "fix the release's values so the chart renders (the message above is helm's)",
+      };
+    }
+    const objects = parseObjects(result.stdout, release.name);
+    mkdirSync(join(CACHE_ROOT, "renders"), { recursive: true });
+    writeFileSync(cached, JSON.stringify(objects));
+    return { ok: true, objects, chartDir: located };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+export interface KustomizeInput {
+  /** Folder of the manifests at the pinned tag (holding `manifests/`). */
+  readonly root: string;
+  /** Path inside the repository the Application points at. */
+  readonly path: string;
+  /** The Application's `source.kustomize.patches`. */
+  readonly patches: readonly unknown[];
+}
+
+/** `kubectl kustomize` of an overlay whose resource is the Application's path, with its patches. */
+export async function renderKustomize(tools: Tools, input: KustomizeInput): Promise<RenderResult> {
+  const base = resolve(input.root, input.path);
+  if (!existsSync(base)) {
+    return {
+      ok: false,
+      problem: `manifests path ${input.path} does not exist under ${input.root}`,
+      fix: "pass --kubeflow-pipelines DIR pointing at the manifests of the pinned tag",
+    };
+  }
+  const key = createHash("sha256")
+    .update(JSON.stringify([base, input.patches, RENDER_FORMAT]))
+    .digest("hex");
+  const cached = join(CACHE_ROOT, "kustomize", `${key}.json`);
+  if (existsSync(cached))
+    return { ok: true, objects: JSON.parse(readFileSync(cached, "utf8")), chartDir: base };
+  const overlay = mkdtempSync(join(tmpdir(), "mlops-verify-overlay-"));
+  try {
+    writeFileSync(
+      join(overlay, "kustomization.yaml"),
+      stringify({
+        apiVersion: "kustomize.config.k8s.io/v1beta1",
+        kind: "Kustomization",
+        resources: [relative(overlay, base)],
+        patches: input.patches,
+      }),
+    );
+    const result = await run(tools.kubectl, [
+      "kustomize",
+      overlay,
+      "--load-restrictor",
+      "LoadRestrictionsNone",
+    ]);
+    if (result.code !== 0) {
+      return {
+        ok: false,
+        problem: `kubectl kustomize failed: ${result.stderr.trim().split("\n").slice(-3).join(" ")}`,
+        fix: "fix the Application's kustomize patches so they apply to the manifests",
+      };
+    }
+    const objects = parseObjects(result.stdout, input.path);
+    mkdirSync(join(CACHE_ROOT, "kustomize"), { recursive: true });
+    writeFileSync(cached, JSON.stringify(objects));
+    return { ok: true, objects, chartDir: base };
+  } finally {
+    rmSync(overlay, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * images: every container image is pinned (a tag other than `latest`, or a digest) and, where
+ * the environment has a mirror registry (on-prem), comes from it.
+ */
+import type { Finding } from "../finding";
+import { allContainers, workloads } from "../workloads";
+import { findingFor, type Rule } from "./rule";
+
+/** Registry host of an image reference (Docker Hub when the first part is not a host). */
+export function registryOf(image: string): string {
+  const first = image.split("/")[0];
+  return image.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost")
+    ? first
+    : "docker.io";
+}
+
+/** Why an image reference is not pinned, or undefined when it is. */
+export function unpinned(image: string): string | undefined {
+  if (/@sha256:[0-9a-f]{64}$/.test(image)) return undefined;
+  const last = image.split("/").pop() ?? image;
+  const colon = last.lastIndexOf(":");
+  if (colon < 0) return "has no tag (pulls latest)";
+  const tag = last.slice(colon + 1);
+  if (tag === "") return "has an empty tag";
+  if (tag === "latest") return "uses the latest tag";
+  return undefined;
+}
+
+export const imagesRule: Rule = {
+  name: "images",
+  summary: "every image is pinned (tag or digest, never latest) and, on-prem, comes from the mirror registry",
+  check(state) {
+    const findings: Finding[] = [];
+    for (const w of workloads(state)) {
+      // Objects the cluster itself provides (the EKS add-ons) are not installed by the stacks.
+      if (w.owner.source.startsWith("cluster (")) continue;
+      for (const { container, kind } of allContainers(w.spec)) {
+        const image = container.image;
+        if (!image) {
+          if (!["InferenceService", "Prometheus", "Alertmanager"].includes(w.owner.object.kind)) {
+            findings.push(
+              findingFor(
+                state,
+                "images",
+                w.owner,
+                `${kind} "${container.name}" has no image`,
+                "set the image",
+              ),
+            );
+          }
+          continue;
+        }
+        const problem = unpinned(image);
+        if (problem) {
+          findings.push(
+            findingFor(
+              state,
+              "images",
+              w.owner,
+              `${kind} "${container.name}" image ${image} ${problem}`,
+              "pin the image to a version tag or a digest",
+            ),
+          );
+        }
+        const mirror = state.environment.mirrorRegistry;
+        if (mirror && registryOf(image) !== mirror) {
+          findings.push(
+            findingFor(
+              state,
+              "images",
+              w.owner,
+              `${kind} "${container.name}" image ${image} is not from the mirror registry ${mirror}`,
+              `pull it through ${mirror} (set the chart's image registry value)`,
+            ),
+          );
+        }
+      }
+    }
+    return findings;
+  },
+};

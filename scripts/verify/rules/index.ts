@@ -1,0 +1,17 @@
+import { imagesRule } from "./images";
+import { networkRule } from "./network";
+import { podSecurityRule } from "./pod-security";
+import { quotaRule } from "./quotas";
+import { referencesRule } from "./references";
+import type { Rule } from "./rule";
+import { schemaRule } from "./schema";
+
+/** Every rule verify runs, in report order. Add a rule by adding its module here. */
+export const RULES: readonly Rule[] = [
+  schemaRule,
+  podSecurityRule,
+  quotaRule,
+  referencesRule(),
+  networkRule(),
+  imagesRule,
+];

@@ -1,0 +1,508 @@
+/**
+ * The cluster state each environment's platform and serving stacks would create: rendered
+ * charts, Kubeflow Pipelines manifests, `kubernetes_manifest` objects and typed resources, with
+ * the facts about the cluster the rules need (node groups, service CIDR, version).
+ */
+import { App } from "cdktf";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import type { EnvironmentInput } from "../../environments/schema";
+import { loadBuilds } from "../../stacks/synthesize";
+import { addEnvironmentStacks } from "../../stacks/app";
+import { convertTypedResource, TYPED_RESOURCES, type KubernetesObject } from "./convert";
+import {
+  resolveDeep,
+  resolveString,
+  type StackContext,
+  type StandInContext,
+  type TerraformJson,
+} from "./terraform";
+import {
+  inParallel,
+  renderKustomize,
+  renderRelease,
+  type ChartSources,
+  type HelmReleaseInput,
+  type RenderResult,
+} from "./render";
+import type { Tools } from "./tools";
+import { firstAddress, hostInCidr } from "./net";
+import type { Finding } from "./finding";
+import { CLUSTER_PROVIDED, operatorManagedObjects } from "./out-of-band";
+
+export interface StateObject {
+  readonly object: KubernetesObject;
+  /** Where it comes from: `dev-platform helm_release kube-prometheus-stack`. */
+  readonly source: string;
+}
+
+export interface NodeGroupFacts {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly taints: readonly { readonly key: string; readonly value?: string; readonly effect: string }[];
+  readonly maxSize: number;
+}
+
+export interface EnvironmentFacts {
+  readonly name: string;
+  /** `1.34` */
+  readonly kubeVersion: string;
+  readonly vpcCidr: string;
+  readonly serviceCidr: string;
+  /** The `kubernetes` Service's ClusterIP: the first address of the service CIDR. */
+  readonly apiServiceIp: string;
+  /** An address the API server's endpoints (EKS control-plane ENIs) have in the VPC. */
+  readonly apiEndpointIp: string;
+  /** Where the database resolves (inside the VPC). */
+  readonly databaseIp: string;
+  readonly databasePort: number;
+  /** A public object-store address (S3 regional endpoint range). */
+  readonly objectStoreIp: string;
+  /** Source address of load-balancer traffic to pods (ALB/NLB nodes in the VPC). */
+  readonly loadBalancerIp: string;
+  readonly nodeGroups: readonly NodeGroupFacts[];
+  /** How NetworkPolicies see Service traffic: EKS's VPC CNI agent matches ipBlock before DNAT. */
+  readonly networkPolicyEngine: "pre-dnat" | "post-dnat";
+  /** Registry every image must come from (on-prem mirror); undefined on AWS. */
+  readonly mirrorRegistry?: string;
+}
+
+export interface ClusterState {
+  readonly environment: EnvironmentFacts;
+  readonly objects: StateObject[];
+  /** Problems found while building the state (charts missing, renders failing). */
+  readonly problems: Finding[];
+}
+
+export interface CollectOptions {
+  readonly environments: readonly EnvironmentInput[];
+  readonly tools: Tools;
+  readonly charts: ChartSources;
+  /** Folder holding `kubeflow-pipelines-<version>/manifests` or a `manifests` folder itself. */
+  readonly kubeflowPipelinesDir?: string;
+}
+
+/** Kinds the API server keeps without a namespace (built-in); CRDs add theirs. */
+export const CLUSTER_SCOPED_KINDS = new Set([
+  "Namespace",
+  "Node",
+  "PersistentVolume",
+  "ClusterRole",
+  "ClusterRoleBinding",
+  "CustomResourceDefinition",
+  "StorageClass",
+  "PriorityClass",
+  "IngressClass",
+  "RuntimeClass",
+  "CSIDriver",
+  "CSINode",
+  "VolumeAttachment",
+  "APIService",
+  "ValidatingWebhookConfiguration",
+  "MutatingWebhookConfiguration",
+  "ValidatingAdmissionPolicy",
+  "ValidatingAdmissionPolicyBinding",
+  "FlowSchema",
+  "PriorityLevelConfiguration",
+  "CertificateSigningRequest",
+]);
+
+export interface SynthesizedEnvironment {
+  readonly input: EnvironmentInput;
+  readonly name: string;
+  readonly stacks: Record<string, TerraformJson>;
+  readonly facts: EnvironmentFacts;
+}
+
+/** Synthesizes every stack of the environments into a temporary folder and reads them back. */
+export function synthesize(environments: readonly EnvironmentInput[]): SynthesizedEnvironment[] {
+  const loaded = loadBuilds(environments);
+  if (!loaded.ok) throw new Error(`environment configuration is invalid:\n${loaded.problems.join("\n")}`);
+  const outdir = mkdtempSync(join(tmpdir(), "mlops-verify-synth-"));
+  try {
+    const app = new App({ outdir });
+    const all = addEnvironmentStacks(app, loaded.builds);
+    app.synth();
+    return loaded.builds.map(({ environment }, index) => {
+      const stacks: Record<string, TerraformJson> = {};
+      for (const stack of Object.values(all[index])) {
+        const id = stack.node.id;
+        stacks[id] = JSON.parse(readFileSync(join(outdir, "stacks", id, "cdk.tf.json"), "utf8"));
+      }
+      const input = environments.find(
+        (e) => (e as { name: string }).name === environment.name,
+      ) as EnvironmentInput;
+      return {
+        input,
+        name: environment.name,
+        stacks,
+        facts: factsOf(environment, stacks[`${environment.name}-foundation`]),
+      };
+    });
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+const EKS_EFFECTS: Record<string, string> = {
+  NO_SCHEDULE: "NoSchedule",
+  NO_EXECUTE: "NoExecute",
+  PREFER_NO_SCHEDULE: "PreferNoSchedule",
+};
+
+function factsOf(
+  environment: {
+    name: string;
+    eks: { version: string; serviceIpv4Cidr: string };
+    network: { vpcCidr: string };
+  },
+  foundation: TerraformJson | undefined,
+): EnvironmentFacts {
+  const groups = Object.entries(foundation?.resource?.aws_eks_node_group ?? {}).map(([id, group]) => {
+    const g = group as {
+      node_group_name?: string;
+      labels?: Record<string, string>;
+      taint?: { key: string; value?: string; effect: string }[];
+      scaling_config?: { max_size: number } | { max_size: number }[];
+    };
+    const scaling = Array.isArray(g.scaling_config) ? g.scaling_config[0] : g.scaling_config;
+    return {
+      name: g.labels?.workload ?? id,
+      labels: g.labels ?? {},
+      taints: (g.taint ?? []).map((t) => ({
+        key: t.key,
+        value: t.value,
+        effect: EKS_EFFECTS[t.effect] ?? t.effect,
+      })),
+      maxSize: scaling?.max_size ?? 0,
+    };
+  });
+  const vpc = environment.network.vpcCidr;
+  return {
+    name: environment.name,
+    kubeVersion: environment.eks.version,
+    vpcCidr: vpc,
+    serviceCidr: environment.eks.serviceIpv4Cidr,
+    apiServiceIp: firstAddress(environment.eks.serviceIpv4Cidr),
+    apiEndpointIp: hostInCidr(vpc, 200),
+    databaseIp: hostInCidr(vpc, 100),
+    databasePort: 5432,
+    objectStoreIp: "52.218.0.10",
+    loadBalancerIp: hostInCidr(vpc, 50),
+    nodeGroups: groups,
+    networkPolicyEngine: "pre-dnat",
+  };
+}
+
+function isNamespaced(kind: string, clusterScopedCustom: ReadonlySet<string>): boolean {
+  return !CLUSTER_SCOPED_KINDS.has(kind) && !clusterScopedCustom.has(kind);
+}
+
+interface PendingRelease {
+  readonly environment: string;
+  readonly stack: string;
+  readonly release: HelmReleaseInput;
+}
+
+function releasesOf(env: SynthesizedEnvironment, context: StandInContext): PendingRelease[] {
+  const out: PendingRelease[] = [];
+  for (const [stackName, json] of Object.entries(env.stacks)) {
+    const stack: StackContext = { name: stackName, json };
+    for (const raw of Object.values(json.resource?.helm_release ?? {})) {
+      const r = raw as {
+        name: string;
+        namespace?: string;
+        chart: string;
+        version: string;
+        repository?: string;
+        values?: string[];
+        set?: unknown[];
+      };
+      const values = (r.values ?? []).map((text) => parseYaml(resolveString(text, stack, context)));
+      if (r.set && r.set.length > 0) {
+        throw new Error(
+          `${stackName} helm_release ${r.name}: "set" values are not supported by verify; pass them in values`,
+        );
+      }
+      out.push({
+        environment: env.name,
+        stack: stackName,
+        release: {
+          name: resolveString(r.name, stack, context),
+          namespace: resolveString(r.namespace ?? "default", stack, context),
+          chart: r.chart,
+          version: r.version,
+          repository: r.repository,
+          values,
+        },
+      });
+    }
+  }
+  return out;
+}
+
+function typedObjects(
+  env: SynthesizedEnvironment,
+  context: StandInContext,
+  problems: Finding[],
+): StateObject[] {
+  const out: StateObject[] = [];
+  for (const [stackName, json] of Object.entries(env.stacks)) {
+    const stack: StackContext = { name: stackName, json };
+    for (const [type, resources] of Object.entries(json.resource ?? {})) {
+      if (type === "kubernetes_manifest") {
+        for (const [id, resource] of Object.entries(resources)) {
+          const manifest = resolveDeep((resource as { manifest: KubernetesObject }).manifest, stack, context);
+          out.push({ object: manifest, source: `${stackName} kubernetes_manifest.${id}` });
+        }
+        continue;
+      }
+      if (!type.startsWith("kubernetes_")) continue;
+      if (!TYPED_RESOURCES[type]) {
+        problems.push({
+          environment: env.name,
+          source: `${stackName} ${type}`,
+          object: type,
+          rule: "collect",
+          severity: "error",
+          message: `resource type ${type} has no Kubernetes mapping, so its objects are not checked`,
+          fix: "add the type to TYPED_RESOURCES in scripts/verify/convert.ts",
+        });
+        continue;
+      }
+      for (const [id, resource] of Object.entries(resources)) {
+        const resolved = resolveDeep(resource, stack, context) as Record<string, unknown>;
+        const { object, problems: conversion } = convertTypedResource(type, resolved);
+        for (const p of conversion) {
+          problems.push({
+            environment: env.name,
+            source: `${stackName} ${type}.${id}`,
+            object: `${object.kind} ${object.metadata.namespace ?? ""}/${object.metadata.name ?? id}`,
+            rule: "schema",
+            severity: "error",
+            message: `${p.path} ${p.message}`,
+            fix: "give the block the shape the Kubernetes field has",
+          });
+        }
+        out.push({ object, source: `${stackName} ${type}.${id}` });
+      }
+    }
+  }
+  return out;
+}
+
+function renderFailure(
+  environment: string,
+  source: string,
+  object: string,
+  result: Extract<RenderResult, { ok: false }>,
+): Finding {
+  return {
+    environment,
+    source,
+    object,
+    rule: "render",
+    severity: "error",
+    message: result.problem,
+    fix: result.fix,
+  };
+}
+
+/** Group/versions the custom resource definitions in a set of objects serve. */
+export function servedApiVersions(objects: readonly KubernetesObject[]): string[] {
+  const out = new Set<string>();
+  for (const o of objects) {
+    if (o.kind !== "CustomResourceDefinition") continue;
+    const spec = o.spec as { group?: string; versions?: { name: string; served?: boolean }[] } | undefined;
+    for (const v of spec?.versions ?? [])
+      if (v.served !== false && spec?.group) out.add(`${spec.group}/${v.name}`);
+  }
+  return [...out].sort();
+}
+
+function kubeflowRoot(dir: string, version: string): string {
+  const direct = join(dir, "manifests");
+  try {
+    readFileSync(join(direct, "kustomize", "env", "platform-agnostic", "kustomization.yaml"));
+    return dir;
+  } catch {
+    return join(dir, `kubeflow-pipelines-${version}`);
+  }
+}
+
+/** Builds the cluster state of every environment. */
+export async function collect(options: CollectOptions): Promise<ClusterState[]> {
+  const synthesized = synthesize(options.environments);
+  const states: ClusterState[] = [];
+  const pending: {
+    env: SynthesizedEnvironment;
+    releases: PendingRelease[];
+    objects: StateObject[];
+    problems: Finding[];
+  }[] = [];
+  for (const env of synthesized) {
+    const account = ((env.input as { aws?: { allowedAccountIds?: string[] } }).aws?.allowedAccountIds ?? [
+      "000000000000",
+    ])[0];
+    const region = (env.input as { aws?: { region?: string } }).aws?.region ?? "eu-west-1";
+    const context: StandInContext = { accountId: account, region, stacks: env.stacks };
+    const problems: Finding[] = [];
+    const objects = typedObjects(env, context, problems);
+    pending.push({ env, releases: releasesOf(env, context), objects, problems });
+  }
+
+  const render = (apiVersions: (env: string) => string[]) => (p: PendingRelease) =>
+    renderRelease(options.tools, p.release, options.charts, {
+      kubeVersion: `${synthesized.find((s) => s.name === p.environment)!.facts.kubeVersion}.0`,
+      apiVersions: apiVersions(p.environment),
+    });
+  const all = pending.flatMap((p) => p.releases);
+  const first = await inParallel(
+    all,
+    2,
+    render(() => []),
+  );
+  // Templates gated on an API (ServiceMonitor, ...) render once the CRDs the state installs are known.
+  const served = new Map<string, string[]>();
+  for (const p of pending) {
+    const rendered = first.flatMap((r, i) => (r.ok && all[i].environment === p.env.name ? r.objects : []));
+    served.set(p.env.name, servedApiVersions([...rendered, ...p.objects.map((o) => o.object)]));
+  }
+  const gated = all.map((_p, i) => {
+    const r = first[i];
+    return r.ok && chartUsesCapabilities(r.chartDir);
+  });
+  const second = await inParallel(
+    all.map((p, i) => ({ p, i })).filter(({ i }) => gated[i]),
+    2,
+    ({ p }) => render((env) => served.get(env) ?? [])(p),
+  );
+  const results = [...first];
+  all
+    .map((_p, i) => i)
+    .filter((i) => gated[i])
+    .forEach((i, k) => (results[i] = second[k]));
+
+  for (const p of pending) {
+    const { env, objects, problems } = p;
+    for (const [i, release] of all.entries()) {
+      if (release.environment !== env.name) continue;
+      const source = `${release.stack} helm_release ${release.release.name}`;
+      const r = results[i];
+      if (!r.ok) {
+        problems.push(
+          renderFailure(env.name, source, `release ${release.release.namespace}/${release.release.name}`, r),
+        );
+        continue;
+      }
+      for (const object of r.objects) {
+        objects.push({ object: defaultNamespace(object, release.release.namespace), source });
+      }
+    }
+    await addKubeflowPipelines(options, env, objects, problems);
+    for (const object of CLUSTER_PROVIDED)
+      objects.push({ object, source: "cluster (present in every EKS cluster)" });
+    for (const object of operatorManagedObjects(objects.map((o) => o.object))) {
+      objects.push({ object, source: "cluster (maintained by prometheus-operator)" });
+    }
+    const customScopes = clusterScopedCustomKinds(objects.map((o) => o.object));
+    const finalObjects = objects.map((o) =>
+      isNamespaced(o.object.kind, customScopes) ? o : { ...o, object: withoutNamespace(o.object) },
+    );
+    states.push({ environment: env.facts, objects: finalObjects, problems });
+  }
+  return states;
+}
+
+const capabilityCache = new Map<string, boolean>();
+function chartUsesCapabilities(dir: string): boolean {
+  const cached = capabilityCache.get(dir);
+  if (cached !== undefined) return cached;
+  let found = false;
+  try {
+    execFileSync("grep", ["-rqs", "APIVersions", dir]);
+    found = true;
+  } catch {
+    found = false;
+  }
+  capabilityCache.set(dir, found);
+  return found;
+}
+
+function defaultNamespace(object: KubernetesObject, namespace: string): KubernetesObject {
+  if (!object.metadata) object.metadata = {};
+  if (object.metadata.namespace) return object;
+  return { ...object, metadata: { ...object.metadata, namespace } };
+}
+
+function withoutNamespace(object: KubernetesObject): KubernetesObject {
+  if (!object.metadata?.namespace) return object;
+  const { namespace: _namespace, ...metadata } = object.metadata;
+  return { ...object, metadata };
+}
+
+/** Kinds of the CRDs in the state whose scope is Cluster. */
+export function clusterScopedCustomKinds(objects: readonly KubernetesObject[]): Set<string> {
+  const out = new Set<string>();
+  for (const o of objects) {
+    const spec = o.spec as { scope?: string; names?: { kind?: string } } | undefined;
+    if (o.kind === "CustomResourceDefinition" && spec?.scope === "Cluster" && spec.names?.kind)
+      out.add(spec.names.kind);
+  }
+  return out;
+}
+
+async function addKubeflowPipelines(
+  options: CollectOptions,
+  env: SynthesizedEnvironment,
+  objects: StateObject[],
+  problems: Finding[],
+): Promise<void> {
+  const applications = objects.filter(
+    (o) => o.object.kind === "Application" && o.object.apiVersion.startsWith("argoproj.io/"),
+  );
+  for (const application of applications) {
+    const spec = application.object.spec as {
+      source?: {
+        repoURL?: string;
+        path?: string;
+        targetRevision?: string;
+        kustomize?: { patches?: unknown[] };
+      };
+      destination?: { namespace?: string };
+    };
+    const source = spec.source;
+    if (!source?.path || !/pipelines/.test(source.repoURL ?? "")) continue;
+    const where = `${application.source} Application ${application.object.metadata.name}`;
+    const name = `Application ${application.object.metadata.namespace}/${application.object.metadata.name}`;
+    if (!options.kubeflowPipelinesDir) {
+      problems.push({
+        environment: env.name,
+        source: where,
+        object: name,
+        rule: "render",
+        severity: "error",
+        message: `the Kubeflow Pipelines manifests (${source.repoURL} ${source.path} at ${source.targetRevision}) are not available`,
+        fix: "pass --kubeflow-pipelines DIR (or MLOPS_KUBEFLOW_PIPELINES_DIR) holding the manifests at the pinned tag",
+      });
+      continue;
+    }
+    const root = kubeflowRoot(options.kubeflowPipelinesDir, source.targetRevision ?? "");
+    const result = await renderKustomize(options.tools, {
+      root,
+      path: source.path,
+      patches: source.kustomize?.patches ?? [],
+    });
+    if (!result.ok) {
+      problems.push(renderFailure(env.name, where, name, result));
+      continue;
+    }
+    const namespace = spec.destination?.namespace ?? "default";
+    for (const object of result.objects) {
+      objects.push({ object: defaultNamespace(object, namespace), source: `${where} (${source.path})` });
+    }
+  }
+}
