@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import Ajv from "ajv";
 import { parse, parseAllDocuments, stringify } from "yaml";
-import { synthesizeEnvironments, type TerraformJson } from "../support/synth";
+import { policyStatements, resourcesOf, synthesizeEnvironments, type TerraformJson } from "../support/synth";
 import { ENVIRONMENTS } from "../../environments";
 import { loadEnvironments } from "../../environments/load";
 import type { EnvironmentInput } from "../../environments/schema";
@@ -258,6 +258,35 @@ describe("alert routing (synthesized)", () => {
           },
         });
       }
+    },
+  );
+
+  it.each(NAMES)(
+    "%s: External Secrets may read the receivers' Secrets Manager secrets, and only those",
+    (env) => {
+      const json = envs[env].foundation.json;
+      const [roleId] = Object.entries<any>(resourcesOf(json, "aws_iam_role")).find(
+        ([, role]) => role.name === `mlops-${env}-external-secrets`,
+      ) ?? [undefined];
+      const policy = Object.values<any>(resourcesOf(json, "aws_iam_role_policy")).find(
+        (p) => p.role === `\${aws_iam_role.${roleId}.name}`,
+      );
+      const statement = policyStatements(json, policy.policy).find(
+        (s: any) => s.sid === "ReadAlertReceiverSecrets",
+      );
+      const names = [
+        ...new Set(envs[env].environment.platform.alerting.receivers.map((r) => r.secret.remoteKey)),
+      ];
+      expect(statement.actions).toContain("secretsmanager:GetSecretValue");
+      const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+      expect(statement.resources).toHaveLength(names.length);
+      statement.resources.forEach((resource: string, index: number) => {
+        expect(resource).toMatch(
+          new RegExp(
+            `^arn:\\$\\{data\\.aws_partition\\.[^}]+\\.partition\\}:secretsmanager:eu-west-1:\\$\\{data\\.aws_caller_identity\\.[^}]+\\.account_id\\}:secret:${escape(names[index])}-\\?{6}$`,
+          ),
+        );
+      });
     },
   );
 

@@ -372,20 +372,43 @@ export function loadBalancerControllerStatements(account: AwsAccount): PolicySta
   ];
 }
 
-/** External Secrets reads exactly one Secrets Manager secret (the database's). */
-export function secretReaderStatements(scope: KeyedScope, secretArn: string): PolicyStatement[] {
-  return [
-    {
-      sid: "ReadDatabaseSecret",
-      actions: [
-        "secretsmanager:GetSecretValue",
-        "secretsmanager:DescribeSecret",
-        "secretsmanager:GetResourcePolicy",
-        "secretsmanager:ListSecretVersionIds",
-      ],
-      resources: [secretArn],
-    },
+/**
+ * External Secrets reads exactly the Secrets Manager secrets the platform copies: the
+ * database's, and those of the alert receivers (given by name or ARN in the environment).
+ */
+export function secretReaderStatements(
+  scope: KeyedScope,
+  secretArn: string,
+  alertReceiverSecrets: readonly string[] = [],
+): PolicyStatement[] {
+  const reading = [
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetResourcePolicy",
+    "secretsmanager:ListSecretVersionIds",
+  ];
+  const statements: PolicyStatement[] = [
+    { sid: "ReadDatabaseSecret", actions: reading, resources: [secretArn] },
     keyViaService("DecryptSecretThroughSecretsManager", scope, "secretsmanager", KMS_DECRYPT),
+  ];
+  if (alertReceiverSecrets.length > 0) {
+    statements.push({
+      sid: "ReadAlertReceiverSecrets",
+      actions: reading,
+      resources: [...new Set(alertReceiverSecrets)].flatMap((key) => secretsManagerArns(scope.account, key)),
+    });
+  }
+  return statements;
+}
+
+/**
+ * IAM resources of a secret given by name or ARN. Secrets Manager appends `-` and six random
+ * characters to a secret's name in its ARN; a given ARN may be complete or stop at the name.
+ */
+function secretsManagerArns(account: AwsAccount, key: string): string[] {
+  if (key.startsWith("arn:")) return [key, `${key}-??????`];
+  return [
+    `arn:${account.partition}:secretsmanager:${account.region}:${account.accountId}:secret:${key}-??????`,
   ];
 }
 
