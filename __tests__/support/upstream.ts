@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import Ajv from "ajv";
 import { parseAllDocuments } from "yaml";
+import { ensureTools } from "../../scripts/verify/tools";
 
 const PROJECT_ROOT = join(__dirname, "..", "..");
 
@@ -18,17 +19,26 @@ export const UPSTREAM_DIR: string | undefined = [
   join(PROJECT_ROOT, "..", "shared", "upstream"),
 ].find((dir): dir is string => dir !== undefined && existsSync(join(dir, "charts")));
 
-/** An executable named `name`: `$<envVar>`, then the verify tool's cache, then PATH. */
+/** An executable named `name`: `$<envVar>`, then the first on PATH. */
 export function findExecutable(name: string, envVar: string): string | undefined {
   const candidates = [
     process.env[envVar],
-    join(PROJECT_ROOT, "node_modules", ".cache", "mlops-verify", "bin", name),
     ...(process.env.PATH ?? "").split(delimiter).map((dir) => join(dir, name)),
   ];
   return candidates.find((path): path is string => path !== undefined && path !== "" && existsSync(path));
 }
 
-export const HELM = findExecutable("helm", "HELM");
+/** helm v4 as the verify tool runs it (unpacked from an npm package, nothing downloaded), or `$HELM`. */
+function projectHelm(): string | undefined {
+  if (process.env.HELM) return process.env.HELM;
+  try {
+    return ensureTools().helm;
+  } catch {
+    return findExecutable("helm", "HELM");
+  }
+}
+
+export const HELM = projectHelm();
 export const TERRAFORM = findExecutable("terraform", "TERRAFORM");
 
 export interface KubernetesObject {
