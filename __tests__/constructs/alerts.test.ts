@@ -500,6 +500,88 @@ function run(command: string, args: string[], cwd: string) {
   return { ok: result.status === 0, stdout: result.stdout, output: `${result.stdout}${result.stderr}` };
 }
 
+describe("every receiver kind", () => {
+  const receivers = [
+    {
+      kind: "slack" as const,
+      name: "team",
+      channel: "#alerts",
+      severities: ["warning" as const],
+      secret: { remoteKey: "a/slack" },
+    },
+    {
+      kind: "pagerduty" as const,
+      name: "pager",
+      severities: ["critical" as const],
+      secret: { remoteKey: "a/pd" },
+    },
+    {
+      kind: "webhook" as const,
+      name: "hook",
+      severities: ["critical" as const, "info" as const],
+      secret: { remoteKey: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:a/hook", property: "url" },
+    },
+  ];
+  const config = alertmanagerConfig(receivers);
+
+  it("reads each credential from the file of its own Secret", () => {
+    expect(config.receivers).toEqual([
+      { name: "null" },
+      {
+        name: "team",
+        slack_configs: [
+          {
+            api_url_file: "/etc/alertmanager/secrets/alert-receiver-team/api-url",
+            channel: "#alerts",
+            send_resolved: true,
+          },
+        ],
+      },
+      {
+        name: "pager",
+        pagerduty_configs: [
+          {
+            routing_key_file: "/etc/alertmanager/secrets/alert-receiver-pager/routing-key",
+            send_resolved: true,
+          },
+        ],
+      },
+      {
+        name: "hook",
+        webhook_configs: [
+          { url_file: "/etc/alertmanager/secrets/alert-receiver-hook/url", send_resolved: true },
+        ],
+      },
+    ]);
+  });
+
+  // url_file of webhook_configs arrived in Alertmanager 0.26 (the chart runs 0.34.0).
+  const amtoolVersion = AMTOOL
+    ? /version (\d+)\.(\d+)\./.exec(spawnSync(AMTOOL, ["--version"], { encoding: "utf8" }).stdout ?? "")
+    : null;
+  const webhookFiles =
+    amtoolVersion !== null && (Number(amtoolVersion[1]) > 0 || Number(amtoolVersion[2]) >= 26);
+  if (AMTOOL && !webhookFiles) {
+    process.stdout.write(
+      `SKIPPED __tests__/constructs/alerts.test.ts: amtool check-config of a webhook receiver (amtool ${amtoolVersion?.slice(1).join(".") ?? "of unknown version"} predates url_file, Alertmanager 0.26)\n`,
+    );
+  }
+  (AMTOOL ? it : it.skip)("amtool check-config accepts them", () => {
+    const work = mkdtempSync(join(tmpdir(), "receivers-"));
+    try {
+      const checked = webhookFiles ? receivers : receivers.filter((r) => r.kind !== "webhook");
+      writeFileSync(join(work, "alertmanager.yaml"), stringify(alertmanagerConfig(checked)));
+      const result = run(AMTOOL as string, ["check-config", "alertmanager.yaml"], work);
+      expect(result.output).toContain(
+        `Found:\n - global config\n - route\n - 3 inhibit rules\n - ${checked.length + 1} receivers`,
+      );
+      expect(result.ok).toBe(true);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+});
+
 rendered("kube-prometheus-stack 88.5.3 as rendered", () => {
   const objects: Record<string, Obj[]> = {};
   let work: string;
