@@ -3,6 +3,7 @@
  * version's `openAPIV3Schema` made strict about unknown fields, compiled with ajv.
  */
 import type { Decoded } from "./convert";
+import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
@@ -70,6 +71,58 @@ export function strictSchema(schema: unknown, path: string[] = []): unknown {
   if (isMetadata) return { type: "object" };
   if (out.properties && !preserves && out.additionalProperties === undefined)
     out.additionalProperties = false;
+  return out;
+}
+
+/**
+ * The part of a schema that a set of values reaches: properties the values do not have are
+ * dropped (required ones are kept as `{}` so they are still reported missing). Validating the
+ * values against it gives the same result as against the whole schema, and large CRDs (pod
+ * templates inside InferenceService) compile in milliseconds instead of seconds.
+ */
+export function reachedSchema(schema: unknown, values: readonly unknown[]): unknown {
+  if (schema === null || typeof schema !== "object" || Array.isArray(schema)) return schema;
+  const source = schema as Record<string, unknown>;
+  const out: Record<string, unknown> = { ...source };
+  const objects = values.filter(
+    (v): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v),
+  );
+  if (source.properties && typeof source.properties === "object") {
+    const properties = source.properties as Record<string, unknown>;
+    const required = new Set((source.required as string[] | undefined) ?? []);
+    const kept: Record<string, unknown> = {};
+    const present = new Set(objects.flatMap((o) => Object.keys(o)));
+    for (const [name, child] of Object.entries(properties)) {
+      if (present.has(name)) {
+        kept[name] = reachedSchema(
+          child,
+          objects.map((o) => o[name]).filter((v) => v !== undefined),
+        );
+      } else if (required.has(name)) kept[name] = {};
+    }
+    out.properties = kept;
+  }
+  if (source.items && typeof source.items === "object") {
+    out.items = reachedSchema(
+      source.items,
+      values.filter(Array.isArray).flatMap((v) => v as unknown[]),
+    );
+  }
+  if (source.additionalProperties && typeof source.additionalProperties === "object") {
+    const declared = new Set(Object.keys((source.properties as Record<string, unknown>) ?? {}));
+    out.additionalProperties = reachedSchema(
+      source.additionalProperties,
+      objects.flatMap((o) =>
+        Object.entries(o)
+          .filter(([k]) => !declared.has(k))
+          .map(([, v]) => v),
+      ),
+    );
+  }
+  for (const key of ["allOf", "anyOf", "oneOf"]) {
+    if (Array.isArray(source[key]))
+      out[key] = (source[key] as unknown[]).map((sub) => reachedSchema(sub, values));
+  }
   return out;
 }
 
@@ -204,10 +257,11 @@ export class CrdCatalog {
         versions: crd.versions.filter((v) => v.served).map((v) => v.name),
       };
     if (!entry.schema) return { found: "no-schema", errors: [], file: crd.file };
-    const key = `${group}/${version}/${object.kind}`;
+    const schema = strictSchema(reachedSchema(entry.schema, [object]));
+    const key = createHash("sha256").update(JSON.stringify(schema)).digest("hex");
     let validate = this.compiled.get(key);
     if (!validate) {
-      validate = this.ajv.compile(strictSchema(entry.schema) as object);
+      validate = this.ajv.compile(schema as object);
       this.compiled.set(key, validate);
     }
     validate(object);
