@@ -18,7 +18,7 @@ export function configureAwsProvider(scope: Construct, environment: Environment)
   if (existing instanceof AwsProvider) return existing;
   if (existing) {
     throw new Error(
-      `${stack.node.id}: "${AWS_PROVIDER_ID}" is already the id of a ${existing.constructor.name}; the AWS provider needs that id`,
+      `${stack.node.id}: the construct id "${AWS_PROVIDER_ID}" is taken by a ${existing.constructor.name}, and the AWS provider needs it; give that construct another id`,
     );
   }
   return new AwsProvider(stack, AWS_PROVIDER_ID, {
