@@ -4,6 +4,7 @@ import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
 import type { ChartCatalog } from "./chart-catalog";
 import type { PlatformRelease } from "./helm-release";
 import type { ScrapeableComponents } from "./cluster-target";
+import type { SecretFromStore } from "./platform-secrets";
 import {
   DEFAULT_ALERT_THRESHOLDS,
   INFERENCE_SERVICE_POD_LABEL,
@@ -44,10 +45,12 @@ export interface MonitoringProps {
 export const GRAFANA_DASHBOARD_LABEL = { grafana_dashboard: "1" };
 
 /**
- * kube-prometheus-stack: Prometheus with retention and a persistent volume, Alertmanager,
- * Grafana with its admin from an existing Secret; monitors and rules are picked up from every
- * namespace. The platform's alerts ship as a PrometheusRule through the chart, the inference
- * dashboard as a ConfigMap the Grafana sidecar loads.
+ * kube-prometheus-stack: Prometheus with retention and a persistent volume, Alertmanager
+ * routing alerts by severity to the environment's receivers, Grafana with its admin from an
+ * existing Secret; monitors and rules are picked up from every namespace, and the cluster
+ * components the target does not expose get neither. The platform's alerts ship as a
+ * PrometheusRule through the chart, the inference dashboard as a ConfigMap the Grafana sidecar
+ * loads.
  */
 export class Monitoring extends Construct {
   public readonly release: PlatformRelease;
@@ -274,11 +277,7 @@ export function alertReceiverSecretName(receiver: string): string {
 export function alertReceiverSecrets(
   receivers: readonly AlertReceiver[],
   namespace: string,
-): {
-  namespace: string;
-  secretName: string;
-  keys: Record<string, { remoteKey: string; property?: string }>;
-}[] {
+): SecretFromStore[] {
   return receivers.map((receiver) => ({
     namespace,
     secretName: alertReceiverSecretName(receiver.name),
