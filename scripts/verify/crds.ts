@@ -9,13 +9,13 @@ import { join } from "node:path";
 import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
 import { loadAll } from "js-yaml";
 
-interface CrdVersion {
+export interface CrdVersion {
   readonly name: string;
   readonly served: boolean;
   readonly schema?: Record<string, unknown>;
 }
 
-interface Crd {
+export interface Crd {
   readonly file: string;
   readonly group: string;
   readonly kind: string;

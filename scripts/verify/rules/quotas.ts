@@ -16,7 +16,11 @@ interface Defaults {
 
 type Usage = Record<string, number>;
 
-/** A container's requests and limits as the LimitRanger admission plugin completes them. */
+/**
+ * A container's requests and limits as admission leaves them: API defaulting first copies a
+ * limit to a missing request, then the LimitRanger fills missing limits with `default` and
+ * missing requests with `defaultRequest` (which itself defaults to `default`).
+ */
 export function effectiveResources(
   container: Container,
   defaults: Defaults | undefined,
@@ -25,14 +29,14 @@ export function effectiveResources(
   const limits: Usage = {};
   for (const [k, v] of Object.entries(container.resources?.limits ?? {})) limits[k] = parseQuantity(v);
   for (const [k, v] of Object.entries(container.resources?.requests ?? {})) requests[k] = parseQuantity(v);
+  for (const [k, v] of Object.entries(limits)) if (requests[k] === undefined) requests[k] = v;
   if (defaults) {
     for (const [k, v] of Object.entries(defaults.limit))
       if (limits[k] === undefined) limits[k] = parseQuantity(v);
-    for (const [k, v] of Object.entries(defaults.request))
-      if (requests[k] === undefined && limits[k] === undefined) requests[k] = parseQuantity(v);
+    const defaultRequest = { ...defaults.limit, ...defaults.request };
+    for (const [k, v] of Object.entries(defaultRequest))
+      if (requests[k] === undefined) requests[k] = parseQuantity(v);
   }
-  // A limit without a request makes the request equal to the limit.
-  for (const [k, v] of Object.entries(limits)) if (requests[k] === undefined) requests[k] = v;
   return { requests, limits };
 }
 

@@ -41,7 +41,11 @@ export const schemaRule: Rule = {
       );
       const isBuiltInGroup =
         !installed && (/^(|apps|batch|policy|autoscaling)$/.test(group) || group.endsWith(".k8s.io"));
-      if (declaredKind(apiVersion, kind)) {
+      const version = apiVersion.split("/").pop() ?? "";
+      // kubernetes-models keeps the removed beta APIs; a cluster serves no alpha or beta built-in
+      // API by default (those before 1.24 are all removed by 1.34, later ones start disabled).
+      const prerelease = /(alpha|beta)\d*$/.test(version);
+      if (declaredKind(apiVersion, kind) && !prerelease) {
         const ref = schemas.kinds[`${apiVersion}/${kind}`];
         const violations = validateAgainst(schemas, { type: "object", ref }, at.object, "");
         for (const v of violations.slice(0, MAX_PER_OBJECT)) {
@@ -74,8 +78,8 @@ export const schemaRule: Rule = {
             state,
             "schema",
             at,
-            `${apiVersion} ${kind} is not served by Kubernetes ${state.environment.kubeVersion}`,
-            "use an apiVersion the cluster serves",
+            `${apiVersion} ${kind} is not served by Kubernetes ${state.environment.kubeVersion}${prerelease ? " (no alpha or beta built-in API is enabled by default)" : ""}`,
+            "use the apiVersion the cluster serves (kubectl api-resources)",
           ),
         );
         continue;
