@@ -217,10 +217,21 @@ describe("namespaces", () => {
     });
   });
 
-  it("lets KServe's controller reach the Kubernetes API and nothing else", () => {
+  it("lets KServe's controller reach the Kubernetes API, at its Service IP and its endpoints, and nothing else", () => {
     const policies = inNamespace(prod, "kubernetes_network_policy_v1", "kserve");
     const egress = policies.filter((p) => p.spec.policy_types[0] === "Egress").map((p) => p.metadata.name);
-    expect(egress.sort()).toEqual(["allow-dns", "allow-egress-kubernetes-api"]);
+    expect(egress.sort()).toEqual([
+      "allow-dns",
+      "allow-egress-kubernetes-api",
+      "allow-egress-kubernetes-api-service",
+    ]);
+    // The VPC CNI agent matches ipBlock before DNAT: pods dial the `kubernetes` Service, which
+    // Kubernetes puts on the first address of the service range (172.20.0.0/16 by default).
+    const service = policies.find((p) => p.metadata.name === "allow-egress-kubernetes-api-service");
+    expect(service.spec.egress[0]).toEqual({
+      to: [{ ip_block: { cidr: "172.20.0.1/32" } }],
+      ports: [{ port: "443", protocol: "TCP" }],
+    });
   });
 
   it("lets kubeflow reach MLflow and KServe, and the serving namespace take load-balancer traffic", () => {
@@ -318,27 +329,42 @@ describe("the ML platform", () => {
     expect(values.artifactRoot.s3.awsAccessKeyId).toBeUndefined();
     expect(values.auth).toMatchObject({ enabled: true, existingAdminSecret: { name: "mlflow-admin" } });
     expect(values.auth.postgres).toMatchObject({ enabled: true, database: "mlflow_auth" });
-    expect(values.serviceMonitor.enabled).toBe(true);
+    // Metrics on, scraped by the platform's ServiceMonitor (the chart's cannot authenticate).
+    expect(values.serviceMonitor.enabled).toBe(false);
+    expect(values.extraArgs.exposePrometheus).toBe("/mlflow/metrics");
+    expect(values.extraDeploy.map((o: any) => o.kind)).toEqual(["ServiceMonitor"]);
+    // In-cluster names and prod's pod range (the VPC, 10.30.0.0/16) as MLflow's fnmatch patterns.
     expect(values.serverAllowedHosts).toEqual(
-      expect.arrayContaining(["mlflow", expect.stringMatching(/\.svc\.cluster\.local$/)]),
+      expect.arrayContaining(["mlflow", expect.stringMatching(/\.svc\.cluster\.local$/), "10.30.*"]),
     );
     expect(values.ingress.hosts[0].host).toBe("mlflow.mlops.example.com");
   });
 
-  it("creates the workloads' MLflow user through MLflow's API once the server runs", () => {
+  it("creates the workloads' and the metrics scraper's MLflow users through MLflow's API once the server runs", () => {
     const jobs = Object.entries(resourcesOf(prod, "kubernetes_job_v1"));
-    const [id, job] = jobs.find(([, j]) => j.metadata.name === "mlflow-create-client-user")!;
+    const [id, job] = jobs.find(([, j]) => j.metadata.name === "mlflow-create-users")!;
     const container = job.spec.template.spec.container[0];
     expect(container.command[2]).toContain("/api/2.0/mlflow/users/create");
     expect(container.command[2]).toContain('-w "%%{http_code}"');
     expect(container.env.map((e: any) => e.name)).toEqual([
       "MLFLOW",
+      "USER_COUNT",
       "ADMIN_USER",
       "ADMIN_PASSWORD",
-      "CLIENT_USER",
-      "CLIENT_PASSWORD",
+      "USER_0",
+      "PASSWORD_0",
+      "USER_1",
+      "PASSWORD_1",
     ]);
-    expect(container.env.slice(1).every((e: any) => e.value_from.secret_key_ref)).toBe(true);
+    expect(container.env[1].value).toBe("2");
+    expect(container.env.slice(2).map((e: any) => e.value_from.secret_key_ref.name)).toEqual([
+      "mlflow-admin",
+      "mlflow-admin",
+      "mlflow-client",
+      "mlflow-client",
+      "mlflow-metrics",
+      "mlflow-metrics",
+    ]);
     expect(job.depends_on[0]).toMatch(/^helm_release\.Mlflow_Server_Release_/);
     expect(job.wait_for_completion).toBe(true);
     expect(id).toContain("ClientUser");
@@ -389,9 +415,13 @@ describe("the ML platform", () => {
     const kinds = resources.map((r: any) => `${r.kind}/${r.metadata.name}`);
     expect(kinds).toEqual([
       "ClusterSecretStore/platform-secrets",
-      "ExternalSecret/mlflow-database",
+      "ExternalSecret/database-admin",
       "Password/mlflow-admin-password",
       "ExternalSecret/mlflow-admin",
+      "Password/mlflow-database-password",
+      "ExternalSecret/mlflow-database",
+      "Password/mlflow-metrics-password",
+      "ExternalSecret/mlflow-metrics",
       "Password/grafana-admin-password",
       "ExternalSecret/grafana-admin",
       "Password/mlflow-client-password",
@@ -401,6 +431,8 @@ describe("the ML platform", () => {
       "RoleBinding/mlflow-client-reader",
       "SecretStore/mlflow-client-reader",
       "ExternalSecret/mlflow-client",
+      "ExternalSecret/alert-receiver-on-call",
+      "ExternalSecret/alert-receiver-platform-team",
     ]);
     const role = resources.find((r: any) => r.kind === "Role");
     expect(role.metadata.namespace).toBe("mlflow");
@@ -410,10 +442,11 @@ describe("the ML platform", () => {
       resourceNames: ["mlflow-client"],
       verbs: ["get", "list", "watch"],
     });
-    const copy = resources.at(-1);
-    expect(copy.metadata.namespace).toBe("mlops");
+    const copy = resources.find((r: any) => r.kind === "ExternalSecret" && r.metadata.namespace === "mlops");
+    expect(copy.metadata.name).toBe("mlflow-client");
     expect(copy.spec.dataFrom).toEqual([{ extract: { key: "mlflow-client" } }]);
     const database = resources[1];
+    expect(database.metadata).toEqual({ name: "database-admin", namespace: "mlflow" });
     expect(database.spec.data.map((d: any) => d.remoteRef.property)).toEqual(["username", "password"]);
     expect(database.spec.data[0].remoteRef.key).toMatch(/master_user_secret0secret_arn\}$/);
   });
@@ -431,6 +464,8 @@ describe("the ML platform", () => {
     expect(prodValues["redis-ha"].enabled).toBe(true);
     expect(prodValues.server.replicas).toBe(2);
     expect(prodValues.repoServer.pdb.enabled).toBe(true);
+    // A PDB on the single application controller would block every drain.
+    expect(prodValues.controller).toMatchObject({ replicas: 1, pdb: { enabled: false } });
     expect(prodValues.configs.secret.argocdServerAdminPassword).toBeUndefined();
     expect(valuesOf(dev, "argo-cd")["redis-ha"].enabled).toBe(false);
   });
@@ -449,12 +484,15 @@ describe("the ML platform", () => {
       });
       expect(app.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
     }
-    const [, installConfig, launcher] = apps["kubeflow-pipelines"].source.kustomize.patches;
-    expect(installConfig.target).toEqual({ kind: "ConfigMap", name: "pipeline-install-config" });
-    const [root] = JSON.parse(installConfig.patch);
+    const [, launcher] = apps["kubeflow-pipelines"].source.kustomize.patches;
+    // The launcher's ConfigMap itself: pipeline-install-config is consumed inside the upstream build.
+    expect(launcher.target).toEqual({ kind: "ConfigMap", name: "kfp-launcher" });
+    const [root, providers] = JSON.parse(launcher.patch);
     expect(root).toMatchObject({ op: "replace", path: "/data/defaultPipelineRoot" });
     expect(root.value).toMatch(/^s3:\/\/\$\{.*ArtifactsBucket.*\}\/pipelines$/);
-    const [providers] = JSON.parse(launcher.patch);
+    const [namespace] = apps["kubeflow-pipelines-cluster-scoped"].source.kustomize.patches;
+    expect(namespace.target).toEqual({ kind: "Namespace", name: "kubeflow" });
+    expect(namespace.patch).toMatch(/^\$patch: delete\n/);
     expect(JSON.parse(providers.value).s3.default).toMatchObject({
       region: "eu-west-1",
       credentials: { fromEnv: true },
@@ -478,11 +516,12 @@ describe("monitoring", () => {
     const monitors = valuesOf(prod, "kube-prometheus-stack").prometheus.additionalPodMonitors;
     expect(monitors.map((m: any) => [m.name, m.namespaceSelector.matchNames[0]])).toEqual([
       ["mlops-serving", "mlops"],
-      ["kserve-predictors", "mlops"],
+      ["kserve-mlserver-predictors", "mlops"],
       ["kubeflow-pipelines-api", "kubeflow"],
       ["argo-workflows-controller", "kubeflow"],
     ]);
-    expect(valuesOf(prod, "mlflow").serviceMonitor.enabled).toBe(true);
+    const [mlflowMonitor] = valuesOf(prod, "mlflow").extraDeploy;
+    expect(mlflowMonitor.spec.endpoints[0]).toMatchObject({ port: "http", path: "/metrics" });
   });
 
   it("takes Grafana's admin from an existing Secret", () => {

@@ -48,7 +48,9 @@ export const dev: EnvironmentInput = {
   platform: {
     highAvailability: false,
     domain: "mlops.dev.example.com",
-    namespaceQuota: { cpu: "8", memory: "32Gi" },
+    // The serving namespace at full scale: serving HPA at its ceiling, every predictor at its
+    // maximum, the monthly retraining and the nightly batch run at once (11.25 CPU, 39.5Gi).
+    namespaceQuota: { cpu: "12", memory: "48Gi" },
     monitoring: { retentionDays: 7, storageGib: 20 },
     alerting: {
       receivers: [

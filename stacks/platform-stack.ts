@@ -47,6 +47,35 @@ export const MLFLOW_CLIENT = {
   passwordKey: "MLFLOW_TRACKING_PASSWORD",
   userName: "mlops-client",
 };
+/** MLflow's first admin (generated in the cluster). */
+const MLFLOW_ADMIN = {
+  namespace: PLATFORM_NAMESPACES.mlflow,
+  secretName: "mlflow-admin",
+  userKey: "username",
+  passwordKey: "password",
+  userName: "admin",
+};
+/**
+ * MLflow's own database user. Its password is generated in the cluster from letters and digits
+ * only: the chart substitutes it into an INI file with `sed` and into connection URIs.
+ */
+const MLFLOW_DATABASE_USER = {
+  namespace: PLATFORM_NAMESPACES.mlflow,
+  secretName: "mlflow-database",
+  userKey: "username",
+  passwordKey: "password",
+  userName: "mlflow",
+};
+/** The MLflow user Prometheus scrapes `/metrics` as. */
+const MLFLOW_METRICS_USER = {
+  namespace: PLATFORM_NAMESPACES.mlflow,
+  secretName: "mlflow-metrics",
+  userKey: "username",
+  passwordKey: "password",
+  userName: "prometheus",
+};
+/** Copy of the database administrator's credentials (RDS master user) in the MLflow namespace. */
+const DATABASE_ADMIN_SECRET = "database-admin";
 /** Node label and taint of the GPU group (the foundation's node group contract). */
 const GPU_NODES = { labels: { workload: "gpu" }, taintKey: "nvidia.com/gpu" };
 const HTTPS = { port: 443 };
@@ -122,13 +151,9 @@ export class PlatformStack extends TerraformStack {
     this.addons = operators;
 
     const credentials = [
-      {
-        namespace: NS.mlflow,
-        secretName: "mlflow-admin",
-        userKey: "username",
-        passwordKey: "password",
-        userName: "admin",
-      },
+      MLFLOW_ADMIN,
+      MLFLOW_DATABASE_USER,
+      MLFLOW_METRICS_USER,
       {
         namespace: NS.monitoring,
         secretName: "grafana-admin",
@@ -141,7 +166,8 @@ export class PlatformStack extends TerraformStack {
       charts,
       target,
       namespace: addonNamespaces.externalSecrets.name,
-      databaseSecret: { namespace: NS.mlflow, name: "mlflow-database" },
+      // RDS's master credentials: only the Job that creates MLflow's own database user reads them.
+      databaseSecret: { namespace: NS.mlflow, name: DATABASE_ADMIN_SECRET },
       generated: credentials,
       shared: [{ credential: MLFLOW_CLIENT, consumerNamespace: NS.serving }],
       fromSecretStore: alertReceiverSecrets(platform.alerting.receivers, NS.monitoring),
@@ -181,15 +207,16 @@ export class PlatformStack extends TerraformStack {
       highAvailability: ha,
       host: `mlflow.${platform.domain}`,
       exposure: platform.exposure,
-      databaseSecret: "mlflow-database",
-      adminSecret: "mlflow-admin",
+      databaseSecret: MLFLOW_DATABASE_USER.secretName,
+      databaseAdminSecret:
+        target.database.credentials.kind === "external-secret" ? DATABASE_ADMIN_SECRET : undefined,
+      adminSecret: MLFLOW_ADMIN.secretName,
       postgresClientImage: "postgres:17.6-alpine",
-      clientUser: {
-        secretName: MLFLOW_CLIENT.secretName,
-        userKey: MLFLOW_CLIENT.userKey,
-        passwordKey: MLFLOW_CLIENT.passwordKey,
-        image: "curlimages/curl:8.16.0",
-      },
+      users: { image: "curlimages/curl:8.16.0", accounts: [MLFLOW_CLIENT, MLFLOW_METRICS_USER] },
+      metricsUser: MLFLOW_METRICS_USER,
+      podCidrs: target.podCidrs,
+      tls: target.traffic.tls,
+      healthCheckAnnotations: target.traffic.healthCheckAnnotations("/health"),
       dependsOn: [secrets.release.release, this.monitoring.release.release, ...operators.ready],
     });
 
@@ -199,7 +226,10 @@ export class PlatformStack extends TerraformStack {
       highAvailability: ha,
       host: `argocd.${platform.domain}`,
       ingressClassName: target.traffic.ingressClassName,
-      ingressAnnotations: target.traffic.ingressAnnotations(platform.exposure),
+      ingressAnnotations: {
+        ...target.traffic.ingressAnnotations(platform.exposure),
+        ...target.traffic.healthCheckAnnotations("/healthz"),
+      },
       dependsOn: [this.monitoring.release.release, ...operators.ready],
     });
     this.argocd.addApplications(
@@ -227,6 +257,7 @@ export class PlatformStack extends TerraformStack {
       highAvailability: ha,
       ingressClassName: target.traffic.ingressClassName,
       domain: platform.domain,
+      urlScheme: target.traffic.tls ? "https" : "http",
       dependsOn: [operators.certManager.release, this.monitoring.release.release, ...operators.ready],
     });
   }
@@ -238,14 +269,11 @@ export class PlatformStack extends TerraformStack {
   private createNamespaces(target: ClusterTarget, env: Environment): PlatformStack["namespaces"] {
     const quota = env.platform.namespaceQuota;
     const containerDefaults = {
-      request: { cpu: "100m", memory: "128Mi" },
-      limit: { cpu: "1", memory: "1Gi" },
+      request: { cpu: "50m", memory: "64Mi" },
+      // At least the largest request of a container without limits (KFP 2.17 MySQL asks 800Mi).
+      limit: { memory: "1Gi" },
     };
-    const apiServer: TrafficRule = {
-      name: "kubernetes-api",
-      peers: target.apiServer.cidrs.map((cidr) => ({ cidr })),
-      ports: [{ port: target.apiServer.port }],
-    };
+    const apiServer = kubernetesApiRules(target);
     const objectStore: TrafficRule = {
       name: "object-store",
       peers: target.objectStoreCidrs.map((cidr) => ({ cidr })),
@@ -312,7 +340,7 @@ export class PlatformStack extends TerraformStack {
           egress: [
             toMlflow,
             { name: "kserve", peers: [{ namespace: NS.kserve }, { namespace: NS.serving }] },
-            apiServer,
+            ...apiServer,
             objectStore,
             sameNamespace,
           ],
@@ -331,7 +359,7 @@ export class PlatformStack extends TerraformStack {
             },
             scraping,
           ],
-          egress: [apiServer],
+          egress: [...apiServer],
         },
       }),
       argocd: new PlatformNamespace(this, "ArgoCdNamespace", {
@@ -348,4 +376,27 @@ export class PlatformStack extends TerraformStack {
       }),
     };
   }
+}
+
+/**
+ * Egress to the Kubernetes API as the target's policy engine sees it. Pods dial the `kubernetes`
+ * Service; an engine that matches `ipBlock` before DNAT (the VPC CNI agent) sees that Service
+ * IP and port, one that matches after DNAT (Calico) sees the API server's own addresses. Both
+ * rules are kept where the first applies, for clients that dial the endpoints directly.
+ */
+export function kubernetesApiRules(target: ClusterTarget): TrafficRule[] {
+  const endpoints: TrafficRule = {
+    name: "kubernetes-api",
+    peers: target.apiServer.cidrs.map((cidr) => ({ cidr })),
+    ports: [{ port: target.apiServer.port }],
+  };
+  if (target.networkPolicyEngine === "post-dnat") return [endpoints];
+  return [
+    {
+      name: "kubernetes-api-service",
+      peers: [{ cidr: `${target.apiServer.serviceIp}/32` }],
+      ports: [{ port: target.apiServer.servicePort }],
+    },
+    endpoints,
+  ];
 }

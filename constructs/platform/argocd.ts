@@ -53,7 +53,10 @@ export class ArgoCd extends Construct {
           secret: { createSecret: true },
         },
         "redis-ha": { enabled: ha },
-        controller: { replicas: 1, pdb },
+        // One application controller (sharding is not worth it at this size). A PDB on a single
+        // replica would leave no eviction allowed and block every node drain; its restart is
+        // harmless, since Applications reconcile again when it is back.
+        controller: { replicas: 1, pdb: { enabled: false } },
         server: {
           replicas,
           pdb,

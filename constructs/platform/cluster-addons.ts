@@ -106,6 +106,9 @@ export class ClusterAddons extends Construct {
         namespace: props.namespaces.externalSecrets,
         computedValues: {
           replicaCount: replicas,
+          // Without leader election every controller replica reconciles (duplicate writes) and
+          // every cert-controller replica rotates the webhook certificate.
+          leaderElect: replicas > 1,
           webhook: { replicaCount: replicas },
           certController: { replicaCount: replicas },
           serviceAccount: serviceAccount("externalSecrets"),

@@ -89,6 +89,8 @@ export interface TrafficEntry {
   loadBalancerServiceAnnotations(exposure: "internal" | "public"): Record<string, string>;
   /** Annotations that make the load balancer in front of an Ingress probe `path` ({} where it cannot be set). */
   healthCheckAnnotations(path: string): Record<string, string>;
+  /** True when browsers reach the UIs over HTTPS (TLS ends at the load balancer or the ingress). */
+  readonly tls: boolean;
   /** Source ranges of load balancer and ingress traffic as pods see it (for NetworkPolicies). */
   readonly sourceCidrs: string[];
 }
@@ -98,8 +100,27 @@ export interface ClusterTarget {
   readonly description: string;
   readonly clusterName: string;
   readonly access: ClusterAccess;
-  /** Where the Kubernetes API server is, as pods see it (egress of controllers, ingress of webhook calls). */
-  readonly apiServer: { readonly cidrs: string[]; readonly port: number };
+  /**
+   * Where the Kubernetes API server is, as pods and the network policy engine see it:
+   * - `serviceIp`/`servicePort`: the `kubernetes` Service in `default` (first address of the
+   *   service range), which in-cluster clients dial;
+   * - `cidrs`/`port`: the API server's own addresses after DNAT (egress of controllers, and
+   *   the source of webhook calls into the cluster).
+   */
+  readonly apiServer: {
+    readonly serviceIp: string;
+    readonly servicePort: number;
+    readonly cidrs: string[];
+    readonly port: number;
+  };
+  /**
+   * How NetworkPolicies are enforced. `pre-dnat`: `ipBlock` peers are matched against the
+   * address a pod dialled, a Service IP included (the VPC CNI network policy agent);
+   * `post-dnat`: against the backend's address (Calico and Canal).
+   */
+  readonly networkPolicyEngine: "pre-dnat" | "post-dnat";
+  /** Ranges pod IPs are allocated from (hosts that answer to scrapes by pod IP). */
+  readonly podCidrs: string[];
   readonly database: PlatformDatabase;
   /** Ranges the database listens on (egress from MLflow). */
   readonly databaseCidrs: string[];

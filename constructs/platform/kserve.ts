@@ -11,6 +11,8 @@ export interface KserveProps {
   readonly ingressClassName: string;
   /** Domain of generated InferenceService hosts: `<isvc>-<namespace>.<domain>`. */
   readonly domain: string;
+  /** Scheme of the URLs KServe reports in InferenceService status: `https` when TLS ends in front. */
+  readonly urlScheme: "http" | "https";
   /** cert-manager must be ready: KServe's webhooks take their certificates from it. */
   readonly dependsOn: ITerraformDependable[];
 }
@@ -59,6 +61,7 @@ export class Kserve extends Construct {
             deploymentMode: "Standard",
             gateway: {
               domain: props.domain,
+              urlScheme: props.urlScheme,
               disableIstioVirtualHost: true,
               ingressGateway: { className: props.ingressClassName },
             },

@@ -15,6 +15,11 @@ export interface KubeflowPipelinesProps {
 
 const IN_CLUSTER = "https://kubernetes.default.svc";
 
+/** Where pipeline runs keep their artifacts by default. */
+export function pipelineRoot(artifactsBucket: string): string {
+  return `s3://${artifactsBucket}/pipelines`;
+}
+
 /**
  * Kubeflow Pipelines 2, installed declaratively by Argo CD from the upstream kustomize
  * manifests at the pinned tag: cluster-scoped resources first (sync wave 0), then the
@@ -75,7 +80,23 @@ export function kubeflowPipelinesApplications(
     };
   };
   return {
-    "kubeflow-pipelines-cluster-scoped": application("manifests/kustomize/cluster-scoped-resources", 0),
+    "kubeflow-pipelines-cluster-scoped": application("manifests/kustomize/cluster-scoped-resources", 0, {
+      patches: [
+        {
+          // The platform creates the namespace with its guard rails (Pod Security, quota,
+          // network policies); left in, Argo CD would own it too, relabel it and, on a prune,
+          // delete it with everything in it.
+          target: { kind: "Namespace", name: props.namespace },
+          patch: [
+            "$patch: delete",
+            "apiVersion: v1",
+            "kind: Namespace",
+            "metadata:",
+            `  name: ${props.namespace}`,
+          ].join("\n"),
+        },
+      ],
+    }),
     "kubeflow-pipelines": application("manifests/kustomize/env/platform-agnostic", 1, {
       patches: [
         {
@@ -89,19 +110,16 @@ export function kubeflowPipelinesApplications(
           ]),
         },
         {
-          // The manifests copy this value into the kfp-launcher ConfigMap.
-          target: { kind: "ConfigMap", name: "pipeline-install-config" },
+          // The launcher reads the pipeline root from kfp-launcher. The manifests fill it from
+          // pipeline-install-config with a kustomize replacement inside their own build, so a
+          // patch of pipeline-install-config applied on top of that build never reaches it.
+          target: { kind: "ConfigMap", name: "kfp-launcher" },
           patch: JSON.stringify([
             {
               op: "replace",
               path: "/data/defaultPipelineRoot",
-              value: `s3://${store.artifactsBucket}/pipelines`,
+              value: pipelineRoot(store.artifactsBucket),
             },
-          ]),
-        },
-        {
-          target: { kind: "ConfigMap", name: "kfp-launcher" },
-          patch: JSON.stringify([
             { op: "add", path: "/data/providers", value: JSON.stringify({ s3: s3Provider }) },
           ]),
         },

@@ -7,6 +7,14 @@ import type { ClusterTarget } from "./cluster-target";
 import type { PlatformRelease } from "./helm-release";
 import { PLATFORM_SERVICE_ACCOUNTS } from "./service-accounts";
 import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity } from "../lib/workload-defaults";
+import { hostPatterns } from "../lib/cidr";
+
+/** A Secret holding an MLflow user's name and password. */
+export interface MlflowUserSecret {
+  readonly secretName: string;
+  readonly userKey: string;
+  readonly passwordKey: string;
+}
 
 export interface MlflowProps {
   readonly charts: ChartCatalog;
@@ -16,23 +24,42 @@ export interface MlflowProps {
   /** Public host of the UI and API, e.g. `mlflow.mlops.example.com`. */
   readonly host: string;
   readonly exposure: "internal" | "public";
-  /** Secret with `username`/`password` of the database (in the namespace, kept in sync by the platform). */
+  /**
+   * Secret with `username`/`password` of MLflow's own database user, whose password is letters
+   * and digits only (the chart writes it into an INI file with `sed`).
+   */
   readonly databaseSecret: string;
+  /**
+   * Secret with `username`/`password` of a database administrator (RDS: the master user, whose
+   * password RDS rotates). When set, a Job creates MLflow's user with the password of
+   * `databaseSecret`, hands it the tracking database and creates the auth database; MLflow never
+   * uses these credentials. Unset: MLflow's user and both databases exist already.
+   */
+  readonly databaseAdminSecret?: string;
   /** Secret with `username`/`password` of MLflow's first admin. */
   readonly adminSecret: string;
-  /** Image of the one-off Job that creates the auth database. */
+  /** Image of the one-off Job that prepares the database (psql). */
   readonly postgresClientImage: string;
   /**
-   * A user for the platform's workloads (serving, retraining, batch inference), created through
-   * MLflow's API by a Job once the server runs. Its Secret holds `userKey` and `passwordKey`.
+   * MLflow users of the platform's workloads (serving, retraining, batch inference) and of the
+   * metrics scraper, created through MLflow's API by a Job once the server runs.
    */
-  readonly clientUser?: {
-    readonly secretName: string;
-    readonly userKey: string;
-    readonly passwordKey: string;
+  readonly users?: {
     /** Image with curl, e.g. `curlimages/curl:<version>`. */
     readonly image: string;
+    readonly accounts: readonly MlflowUserSecret[];
   };
+  /**
+   * The user Prometheus scrapes `/metrics` as (MLflow's basic auth protects every route but
+   * `/health`); one of `users.accounts`. Unset: no ServiceMonitor.
+   */
+  readonly metricsUser?: MlflowUserSecret;
+  /** Address ranges of pods: Prometheus scrapes by pod IP, which MLflow checks as a Host header. */
+  readonly podCidrs: readonly string[];
+  /** Browsers reach the UI over HTTPS (CORS origins are built with that scheme). */
+  readonly tls: boolean;
+  /** Annotations that point the load balancer's health check at a path. */
+  readonly healthCheckAnnotations: Record<string, string>;
   readonly dependsOn?: ITerraformDependable[];
 }
 
@@ -44,11 +71,31 @@ export function mlflowTrackingUri(namespace: string): string {
 /** Database MLflow's basic-auth keeps users and permissions in (beside the tracking database). */
 export const MLFLOW_AUTH_DATABASE = "mlflow_auth";
 
+/** Directory `--expose-prometheus` keeps its multiprocess metrics in (an emptyDir: the root is read-only). */
+export const MLFLOW_METRICS_DIRECTORY = "/mlflow/metrics";
+
 /**
- * MLflow 3 tracking server and model registry: PostgreSQL backend store (credentials from a
- * Secret, never values), artifacts proxied to the artifacts bucket with the server's workload
- * identity, basic auth with users in PostgreSQL, host-header protection for every name it is
- * reached by, Prometheus metrics, and in HA two replicas spread over zones with a PDB.
+ * Creates (or re-keys) MLflow's database user from the admin's session and hands it the
+ * tracking database and the auth database. Idempotent; names and the password reach psql as
+ * variables, quoted by psql itself.
+ */
+const DATABASE_USER_SCRIPT = [
+  'psql -v ON_ERROR_STOP=1 -v user="$MLFLOW_DB_USER" -v password="$MLFLOW_DB_PASSWORD" -v tracking="$PGDATABASE" -v auth="$AUTH_DATABASE" <<\'SQL\'',
+  "SELECT format('CREATE ROLE %I LOGIN', :'user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'user')\\gexec",
+  "ALTER ROLE :\"user\" WITH LOGIN PASSWORD :'password';",
+  'GRANT :"user" TO CURRENT_USER;',
+  'ALTER DATABASE :"tracking" OWNER TO :"user";',
+  "SELECT format('CREATE DATABASE %I OWNER %I', :'auth', :'user') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'auth')\\gexec",
+  'ALTER DATABASE :"auth" OWNER TO :"user";',
+  "SQL",
+].join("\n");
+
+/**
+ * MLflow 3 tracking server and model registry: PostgreSQL backend store under its own database
+ * user (credentials from a Secret, never values), artifacts proxied to the artifacts bucket with
+ * the server's workload identity, basic auth with users in PostgreSQL, host-header protection for
+ * every name and address it is reached by, Prometheus metrics scraped with their own user, and in
+ * HA two replicas spread over zones with a PDB.
  */
 export class Mlflow extends Construct {
   public readonly release: PlatformRelease;
@@ -65,56 +112,19 @@ export class Mlflow extends Construct {
     const labels = { "app.kubernetes.io/name": "mlflow", "app.kubernetes.io/instance": "mlflow" };
     const db = target.database;
     const replicas = props.highAvailability ? 2 : 1;
+    if (props.metricsUser && !props.users?.accounts.includes(props.metricsUser)) {
+      throw new Error(
+        `Mlflow: metricsUser ${props.metricsUser.secretName} is not one of users.accounts; add it there so the user is created`,
+      );
+    }
 
-    const authDatabase = new JobV1(this, "AuthDatabase", {
-      metadata: { name: "mlflow-create-auth-database", namespace: props.namespace },
-      spec: {
-        backoffLimit: 6,
-        template: {
-          metadata: { labels: { "app.kubernetes.io/name": "mlflow-auth-database" } },
-          spec: {
-            restartPolicy: "OnFailure",
-            // uid 70 is the postgres user of the alpine image.
-            securityContext: restrictedPodSecurity(70),
-            container: [
-              {
-                name: "create-database",
-                image: props.postgresClientImage,
-                command: [
-                  "sh",
-                  "-ec",
-                  `psql -tAc "SELECT 1 FROM pg_database WHERE datname = '${MLFLOW_AUTH_DATABASE}'" | grep -q 1 || psql -c "CREATE DATABASE ${MLFLOW_AUTH_DATABASE}"`,
-                ],
-                env: [
-                  { name: "PGHOST", value: db.host },
-                  { name: "PGPORT", value: String(db.port) },
-                  { name: "PGDATABASE", value: db.name },
-                  { name: "PGSSLMODE", value: "require" },
-                  {
-                    name: "PGUSER",
-                    valueFrom: { secretKeyRef: { name: props.databaseSecret, key: "username" } },
-                  },
-                  {
-                    name: "PGPASSWORD",
-                    valueFrom: { secretKeyRef: { name: props.databaseSecret, key: "password" } },
-                  },
-                ],
-                resources: {
-                  requests: { cpu: "50m", memory: "64Mi" },
-                  limits: { cpu: "200m", memory: "128Mi" },
-                },
-                securityContext: RESTRICTED_CONTAINER_SECURITY,
-              },
-            ],
-          },
-        },
-      },
-      waitForCompletion: true,
-      timeouts: { create: "10m", update: "10m" },
-      dependsOn: props.dependsOn,
-    });
+    const prepared: ITerraformDependable[] = [];
+    if (props.databaseAdminSecret) {
+      prepared.push(this.prepareDatabase(props));
+    }
 
     const objectStore = target.objectStore;
+    const metrics = props.metricsUser;
     this.release = props.charts.install(this, "Server", {
       chart: "mlflow",
       namespace: props.namespace,
@@ -152,8 +162,18 @@ export class Mlflow extends Construct {
             existingSecret: { name: props.databaseSecret, usernameKey: "username", passwordKey: "password" },
           },
         },
-        // MLflow 3 refuses requests whose Host header it does not know; the ingress host is added by the chart.
-        serverAllowedHosts: ["mlflow", `mlflow.${namespace}`, `mlflow.${namespace}.svc`, service],
+        // MLflow 3 refuses requests whose Host header it does not know: the in-cluster names,
+        // and the pod addresses Prometheus scrapes by; the chart adds the ingress host.
+        serverAllowedHosts: [
+          "mlflow",
+          `mlflow.${namespace}`,
+          `mlflow.${namespace}.svc`,
+          service,
+          ...props.podCidrs.flatMap(hostPatterns),
+        ],
+        // The chart derives an http:// origin from the ingress when it holds no TLS section;
+        // with TLS at the load balancer the browser's origin is https://.
+        ...(props.tls ? { corsAllowedOrigins: [`https://${props.host}`] } : {}),
         extraEnvVars: {
           AWS_DEFAULT_REGION: objectStore.region,
           ...(objectStore.endpoint ? { MLFLOW_S3_ENDPOINT_URL: objectStore.endpoint } : {}),
@@ -161,10 +181,24 @@ export class Mlflow extends Construct {
         ingress: {
           enabled: true,
           className: target.traffic.ingressClassName,
-          annotations: target.traffic.ingressAnnotations(props.exposure),
+          annotations: {
+            ...target.traffic.ingressAnnotations(props.exposure),
+            // `/` answers 401 (basic auth) and 403 (host check) to a load balancer.
+            ...props.healthCheckAnnotations,
+          },
           hosts: [{ host: props.host, paths: [{ path: "/", pathType: "Prefix" }] }],
         },
-        serviceMonitor: { namespace: props.namespace },
+        // The chart's own ServiceMonitor (serviceMonitor.enabled) targets a port name the pod
+        // does not have and cannot authenticate; metrics are switched on here and scraped by
+        // the ServiceMonitor below.
+        ...(metrics
+          ? {
+              extraArgs: { exposePrometheus: MLFLOW_METRICS_DIRECTORY },
+              extraVolumes: [{ name: "prometheus-metrics", emptyDir: { sizeLimit: "256Mi" } }],
+              extraVolumeMounts: [{ name: "prometheus-metrics", mountPath: MLFLOW_METRICS_DIRECTORY }],
+              extraDeploy: [mlflowServiceMonitor(props.namespace, labels, metrics)],
+            }
+          : {}),
         affinity: props.highAvailability
           ? {
               podAntiAffinity: {
@@ -181,10 +215,10 @@ export class Mlflow extends Construct {
             }
           : {},
       },
-      dependsOn: [authDatabase, ...(props.dependsOn ?? [])],
+      dependsOn: [...prepared, ...(props.dependsOn ?? [])],
     });
 
-    if (props.clientUser) this.createClientUser(props, this.release);
+    if (props.users) this.createUsers(props, props.users, this.release);
 
     if (props.highAvailability) {
       new PodDisruptionBudgetV1(this, "DisruptionBudget", {
@@ -195,43 +229,105 @@ export class Mlflow extends Construct {
     }
   }
 
-  /** Creates (or re-keys) the workloads' MLflow user with the admin's credentials; idempotent. */
-  private createClientUser(props: MlflowProps, server: PlatformRelease): void {
-    const client = props.clientUser!;
+  /** The Job that gives MLflow its own database user and databases, run as the admin. */
+  private prepareDatabase(props: MlflowProps): JobV1 {
+    const db = props.target.database;
+    const fromSecret = (name: string, secret: string, key: string) => ({
+      name,
+      valueFrom: { secretKeyRef: { name: secret, key } },
+    });
+    return new JobV1(this, "DatabaseUser", {
+      metadata: { name: "mlflow-database-user", namespace: props.namespace },
+      spec: {
+        backoffLimit: 6,
+        template: {
+          metadata: { labels: { "app.kubernetes.io/name": "mlflow-database-user" } },
+          spec: {
+            restartPolicy: "OnFailure",
+            // uid 70 is the postgres user of the alpine image.
+            securityContext: restrictedPodSecurity(70),
+            container: [
+              {
+                name: "create-user",
+                image: props.postgresClientImage,
+                command: ["sh", "-ec", DATABASE_USER_SCRIPT],
+                env: [
+                  { name: "PGHOST", value: db.host },
+                  { name: "PGPORT", value: String(db.port) },
+                  { name: "PGDATABASE", value: db.name },
+                  { name: "PGSSLMODE", value: "require" },
+                  { name: "AUTH_DATABASE", value: MLFLOW_AUTH_DATABASE },
+                  fromSecret("PGUSER", props.databaseAdminSecret!, "username"),
+                  fromSecret("PGPASSWORD", props.databaseAdminSecret!, "password"),
+                  fromSecret("MLFLOW_DB_USER", props.databaseSecret, "username"),
+                  fromSecret("MLFLOW_DB_PASSWORD", props.databaseSecret, "password"),
+                ],
+                resources: {
+                  requests: { cpu: "50m", memory: "64Mi" },
+                  limits: { cpu: "200m", memory: "128Mi" },
+                },
+                securityContext: RESTRICTED_CONTAINER_SECURITY,
+              },
+            ],
+          },
+        },
+      },
+      waitForCompletion: true,
+      timeouts: { create: "10m", update: "10m" },
+      dependsOn: props.dependsOn,
+    });
+  }
+
+  /** Creates (or re-keys) MLflow users with the admin's credentials; idempotent. */
+  private createUsers(
+    props: MlflowProps,
+    users: NonNullable<MlflowProps["users"]>,
+    server: PlatformRelease,
+  ): void {
     const fromSecret = (name: string, secret: string, key: string) => ({
       name,
       valueFrom: { secretKeyRef: { name: secret, key } },
     });
     // `%%{` is Terraform's escape for a literal `%{` (curl's write-out format).
     const script = [
-      'body="{\\"username\\": \\"$CLIENT_USER\\", \\"password\\": \\"$CLIENT_PASSWORD\\"}"',
-      'code=$(curl -sS -o /tmp/response -w "%%{http_code}" -u "$ADMIN_USER:$ADMIN_PASSWORD" -H "Content-Type: application/json" -X POST -d "$body" "$MLFLOW/api/2.0/mlflow/users/create")',
-      'if [ "$code" = 200 ]; then echo "created $CLIENT_USER"; exit 0; fi',
-      "grep -q RESOURCE_ALREADY_EXISTS /tmp/response || { cat /tmp/response; exit 1; }",
-      'curl -sSf -u "$ADMIN_USER:$ADMIN_PASSWORD" -H "Content-Type: application/json" -X PATCH -d "$body" "$MLFLOW/api/2.0/mlflow/users/update-password" >/dev/null',
-      'echo "updated $CLIENT_USER"',
+      "i=0",
+      'while [ "$i" -lt "$USER_COUNT" ]; do',
+      '  eval "user=\\$USER_$i password=\\$PASSWORD_$i"',
+      '  body="{\\"username\\": \\"$user\\", \\"password\\": \\"$password\\"}"',
+      '  code=$(curl -sS -o /tmp/response -w "%%{http_code}" -u "$ADMIN_USER:$ADMIN_PASSWORD" -H "Content-Type: application/json" -X POST -d "$body" "$MLFLOW/api/2.0/mlflow/users/create")',
+      '  if [ "$code" = 200 ]; then echo "created $user"',
+      "  else",
+      "    grep -q RESOURCE_ALREADY_EXISTS /tmp/response || { cat /tmp/response; exit 1; }",
+      '    curl -sSf -u "$ADMIN_USER:$ADMIN_PASSWORD" -H "Content-Type: application/json" -X PATCH -d "$body" "$MLFLOW/api/2.0/mlflow/users/update-password" >/dev/null',
+      '    echo "updated $user"',
+      "  fi",
+      "  i=$((i + 1))",
+      "done",
     ].join("\n");
     new JobV1(this, "ClientUser", {
-      metadata: { name: "mlflow-create-client-user", namespace: props.namespace },
+      metadata: { name: "mlflow-create-users", namespace: props.namespace },
       spec: {
         backoffLimit: 10,
         template: {
-          metadata: { labels: { "app.kubernetes.io/name": "mlflow-client-user" } },
+          metadata: { labels: { "app.kubernetes.io/name": "mlflow-create-users" } },
           spec: {
             restartPolicy: "OnFailure",
             // uid 100 is curl_user of the curl image.
             securityContext: restrictedPodSecurity(100),
             container: [
               {
-                name: "create-user",
-                image: client.image,
+                name: "create-users",
+                image: users.image,
                 command: ["sh", "-euc", script],
                 env: [
                   { name: "MLFLOW", value: this.trackingUri },
+                  { name: "USER_COUNT", value: String(users.accounts.length) },
                   fromSecret("ADMIN_USER", props.adminSecret, "username"),
                   fromSecret("ADMIN_PASSWORD", props.adminSecret, "password"),
-                  fromSecret("CLIENT_USER", client.secretName, client.userKey),
-                  fromSecret("CLIENT_PASSWORD", client.secretName, client.passwordKey),
+                  ...users.accounts.flatMap((account, index) => [
+                    fromSecret(`USER_${index}`, account.secretName, account.userKey),
+                    fromSecret(`PASSWORD_${index}`, account.secretName, account.passwordKey),
+                  ]),
                 ],
                 resources: {
                   requests: { cpu: "50m", memory: "32Mi" },
@@ -250,4 +346,35 @@ export class Mlflow extends Construct {
       dependsOn: [server.release],
     });
   }
+}
+
+/**
+ * Scrapes `/metrics` through the Service's `http` port with the metrics user's credentials
+ * (prometheus-operator reads the Secret from the ServiceMonitor's namespace).
+ */
+function mlflowServiceMonitor(
+  namespace: string,
+  labels: Record<string, string>,
+  user: MlflowUserSecret,
+): Record<string, unknown> {
+  return {
+    apiVersion: "monitoring.coreos.com/v1",
+    kind: "ServiceMonitor",
+    metadata: { name: "mlflow", namespace, labels },
+    spec: {
+      selector: { matchLabels: labels },
+      namespaceSelector: { matchNames: [namespace] },
+      endpoints: [
+        {
+          port: "http",
+          path: "/metrics",
+          interval: "30s",
+          basicAuth: {
+            username: { name: user.secretName, key: user.userKey },
+            password: { name: user.secretName, key: user.passwordKey },
+          },
+        },
+      ],
+    },
+  };
 }

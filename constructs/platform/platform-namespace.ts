@@ -28,8 +28,13 @@ export interface TrafficRule {
   readonly podLabels?: Readonly<Record<string, string>>;
 }
 
+/**
+ * What a namespace may hold. CPU is capped on requests only: the platform sets no CPU limits
+ * (a limit throttles a container even on an idle node), so a cap on CPU limits would count
+ * nothing but the container defaults.
+ */
 export interface NamespaceQuota {
-  /** Total CPU requests and limits, e.g. `16`. */
+  /** Total CPU requests, e.g. `16`. */
   readonly cpu: string;
   /** Total memory requests and limits, e.g. `64Gi`. */
   readonly memory: string;
@@ -45,10 +50,10 @@ export interface PlatformNamespaceProps {
   readonly podSecurityException?: string;
   /** @default no quota */
   readonly quota?: NamespaceQuota;
-  /** Default container requests and limits. @default no LimitRange */
+  /** Requests and memory limit of containers that set none. @default no LimitRange */
   readonly containerDefaults?: {
     readonly request: { readonly cpu: string; readonly memory: string };
-    readonly limit: { readonly cpu: string; readonly memory: string };
+    readonly limit: { readonly memory: string };
   };
   /**
    * Deny all ingress and egress except DNS and these rules. Unset: no NetworkPolicy at all.
@@ -136,7 +141,6 @@ export class PlatformNamespace extends Construct {
         spec: {
           hard: {
             "requests.cpu": props.quota.cpu,
-            "limits.cpu": props.quota.cpu,
             "requests.memory": props.quota.memory,
             "limits.memory": props.quota.memory,
             "requests.nvidia.com/gpu": String(props.quota.gpus),

@@ -1,6 +1,7 @@
 import { Fn } from "cdktf";
 import type { ClusterTarget } from "../../constructs/platform/cluster-target";
 import { EKS_VERSIONS } from "../../environments/schema";
+import { firstHostAddress } from "../../constructs/lib/cidr";
 import type { FoundationStack } from "../foundation-stack";
 import { configureAwsProvider } from "../aws-provider";
 import { RequiredEcrImages } from "../../constructs/aws/required-images";
@@ -30,8 +31,18 @@ export function eksClusterTarget(foundation: FoundationStack): ClusterTarget {
         args: ["eks", "get-token", "--cluster-name", clusterName, "--region", region, "--output", "json"],
       },
     },
-    // The private endpoint's network interfaces live in the cluster's subnets.
-    apiServer: { cidrs: [vpc], port: 443 },
+    // In-cluster clients dial the `kubernetes` Service; the private endpoint's network
+    // interfaces it forwards to (and webhook calls come from) live in the cluster's subnets.
+    apiServer: {
+      serviceIp: firstHostAddress(env.eks.serviceIpv4Cidr),
+      servicePort: 443,
+      cidrs: [vpc],
+      port: 443,
+    },
+    // The VPC CNI network policy agent matches ipBlock peers before Service DNAT.
+    networkPolicyEngine: "pre-dnat",
+    // The VPC CNI gives pods addresses of the VPC's subnets.
+    podCidrs: [vpc],
     database: {
       host: foundation.database.address,
       port: foundation.database.port,
@@ -94,6 +105,7 @@ export function eksClusterTarget(foundation: FoundationStack): ClusterTarget {
           : {}),
       }),
       healthCheckAnnotations: (path) => ({ "alb.ingress.kubernetes.io/healthcheck-path": path }),
+      tls: certificate !== undefined,
       loadBalancerServiceAnnotations: (exposure) => ({
         "service.beta.kubernetes.io/aws-load-balancer-type": "external",
         "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
