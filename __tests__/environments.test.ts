@@ -248,7 +248,7 @@ const BAD_INPUTS: [string, (env: Mutable) => void, string][] = [
   [
     "an account id given as a number",
     (e) => (e.aws.allowedAccountIds = [333333333333]),
-    "prod: aws.allowedAccountIds[0] = 333333333333: must be a string, not a number; fix: write it as a string",
+    "prod: aws.allowedAccountIds[0] = 333333333333: must be a string in quotes, not a number; fix: write it as a string in quotes",
   ],
   [
     "an unsupported EKS version",
@@ -309,7 +309,7 @@ const BAD_INPUTS: [string, (env: Mutable) => void, string][] = [
   [
     "storage autoscaling below the allocation",
     (e) => (e.database.maxAllocatedStorageGib = 50),
-    "prod: database.maxAllocatedStorageGib = 50: must be >= allocatedStorageGib (100)",
+    "prod: database.maxAllocatedStorageGib = 50: must be at least 10% above allocatedStorageGib (100), i.e. >= 110",
   ],
   [
     "a misspelt field",
@@ -387,7 +387,7 @@ describe("bad environment input", () => {
 
   it("names an environment without a usable name by its position", () => {
     const problems = problemsOf([variant(dev, (e) => delete e.name)]);
-    expect(problems).toEqual(["environment #1: name is missing; fix: add name (expected string)"]);
+    expect(problems).toEqual(["environment #1: name is missing; fix: add name (a string in quotes)"]);
   });
 });
 

@@ -78,18 +78,23 @@ describe("promote", () => {
       "a malformed source",
       { from: "staging", to: "prod" },
       (d) => writeFileSync(join(d, "staging.json"), "{ not json"),
-      "promote: source releases/staging.json: not valid JSON",
+      "promote: source releases/staging.json:1:3: not valid JSON",
     ],
     [
       "an invalid target",
       { from: "staging", to: "prod" },
       (d) => writeFileSync(join(d, "prod.json"), '{"current": {}}'),
-      "promote: target releases/prod.json: current.charts is missing",
+      "promote: target releases/prod.json:1: current.charts is missing",
     ],
     [
       "nothing to promote",
       { from: "staging", to: "prod" },
-      (d) => copyFileSync(join(d, "staging.json"), join(d, "prod.json")),
+      (d) => {
+        const read = (file: string) => JSON.parse(readFileSync(join(d, file), "utf8"));
+        const prod = read("prod.json");
+        prod.current = { ...read("staging.json").current, promotedFrom: "staging" };
+        writeFileSync(join(d, "prod.json"), JSON.stringify(prod));
+      },
       "promote: nothing to promote: prod already runs staging's current release",
     ],
   ];

@@ -31,101 +31,105 @@ describe("release files", () => {
 
 /** [what is wrong, the text of the file, the start of the one expected message] */
 const MALFORMED: [string, string, string][] = [
-  ["a JSON syntax error", '{"current": ', "releases/staging.json: not valid JSON ("],
+  [
+    "a JSON syntax error",
+    '{"current": ',
+    "releases/staging.json:1:13: not valid JSON: Unexpected end of JSON input",
+  ],
   [
     "a missing current release",
     variant((r) => delete r.current),
-    "releases/staging.json: current is missing; fix: add current",
+    "releases/staging.json: current is missing; fix: add current (a section { ... })",
   ],
   [
     "a missing serving image",
     variant((r) => delete r.current.serving.image),
-    "releases/staging.json: current.serving.image is missing",
+    "releases/staging.json:1: current.serving.image is missing",
   ],
   [
     "the latest tag",
     variant((r) => (r.current.serving.image = { tag: "latest" })),
-    'releases/staging.json: current.serving.image.tag = "latest": must not be a moving tag',
+    'releases/staging.json:1: current.serving.image.tag = "latest": must not be a moving tag',
   ],
   [
     "a branch name as tag",
     variant((r) => (r.current.training.image = { tag: "main" })),
-    'releases/staging.json: current.training.image.tag = "main": must not be a moving tag',
+    'releases/staging.json:1: current.training.image.tag = "main": must not be a moving tag',
   ],
   [
     "a malformed digest",
     variant((r) => (r.current.serving.image = { digest: "sha256:abc" })),
-    'releases/staging.json: current.serving.image.digest = "sha256:abc": must be sha256: followed by 64',
+    'releases/staging.json:1: current.serving.image.digest = "sha256:abc": must be sha256: followed by 64',
   ],
   [
     "both a tag and a digest",
     variant((r) => (r.current.serving.image = { tag: "1.0.0", digest: `sha256:${"a".repeat(64)}` })),
-    "releases/staging.json: current.serving.image = ",
+    "releases/staging.json:1: current.serving.image = ",
   ],
   [
     "an unknown model field",
     variant((r) => (r.current.models[0].replica = 2)),
-    "releases/staging.json: current.models[0].replica: unknown field",
+    "releases/staging.json:1: current.models[0].replica: unknown field",
   ],
   [
     "a canary percent of 0",
     variant((r) => (r.current.models[0].canary.trafficPercent = 0)),
-    "releases/staging.json: current.models[0].canary.trafficPercent = 0: must be between 1 and 99",
+    "releases/staging.json:1: current.models[0].canary.trafficPercent = 0: must be between 1 and 99",
   ],
   [
     "a canary percent of 100",
     variant((r) => (r.current.models[0].canary.trafficPercent = 100)),
-    "releases/staging.json: current.models[0].canary.trafficPercent = 100: must be between 1 and 99",
+    "releases/staging.json:1: current.models[0].canary.trafficPercent = 100: must be between 1 and 99",
   ],
   [
     "a canary of the stable version",
     variant((r) => (r.current.models[0].canary.version = 7)),
-    "releases/staging.json: current.models[0].canary.version = 7: must differ from the stable version",
+    "releases/staging.json:1: current.models[0].canary.version = 7: must differ from the stable version",
   ],
   [
     "a model name that is not a DNS label",
     variant((r) => (r.current.models[0].name = "Churn_Model")),
-    'releases/staging.json: current.models[0].name = "Churn_Model": must be a DNS label',
+    'releases/staging.json:1: current.models[0].name = "Churn_Model": must be a DNS label',
   ],
   [
     "a model listed twice",
     variant((r) => (r.current.models[1].name = r.current.models[0].name)),
-    'releases/staging.json: current.models[1].name = "churn-classifier": is listed twice',
+    'releases/staging.json:1: current.models[1].name = "churn-classifier": is listed twice',
   ],
   [
     "a fractional model version",
     variant((r) => (r.current.models[0].version = 7.5)),
-    "releases/staging.json: current.models[0].version = 7.5: must be a whole number",
+    "releases/staging.json:1: current.models[0].version = 7.5: must be a whole number",
   ],
   [
     "an s3:// artifact path",
     variant((r) => (r.current.models[0].artifactPath = "s3://bucket/model")),
-    'releases/staging.json: current.models[0].artifactPath = "s3://bucket/model": must be a path inside the artifacts bucket',
+    'releases/staging.json:1: current.models[0].artifactPath = "s3://bucket/model": must be a path inside the artifacts bucket',
   ],
   [
     "an unknown model format",
     variant((r) => (r.current.models[0].format = "pickle")),
-    'releases/staging.json: current.models[0].format = "pickle": must be a model format KServe serves',
+    'releases/staging.json:1: current.models[0].format = "pickle": must be a model format KServe serves',
   ],
   [
     "a chart version range",
     variant((r) => (r.current.charts.mlflow = "^1.11.0")),
-    'releases/staging.json: current.charts.mlflow = "^1.11.0": must be an exact chart version',
+    'releases/staging.json:1: current.charts.mlflow = "^1.11.0": must be an exact chart version',
   ],
   [
     "a missing chart",
     variant((r) => delete r.current.charts["kube-prometheus-stack"]),
-    'releases/staging.json: current.charts["kube-prometheus-stack"] is missing',
+    'releases/staging.json:1: current.charts["kube-prometheus-stack"] is missing',
   ],
   [
     "a malformed promotion time",
     variant((r) => (r.history[0].promotedAt = "yesterday")),
-    'releases/staging.json: history[0].promotedAt = "yesterday": must be an ISO 8601 UTC time',
+    'releases/staging.json:1: history[0].promotedAt = "yesterday": must be an ISO 8601 UTC time',
   ],
   [
     "a model alias with spaces",
     variant((r) => (r.current.serving.model.alias = "best model")),
-    'releases/staging.json: current.serving.model.alias = "best model": must be an MLflow alias',
+    'releases/staging.json:1: current.serving.model.alias = "best model": must be an MLflow alias',
   ],
 ];
 

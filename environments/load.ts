@@ -24,6 +24,16 @@ export function loadEnvironments(inputs: readonly unknown[]): LoadResult {
   const environments: Environment[] = [];
   inputs.forEach((input, index) => {
     const label = environmentLabel(input, index);
+    if (input === null || typeof input !== "object" || Array.isArray(input)) {
+      problems.push(
+        `${label}: = ${formatValue(input)}: entry ${index + 1} of ENVIRONMENTS in environments/index.ts is not an environment object; fix: ${
+          input === undefined
+            ? "check the import of that entry: it names something its file does not export"
+            : "list the environment objects the environment files export"
+        }`,
+      );
+      return;
+    }
     const parsed = environmentSchema.safeParse(input, { reportInput: true });
     if (parsed.success) environments.push(parsed.data);
     else problems.push(...parsed.error.issues.flatMap((issue) => formatIssue(label, input, issue)));
@@ -63,10 +73,48 @@ function formatPath(path: readonly PropertyKey[]): string {
   return text === "" ? "(environment)" : text;
 }
 
+/** What a zod type name is called in the messages. */
+const TYPE_NAMES: Record<string, string> = {
+  string: "string in quotes",
+  number: "number",
+  boolean: "true or false",
+  object: "section { ... }",
+  array: "list [ ... ]",
+  record: "map { ... }",
+};
+const typeName = (expected: string): string => TYPE_NAMES[expected] ?? expected;
+
+/** The rule of an issue whose schema gave no message of its own. */
+function ruleOf(issue: core.$ZodIssue): string {
+  switch (issue.code) {
+    case "too_small":
+      return `must be at least ${String(issue.minimum)}${issue.origin === "string" ? " characters long" : issue.origin === "array" ? " entries long" : ""}; fix: use a value of at least ${String(issue.minimum)}`;
+    case "too_big":
+      return `must be at most ${String(issue.maximum)}${issue.origin === "string" ? " characters long" : issue.origin === "array" ? " entries long" : ""}; fix: use a value of at most ${String(issue.maximum)}`;
+    case "invalid_value":
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}; fix: pick one of them`;
+    case "not_multiple_of":
+      return `must be a multiple of ${String(issue.divisor)}; fix: round it`;
+    case "invalid_format":
+      return `must be in ${issue.format} format; fix: write it in that format`;
+    case "invalid_union":
+      return "matches none of the allowed forms; fix: compare it with the field's description in the environment reference of README.md";
+    default:
+      return `${issue.message.replace(/^Invalid input: /, "")}; fix: correct the value`;
+  }
+}
+
 function formatValue(value: unknown): string {
   if (value === undefined || value === MISSING) return "missing";
   const text = JSON.stringify(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** Where a rule points when the field it checked was left to its default. */
+interface DefaultedBlame {
+  readonly path: readonly PropertyKey[];
+  readonly input: unknown;
+  readonly message: string;
 }
 
 /** One line per problem (an unknown-keys issue yields one line per key). */
@@ -77,20 +125,34 @@ export function formatIssue(label: string, input: unknown, issue: core.$ZodIssue
         `${label}: ${formatPath([...issue.path, key])}: unknown field; fix: remove it or correct its spelling`,
     );
   }
-  // Rules checked after defaults were applied report the effective value themselves.
+  if (issue.code === "invalid_key") {
+    // A map key broke the key's rule: report the key itself.
+    const key = issue.path[issue.path.length - 1];
+    const inner = issue.issues[0];
+    const message = inner?.message.includes("; fix: ") ? inner.message : ruleOf(inner ?? issue);
+    return [`${label}: ${formatPath(issue.path)}: key ${JSON.stringify(String(key))} ${message}`];
+  }
+  // A rule that blames a field the file may leave to its default: when the file does not set
+  // it, the issue names the field to change instead.
+  const whenDefaulted = (issue as { params?: { whenDefaulted?: DefaultedBlame } }).params?.whenDefaulted;
+  if (whenDefaulted && valueAt(input, issue.path) === undefined) {
+    return [
+      `${label}: ${formatPath(whenDefaulted.path)} = ${formatValue(whenDefaulted.input)}: ${whenDefaulted.message}`,
+    ];
+  }
   // What the file says; rules checked after defaults were filled in report the default they saw.
   const given = valueAt(input, issue.path);
   const value = given !== undefined ? given : issue.input;
   const path = formatPath(issue.path);
   if (issue.code === "invalid_type" && value === undefined) {
-    return [`${label}: ${path} is missing; fix: add ${path} (expected ${issue.expected})`];
+    return [`${label}: ${path} is missing; fix: add ${path} (a ${typeName(issue.expected)})`];
   }
   let message = issue.message;
   if (issue.code === "invalid_type" && !message.includes("; fix: ")) {
     const received = Array.isArray(value) ? "list" : value === null ? "null" : typeof value;
-    message = `must be a ${issue.expected}, not a ${received}; fix: write it as a ${issue.expected}`;
+    message = `must be a ${typeName(issue.expected)}, not a ${received}; fix: write it as a ${typeName(issue.expected)}`;
   } else if (!message.includes("; fix: ")) {
-    message = `${message.replace(/^Invalid input: /, "")}; fix: see the environment reference in README.md`;
+    message = ruleOf(issue);
   }
   return [`${label}: ${path} = ${formatValue(value)}: ${message}`];
 }

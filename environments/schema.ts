@@ -6,7 +6,14 @@
  * `prod: database.backupRetentionDays = 0: must be at least 7 ...; fix: ...`.
  */
 import { z } from "zod";
-import { isCidr, overlaps, parseCidr } from "../constructs/lib/cidr";
+import { addressCount, overlaps, parseCidr, rangeKind, type Ipv4Cidr } from "../constructs/lib/cidr";
+import {
+  CATALOGUE_DATE,
+  databaseClassProblem,
+  instanceTypeProblem,
+  partitionOf,
+  REGION_ZONES,
+} from "./catalogues";
 
 /**
  * Kubernetes versions in EKS standard support when this release was cut, with the managed
@@ -53,15 +60,29 @@ export const GPU_INSTANCE_FAMILIES = [
 const NAME = /^[a-z][a-z0-9-]{1,22}[a-z0-9]$/;
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
 const ACCOUNT_ID = /^\d{12}$/;
-const IAM_PRINCIPAL_ARN = /^arn:aws(-[a-z]+)*:(iam|sts)::\d{12}:(role|user|assumed-role)\/[\w+=,.@/-]+$/;
-const INSTANCE_TYPE = /^([a-z][a-z0-9-]*)\.([a-z0-9]+)$/;
+const IAM_PRINCIPAL_ARN = /^arn:(aws(-[a-z]+)*):iam::(\d{12}):(role|user)\/([\w+=,.@/-]+)$/;
+const STS_SESSION_ARN = /^arn:aws(-[a-z]+)*:(sts::\d{12}:assumed-role|iam::\d{12}:assumed-role)\//;
+const ACM_CERTIFICATE_ARN = /^arn:(aws(-[a-z]+)*):acm:([a-z0-9-]+):(\d{12}):certificate\/[0-9a-f-]{36}$/;
+const INSTANCE_TYPE = /^([a-z][a-z0-9-]*)\.([a-z0-9-]+)$/;
 const DB_INSTANCE_CLASS = /^db\.[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 const LABEL_KEY =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const QUANTITY = /^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
-const TAG_KEY = /^[\w .:/=+\-@]{1,128}$/;
+/** Characters IAM (the strictest of the tagged services) allows in tag keys and values. */
+const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
+const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+/** Tags the platform sets on resources itself: the provider's default tags and per-resource ones. */
+export const PLATFORM_TAG_KEYS = ["environment", "managed-by", "mlops-platform/stack", "Name", "workload"];
+/** AWS allows 50 user tags per resource. */
+const MAX_TAGS_PER_RESOURCE = 50;
+
+/** RDS for PostgreSQL's largest gp3 volume. */
+const MAX_RDS_STORAGE_GIB = 65536;
+
+/** The service range EKS clusters of this platform get when `eks.serviceIpv4Cidr` is not set. */
+export const DEFAULT_SERVICE_CIDR = "172.20.0.0/16";
 
 /** Stands for a value that was not given, in issues raised after parsing. */
 export const MISSING = Symbol("missing");
@@ -75,10 +96,39 @@ const wholeNumber = (field: string, min: number, max: number, remedy: string) =>
     .min(min, { error: fix(`must be between ${min} and ${max}`, remedy) })
     .max(max, { error: fix(`must be between ${min} and ${max}`, remedy) });
 
+/** Why `text` is not an IPv4 range in plain notation, or undefined. */
+export function cidrSyntaxProblem(text: string): string | undefined {
+  if (parseCidr(text)) return undefined;
+  const parts = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(text)?.slice(1) ?? [];
+  if (parts.some((part) => part.length > 1 && part.startsWith("0")))
+    return "has a number with a leading zero, which some tools read as octal: write every number in plain decimal";
+  return "must be an IPv4 CIDR block such as 10.20.0.0/16 with no host bits set";
+}
+
 const cidr = (remedy: string) =>
-  z.string().refine(isCidr, {
-    error: fix("must be an IPv4 CIDR block such as 10.20.0.0/16 with no host bits set", remedy),
+  z.string().superRefine((text, ctx) => {
+    const problem = cidrSyntaxProblem(text);
+    if (problem) ctx.addIssue({ code: "custom", message: fix(problem, remedy) });
   });
+
+/** RFC 1918 space: what the VPC and the cluster's service range must come from. */
+const PRIVATE_SPACE = "10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16";
+
+/** What a range that is not where it should be is, in words. */
+const RANGE_KINDS: Record<string, string> = {
+  private: "private (RFC 1918) space",
+  linkLocal: "link-local space (169.254.0.0/16, where instance metadata and the VPC DNS live)",
+  carrierGradeNat: "carrier-grade NAT space (100.64.0.0/10)",
+  loopback: "loopback space (127.0.0.0/8)",
+  multicast: "multicast space (224.0.0.0/4)",
+  reserved: "reserved space (IANA special-purpose or documentation ranges)",
+  unspecified: "the unspecified block 0.0.0.0/8",
+  broadcast: "the broadcast address",
+  benchmarking: "benchmarking space (198.18.0.0/15)",
+  unicast: "public address space",
+  mixed: "a range that spans several kinds of address space",
+};
+const describeRange = (range: Ipv4Cidr): string => RANGE_KINDS[rangeKind(range)] ?? rangeKind(range);
 
 /** S3 bucket naming rules (general purpose buckets). */
 export function bucketNameProblem(name: string): string | undefined {
@@ -115,10 +165,37 @@ const repositoryName = z
     ),
   });
 
+/**
+ * Why a node label or taint key is refused beyond the label syntax: EKS counts the whole key
+ * (prefix included) against 63 characters, and the kubelet refuses to register a node with
+ * labels in the kubernetes.io and k8s.io namespaces other than [*.]kubelet.kubernetes.io/ and
+ * [*.]node.kubernetes.io/ (node-restriction.kubernetes.io/ is refused as well).
+ */
+export function nodeLabelKeyProblem(key: string): string | undefined {
+  if (key.length > 63) return `is ${key.length} characters long; EKS allows at most 63 for the whole key`;
+  const slash = key.indexOf("/");
+  if (slash < 0) return undefined;
+  const prefix = key.slice(0, slash);
+  const reserved = (domain: string) => prefix === domain || prefix.endsWith(`.${domain}`);
+  if (!reserved("kubernetes.io") && !reserved("k8s.io")) return undefined;
+  const allowed =
+    (reserved("kubelet.kubernetes.io") || reserved("node.kubernetes.io")) &&
+    !reserved("node-restriction.kubernetes.io");
+  return allowed
+    ? undefined
+    : `uses the reserved prefix ${prefix}/, which the kubelet refuses to set on its node`;
+}
+
+const nodeLabelKey = (remedy: string) =>
+  z.string().superRefine((key, ctx) => {
+    const problem = LABEL_KEY.test(key)
+      ? nodeLabelKeyProblem(key)
+      : "must be a Kubernetes label key: [prefix/]name, name up to 63 letters, digits, - _ . starting and ending alphanumeric";
+    if (problem) ctx.addIssue({ code: "custom", message: fix(problem, remedy) });
+  });
+
 const taintSchema = z.strictObject({
-  key: z.string().regex(LABEL_KEY, {
-    error: fix("must be a valid Kubernetes label key", "use a key like example.com/dedicated"),
-  }),
+  key: nodeLabelKey("use a key like example.com/dedicated"),
   value: z
     .string()
     .regex(LABEL_VALUE, {
@@ -135,14 +212,42 @@ const taintSchema = z.strictObject({
 
 const labelsSchema = z
   .record(
-    z.string().regex(LABEL_KEY, {
-      error: fix("must be a valid Kubernetes label key", "use a key like example.com/team"),
-    }),
-    z.string().regex(LABEL_VALUE, {
-      error: fix("must be a valid Kubernetes label value", "use letters, digits, - _ . (max 63)"),
-    }),
+    nodeLabelKey("use a key like example.com/team"),
+    z
+      .string()
+      .min(1, {
+        error: fix(
+          "must not be empty: EKS refuses empty node label values",
+          'give it a value such as "true"',
+        ),
+      })
+      .regex(LABEL_VALUE, {
+        error: fix("must be a valid Kubernetes label value", "use letters, digits, - _ . (max 63)"),
+      }),
   )
+  .superRefine((labels, ctx) => {
+    if ("workload" in labels) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["workload"],
+        input: labels.workload,
+        message: fix(
+          "is the label the platform sets to the group's name (it would replace yours)",
+          "remove it, or use another key such as example.com/workload",
+        ),
+      });
+    }
+  })
   .default({});
+
+/** Taint keys each group carries already (training: workload=training, gpu: nvidia.com/gpu=true). */
+export const GROUP_TAINT_KEYS: Record<"general" | "training" | "gpu", readonly string[]> = {
+  general: [],
+  training: ["workload"],
+  gpu: ["nvidia.com/gpu"],
+};
+/** EKS allows 50 taints per managed node group. */
+const MAX_TAINTS = 50;
 
 export const NODE_GROUP_KINDS = ["general", "training", "gpu"] as const;
 export type NodeGroupKind = (typeof NODE_GROUP_KINDS)[number];
@@ -258,6 +363,38 @@ function nodeGroupSchema(kind: NodeGroupKind) {
       taints: z.array(taintSchema).default([]),
     })
     .superRefine((group, ctx) => {
+      const taintKeys = new Set<string>(GROUP_TAINT_KEYS[kind]);
+      group.taints.forEach((taint, index) => {
+        const own = GROUP_TAINT_KEYS[kind].includes(taint.key);
+        if (taintKeys.has(taint.key)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["taints", index, "key"],
+            input: taint.key,
+            message: own
+              ? fix(
+                  `is the key of the ${kind} group's own taint (${taint.key}, NoSchedule)`,
+                  "remove this taint: the group carries it already",
+                )
+              : fix(
+                  "is the key of an earlier taint of the group (the autoscaler keeps one taint per key)",
+                  "merge the two taints into one",
+                ),
+          });
+        }
+        taintKeys.add(taint.key);
+      });
+      if (group.taints.length + GROUP_TAINT_KEYS[kind].length > MAX_TAINTS) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["taints"],
+          input: group.taints,
+          message: fix(
+            `holds ${group.taints.length} taints; with the group's own that exceeds the ${MAX_TAINTS} EKS allows per node group`,
+            "drop taints; one taint per purpose is enough",
+          ),
+        });
+      }
       if (group.minSize > group.maxSize) {
         ctx.addIssue({
           code: "custom",
@@ -461,12 +598,20 @@ const alertReceiverSchema = z.discriminatedUnion(
 export const environmentSchema = z
   .strictObject({
     /** Environment name; stacks are named `<name>-foundation` etc. */
-    name: z.string().regex(NAME, {
-      error: fix(
-        "must be 3 to 24 lower-case letters, digits or hyphens, starting with a letter",
-        "use a name like dev or staging",
-      ),
-    }),
+    name: z
+      .string()
+      .regex(NAME, {
+        error: fix(
+          "must be 3 to 24 lower-case letters, digits or hyphens, starting with a letter and ending with a letter or digit",
+          "use a name like dev or staging",
+        ),
+      })
+      .refine((name) => !name.includes("--"), {
+        error: fix(
+          "must not hold two hyphens in a row: RDS refuses them in the database identifier mlops-<name>-mlflow",
+          "use single hyphens, e.g. ml-dev",
+        ),
+      }),
     /**
      * `protected`: nothing stateful can be destroyed by Terraform (prod).
      * `disposable`: everything can be torn down, data included (dev).
@@ -510,12 +655,69 @@ export const environmentSchema = z
     /** Cost allocation tags applied to every resource, next to `environment=<name>`. */
     tags: z
       .record(
-        z.string().regex(TAG_KEY, {
-          error: fix("must be a valid AWS tag key", "use letters, digits, spaces and _ . : / = + - @"),
-        }),
-        z.string().max(256, { error: fix("must be at most 256 characters", "shorten the tag value") }),
+        z
+          .string()
+          .regex(TAG_KEY, {
+            error: fix(
+              "must be an AWS tag key: 1 to 128 letters, digits, spaces and _ . : / = + - @",
+              "remove the other characters",
+            ),
+          })
+          .refine((key) => !key.toLowerCase().startsWith("aws:"), {
+            error: fix("uses the aws: prefix, which AWS reserves for its own tags", "drop the aws: prefix"),
+          }),
+        z
+          .string()
+          .max(256, { error: fix("must be at most 256 characters", "shorten the tag value") })
+          .regex(TAG_VALUE, {
+            error: fix(
+              "may hold only letters, digits, spaces and _ . : / = + - @ (IAM refuses other characters)",
+              "remove the other characters",
+            ),
+          }),
       )
       .superRefine((tags, ctx) => {
+        const keys = Object.keys(tags);
+        const seen = new Map<string, string>();
+        for (const key of keys) {
+          const platformKey = PLATFORM_TAG_KEYS.find((own) => own.toLowerCase() === key.toLowerCase());
+          if (platformKey !== undefined && key !== "environment") {
+            ctx.addIssue({
+              code: "custom",
+              path: [key],
+              input: tags[key],
+              message: fix(
+                platformKey === key
+                  ? "is a tag the platform sets itself"
+                  : `differs only in case from the tag ${platformKey} the platform sets (IAM treats tag keys case-insensitively)`,
+                `remove tags[${JSON.stringify(key)}]`,
+              ),
+            });
+          }
+          const earlier = seen.get(key.toLowerCase());
+          if (earlier !== undefined) {
+            ctx.addIssue({
+              code: "custom",
+              path: [key],
+              input: tags[key],
+              message: fix(
+                `differs only in case from the tag ${earlier} (IAM treats tag keys case-insensitively)`,
+                "keep one of the two",
+              ),
+            });
+          }
+          seen.set(key.toLowerCase(), key);
+        }
+        if (keys.length + PLATFORM_TAG_KEYS.length > MAX_TAGS_PER_RESOURCE) {
+          ctx.addIssue({
+            code: "custom",
+            input: tags,
+            message: fix(
+              `holds ${keys.length} tags; with the ${PLATFORM_TAG_KEYS.length} the platform adds (${PLATFORM_TAG_KEYS.join(", ")}) that exceeds the ${MAX_TAGS_PER_RESOURCE} AWS allows per resource`,
+              `keep at most ${MAX_TAGS_PER_RESOURCE - PLATFORM_TAG_KEYS.length} tags`,
+            ),
+          });
+        }
         for (const required of ["owner", "cost-center"]) {
           if (!tags[required] || tags[required].trim() === "") {
             ctx.addIssue({
@@ -538,18 +740,27 @@ export const environmentSchema = z
         }
       }),
     network: z.strictObject({
-      vpcCidr: cidr("use a private range between /16 and /20, e.g. 10.20.0.0/16").refine(
-        (text) => {
-          const parsed = parseCidr(text);
-          return parsed === undefined || (parsed.prefix >= 16 && parsed.prefix <= 20);
-        },
-        {
-          error: fix(
-            "must be a /16 to /20 block",
-            "use e.g. 10.20.0.0/16: pods take VPC addresses, so leave room",
-          ),
-        },
-      ),
+      vpcCidr: cidr("use a private range between /16 and /20, e.g. 10.20.0.0/16").superRefine((text, ctx) => {
+        const parsed = parseCidr(text);
+        if (parsed === undefined) return;
+        if (parsed.prefix < 16 || parsed.prefix > 20) {
+          ctx.addIssue({
+            code: "custom",
+            message: fix(
+              "must be a /16 to /20 block",
+              "use e.g. 10.20.0.0/16: pods take VPC addresses, so leave room",
+            ),
+          });
+        } else if (rangeKind(parsed) !== "private") {
+          ctx.addIssue({
+            code: "custom",
+            message: fix(
+              `is ${describeRange(parsed)}; the VPC must come from private space (${PRIVATE_SPACE})`,
+              "use a private range such as 10.20.0.0/16",
+            ),
+          });
+        }
+      }),
       /** Availability zones to spread subnets and nodes over. @default 3 */
       azCount: wholeNumber(
         "azCount",
@@ -576,8 +787,17 @@ export const environmentSchema = z
       /** IAM roles/users given cluster-admin through EKS access entries (include the deploying CI role). */
       adminPrincipalArns: z
         .array(
-          z.string().regex(IAM_PRINCIPAL_ARN, {
-            error: fix("must be an IAM role or user ARN", "use arn:aws:iam::<account>:role/<name>"),
+          z.string().superRefine((arn, ctx) => {
+            if (IAM_PRINCIPAL_ARN.test(arn)) return;
+            ctx.addIssue({
+              code: "custom",
+              message: STS_SESSION_ARN.test(arn)
+                ? fix(
+                    "is an STS session (assumed-role) ARN; EKS access entries take the IAM role itself",
+                    "use arn:aws:iam::<account>:role/<role name> of the role behind the session",
+                  )
+                : fix("must be an IAM role or user ARN", "use arn:aws:iam::<account>:role/<name>"),
+            });
           }),
         )
         .min(1, {
@@ -593,19 +813,58 @@ export const environmentSchema = z
           allowedCidrs: z.array(cidr("list the office or CI egress ranges")).default([]),
         })
         .superRefine((endpoint, ctx) => {
+          const ranges: Ipv4Cidr[] = [];
+          const seen = new Set<string>();
           endpoint.allowedCidrs.forEach((block, index) => {
-            if (parseCidr(block)?.prefix === 0) {
-              ctx.addIssue({
-                code: "custom",
-                path: ["allowedCidrs", index],
-                input: block,
-                message: fix(
+            const parsed = parseCidr(block);
+            if (parsed === undefined) return;
+            const issue = (message: string) =>
+              ctx.addIssue({ code: "custom", path: ["allowedCidrs", index], input: block, message });
+            if (parsed.prefix === 0) {
+              issue(
+                fix(
                   "must not open the API to the whole internet",
                   "list only the office or CI egress ranges",
                 ),
-              });
+              );
+              return;
             }
+            const kind = rangeKind(parsed);
+            if (
+              [
+                "private",
+                "carrierGradeNat",
+                "linkLocal",
+                "loopback",
+                "multicast",
+                "unspecified",
+                "broadcast",
+              ].includes(kind)
+            ) {
+              issue(
+                fix(
+                  `is ${describeRange(parsed)}, which never reaches a public endpoint (EKS refuses it)`,
+                  "list the public egress addresses of the office or CI; private clients use the private endpoint",
+                ),
+              );
+              return;
+            }
+            if (seen.has(block)) issue(fix("is listed twice", "remove the duplicate"));
+            seen.add(block);
+            ranges.push(parsed);
           });
+          const opened = addressCount(ranges);
+          if (!ranges.some((range) => range.prefix === 0) && opened > 2 ** 24) {
+            ctx.addIssue({
+              code: "custom",
+              path: ["allowedCidrs"],
+              input: endpoint.allowedCidrs,
+              message: fix(
+                `together open ${opened.toLocaleString("en-US")} addresses (${((opened / 2 ** 32) * 100).toFixed(1)}% of the internet), more than a /8`,
+                "list only the office or CI egress ranges, each a few addresses wide",
+              ),
+            });
+          }
           if (endpoint.enabled && endpoint.allowedCidrs.length === 0) {
             ctx.addIssue({
               code: "custom",
@@ -620,9 +879,28 @@ export const environmentSchema = z
         })
         .default({ enabled: false, allowedCidrs: [] }),
       /** Service CIDR of the cluster; must not overlap the VPC. @default "172.20.0.0/16" */
-      serviceIpv4Cidr: cidr("use a /12 to /24 block outside the VPC, e.g. 172.20.0.0/16").default(
-        "172.20.0.0/16",
-      ),
+      serviceIpv4Cidr: cidr("use a /12 to /24 block outside the VPC, e.g. 172.20.0.0/16")
+        .superRefine((text, ctx) => {
+          const parsed = parseCidr(text);
+          if (parsed === undefined) return;
+          if (rangeKind(parsed) !== "private")
+            ctx.addIssue({
+              code: "custom",
+              message: fix(
+                `is ${describeRange(parsed)}; EKS takes service ranges only from ${PRIVATE_SPACE}`,
+                "use a private block outside the VPC, e.g. 172.20.0.0/16",
+              ),
+            });
+          else if (parsed.prefix < 12 || parsed.prefix > 24)
+            ctx.addIssue({
+              code: "custom",
+              message: fix(
+                "must be a /12 to /24 block (EKS's limits)",
+                "use e.g. a /16 such as 172.20.0.0/16",
+              ),
+            });
+        })
+        .default(DEFAULT_SERVICE_CIDR),
       /** @default 90 */
       controlPlaneLogRetentionDays: logRetention,
     }),
@@ -642,6 +920,7 @@ export const environmentSchema = z
       instanceClass: z.string().regex(DB_INSTANCE_CLASS, {
         error: fix("must be an RDS instance class", "use a class such as db.t4g.medium"),
       }),
+      /** gp3 storage; RDS for PostgreSQL takes 20 to 65536 GiB. */
       allocatedStorageGib: wholeNumber("allocatedStorageGib", 20, 65536, "allocate 20 GiB or more"),
       /** Upper bound for storage autoscaling. @default 5 x allocatedStorageGib */
       maxAllocatedStorageGib: wholeNumber(
@@ -709,7 +988,7 @@ export const environmentSchema = z
        */
       tlsCertificateArn: z
         .string()
-        .regex(/^arn:aws(-[a-z]+)*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/, {
+        .regex(ACM_CERTIFICATE_ARN, {
           error: fix("must be an ACM certificate ARN", "use arn:aws:acm:<region>:<account>:certificate/<id>"),
         })
         .optional(),
@@ -719,10 +998,13 @@ export const environmentSchema = z
           error: fix("must be internal or public", "use internal unless users come from the internet"),
         })
         .default("internal"),
-      /** Quota of every platform namespace. */
+      /**
+       * Quota of every platform namespace: CPU requests (the platform sets no CPU limits), memory
+       * requests and limits, GPU requests. `npm run verify` checks each namespace's worst case.
+       */
       namespaceQuota: z
         .strictObject({
-          /** @default "16" */
+          /** CPU requests. @default "16" */
           cpu: z
             .string()
             .regex(QUANTITY, { error: fix("must be a Kubernetes quantity", "use e.g. 16 or 4500m") })
@@ -790,6 +1072,37 @@ export const environmentSchema = z
           .default("internal"),
       })
       .prefault({}),
+    /**
+     * Values the pinned catalogues (`environments/catalogues.ts`) do not list yet: a region
+     * newer than the catalogue, instance types of a new family, new database classes.
+     */
+    catalogueOverrides: z
+      .strictObject({
+        /** Zones the environment's region offers, for a region the catalogue does not list. */
+        availabilityZones: wholeNumber(
+          "availabilityZones",
+          2,
+          12,
+          "give the number of zones `aws ec2 describe-availability-zones` lists for the region",
+        ).optional(),
+        /** Instance types to accept although their family is not in the catalogue. @default [] */
+        instanceTypes: z
+          .array(
+            z.string().regex(INSTANCE_TYPE, {
+              error: fix("must be an EC2 instance type such as t3.large", "use the family.size form"),
+            }),
+          )
+          .default([]),
+        /** DB instance classes to accept although the catalogue does not list them. @default [] */
+        databaseInstanceClasses: z
+          .array(
+            z.string().regex(DB_INSTANCE_CLASS, {
+              error: fix("must be an RDS instance class", "use a class such as db.t4g.medium"),
+            }),
+          )
+          .default([]),
+      })
+      .prefault({}),
   })
   .superRefine((env, ctx) => {
     const vpc = parseCidr(env.network.vpcCidr);
@@ -801,23 +1114,90 @@ export const environmentSchema = z
         input: env.eks.serviceIpv4Cidr,
         message: fix(
           `overlaps the VPC ${env.network.vpcCidr}`,
-          "pick a service range outside the VPC, e.g. 172.20.0.0/16",
+          `pick a private range outside the VPC, e.g. ${serviceRangeSuggestion(vpc)}`,
         ),
+        // The file may not set the service range at all: then the VPC range is what to change.
+        params: {
+          whenDefaulted: {
+            path: ["network", "vpcCidr"],
+            input: env.network.vpcCidr,
+            message: fix(
+              `overlaps the cluster's service range ${env.eks.serviceIpv4Cidr} (the default, as eks.serviceIpv4Cidr is not set)`,
+              "pick a VPC range outside it, or set eks.serviceIpv4Cidr to a private block outside the VPC",
+            ),
+          },
+        },
       });
     }
-    if (
-      env.database.maxAllocatedStorageGib !== undefined &&
-      env.database.maxAllocatedStorageGib < env.database.allocatedStorageGib
-    ) {
+    catalogueProblems(env, ctx);
+    const { allocatedStorageGib, maxAllocatedStorageGib } = env.database;
+    const lowestMaximum = Math.ceil((allocatedStorageGib * 11) / 10);
+    if (maxAllocatedStorageGib !== undefined && maxAllocatedStorageGib < lowestMaximum) {
       ctx.addIssue({
         code: "custom",
         path: ["database", "maxAllocatedStorageGib"],
-        input: env.database.maxAllocatedStorageGib,
+        input: maxAllocatedStorageGib,
         message: fix(
-          `must be >= allocatedStorageGib (${env.database.allocatedStorageGib})`,
-          "raise it or remove it",
+          `must be at least 10% above allocatedStorageGib (${allocatedStorageGib}), i.e. >= ${lowestMaximum}, or RDS refuses it`,
+          "raise it or remove it (the default is 5 x allocatedStorageGib)",
         ),
       });
+    }
+    if (maxAllocatedStorageGib === undefined && allocatedStorageGib * 5 > MAX_RDS_STORAGE_GIB) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["database", "maxAllocatedStorageGib"],
+        input: MISSING,
+        message: fix(
+          `defaults to 5 x allocatedStorageGib = ${allocatedStorageGib * 5} GiB, beyond the ${MAX_RDS_STORAGE_GIB} GiB RDS allows`,
+          `set database.maxAllocatedStorageGib between ${lowestMaximum} and ${MAX_RDS_STORAGE_GIB}`,
+        ),
+      });
+    }
+    const partition = partitionOf(env.aws.region);
+    const admins = new Set<string>();
+    env.eks.adminPrincipalArns.forEach((arn, index) => {
+      const issue = (message: string) =>
+        ctx.addIssue({ code: "custom", path: ["eks", "adminPrincipalArns", index], input: arn, message });
+      const match = IAM_PRINCIPAL_ARN.exec(arn);
+      if (!match) return;
+      if (admins.has(arn))
+        issue(fix("is listed twice (EKS refuses a second access entry)", "remove the duplicate"));
+      else if (match[1] !== partition && REGION.test(env.aws.region))
+        issue(
+          fix(
+            `is in the ${match[1]} partition but ${env.aws.region} is in ${partition}`,
+            `use arn:${partition}:iam::<account>:role/<name>`,
+          ),
+        );
+      admins.add(arn);
+    });
+    const certificate = REGION.test(env.aws.region)
+      ? ACM_CERTIFICATE_ARN.exec(env.platform.tlsCertificateArn ?? "")
+      : null;
+    if (certificate) {
+      const [, certificatePartition, , region, account] = certificate;
+      const accounts = env.aws.allowedAccountIds;
+      const problem =
+        region !== env.aws.region
+          ? `is in ${region}, but the load balancer in ${env.aws.region} can use only certificates of its own region`
+          : certificatePartition !== partition
+            ? `is in the ${certificatePartition} partition but ${env.aws.region} is in ${partition}`
+            : accounts !== undefined &&
+                accounts.every((id) => ACCOUNT_ID.test(id)) &&
+                !accounts.includes(account)
+              ? `belongs to account ${account}, not to the environment's (${accounts.join(", ")})`
+              : undefined;
+      if (problem)
+        ctx.addIssue({
+          code: "custom",
+          path: ["platform", "tlsCertificateArn"],
+          input: env.platform.tlsCertificateArn,
+          message: fix(
+            problem,
+            `request or import the certificate in ACM in ${env.aws.region} of the environment's account`,
+          ),
+        });
     }
     if (env.serving.maxReplicas !== undefined && env.serving.maxReplicas < env.serving.replicas) {
       ctx.addIssue({
@@ -923,3 +1303,71 @@ export type EnvironmentInput = z.input<typeof environmentSchema>;
 /** A validated environment with every default filled in. */
 export type Environment = z.output<typeof environmentSchema>;
 export type NodeGroupConfig = Environment["nodeGroups"][NodeGroupKind];
+
+/** A service range that does not overlap the VPC. */
+function serviceRangeSuggestion(vpc: Ipv4Cidr): string {
+  const candidates = [DEFAULT_SERVICE_CIDR, "10.100.0.0/16", "192.168.0.0/16"];
+  return candidates.find((text) => !overlaps(parseCidr(text)!, vpc)) ?? DEFAULT_SERVICE_CIDR;
+}
+
+/** Regions, zones, instance types and database classes checked against the pinned catalogues. */
+function catalogueProblems(env: Environment, ctx: z.RefinementCtx<Environment>): void {
+  const overrides = env.catalogueOverrides;
+  // Values that broke a field's own rule were reported already.
+  if (!REGION.test(env.aws.region)) return;
+  const knownZones = REGION_ZONES[env.aws.region];
+  const zones = overrides.availabilityZones ?? knownZones;
+  if (zones === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["aws", "region"],
+      input: env.aws.region,
+      message: fix(
+        `is not a region of the catalogue pinned on ${CATALOGUE_DATE} (e.g. ${Object.keys(REGION_ZONES).slice(0, 4).join(", ")})`,
+        "correct the region code; for a region newer than the catalogue set catalogueOverrides.availabilityZones to its zone count",
+      ),
+    });
+  } else if (env.network.azCount > zones && env.network.azCount <= 6) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["network", "azCount"],
+      input: env.network.azCount,
+      message: fix(
+        overrides.availabilityZones !== undefined
+          ? `is more than the ${zones} zones catalogueOverrides.availabilityZones gives ${env.aws.region}`
+          : `is more than the ${zones} zones ${env.aws.region} offers new accounts (catalogue pinned on ${CATALOGUE_DATE}); subnets would share zones`,
+        `set network.azCount to ${Math.min(zones, 3)}${overrides.availabilityZones === undefined ? ", or set catalogueOverrides.availabilityZones if the region has gained zones" : ""}`,
+      ),
+    });
+  }
+  for (const kind of NODE_GROUP_KINDS) {
+    env.nodeGroups[kind].instanceTypes.forEach((type, index) => {
+      if (!INSTANCE_TYPE.test(type) || overrides.instanceTypes.includes(type)) return;
+      const problem = instanceTypeProblem(type);
+      if (problem)
+        ctx.addIssue({
+          code: "custom",
+          path: ["nodeGroups", kind, "instanceTypes", index],
+          input: type,
+          message: fix(
+            problem,
+            `correct the type (e.g. ${NODE_GROUP_DEFAULTS[kind].instanceTypes[0]}); if it is newer than the catalogue, add it to catalogueOverrides.instanceTypes`,
+          ),
+        });
+    });
+  }
+  const instanceClass = env.database.instanceClass;
+  if (DB_INSTANCE_CLASS.test(instanceClass) && !overrides.databaseInstanceClasses.includes(instanceClass)) {
+    const problem = databaseClassProblem(instanceClass);
+    if (problem)
+      ctx.addIssue({
+        code: "custom",
+        path: ["database", "instanceClass"],
+        input: instanceClass,
+        message: fix(
+          problem,
+          "correct the class (e.g. db.t4g.medium, db.m7g.large); if it is newer than the catalogue, add it to catalogueOverrides.databaseInstanceClasses",
+        ),
+      });
+  }
+}

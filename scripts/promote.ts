@@ -7,8 +7,9 @@
  * its history, prints what changes, validates the result and writes it atomically. Any error
  * exits 1 with one line and leaves every file as it was.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { parseRelease, RELEASES_DIRECTORY } from "../environments/releases";
 import {
   releaseContent,
@@ -47,8 +48,15 @@ function readRelease(
 ): { file: ReleaseFile; text: string } {
   const path = join(directory, `${environment}.json`);
   if (!existsSync(path)) fail(`${role} releases/${environment}.json does not exist; create it first`);
-  const text = readFileSync(path, "utf8");
-  const parsed = parseRelease(`releases/${environment}.json`, text);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    fail(
+      `${role} releases/${environment}.json cannot be read (${(error as NodeJS.ErrnoException).code ?? "an error"}); check its permissions`,
+    );
+  }
+  const parsed = parseRelease(`releases/${environment}.json`, text, environment);
   if (!parsed.ok)
     fail(
       `${role} ${parsed.problems[0]}${parsed.problems.length > 1 ? ` (and ${parsed.problems.length - 1} more)` : ""}`,
@@ -130,37 +138,79 @@ export function promote(options: PromoteOptions): PromoteResult {
     const changes = describeChanges(releaseContent(target.file.current), incoming);
     const header = `${options.dryRun ? "[dry run] " : ""}promote ${options.from} -> ${options.to}: ${changes.length} change${changes.length === 1 ? "" : "s"}`;
     const output = [header, ...changes.map((line) => `  ${line}`)].join("\n") + "\n";
-    if (!options.dryRun) {
-      const path = join(directory, `${options.to}.json`);
-      const temporary = `${path}.${process.pid}.tmp`;
-      writeFileSync(temporary, `${JSON.stringify(next.data, null, 2)}\n`);
-      renameSync(temporary, path);
-    }
+    if (!options.dryRun) writeAtomically(directory, options.to, `${JSON.stringify(next.data, null, 2)}\n`);
     return { exitCode: 0, output };
   } catch (error) {
     if (error instanceof PromotionError) return { exitCode: 1, output: `promote: ${error.message}\n` };
-    throw error;
+    // Anything else is a defect here, but still one line and nothing written.
+    const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    return { exitCode: 1, output: `promote: failed unexpectedly (${reason}); nothing was written\n` };
   }
 }
 
+/** True when no one may write `path` by its permission bits (root ignores them; we do not). */
+function isReadOnly(path: string): boolean {
+  return (statSync(path).mode & 0o222) === 0;
+}
+
+/**
+ * Replaces `releases/<environment>.json` through a temporary file and a rename, so a reader
+ * sees the old file or the new one. A file or folder marked read-only is never written through:
+ * a rename would replace a read-only file without a word.
+ */
+function writeAtomically(directory: string, environment: string, text: string): void {
+  const path = join(directory, `${environment}.json`);
+  const label = `releases/${environment}.json`;
+  if (isReadOnly(path))
+    fail(
+      `target ${label} is read-only; nothing was written; make it writable (chmod u+w) if the promotion is meant`,
+    );
+  if (isReadOnly(directory))
+    fail(`the releases folder is read-only; nothing was written; make it writable (chmod u+w) to promote`);
+  const temporary = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temporary, text);
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    const code = (error as NodeJS.ErrnoException).code ?? "an error";
+    fail(
+      `could not write ${label} (${code}); nothing was changed; check the folder's permissions and free space`,
+    );
+  }
+}
+
+const USAGE = "usage: npm run promote -- --from <env> --to <env> [--dry-run]";
+
 /** Parses `--from X --to Y [--dry-run]`. */
 export function parseArguments(argv: readonly string[]): PromoteOptions | string {
-  let from: string | undefined;
-  let to: string | undefined;
-  let dryRun = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--dry-run") dryRun = true;
-    else if (arg === "--from" || arg === "--to") {
-      const value = argv[++i];
-      if (value === undefined || value.startsWith("--")) return `${arg} needs an environment name`;
-      if (arg === "--from") from = value;
-      else to = value;
-    } else
-      return `unknown argument ${JSON.stringify(arg)}; usage: npm run promote -- --from <env> --to <env> [--dry-run]`;
+  let values: { from?: string; to?: string; "dry-run"?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: { from: { type: "string" }, to: { type: "string" }, "dry-run": { type: "boolean" } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    const { code, message } = error as { code?: string; message: string };
+    const option = /'(--?[\w-]+)/.exec(message)?.[1] ?? "";
+    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+      return option === "--dry-run"
+        ? `--dry-run takes no value; ${USAGE}`
+        : `${option} needs an environment name`;
+    }
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION")
+      return `unknown argument ${JSON.stringify(option)}; ${USAGE}`;
+    if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+      const positional = /'([^']*)'/.exec(message)?.[1] ?? "";
+      return `unknown argument ${JSON.stringify(positional)}; ${USAGE}`;
+    }
+    return `${message.split("\n")[0]}; ${USAGE}`;
   }
-  if (!from || !to) return "usage: npm run promote -- --from <env> --to <env> [--dry-run]";
-  return { from, to, dryRun };
+  const { from, to } = values;
+  if (!from || !to) return USAGE;
+  return { from, to, dryRun: values["dry-run"] === true };
 }
 
 if (require.main === module) {
