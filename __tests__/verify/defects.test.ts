@@ -39,7 +39,6 @@ function find(
   return found.object;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Loose = any;
 
 const servingPod = (state: ClusterState): Loose =>
@@ -102,7 +101,7 @@ const DEFECTS: readonly Defect[] = [
     rule: "quotas",
     reported: "ResourceQuota monitoring/platform-quota [quotas]",
     apply: (s) => {
-      const groups = s.environment.nodeGroups as { maxSize: number }[];
+      const groups = s.environment.nodeGroups as unknown as { maxSize: number }[];
       groups.forEach((g) => (g.maxSize = 1000));
     },
   },

@@ -72,7 +72,7 @@ if (!UPSTREAM_DIR)
       const config = result.objects.find(
         (o) => o.kind === "ConfigMap" && o.metadata.name === "pipeline-install-config",
       );
-      expect((config as { data: Record<string, string> }).data.defaultPipelineRoot).toBe(
+      expect((config as unknown as { data: Record<string, string> }).data.defaultPipelineRoot).toBe(
         "s3://bucket/pipelines",
       );
       expect(result.objects.some((o) => o.kind === "Deployment" && o.metadata.name === "ml-pipeline")).toBe(
