@@ -64,26 +64,28 @@ export function podUsage(
   return { ...sum, unbounded };
 }
 
+interface LimitRangeItem {
+  type?: string;
+  default?: Record<string, string>;
+  defaultRequest?: Record<string, string>;
+  max?: Record<string, string>;
+  min?: Record<string, string>;
+}
+
+/**
+ * Container defaults per namespace, with the LimitRange's own defaulting: a missing default
+ * limit is the max, a missing default request is the default limit, then the min.
+ */
 function defaultsByNamespace(state: ClusterState): Map<string, Defaults> {
   const out = new Map<string, Defaults>();
   for (const o of state.objects) {
     if (o.object.kind !== "LimitRange") continue;
-    const limits =
-      (
-        o.object.spec as {
-          limits?: {
-            type?: string;
-            default?: Record<string, string>;
-            defaultRequest?: Record<string, string>;
-          }[];
-        }
-      )?.limits ?? [];
+    const limits = (o.object.spec as { limits?: LimitRangeItem[] })?.limits ?? [];
     const container = limits.find((l) => l.type === "Container");
-    if (container)
-      out.set(o.object.metadata.namespace ?? "", {
-        limit: container.default ?? {},
-        request: container.defaultRequest ?? {},
-      });
+    if (!container) continue;
+    const limit = { ...container.max, ...container.default };
+    const request = { ...container.min, ...limit, ...container.defaultRequest };
+    out.set(o.object.metadata.namespace ?? "", { limit, request });
   }
   return out;
 }
