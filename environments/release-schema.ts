@@ -3,7 +3,7 @@
  * the promotion command and read by the stacks.
  */
 import { z } from "zod";
-import { PLATFORM_CHART_NAMES, type PlatformChart } from "../constructs/platform/charts";
+import { ON_PREM_CHARTS, PLATFORM_CHART_NAMES, type PlatformChart } from "../constructs/platform/charts";
 
 const fix = (rule: string, remedy: string): string => `${rule}; fix: ${remedy}`;
 
@@ -16,11 +16,18 @@ const chartVersion = z
     ),
   });
 
+/**
+ * Versions of the charts an environment installs. The on-prem charts (CloudNativePG, the GPU
+ * Operator) are optional here: only Rancher environments install them, and synthesis refuses a
+ * release that lacks a chart its environment installs.
+ */
 const charts = z.strictObject(
-  Object.fromEntries(PLATFORM_CHART_NAMES.map((name) => [name, chartVersion])) as Record<
-    PlatformChart,
-    typeof chartVersion
-  >,
+  Object.fromEntries(
+    PLATFORM_CHART_NAMES.map((name) => [
+      name,
+      (ON_PREM_CHARTS as readonly string[]).includes(name) ? chartVersion.optional() : chartVersion,
+    ]),
+  ) as Record<PlatformChart, z.ZodOptional<typeof chartVersion>>,
 );
 
 /** Tags that move: a release pinned to one of them is not reproducible. */

@@ -11,8 +11,10 @@ export interface ChartValueFiles {
 }
 
 export interface ChartCatalogProps {
-  /** Exact version of every chart (the environment's release file). */
-  readonly versions: Readonly<Record<PlatformChart, string>>;
+  /** Exact version of each chart the environment installs (the environment's release file). */
+  readonly versions: Readonly<Partial<Record<PlatformChart, string>>>;
+  /** Where the versions come from, for messages, e.g. `environments/releases/dev.json`. */
+  readonly versionsSource?: string;
   /** Values files by chart. */
   readonly values: Readonly<Partial<Record<PlatformChart, ChartValueFiles>>>;
   /** Replaces the chart repositories (an on-prem mirror such as Artifactory). @default upstream */
@@ -37,6 +39,13 @@ export class ChartCatalog {
   public install(scope: Construct, id: string, install: ChartInstall): PlatformRelease {
     const files = this.props.values[install.chart] ?? {};
     const source = PLATFORM_CHARTS[install.chart];
+    const version = this.props.versions[install.chart];
+    if (version === undefined) {
+      const file = this.props.versionsSource ?? "the release file";
+      throw new Error(
+        `${file}: current.charts has no version of "${install.chart}", which this environment installs; fix: add "${install.chart}": "<exact version>" to current.charts`,
+      );
+    }
     return new PlatformRelease(scope, id, {
       name: install.name ?? install.chart,
       namespace: install.namespace,
@@ -44,7 +53,7 @@ export class ChartCatalog {
         repository: this.props.repositoryOverrides?.[install.chart] ?? source.repository,
         chart: source.chart,
       },
-      version: this.props.versions[install.chart],
+      version,
       baseValues: files.base,
       environmentValues: files.environment,
       computedValues: install.computedValues,

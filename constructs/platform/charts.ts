@@ -38,7 +38,17 @@ export const PLATFORM_CHARTS = {
     chart: "kube-prometheus-stack",
   },
   "platform-resources": { repository: "https://bedag.github.io/helm-charts", chart: "raw" },
+  // On-prem (Rancher) only.
+  "cloudnative-pg": { repository: "https://cloudnative-pg.github.io/charts", chart: "cloudnative-pg" },
+  "postgres-cluster": { repository: "https://cloudnative-pg.github.io/charts", chart: "cluster" },
+  "gpu-operator": { repository: "https://helm.ngc.nvidia.com/nvidia", chart: "gpu-operator" },
 } as const satisfies Record<string, ChartSource>;
 
 export type PlatformChart = keyof typeof PLATFORM_CHARTS;
 export const PLATFORM_CHART_NAMES = Object.keys(PLATFORM_CHARTS) as PlatformChart[];
+/** Charts only Rancher environments install. */
+export const ON_PREM_CHARTS = [
+  "cloudnative-pg",
+  "postgres-cluster",
+  "gpu-operator",
+] as const satisfies readonly PlatformChart[];
