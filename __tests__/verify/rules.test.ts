@@ -526,3 +526,64 @@ describe("images", () => {
     ).toEqual([]);
   });
 });
+
+describe("KServe predictors as the controller builds them", () => {
+  const runtime = (
+    name: string,
+    formats: { name: string; priority: number }[],
+    protocols: string[],
+  ): KubernetesObject => ({
+    apiVersion: "serving.kserve.io/v1alpha1",
+    kind: "ClusterServingRuntime",
+    metadata: { name },
+    spec: {
+      protocolVersions: protocols,
+      supportedModelFormats: formats.map((f) => ({ ...f, autoSelect: true, version: "2" })),
+      containers: [{ name: "kserve-container", image: `registry.example.com/${name}:1.0.0` }],
+    },
+  });
+  const isvc = (protocolVersion: string): KubernetesObject => ({
+    apiVersion: "serving.kserve.io/v1beta1",
+    kind: "InferenceService",
+    metadata: { name: "churn", namespace: "apps" },
+    spec: {
+      predictor: { model: { modelFormat: { name: "mlflow" }, protocolVersion, storageUri: "s3://b/m" } },
+    },
+  });
+  const monitor: KubernetesObject = {
+    apiVersion: "monitoring.coreos.com/v1",
+    kind: "PodMonitor",
+    metadata: { name: "mlserver", namespace: "monitoring" },
+    spec: {
+      namespaceSelector: { matchNames: ["apps"] },
+      selector: { matchExpressions: [{ key: "modelClass", operator: "Exists" }] },
+      podMetricsEndpoints: [{ path: "/metrics" }],
+    },
+  };
+  const runtimes = [
+    runtime("kserve-mlserver", [{ name: "mlflow", priority: 1 }], ["v2"]),
+    runtime("other", [{ name: "mlflow", priority: 2 }], ["v1"]),
+  ];
+
+  it("labels MLServer predictors with modelClass, so a PodMonitor selecting it finds them", () => {
+    expect(run(referencesRule(), stateOf([...runtimes, isvc("v2"), monitor]))).toEqual([]);
+  });
+
+  it("leaves other runtimes' predictors without it", () => {
+    expect(messages(run(referencesRule(), stateOf([...runtimes, isvc("v1"), monitor])))).toEqual([
+      expect.stringContaining(
+        'PodMonitor monitoring/mlserver: selector {"matchExpressions":[{"key":"modelClass","operator":"Exists"}]} matches no pod template in apps',
+      ),
+    ]);
+  });
+
+  it("takes the image from the selected runtime", () => {
+    const latest = runtime("kserve-mlserver", [{ name: "mlflow", priority: 1 }], ["v2"]);
+    (latest.spec as { containers: { image: string }[] }).containers[0].image = "seldonio/mlserver";
+    expect(messages(run(imagesRule, stateOf([latest, isvc("v2")])))).toEqual([
+      expect.stringContaining(
+        'InferenceService apps/churn: container "kserve-container" image seldonio/mlserver has no tag',
+      ),
+    ]);
+  });
+});

@@ -139,36 +139,105 @@ function hpaFor(state: ClusterState, object: KubernetesObject) {
   )?.object.spec as { minReplicas?: number; maxReplicas?: number } | undefined;
 }
 
+/** MLServer's model class per model format, as KServe's MLServer defaults set the `modelClass` label. */
+const MLSERVER_MODEL_CLASSES: Readonly<Record<string, string>> = {
+  sklearn: "mlserver_sklearn.SKLearnModel",
+  xgboost: "mlserver_xgboost.XGBoostModel",
+  lightgbm: "mlserver_lightgbm.LightGBMModel",
+  mlflow: "mlserver_mlflow.MLflowRuntime",
+};
+
+interface ServingRuntimeSpec {
+  disabled?: boolean;
+  protocolVersions?: string[];
+  supportedModelFormats?: { name: string; version?: string; autoSelect?: boolean; priority?: number }[];
+  containers?: Container[];
+}
+
+/**
+ * The runtime KServe picks for a model: the one named, else the enabled runtime (namespace ones
+ * first) that auto-selects the model's format and protocol, highest priority first.
+ */
+export function selectRuntime(
+  state: ClusterState,
+  namespace: string,
+  model: { runtime?: string; modelFormat?: { name?: string; version?: string }; protocolVersion?: string },
+): { name: string; spec: ServingRuntimeSpec } | undefined {
+  const runtimes = state.objects
+    .filter(
+      (o) =>
+        (o.object.kind === "ServingRuntime" && o.object.metadata.namespace === namespace) ||
+        o.object.kind === "ClusterServingRuntime",
+    )
+    .map((o) => ({
+      name: o.object.metadata.name ?? "",
+      spec: (o.object.spec ?? {}) as ServingRuntimeSpec,
+      namespaced: o.object.kind === "ServingRuntime",
+    }));
+  if (model.runtime) return runtimes.find((r) => r.name === model.runtime);
+  const protocol = model.protocolVersion ?? "v1";
+  const format = model.modelFormat ?? {};
+  const candidates = runtimes
+    .filter((r) => !r.spec.disabled && (r.spec.protocolVersions ?? ["v1"]).includes(protocol))
+    .map((r) => ({
+      runtime: r,
+      match: (r.spec.supportedModelFormats ?? []).find(
+        (f) => f.autoSelect && f.name === format.name && (!format.version || f.version === format.version),
+      ),
+    }))
+    .filter((c) => c.match)
+    .sort(
+      (a, b) =>
+        Number(b.runtime.namespaced) - Number(a.runtime.namespaced) ||
+        (b.match!.priority ?? 0) - (a.match!.priority ?? 0),
+    );
+  return candidates[0]?.runtime;
+}
+
 /** Pod spec KServe builds for an InferenceService predictor (Standard mode). */
 function predictorPod(
+  state: ClusterState,
   object: KubernetesObject,
 ): { spec: PodSpec; labels: Record<string, string> } | undefined {
   const predictor = (object.spec as { predictor?: Record<string, Decoded> } | undefined)?.predictor;
   if (!predictor) return undefined;
   const { model, minReplicas: _min, maxReplicas: _max, containers, ...podFields } = predictor;
-  const modelContainer: Container | undefined = model
-    ? {
-        name: "kserve-container",
-        ...Object.fromEntries(
-          Object.entries(model as Record<string, unknown>).filter(
-            ([k]) => !["modelFormat", "storageUri", "runtime", "protocolVersion"].includes(k),
-          ),
-        ),
-        ports: [{ name: "http1", containerPort: 8080, protocol: "TCP" }],
-      }
-    : undefined;
   const name = object.metadata.name ?? "";
+  const namespace = object.metadata.namespace ?? "default";
+  const labels: Record<string, string> = {
+    ...(object.metadata.labels ?? {}),
+    "serving.kserve.io/inferenceservice": name,
+    component: "predictor",
+    app: `isvc.${name}-predictor`,
+  };
+  let modelContainer: Container | undefined;
+  if (model) {
+    const runtime = selectRuntime(state, namespace, model);
+    const base = runtime?.spec.containers?.find((c) => c.name === "kserve-container") ?? {
+      name: "kserve-container",
+    };
+    const own = Object.fromEntries(
+      Object.entries(model as Record<string, unknown>).filter(
+        ([k]) => !["modelFormat", "storageUri", "storage", "runtime", "protocolVersion"].includes(k),
+      ),
+    );
+    modelContainer = {
+      ...base,
+      ...own,
+      name: "kserve-container",
+      env: [...(base.env ?? []), ...((own.env as Container["env"]) ?? [])],
+    };
+    if (runtime?.name === "kserve-mlserver") {
+      labels.modelClass =
+        MLSERVER_MODEL_CLASSES[model.modelFormat?.name ?? ""] ?? MLSERVER_MODEL_CLASSES.sklearn;
+    }
+  }
   return {
     spec: {
       ...(podFields as PodSpec),
       containers: [...(modelContainer ? [modelContainer] : []), ...((containers as Container[]) ?? [])],
     },
-    labels: {
-      ...(object.metadata.labels ?? {}),
-      "serving.kserve.io/inferenceservice": name,
-      component: "predictor",
-      app: `isvc.${name}-predictor`,
-    },
+    labels,
   };
 }
 
@@ -308,7 +377,7 @@ export function workloads(state: ClusterState): Workload[] {
         break;
       }
       case "InferenceService": {
-        const pod = predictorPod(object);
+        const pod = predictorPod(state, object);
         if (!pod) break;
         const predictor = (spec?.predictor ?? {}) as { minReplicas?: number; maxReplicas?: number };
         const min = predictor.minReplicas ?? 1;

@@ -487,8 +487,18 @@ export function concreteFlows(
       for (const w of all.filter(
         (x) => namespaces.includes(x.namespace) && selects(spec.selector, x.labels),
       )) {
-        for (const endpoint of (spec.podMetricsEndpoints ?? []) as { port?: string; portNumber?: number }[]) {
-          const resolved = resolvePort(w, endpoint.port ?? endpoint.portNumber, endpoint.portNumber ?? 0);
+        for (const endpoint of (spec.podMetricsEndpoints ?? []) as {
+          port?: string;
+          portNumber?: number;
+          relabelings?: { targetLabel?: string; replacement?: string }[];
+        }[]) {
+          // A relabeling that rewrites __address__ to `$1:<port>` scrapes that port.
+          const rewritten = (endpoint.relabelings ?? [])
+            .filter((r) => r.targetLabel === "__address__")
+            .map((r) => /:(\d+)$/.exec(r.replacement ?? "")?.[1])
+            .find((p) => p !== undefined);
+          const explicit = rewritten !== undefined ? Number(rewritten) : endpoint.portNumber;
+          const resolved = resolvePort(w, explicit ?? endpoint.port, explicit ?? 0);
           if (resolved.port === 0) continue;
           targets.push({
             description: `${w.owner.object.kind} ${w.namespace}/${w.owner.object.metadata.name}:${resolved.port}`,
