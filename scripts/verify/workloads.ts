@@ -241,6 +241,28 @@ function predictorPod(
   };
 }
 
+/** Resources prometheus-operator gives its config-reloader sidecars, from the operator's arguments. */
+function configReloaderResources(state: ClusterState): Container["resources"] {
+  const args = state.objects
+    .filter((o) => o.object.kind === "Deployment")
+    .flatMap((o) => ((o.object.spec as Decoded)?.template?.spec?.containers ?? []) as Container[])
+    .flatMap((c) => (c.args as string[] | undefined) ?? [])
+    .filter((a) => a.startsWith("--config-reloader-"));
+  const flag = (name: string) => {
+    const value = args.find((a) => a.startsWith(`--config-reloader-${name}=`))?.split("=")[1];
+    return value && value !== "0" ? value : undefined;
+  };
+  const pick = (cpu?: string, memory?: string) =>
+    Object.fromEntries(Object.entries({ cpu, memory }).filter(([, v]) => v !== undefined)) as Record<
+      string,
+      string
+    >;
+  return {
+    requests: pick(flag("cpu-request"), flag("memory-request")),
+    limits: pick(flag("cpu-limit"), flag("memory-limit")),
+  };
+}
+
 /** Every pod template in the state. */
 export function workloads(state: ClusterState): Workload[] {
   const out: Workload[] = [];
@@ -322,7 +344,8 @@ export function workloads(state: ClusterState): Workload[] {
         const name = object.metadata.name ?? "";
         const app = object.kind.toLowerCase();
         const replicas = typeof spec?.replicas === "number" ? spec.replicas : 1;
-        // The operator's pod labels and its config-reloader sidecar (10m CPU, 50Mi memory by default).
+        // The operator's pod labels, and its config-reloader sidecar with the resources the
+        // operator is started with (`--config-reloader-*`; 0 means none).
         const labels = {
           ...(spec?.podMetadata?.labels ?? {}),
           "app.kubernetes.io/name": app,
@@ -334,29 +357,35 @@ export function workloads(state: ClusterState): Workload[] {
         const reloader = {
           name: "config-reloader",
           ports: [{ name: "reloader-web", containerPort: 8080, protocol: "TCP" }],
-          resources: { requests: { cpu: "10m", memory: "50Mi" }, limits: { cpu: "10m", memory: "50Mi" } },
+          resources: configReloaderResources(state),
           securityContext: {
             allowPrivilegeEscalation: false,
             readOnlyRootFilesystem: true,
             capabilities: { drop: ["ALL"] },
           },
         };
-        const podSpec: PodSpec = {
-          containers: [
-            {
-              name: app,
-              image: spec?.image,
-              ports: [{ name: "web", containerPort: app === "prometheus" ? 9090 : 9093, protocol: "TCP" }],
-              resources: spec?.resources,
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ["ALL"] },
-              },
+        const generated: Container[] = [
+          {
+            name: app,
+            image: spec?.image,
+            ports: [{ name: "web", containerPort: app === "prometheus" ? 9090 : 9093, protocol: "TCP" }],
+            resources: spec?.resources,
+            securityContext: {
+              allowPrivilegeEscalation: false,
+              readOnlyRootFilesystem: true,
+              capabilities: { drop: ["ALL"] },
             },
-            reloader,
-            ...((spec?.containers as Container[]) ?? []),
-          ],
+          },
+          reloader,
+        ];
+        // `spec.containers` patches the generated containers by name and adds the others.
+        const patches = (spec?.containers as Container[] | undefined) ?? [];
+        const containers = [
+          ...generated.map((c) => ({ ...c, ...(patches.find((p) => p.name === c.name) ?? {}) })),
+          ...patches.filter((p) => !generated.some((c) => c.name === p.name)),
+        ];
+        const podSpec: PodSpec = {
+          containers,
           securityContext: spec?.securityContext,
           serviceAccountName: spec?.serviceAccountName,
           nodeSelector: spec?.nodeSelector,
