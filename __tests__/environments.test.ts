@@ -412,7 +412,11 @@ describe("synthesis of the registry", () => {
       `${env}-platform`,
       `${env}-serving`,
     ]);
-    expect(result).toEqual({ ok: true, stacks });
+    expect(result).toMatchObject({ ok: true, stacks, outdir });
+    if (result.ok) {
+      expect(result.summary.map((s) => s.stack)).toEqual(stacks);
+      for (const { resources } of result.summary) expect(resources).toBeGreaterThan(0);
+    }
     expect(readdirSync(join(outdir, "stacks")).sort()).toEqual([...stacks].sort());
     for (const stack of stacks) {
       const text = readFileSync(join(outdir, "stacks", stack, "cdk.tf.json"), "utf8");

@@ -157,6 +157,18 @@ export function formatIssue(label: string, input: unknown, issue: core.$ZodIssue
   return [`${label}: ${path} = ${formatValue(value)}: ${message}`];
 }
 
+/**
+ * Whether two environments can be in one account and region: an ECR repository name is
+ * unique there. Unless both pin their accounts and the pins differ, they can.
+ */
+function mayShareAccountAndRegion(a: Environment, b: Environment): boolean {
+  if (a.aws.region !== b.aws.region) return false;
+  const accountsA = a.aws.allowedAccountIds;
+  const accountsB = b.aws.allowedAccountIds;
+  if (accountsA === undefined || accountsB === undefined) return true;
+  return accountsA.some((id) => accountsB.includes(id));
+}
+
 function crossEnvironmentProblems(environments: readonly Environment[]): string[] {
   const problems: string[] = [];
   const seen = new Map<string, string>();
@@ -186,6 +198,38 @@ function crossEnvironmentProblems(environments: readonly Environment[]): string[
       "bucket names are global: give each environment its own",
     );
   }
+  const stateBuckets = new Map<string, string>();
+  for (const env of environments)
+    if (env.stateBackend && !stateBuckets.has(env.stateBackend.bucket))
+      stateBuckets.set(env.stateBackend.bucket, env.name);
+  for (const env of environments) {
+    for (const field of ["artifactsBucket", "dataBucket"] as const) {
+      const owner = stateBuckets.get(env.storage[field]);
+      if (owner !== undefined)
+        problems.push(
+          `${env.name}: storage.${field} = ${JSON.stringify(env.storage[field])}: is ${owner === env.name ? "the" : `${owner}'s`} Terraform state bucket (stateBackend.bucket); fix: keep state and platform data in separate buckets`,
+        );
+    }
+  }
+  environments.forEach((env, i) => {
+    for (const other of environments.slice(0, i)) {
+      if (other.name === env.name) continue;
+      if (env.platform.domain === other.platform.domain)
+        problems.push(
+          `${env.name}: platform.domain = ${JSON.stringify(env.platform.domain)}: is ${other.name}'s domain too (the UIs' host names would collide); fix: give each environment its own zone, e.g. mlops.${env.name}.example.com`,
+        );
+      if (!mayShareAccountAndRegion(env, other)) continue;
+      for (const field of ["servingRepository", "trainingRepository"] as const) {
+        const clash = (["servingRepository", "trainingRepository"] as const).find(
+          (theirs) => other.registry[theirs] === env.registry[field],
+        );
+        if (clash)
+          problems.push(
+            `${env.name}: registry.${field} = ${JSON.stringify(env.registry[field])}: is ${other.name}'s registry.${clash} too, and both may live in the same account and region (${env.aws.region}); fix: give the repository an environment prefix, e.g. ${env.name}/${env.registry[field]}, or pin different aws.allowedAccountIds`,
+          );
+      }
+    }
+  });
   environments.forEach((env, i) => {
     const vpc = parseCidr(env.network.vpcCidr);
     for (const other of environments.slice(0, i)) {

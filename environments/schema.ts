@@ -171,6 +171,21 @@ const repositoryName = z
  * labels in the kubernetes.io and k8s.io namespaces other than [*.]kubelet.kubernetes.io/ and
  * [*.]node.kubernetes.io/ (node-restriction.kubernetes.io/ is refused as well).
  */
+/** Well-known labels in the reserved namespaces that nodes get without being asked. */
+const KUBELET_SET_LABELS = [
+  "beta.kubernetes.io/arch",
+  "beta.kubernetes.io/instance-type",
+  "beta.kubernetes.io/os",
+  "failure-domain.beta.kubernetes.io/region",
+  "failure-domain.beta.kubernetes.io/zone",
+  "kubernetes.io/arch",
+  "kubernetes.io/hostname",
+  "kubernetes.io/os",
+  "node.kubernetes.io/instance-type",
+  "topology.kubernetes.io/region",
+  "topology.kubernetes.io/zone",
+];
+
 export function nodeLabelKeyProblem(key: string): string | undefined {
   if (key.length > 63) return `is ${key.length} characters long; EKS allows at most 63 for the whole key`;
   const slash = key.indexOf("/");
@@ -178,6 +193,8 @@ export function nodeLabelKeyProblem(key: string): string | undefined {
   const prefix = key.slice(0, slash);
   const reserved = (domain: string) => prefix === domain || prefix.endsWith(`.${domain}`);
   if (!reserved("kubernetes.io") && !reserved("k8s.io")) return undefined;
+  if (KUBELET_SET_LABELS.includes(key))
+    return "is a label the kubelet or the cloud provider sets on every node itself";
   const allowed =
     (reserved("kubelet.kubernetes.io") || reserved("node.kubernetes.io")) &&
     !reserved("node-restriction.kubernetes.io");
@@ -921,7 +938,12 @@ export const environmentSchema = z
         error: fix("must be an RDS instance class", "use a class such as db.t4g.medium"),
       }),
       /** gp3 storage; RDS for PostgreSQL takes 20 to 65536 GiB. */
-      allocatedStorageGib: wholeNumber("allocatedStorageGib", 20, 65536, "allocate 20 GiB or more"),
+      allocatedStorageGib: wholeNumber(
+        "allocatedStorageGib",
+        20,
+        MAX_RDS_STORAGE_GIB,
+        `allocate 20 to ${MAX_RDS_STORAGE_GIB} GiB (gp3 limits of RDS for PostgreSQL)`,
+      ),
       /** Upper bound for storage autoscaling. @default 5 x allocatedStorageGib */
       maxAllocatedStorageGib: wholeNumber(
         "maxAllocatedStorageGib",
@@ -1132,7 +1154,8 @@ export const environmentSchema = z
     catalogueProblems(env, ctx);
     const { allocatedStorageGib, maxAllocatedStorageGib } = env.database;
     const lowestMaximum = Math.ceil((allocatedStorageGib * 11) / 10);
-    if (maxAllocatedStorageGib !== undefined && maxAllocatedStorageGib < lowestMaximum) {
+    const allocationValid = allocatedStorageGib <= MAX_RDS_STORAGE_GIB;
+    if (allocationValid && maxAllocatedStorageGib !== undefined && maxAllocatedStorageGib < lowestMaximum) {
       ctx.addIssue({
         code: "custom",
         path: ["database", "maxAllocatedStorageGib"],
@@ -1143,7 +1166,11 @@ export const environmentSchema = z
         ),
       });
     }
-    if (maxAllocatedStorageGib === undefined && allocatedStorageGib * 5 > MAX_RDS_STORAGE_GIB) {
+    if (
+      allocationValid &&
+      maxAllocatedStorageGib === undefined &&
+      allocatedStorageGib * 5 > MAX_RDS_STORAGE_GIB
+    ) {
       ctx.addIssue({
         code: "custom",
         path: ["database", "maxAllocatedStorageGib"],

@@ -1,30 +1,56 @@
 /** Reads `helm-values/<chart>.yaml` and `helm-values/<chart>.<env>.yaml`. */
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { parse } from "yaml";
+import { parseDocument } from "yaml";
 import type { HelmValues } from "../constructs/lib/values";
 import type { ChartValueFiles } from "../constructs/platform/chart-catalog";
 import { PLATFORM_CHART_NAMES, type PlatformChart } from "../constructs/platform/charts";
 
 export const HELM_VALUES_DIRECTORY = join(__dirname, "..", "helm-values");
 
+/** A values file that cannot be used; its message is one line naming the file and line. */
+export class ValuesFileError extends Error {
+  override readonly name = "ValuesFileError";
+}
+
 function readValuesFile(path: string, label: string): HelmValues | undefined {
   if (!existsSync(path)) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = parse(readFileSync(path, "utf8"));
-  } catch (error) {
-    throw new Error(
-      `${label}: not valid YAML (${error instanceof Error ? error.message : String(error)}); fix the syntax`,
-    );
+  // Duplicate keys are errors too (yaml's default): the hidden value would never reach the chart.
+  const document = parseDocument(readFileSync(path, "utf8"));
+  const [error] = document.errors;
+  if (error !== undefined) {
+    const at = error.linePos?.[0];
+    const where = at ? `${label}:${at.line}:${at.col}` : label;
+    const reason = error.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+    throw new ValuesFileError(`${where}: not valid YAML: ${reason}; fix: correct the YAML at that spot`);
   }
+  const parsed: unknown = document.toJS();
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== "object" || Array.isArray(parsed)) {
-    throw new Error(
-      `${label}: must hold a YAML map of chart values, got ${Array.isArray(parsed) ? "a list" : typeof parsed}`,
+    throw new ValuesFileError(
+      `${label}:1: holds ${Array.isArray(parsed) ? "a list" : `a ${typeof parsed}`}, not a map of chart values; fix: write the values as key: value lines`,
     );
   }
   return parsed as HelmValues;
+}
+
+/** Every values file an environment would read that cannot be used, as one line each. */
+export function valueFileProblems(
+  environments: readonly string[],
+  directory = HELM_VALUES_DIRECTORY,
+): string[] {
+  const problems = new Set<string>();
+  for (const chart of PLATFORM_CHART_NAMES) {
+    for (const file of [`${chart}.yaml`, ...environments.map((env) => `${chart}.${env}.yaml`)]) {
+      try {
+        readValuesFile(join(directory, file), `helm-values/${file}`);
+      } catch (error) {
+        if (!(error instanceof ValuesFileError)) throw error;
+        problems.add(error.message);
+      }
+    }
+  }
+  return [...problems];
 }
 
 /** Values files of every chart for `environment`. */

@@ -51,14 +51,14 @@ describe("loadChartValues", () => {
     const directory = mkdtempSync(join(tmpdir(), "values-"));
     writeFileSync(join(directory, "mlflow.yaml"), "- a\n- b\n");
     expect(() => loadChartValues("dev", directory)).toThrow(
-      "helm-values/mlflow.yaml: must hold a YAML map of chart values, got a list",
+      "helm-values/mlflow.yaml:1: holds a list, not a map of chart values",
     );
   });
 
   it("fails on malformed YAML, naming the file", () => {
     const directory = mkdtempSync(join(tmpdir(), "values-"));
     writeFileSync(join(directory, "mlflow.dev.yaml"), "a: [1, 2\n");
-    expect(() => loadChartValues("dev", directory)).toThrow("helm-values/mlflow.dev.yaml: not valid YAML");
+    expect(() => loadChartValues("dev", directory)).toThrow("helm-values/mlflow.dev.yaml:2:1: not valid YAML");
   });
 
   it("finds a values file that no chart or environment would read", () => {
