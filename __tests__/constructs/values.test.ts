@@ -58,7 +58,9 @@ describe("loadChartValues", () => {
   it("fails on malformed YAML, naming the file", () => {
     const directory = mkdtempSync(join(tmpdir(), "values-"));
     writeFileSync(join(directory, "mlflow.dev.yaml"), "a: [1, 2\n");
-    expect(() => loadChartValues("dev", directory)).toThrow("helm-values/mlflow.dev.yaml:2:1: not valid YAML");
+    expect(() => loadChartValues("dev", directory)).toThrow(
+      "helm-values/mlflow.dev.yaml:2:1: not valid YAML",
+    );
   });
 
   it("finds a values file that no chart or environment would read", () => {
