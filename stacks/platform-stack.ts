@@ -172,7 +172,7 @@ export class PlatformStack extends TerraformStack {
       shared: [{ credential: MLFLOW_CLIENT, consumerNamespace: NS.serving }],
       fromSecretStore: alertReceiverSecrets(platform.alerting.receivers, NS.monitoring),
       dependsOn: [
-        ...(operators.externalSecrets ? [operators.externalSecrets.release] : []),
+        operators.externalSecrets.release,
         this.namespaces.mlflow.namespace,
         this.namespaces.monitoring.namespace,
       ],

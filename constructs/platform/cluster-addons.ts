@@ -32,7 +32,7 @@ export class ClusterAddons extends Construct {
   public readonly metricsServer: PlatformRelease;
   public readonly loadBalancerController?: PlatformRelease;
   public readonly clusterAutoscaler?: PlatformRelease;
-  public readonly externalSecrets?: PlatformRelease;
+  public readonly externalSecrets: PlatformRelease;
   public readonly gpuDevicePlugin: PlatformRelease;
   /** Everything later releases may wait for. */
   public readonly ready: ITerraformDependable[] = [];
@@ -100,23 +100,22 @@ export class ClusterAddons extends Construct {
       });
       this.ready.push(this.clusterAutoscaler.release);
     }
-    if (cloud?.externalSecrets) {
-      this.externalSecrets = charts.install(this, "ExternalSecrets", {
-        chart: "external-secrets",
-        namespace: props.namespaces.externalSecrets,
-        computedValues: {
-          replicaCount: replicas,
-          // Without leader election every controller replica reconciles (duplicate writes) and
-          // every cert-controller replica rotates the webhook certificate.
-          leaderElect: replicas > 1,
-          webhook: { replicaCount: replicas },
-          certController: { replicaCount: replicas },
-          serviceAccount: serviceAccount("externalSecrets"),
-        },
-        dependsOn: props.dependsOn,
-      });
-      this.ready.push(this.externalSecrets.release);
-    }
+    // Every target: the platform's passwords are generated in the cluster by External Secrets.
+    this.externalSecrets = charts.install(this, "ExternalSecrets", {
+      chart: "external-secrets",
+      namespace: props.namespaces.externalSecrets,
+      computedValues: {
+        replicaCount: replicas,
+        // Without leader election every controller replica reconciles (duplicate writes) and
+        // every cert-controller replica rotates the webhook certificate.
+        leaderElect: replicas > 1,
+        webhook: { replicaCount: replicas },
+        certController: { replicaCount: replicas },
+        serviceAccount: serviceAccount("externalSecrets"),
+      },
+      dependsOn: props.dependsOn,
+    });
+    this.ready.push(this.externalSecrets.release);
 
     const gpuPlacement = gpuNodePlacement(props.gpuNodes);
     this.gpuDevicePlugin = charts.install(this, "GpuDevicePlugin", {

@@ -135,6 +135,12 @@ export interface ClusterTarget {
   serviceAccountAnnotations(account: PlatformServiceAccount): Record<string, string>;
   /** Cluster add-ons only this target needs (load balancer controller, node autoscaler), installed first. */
   readonly cloudAddons?: CloudAddons;
+  /**
+   * The cloud secret store External Secrets reads with its workload identity (database
+   * credentials, alert receivers' secrets); unset where there is none (on-prem: Secrets are
+   * created in the cluster, out of band or by operators). Generated passwords need no store.
+   */
+  readonly secretStore?: CloudSecretStore;
   /** Cluster components Prometheus can scrape; managed control planes keep theirs out of reach. */
   readonly scrapeableComponents: ScrapeableComponents;
 }
@@ -155,7 +161,12 @@ export interface CloudAddons {
   /** Cluster autoscaler image tag matching the cluster's Kubernetes minor; unset: no autoscaler. */
   readonly clusterAutoscalerImageTag?: string;
   readonly loadBalancerController: boolean;
-  readonly externalSecrets: boolean;
+}
+
+/** A cloud secret store as External Secrets' provider sees it. */
+export interface CloudSecretStore {
+  readonly provider: "aws-secrets-manager";
+  readonly region: string;
 }
 
 /** The storage class the platform's volumes use; created by the platform stack when `create` is set. */

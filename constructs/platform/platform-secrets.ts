@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import type { ITerraformDependable } from "cdktf";
 import type { ChartCatalog } from "./chart-catalog";
-import type { ClusterTarget } from "./cluster-target";
+import type { CloudSecretStore, ClusterTarget } from "./cluster-target";
 import type { PlatformRelease } from "./helm-release";
 import { PLATFORM_SERVICE_ACCOUNTS } from "./service-accounts";
 
@@ -19,7 +19,10 @@ export interface PlatformSecretsProps {
   readonly target: ClusterTarget;
   /** Namespace of the release (External Secrets' own). */
   readonly namespace: string;
-  /** Where the database credentials are copied to (`username`, `password`). */
+  /**
+   * Where the database credentials are copied to (`username`, `password`) from the cloud secret
+   * store, for targets whose database credentials live there; unused otherwise.
+   */
   readonly databaseSecret: { readonly namespace: string; readonly name: string };
   /** Admin credentials generated in the cluster, never seen by Terraform. */
   readonly generated: readonly GeneratedCredential[];
@@ -31,7 +34,10 @@ export interface PlatformSecretsProps {
     readonly credential: GeneratedCredential;
     readonly consumerNamespace: string;
   }[];
-  /** Secrets copied from the cloud secret store: each key of `keys` from its remote secret (and JSON property). */
+  /**
+   * Secrets copied from the cloud secret store: each key of `keys` from its remote secret (and
+   * JSON property). Only for targets with a secret store.
+   */
   readonly fromSecretStore?: readonly SecretFromStore[];
   readonly dependsOn?: ITerraformDependable[];
 }
@@ -48,10 +54,11 @@ const GENERATORS_API = "generators.external-secrets.io/v1alpha1";
 
 /**
  * The platform's credentials, as External Secrets custom resources installed through a chart
- * after the operator (so its CRDs exist): a ClusterSecretStore on the cloud secret store using
- * the operator's workload identity, an ExternalSecret copying the database credentials, and
- * in-cluster generated admin passwords (MLflow, Grafana). No secret value passes through
- * Terraform, its state or the chart values.
+ * after the operator (so its CRDs exist): where the target has a cloud secret store, a
+ * ClusterSecretStore on it using the operator's workload identity and ExternalSecrets copying the
+ * database credentials and other named secrets; on every target, in-cluster generated passwords
+ * (MLflow, Grafana, the workloads' MLflow user) and their copies across namespaces. No secret
+ * value passes through Terraform, its state or the chart values.
  */
 export class PlatformSecrets extends Construct {
   public readonly release: PlatformRelease;
@@ -59,35 +66,22 @@ export class PlatformSecrets extends Construct {
   constructor(scope: Construct, id: string, props: PlatformSecretsProps) {
     super(scope, id);
     const credentials = props.target.database.credentials;
-    if (credentials.kind !== "external-secret") {
+    const store = props.target.secretStore;
+    const resources: Record<string, unknown>[] = [];
+    const storeRef = { kind: "ClusterSecretStore", name: STORE };
+    if (store) {
+      resources.push(clusterSecretStore(store));
+    } else if (credentials.kind === "external-secret" || (props.fromSecretStore ?? []).length > 0) {
+      const what =
+        credentials.kind === "external-secret"
+          ? `its database credentials (${credentials.remoteKey})`
+          : `secrets (${props.fromSecretStore!.map((s) => `${s.namespace}/${s.secretName}`).join(", ")})`;
       throw new Error(
-        `PlatformSecrets: the database credentials of ${props.target.description} come from an existing Secret; PlatformSecrets is only for targets with a cloud secret store`,
+        `PlatformSecrets: ${props.target.description} has no cloud secret store, yet ${what} are to come from one; fix: give the target a secretStore, or create those Secrets in the cluster and reference them by name`,
       );
     }
-    const region = props.target.cloudAddons?.region;
-    if (!region)
-      throw new Error(
-        `PlatformSecrets: ${props.target.description} has no cloud region for its secret store`,
-      );
-    const operator = PLATFORM_SERVICE_ACCOUNTS.externalSecrets;
-    const storeRef = { kind: "ClusterSecretStore", name: STORE };
-
-    const resources: Record<string, unknown>[] = [
-      {
-        apiVersion: EXTERNAL_SECRETS_API,
-        kind: "ClusterSecretStore",
-        metadata: { name: STORE },
-        spec: {
-          provider: {
-            aws: {
-              service: "SecretsManager",
-              region,
-              auth: { jwt: { serviceAccountRef: { name: operator.name, namespace: operator.namespace } } },
-            },
-          },
-        },
-      },
-      {
+    if (credentials.kind === "external-secret") {
+      resources.push({
         apiVersion: EXTERNAL_SECRETS_API,
         kind: "ExternalSecret",
         metadata: { name: props.databaseSecret.name, namespace: props.databaseSecret.namespace },
@@ -100,8 +94,8 @@ export class PlatformSecrets extends Construct {
             remoteRef: { key: credentials.remoteKey, property: key },
           })),
         },
-      },
-    ];
+      });
+    }
     for (const credential of props.generated) resources.push(...generatedCredential(credential));
     for (const { credential, consumerNamespace } of props.shared ?? []) {
       resources.push(...generatedCredential(credential));
@@ -131,6 +125,25 @@ export class PlatformSecrets extends Construct {
       dependsOn: props.dependsOn,
     });
   }
+}
+
+/** External Secrets' store on the cloud secret store, read with the operator's workload identity. */
+function clusterSecretStore(store: CloudSecretStore): Record<string, unknown> {
+  const operator = PLATFORM_SERVICE_ACCOUNTS.externalSecrets;
+  return {
+    apiVersion: EXTERNAL_SECRETS_API,
+    kind: "ClusterSecretStore",
+    metadata: { name: STORE },
+    spec: {
+      provider: {
+        aws: {
+          service: "SecretsManager",
+          region: store.region,
+          auth: { jwt: { serviceAccountRef: { name: operator.name, namespace: operator.namespace } } },
+        },
+      },
+    },
+  };
 }
 
 /** A Password generator and the ExternalSecret that turns it into a Secret, generated once. */

@@ -129,8 +129,8 @@ export function eksClusterTarget(foundation: FoundationStack): ClusterTarget {
       vpcId: foundation.network.vpc.id,
       clusterAutoscalerImageTag: EKS_VERSIONS[env.eks.version].clusterAutoscaler,
       loadBalancerController: true,
-      externalSecrets: true,
     },
+    secretStore: { provider: "aws-secrets-manager", region },
     // EKS runs the control plane out of the cluster's reach (no controller-manager, scheduler
     // or etcd endpoints), and its kube-proxy add-on binds metrics to 127.0.0.1:10249.
     scrapeableComponents: { controllerManager: false, scheduler: false, etcd: false, kubeProxy: false },
