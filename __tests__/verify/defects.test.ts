@@ -217,7 +217,9 @@ if (!inputs) {
   it.each(DEFECTS.map((d) => [d.name, d] as const))("reports %s", (_name, defect) => {
     const state = structuredClone(baseline);
     defect.apply(state);
-    const added = verifyState(state, RULES, crds)
+    // Only the rule the defect is about runs here; the full run is the baseline's.
+    const rule = RULES.filter((r) => r.name === defect.rule);
+    const added = verifyState(state, rule, crds)
       .findings.filter((f) => !baselineFindings.has(line(f)))
       .filter((f) => f.rule === defect.rule)
       .map(line);

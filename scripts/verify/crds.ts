@@ -4,8 +4,9 @@
  */
 import type { Decoded } from "./convert";
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { CACHE_ROOT } from "./tools";
 import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
 import { loadAll } from "js-yaml";
 
@@ -155,21 +156,30 @@ function crdOf(doc: Decoded, file: string): Crd {
   };
 }
 
+/** CRDs of every YAML file under a folder; parsed files are cached by path, size and time. */
 function readCrds(dir: string): Crd[] {
-  const out: Crd[] = [];
+  const files: { path: string; size: number; mtimeMs: number }[] = [];
   const walk = (folder: string) => {
-    for (const entry of readdirSync(folder)) {
+    for (const entry of readdirSync(folder).sort()) {
       const path = join(folder, entry);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (/\.ya?ml$/.test(entry)) {
-        for (const doc of loadAll(readFileSync(path, "utf8")) as Decoded[]) {
-          if (doc?.kind !== "CustomResourceDefinition") continue;
-          out.push(crdOf(doc, path.slice(dir.length + 1)));
-        }
-      }
+      const stat = statSync(path);
+      if (stat.isDirectory()) walk(path);
+      else if (/\.ya?ml$/.test(entry)) files.push({ path, size: stat.size, mtimeMs: stat.mtimeMs });
     }
   };
   walk(dir);
+  const key = createHash("sha256").update(JSON.stringify(files)).digest("hex");
+  const cached = join(CACHE_ROOT, "crds", `${key}.json`);
+  if (existsSync(cached)) return JSON.parse(readFileSync(cached, "utf8")) as Crd[];
+  const out: Crd[] = [];
+  for (const { path } of files) {
+    for (const doc of loadAll(readFileSync(path, "utf8")) as Decoded[]) {
+      if (doc?.kind !== "CustomResourceDefinition") continue;
+      out.push(crdOf(doc, relative(dir, path)));
+    }
+  }
+  mkdirSync(dirname(cached), { recursive: true });
+  writeFileSync(cached, JSON.stringify(out));
   return out;
 }
 

@@ -7,7 +7,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import ts from "typescript";
+import { createRequire } from "node:module";
+import type * as TypeScript from "typescript";
 import { CACHE_ROOT, PROJECT_ROOT } from "./tools";
 
 /** The Kubernetes version `kubernetes-models` 4.5.1 was generated from (its changelog: v1.33.0). */
@@ -52,11 +53,17 @@ export function declaredKind(apiVersion: string, kind: string): boolean {
   return /^[A-Za-z0-9]+$/.test(kind) && existsSync(declarationFile(apiVersion, kind));
 }
 
+/** The TypeScript compiler, loaded only when schemas are read (not from the cache): it is large. */
+function typescript(): typeof TypeScript {
+  return createRequire(__filename)("typescript") as typeof TypeScript;
+}
+
 class SchemaReader {
   readonly definitions: Record<string, ObjectDefinition> = {};
-  private readonly checker: ts.TypeChecker;
+  private readonly checker: TypeScript.TypeChecker;
+  private readonly ts = typescript();
 
-  constructor(private readonly program: ts.Program) {
+  constructor(private readonly program: TypeScript.Program) {
     this.checker = program.getTypeChecker();
   }
 
@@ -71,18 +78,19 @@ class SchemaReader {
     return node.type === "object" ? node.ref : undefined;
   }
 
-  private node(type: ts.Type): SchemaNode {
+  private node(type: TypeScript.Type): SchemaNode {
+    const ts = this.ts;
     const flags = type.flags;
     if (flags & (ts.TypeFlags.Any | ts.TypeFlags.Unknown)) return { type: "any" };
     if (flags & ts.TypeFlags.StringLiteral)
-      return { type: "string", enum: [(type as ts.StringLiteralType).value] };
+      return { type: "string", enum: [(type as TypeScript.StringLiteralType).value] };
     if (flags & ts.TypeFlags.String) return { type: "string" };
     if (flags & (ts.TypeFlags.Number | ts.TypeFlags.NumberLiteral)) return { type: "number" };
     if (flags & (ts.TypeFlags.Boolean | ts.TypeFlags.BooleanLiteral)) return { type: "boolean" };
     if (type.isUnion()) {
       const parts = type.types.filter((t) => !(t.flags & (ts.TypeFlags.Undefined | ts.TypeFlags.Null)));
       if (parts.every((t) => t.flags & ts.TypeFlags.StringLiteral)) {
-        return { type: "string", enum: parts.map((t) => (t as ts.StringLiteralType).value) };
+        return { type: "string", enum: parts.map((t) => (t as TypeScript.StringLiteralType).value) };
       }
       if (parts.every((t) => t.flags & ts.TypeFlags.BooleanLiteral)) return { type: "boolean" };
       if (parts.length === 1) return this.node(parts[0]);
@@ -95,7 +103,7 @@ class SchemaReader {
       return { type: "any" };
     }
     if (this.checker.isArrayType(type)) {
-      const [item] = this.checker.getTypeArguments(type as ts.TypeReference);
+      const [item] = this.checker.getTypeArguments(type as TypeScript.TypeReference);
       return { type: "array", items: item ? this.node(item) : { type: "any" } };
     }
     if (flags & ts.TypeFlags.Object) {
@@ -164,6 +172,7 @@ export function kindSchemas(wanted: readonly { apiVersion: string; kind: string 
   const unique = [...new Map(missing.map((m) => [`${m.apiVersion}/${m.kind}`, m])).values()];
   if (unique.length > 0) {
     const files = unique.map((m) => declarationFile(m.apiVersion, m.kind));
+    const ts = typescript();
     const program = ts.createProgram(files, {
       noEmit: true,
       skipLibCheck: true,
