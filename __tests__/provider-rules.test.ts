@@ -628,3 +628,52 @@ describe("node label keys", () => {
     },
   );
 });
+
+describe("names derived from the environment's name", () => {
+  /** AWS's limits on the names the foundation stack derives, by resource type and attribute. */
+  const LIMITS: Record<string, Record<string, number>> = {
+    aws_iam_role: { name: 64, name_prefix: 38 },
+    aws_iam_policy: { name: 128, name_prefix: 96 },
+    aws_iam_role_policy: { name: 128 },
+    aws_db_instance: { identifier: 63, final_snapshot_identifier: 255 },
+    aws_db_subnet_group: { name: 255 },
+    aws_db_parameter_group: { name: 255, name_prefix: 229 },
+    aws_eks_cluster: { name: 100 },
+    aws_eks_node_group: { node_group_name_prefix: 37 },
+    aws_launch_template: { name_prefix: 99 },
+    aws_security_group: { name: 255, name_prefix: 100 },
+    aws_kms_alias: { name: 256 },
+    aws_cloudwatch_log_group: { name: 512 },
+  };
+
+  it("stay within AWS's limits for the longest name the schema allows", async () => {
+    const name = "abcdefghijklmnopqrstuvwx";
+    const releasesDirectory = releasesWith(name, releaseText("dev"));
+    const outdir = join(mkdtempSync(join(tmpdir(), "synth-")), "cdktf.out");
+    const run = await runSynthesis(() => [variant(dev, (e) => (e.name = name))], {
+      outdir,
+      releasesDirectory,
+    });
+    expect(run.stderr).toBe("");
+    const json = JSON.parse(
+      readFileSync(join(outdir, "stacks", `${name}-foundation`, "cdk.tf.json"), "utf8"),
+    );
+    const checked: string[] = [];
+    for (const [type, limits] of Object.entries(LIMITS)) {
+      for (const resource of Object.values<Record<string, unknown>>(json.resource[type] ?? {})) {
+        for (const [attribute, limit] of Object.entries(limits)) {
+          const value = resource[attribute];
+          if (typeof value !== "string") continue;
+          checked.push(`${type}.${attribute}`);
+          expect({ [`${type}.${attribute}`]: value.length <= limit ? "fits" : value }).toEqual({
+            [`${type}.${attribute}`]: "fits",
+          });
+        }
+      }
+    }
+    expect(checked).toEqual(
+      expect.arrayContaining(["aws_iam_role.name", "aws_db_instance.identifier", "aws_eks_cluster.name"]),
+    );
+    expect(JSON.stringify(json.resource.aws_db_instance)).not.toContain("--");
+  });
+});
