@@ -13,13 +13,14 @@ import { ensureTools } from "../scripts/verify/tools";
 import type { KubernetesObject } from "../scripts/verify/convert";
 import { hostInCidr, inBlock } from "../scripts/verify/net";
 import { MLFLOW_METRICS_DIRECTORY } from "../constructs/platform/mlflow";
+import { UPSTREAM_DIR } from "./support/upstream";
 
-const upstream = process.env.MLOPS_UPSTREAM_DIR ?? join(__dirname, "..", "..", "shared", "upstream");
-const chartsDir = process.env.MLOPS_CHARTS_DIR ?? join(upstream, "charts");
-const available = existsSync(chartsDir) && existsSync(join(upstream, "kubeflow-pipelines-2.17.0"));
+const upstream = UPSTREAM_DIR ?? "";
+const chartsDir = join(upstream, "charts");
+const available = UPSTREAM_DIR !== undefined && existsSync(join(upstream, "kubeflow-pipelines-2.17.0"));
 if (!available) {
   process.stdout.write(
-    `SKIPPED __tests__/platform-rendered.test.ts: pinned chart sources not found at ${chartsDir}; set MLOPS_CHARTS_DIR and MLOPS_UPSTREAM_DIR\n`,
+    "SKIPPED __tests__/platform-rendered.test.ts: pinned upstream sources not found (../shared/upstream or MLOPS_UPSTREAM_DIR)\n",
   );
 }
 const suite = available ? describe : describe.skip;

@@ -12,6 +12,8 @@ import { delimiter, join } from "node:path";
 import Ajv from "ajv";
 import { parse, parseAllDocuments, stringify } from "yaml";
 import { policyStatements, resourcesOf, synthesizeEnvironments, type TerraformJson } from "../support/synth";
+import { findExecutable, UPSTREAM_DIR } from "../support/upstream";
+import { ensureTools } from "../../scripts/verify/tools";
 import { ENVIRONMENTS } from "../../environments";
 import { loadEnvironments } from "../../environments/load";
 import type { EnvironmentInput } from "../../environments/schema";
@@ -393,10 +395,7 @@ describe("alert receiver configuration", () => {
 
 // ----- The same properties on the charts and manifests as rendered -----
 
-const PROJECT_ROOT = join(__dirname, "..", "..");
-const UPSTREAM = [process.env.MLOPS_UPSTREAM_DIR, join(PROJECT_ROOT, "..", "shared", "upstream")].find(
-  (dir): dir is string => dir !== undefined && existsSync(join(dir, "charts")),
-);
+const UPSTREAM = UPSTREAM_DIR;
 function tool(name: string, envVar: string, fallback: string): string | undefined {
   return [
     process.env[envVar],
@@ -404,8 +403,16 @@ function tool(name: string, envVar: string, fallback: string): string | undefine
     ...(process.env.PATH ?? "").split(delimiter).map((dir) => join(dir, name)),
   ].find((p): p is string => p !== undefined && p !== "" && existsSync(p));
 }
-const HELM = tool("helm", "HELM", "/tmp/k8sbin/helm/helm");
-const KUBECTL = tool("kubectl", "KUBECTL", "/tmp/k8sbin/kubectl/kubectl");
+/** helm and kubectl as the verify tool runs them (unpacked from an npm package), unless set. */
+function projectTools(): { helm?: string; kubectl?: string } {
+  try {
+    const tools = ensureTools();
+    return { helm: process.env.HELM || tools.helm, kubectl: process.env.KUBECTL || tools.kubectl };
+  } catch {
+    return { helm: findExecutable("helm", "HELM"), kubectl: findExecutable("kubectl", "KUBECTL") };
+  }
+}
+const { helm: HELM, kubectl: KUBECTL } = projectTools();
 const PROMTOOL = tool("promtool", "PROMTOOL", "/usr/bin/promtool");
 const AMTOOL = tool("amtool", "AMTOOL", "/usr/bin/amtool");
 
