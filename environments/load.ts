@@ -75,14 +75,14 @@ function formatPath(path: readonly PropertyKey[]): string {
 
 /** What a zod type name is called in the messages. */
 const TYPE_NAMES: Record<string, string> = {
-  string: "string in quotes",
-  number: "number",
+  string: "a string in quotes",
+  number: "a number",
   boolean: "true or false",
-  object: "section { ... }",
-  array: "list [ ... ]",
-  record: "map { ... }",
+  object: "a section { ... }",
+  array: "a list [ ... ]",
+  record: "a map { ... }",
 };
-const typeName = (expected: string): string => TYPE_NAMES[expected] ?? expected;
+const typeName = (expected: string): string => TYPE_NAMES[expected] ?? `a ${expected}`;
 
 /** The rule of an issue whose schema gave no message of its own. */
 function ruleOf(issue: core.$ZodIssue): string {
@@ -145,12 +145,16 @@ export function formatIssue(label: string, input: unknown, issue: core.$ZodIssue
   const value = given !== undefined ? given : issue.input;
   const path = formatPath(issue.path);
   if (issue.code === "invalid_type" && value === undefined) {
-    return [`${label}: ${path} is missing; fix: add ${path} (a ${typeName(issue.expected)})`];
+    return [`${label}: ${path} is missing; fix: add ${path} (${typeName(issue.expected)})`];
   }
   let message = issue.message;
   if (issue.code === "invalid_type" && !message.includes("; fix: ")) {
-    const received = Array.isArray(value) ? "list" : value === null ? "null" : typeof value;
-    message = `must be a ${typeName(issue.expected)}, not a ${received}; fix: write it as a ${typeName(issue.expected)}`;
+    const received = Array.isArray(value)
+      ? "a list"
+      : value === null
+        ? "null"
+        : `${/^[aeiou]/.test(typeof value) ? "an" : "a"} ${typeof value}`;
+    message = `must be ${typeName(issue.expected)}, not ${received}; fix: write it as ${typeName(issue.expected)}`;
   } else if (!message.includes("; fix: ")) {
     message = ruleOf(issue);
   }
