@@ -483,6 +483,38 @@ describe("network", () => {
     expect(run(networkRule(flows), stateOf([...base, allow]))).toEqual([]);
   });
 
+  it("evaluates flows of pods created at run time (pipeline steps) from the labels they get", () => {
+    const flows: Flow[] = [
+      {
+        name: "steps-to-store",
+        from: {
+          namespace: "jobs",
+          podLabels: { "workflows.argoproj.io/workflow": "run" },
+          createdAtRunTime: "pipeline step",
+        },
+        to: { objectStore: true },
+        reason: "test",
+      },
+    ];
+    const deny = networkPolicy("jobs", "default-deny", { podSelector: {}, policyTypes: ["Egress"] });
+    expect(messages(run(networkRule(flows), stateOf([namespace("jobs"), deny])))).toEqual([
+      expect.stringContaining(
+        "flow steps-to-store: pipeline step pod in jobs -> object store 52.218.0.10:443/TCP is blocked by egress from jobs",
+      ),
+    ]);
+    const allow = networkPolicy("jobs", "allow-store", {
+      podSelector: { matchExpressions: [{ key: "workflows.argoproj.io/workflow", operator: "Exists" }] },
+      policyTypes: ["Egress"],
+      egress: [
+        {
+          to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8"] } }],
+          ports: [{ port: 443, protocol: "TCP" }],
+        },
+      ],
+    });
+    expect(run(networkRule(flows), stateOf([namespace("jobs"), deny, allow]))).toEqual([]);
+  });
+
   it("reports table flows whose source matches no pod", () => {
     const flows: Flow[] = [
       { name: "ghost", from: { namespace: "nowhere" }, to: { database: true }, reason: "test" },

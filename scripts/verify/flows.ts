@@ -5,8 +5,14 @@
  * adding one entry.
  */
 export type FlowSource =
-  /** Pods of a namespace (all, or those with these labels). */
+  /** Pods of a namespace in the state (all, or those with these labels). */
   | { readonly namespace: string; readonly podLabels?: Readonly<Record<string, string>> }
+  /** Pods a controller creates at run time (pipeline steps), with the labels they get. */
+  | {
+      readonly namespace: string;
+      readonly podLabels: Readonly<Record<string, string>>;
+      readonly createdAtRunTime: string;
+    }
   /** Traffic from outside the pod network: load balancers, the API server. */
   | { readonly external: "load-balancer" | "api-server" };
 
@@ -29,6 +35,14 @@ export interface Flow {
   readonly reason: string;
 }
 
+const MLFLOW = { service: { namespace: "mlflow", name: "mlflow" }, port: 80 } as const;
+/** Argo Workflows labels every pod of a workflow with its name. */
+const PIPELINE_STEP = {
+  namespace: "kubeflow",
+  podLabels: { "workflows.argoproj.io/workflow": "pipeline-run" },
+  createdAtRunTime: "pipeline step",
+} as const;
+
 export const REQUIRED_FLOWS: readonly Flow[] = [
   {
     name: "mlflow-to-database",
@@ -43,51 +57,100 @@ export const REQUIRED_FLOWS: readonly Flow[] = [
     reason: "the bootstrap Job creates MLflow's database user and auth database",
   },
   {
+    name: "mlflow-bootstrap-to-mlflow",
+    from: { namespace: "mlflow", podLabels: { "app.kubernetes.io/name": "mlflow-create-users" } },
+    to: MLFLOW,
+    reason: "the bootstrap Job creates the platform's MLflow users through MLflow's API",
+  },
+  {
     name: "mlflow-to-object-store",
     from: { namespace: "mlflow", podLabels: { "app.kubernetes.io/name": "mlflow" } },
     to: { objectStore: true },
     reason: "MLflow serves and stores artifacts in the artifacts bucket",
   },
   {
-    name: "serving-to-object-store",
-    from: { namespace: "mlops" },
-    to: { objectStore: true },
-    reason: "serving, batch inference, training and the predictors' storage initializer read models and data",
-  },
-  {
-    name: "pipelines-to-object-store",
-    from: { namespace: "kubeflow", podLabels: { app: "ml-pipeline" } },
-    to: { objectStore: true },
-    reason: "the pipelines API server reads and writes pipeline artifacts",
-  },
-  {
     name: "serving-to-mlflow",
-    from: { namespace: "mlops" },
-    to: { service: { namespace: "mlflow", name: "mlflow" }, port: 80 },
-    reason: "serving and jobs load registered models through the tracking server",
+    from: { namespace: "mlops", podLabels: { "app.kubernetes.io/name": "mlops-serving" } },
+    to: MLFLOW,
+    reason: "the serving Deployment loads the champion model through the tracking server",
   },
   {
-    name: "pipelines-to-mlflow",
-    from: { namespace: "kubeflow", podLabels: { app: "ml-pipeline" } },
-    to: { service: { namespace: "mlflow", name: "mlflow" }, port: 80 },
-    reason: "pipelines log runs and register models",
+    name: "batch-inference-to-mlflow",
+    from: { namespace: "mlops", podLabels: { "app.kubernetes.io/name": "batch-inference" } },
+    to: MLFLOW,
+    reason: "batch inference loads registered models",
   },
   {
-    name: "mlflow-bootstrap-to-mlflow",
-    from: { namespace: "mlflow", podLabels: { "app.kubernetes.io/name": "mlflow-create-users" } },
-    to: { service: { namespace: "mlflow", name: "mlflow" }, port: 80 },
-    reason: "the bootstrap Job creates the platform's MLflow users through MLflow's API",
+    name: "retraining-to-mlflow",
+    from: { namespace: "mlops", podLabels: { "app.kubernetes.io/name": "model-retraining" } },
+    to: MLFLOW,
+    reason: "retraining logs runs and registers models",
   },
   {
-    name: "serving-to-predictors",
-    from: { namespace: "mlops" },
+    name: "batch-inference-to-object-store",
+    from: { namespace: "mlops", podLabels: { "app.kubernetes.io/name": "batch-inference" } },
+    to: { objectStore: true },
+    reason: "batch inference reads inputs and writes predictions to the data bucket",
+  },
+  {
+    name: "retraining-to-object-store",
+    from: { namespace: "mlops", podLabels: { "app.kubernetes.io/name": "model-retraining" } },
+    to: { objectStore: true },
+    reason: "retraining reads training data and writes model artifacts",
+  },
+  {
+    name: "predictors-to-object-store",
+    from: { namespace: "mlops", podLabels: { component: "predictor" } },
+    to: { objectStore: true },
+    reason: "KServe's storage initializer downloads the model from the artifacts bucket",
+  },
+  {
+    name: "batch-inference-to-predictors",
+    from: { namespace: "mlops", podLabels: { "app.kubernetes.io/name": "batch-inference" } },
     to: { pods: { namespace: "mlops", labels: { component: "predictor" } }, port: 8080 },
-    reason: "batch inference and the serving Deployment call the KServe predictors",
+    reason: "batch inference calls the KServe predictors",
   },
   {
     name: "load-balancer-to-predictors",
     from: { external: "load-balancer" },
     to: { pods: { namespace: "mlops", labels: { component: "predictor" } }, port: 8080 },
     reason: "clients reach the predictors through the load balancer",
+  },
+  {
+    name: "pipelines-api-to-database",
+    from: { namespace: "kubeflow", podLabels: { app: "ml-pipeline" } },
+    to: { service: { namespace: "kubeflow", name: "mysql" }, port: 3306 },
+    reason: "the pipelines API server keeps runs in the bundled MySQL",
+  },
+  {
+    name: "pipelines-api-to-object-store",
+    from: { namespace: "kubeflow", podLabels: { app: "ml-pipeline" } },
+    to: { service: { namespace: "kubeflow", name: "seaweedfs" }, port: 9000 },
+    reason:
+      "the pipelines API server stores pipeline packages in the bundled object store (OBJECTSTORECONFIG_HOST)",
+  },
+  {
+    name: "pipeline-steps-to-pipelines-api",
+    from: PIPELINE_STEP,
+    to: { service: { namespace: "kubeflow", name: "ml-pipeline" }, port: 8887 },
+    reason: "the v2 driver and launcher in every step report to the API server",
+  },
+  {
+    name: "pipeline-steps-to-metadata",
+    from: PIPELINE_STEP,
+    to: { service: { namespace: "kubeflow", name: "metadata-grpc-service" }, port: 8080 },
+    reason: "the launcher records executions and artifacts in ML Metadata",
+  },
+  {
+    name: "pipeline-steps-to-object-store",
+    from: PIPELINE_STEP,
+    to: { objectStore: true },
+    reason: "steps write artifacts under the pipeline root in the artifacts bucket (kfp-launcher providers)",
+  },
+  {
+    name: "pipeline-steps-to-mlflow",
+    from: PIPELINE_STEP,
+    to: MLFLOW,
+    reason: "training steps log runs and register models",
   },
 ];

@@ -339,6 +339,16 @@ export function concreteFlows(
       continue;
     }
     const from = flow.from;
+    if ("createdAtRunTime" in from) {
+      const pod = { namespace: from.namespace, labels: from.podLabels };
+      const source = {
+        description: `${from.createdAtRunTime} pod in ${from.namespace}`,
+        pod,
+        ip: addresses.pod(pod),
+      };
+      for (const target of targets) flows.push({ flow: flow.name, source, target });
+      continue;
+    }
     const sources = all.filter(
       (w) =>
         w.namespace === from.namespace &&
