@@ -89,7 +89,18 @@ export function synthesizeAll(inputs: readonly unknown[], options: SynthesisOpti
     resources: resourceCount(join(staging, "stacks", stack)),
   }));
   const previous = `${staging}.previous`;
-  if (existsSync(target)) renameSync(target, previous);
+  try {
+    if (existsSync(target)) renameSync(target, previous);
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    const code = (error as NodeJS.ErrnoException).code ?? "an error";
+    return {
+      ok: false,
+      problems: [
+        `output folder ${outdir}: cannot be replaced (${code}); it was left as it was; fix: check its permissions`,
+      ],
+    };
+  }
   renameSync(staging, target);
   rmSync(previous, { recursive: true, force: true });
   return { ok: true, stacks, summary, outdir };
@@ -98,7 +109,7 @@ export function synthesizeAll(inputs: readonly unknown[], options: SynthesisOpti
 /** The message printed when validation fails. */
 export function describeProblems(problems: readonly string[]): string {
   const count = `${problems.length} problem${problems.length === 1 ? "" : "s"}`;
-  return `Environment configuration is invalid (${count}); nothing was synthesized:\n${problems.map((p) => `  - ${p}\n`).join("")}`;
+  return `Synthesis stopped (${count}); the output folder was left as it was:\n${problems.map((p) => `  - ${p}\n`).join("")}`;
 }
 
 /** The summary printed after a successful synthesis: each stack, its resources, where it went. */
@@ -151,7 +162,20 @@ export async function runSynthesis(
   } catch (error) {
     return { exitCode: 1, stdout: "", stderr: describeProblems([describeRegistryError(error)]) };
   }
-  const result = synthesizeAll(inputs, options);
+  let result: SynthesisResult;
+  try {
+    result = synthesizeAll(inputs, options);
+  } catch (error) {
+    // A defect rather than bad input, but still one line.
+    const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    return {
+      exitCode: 1,
+      stdout: "",
+      stderr: describeProblems([
+        `synthesis failed unexpectedly: ${reason}; fix: report it with the input that caused it`,
+      ]),
+    };
+  }
   if (!result.ok) return { exitCode: 1, stdout: "", stderr: describeProblems(result.problems) };
   return { exitCode: 0, stdout: describeSummary(result.summary, result.outdir), stderr: "" };
 }
