@@ -106,6 +106,18 @@ const DEFECTS: readonly Defect[] = [
     },
   },
   {
+    name: "a namespace with two owners (the platform and the Kubeflow Pipelines manifests)",
+    rule: "ownership",
+    reported: "Namespace kubeflow [ownership] is also created by dev-platform kubernetes_namespace_v1",
+    apply: (s) => {
+      const namespace = structuredClone(find(s, "Namespace", undefined, "kubeflow"));
+      s.objects.push({
+        object: namespace,
+        source: "dev-platform helm_release argocd-apps Application kubeflow-pipelines",
+      });
+    },
+  },
+  {
     name: "a restricted-PSA violation (no seccomp profile)",
     rule: "pod-security",
     reported:

@@ -7,6 +7,7 @@ import type { Finding } from "../../scripts/verify/finding";
 import type { Flow } from "../../scripts/verify/flows";
 import { imagesRule } from "../../scripts/verify/rules/images";
 import { networkRule } from "../../scripts/verify/rules/network";
+import { ownershipRule } from "../../scripts/verify/rules/ownership";
 import { podSecurityRule } from "../../scripts/verify/rules/pod-security";
 import { quotaRule } from "../../scripts/verify/rules/quotas";
 import { referencesRule } from "../../scripts/verify/rules/references";
@@ -133,6 +134,23 @@ describe("schema", () => {
     expect(found).toEqual([
       expect.stringContaining("no release of the environment installs the CRD of example.com Widget"),
       expect.stringContaining("policy/v1beta1 PodSecurityPolicy is not served by Kubernetes 1.34"),
+    ]);
+  });
+});
+
+describe("ownership", () => {
+  it("passes objects with one owner each", () => {
+    expect(run(ownershipRule, stateOf([namespace("apps"), deployment("apps", "web")]))).toEqual([]);
+  });
+
+  it("reports an object two owners create", () => {
+    const state = stateOf([namespace("kubeflow")]);
+    state.objects.push({
+      object: namespace("kubeflow"),
+      source: "dev-platform Application kubeflow-pipelines",
+    });
+    expect(messages(run(ownershipRule, state))).toEqual([
+      "Namespace kubeflow: is also created by fixture: two owners overwrite each other",
     ]);
   });
 });

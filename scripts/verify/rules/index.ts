@@ -1,5 +1,6 @@
 import { imagesRule } from "./images";
 import { networkRule } from "./network";
+import { ownershipRule } from "./ownership";
 import { podSecurityRule } from "./pod-security";
 import { quotaRule } from "./quotas";
 import { referencesRule } from "./references";
@@ -9,6 +10,7 @@ import { schemaRule } from "./schema";
 /** Every rule verify runs, in report order. Add a rule by adding its module here. */
 export const RULES: readonly Rule[] = [
   schemaRule,
+  ownershipRule,
   podSecurityRule,
   quotaRule,
   referencesRule(),
