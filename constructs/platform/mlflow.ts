@@ -71,6 +71,11 @@ export function mlflowTrackingUri(namespace: string): string {
 /** Database MLflow's basic-auth keeps users and permissions in (beside the tracking database). */
 export const MLFLOW_AUTH_DATABASE = "mlflow_auth";
 
+/** An environment variable read from a key of a Secret. */
+function fromSecret(name: string, secret: string, key: string) {
+  return { name, valueFrom: { secretKeyRef: { name: secret, key } } };
+}
+
 /** Directory `--expose-prometheus` keeps its multiprocess metrics in (an emptyDir: the root is read-only). */
 export const MLFLOW_METRICS_DIRECTORY = "/mlflow/metrics";
 
@@ -232,10 +237,6 @@ export class Mlflow extends Construct {
   /** The Job that gives MLflow its own database user and databases, run as the admin. */
   private prepareDatabase(props: MlflowProps): JobV1 {
     const db = props.target.database;
-    const fromSecret = (name: string, secret: string, key: string) => ({
-      name,
-      valueFrom: { secretKeyRef: { name: secret, key } },
-    });
     return new JobV1(this, "DatabaseUser", {
       metadata: { name: "mlflow-database-user", namespace: props.namespace },
       spec: {
@@ -284,10 +285,6 @@ export class Mlflow extends Construct {
     users: NonNullable<MlflowProps["users"]>,
     server: PlatformRelease,
   ): void {
-    const fromSecret = (name: string, secret: string, key: string) => ({
-      name,
-      valueFrom: { secretKeyRef: { name: secret, key } },
-    });
     // `%%{` is Terraform's escape for a literal `%{` (curl's write-out format).
     const script = [
       "i=0",
