@@ -155,7 +155,8 @@ function fail(field: string, value: unknown, allowed: string, fix: string): neve
 }
 
 const DNS_LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
-const DNS_NAME = new RegExp(`^(?=.{1,253}$)${DNS_LABEL}(?:\\.${DNS_LABEL})+$`);
+/** At least two labels, the last not all digits (an address is not a name certificates are checked against). */
+const DNS_NAME = new RegExp(`^(?=.{1,253}$)(?:${DNS_LABEL}\\.)+(?![0-9]+$)${DNS_LABEL}$`);
 const K8S_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
 const ATTRIBUTE = /^[A-Za-z][A-Za-z0-9-]*$/;
