@@ -3,6 +3,7 @@
  * version (custom resources); unknown fields are errors, as with server-side field validation.
  */
 import { declaredKind, kindSchemas, KUBERNETES_SCHEMA_VERSION, validateAgainst } from "../k8s-schema";
+import { CrdCatalog } from "../crds";
 import type { Rule } from "./rule";
 import { findingFor } from "./rule";
 
@@ -13,7 +14,9 @@ export const schemaRule: Rule = {
   summary: `objects against the Kubernetes ${KUBERNETES_SCHEMA_VERSION} schema or their CRD at the pinned version; unknown fields are errors`,
   check(state, context) {
     const findings = [];
-    const crds = context.crds?.withFallback(
+    // Without a CRD folder, custom resources are checked against the CRDs the state's pinned
+    // charts install.
+    const crds = (context.crds ?? new CrdCatalog("(no CRD folder)", [])).withFallback(
       state.objects.map((o) => o.object),
       "CRD",
     );
@@ -84,19 +87,6 @@ export const schemaRule: Rule = {
         );
         continue;
       }
-      if (!context.crds) {
-        findings.push(
-          findingFor(
-            state,
-            "schema",
-            at,
-            `custom resource ${apiVersion} ${kind} was not checked: no CRD folder`,
-            "pass --crds DIR (or MLOPS_CRDS_DIR)",
-            "warning",
-          ),
-        );
-        continue;
-      }
       if (!installed) {
         findings.push(
           findingFor(
@@ -108,14 +98,14 @@ export const schemaRule: Rule = {
           ),
         );
       }
-      const result = crds!.validate(at.object as { apiVersion: string; kind: string });
+      const result = crds.validate(at.object as { apiVersion: string; kind: string });
       if (result.found === "no-crd") {
         findings.push(
           findingFor(
             state,
             "schema",
             at,
-            `no CRD for ${group} ${kind} in ${context.crds.dir} or the state`,
+            `no CRD for ${group} ${kind} in ${crds.dir} or the state`,
             "add the CRD at the pinned version to the CRD folder",
           ),
         );
