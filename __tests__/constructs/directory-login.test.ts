@@ -33,6 +33,9 @@ import {
 } from "../../constructs/platform/directory-login";
 import { renderRelease } from "../../scripts/verify/render";
 import { ensureTools } from "../../scripts/verify/tools";
+import { kindSchemas, validateAgainst } from "../../scripts/verify/k8s-schema";
+import { podSecurityViolations } from "../../scripts/verify/rules/pod-security";
+import type { PodSpec } from "../../scripts/verify/workloads";
 import type { HelmValues } from "../../constructs/lib/values";
 import { UPSTREAM_DIR, type KubernetesObject } from "../support/upstream";
 
@@ -302,7 +305,21 @@ describe("Kubeflow Pipelines login proxy", () => {
   const pod = deployment.spec.template.spec;
   const [container] = pod.containers;
 
+  it("objects match the Kubernetes schema, unknown fields being errors", () => {
+    const schemas = kindSchemas(
+      objects.map((o) => ({ apiVersion: String(o.apiVersion), kind: String(o.kind) })),
+    );
+    for (const object of objects) {
+      const root = schemas.kinds[`${object.apiVersion}/${object.kind}`];
+      expect(root).toBeDefined();
+      expect(validateAgainst(schemas, { type: "object", ref: root }, object, String(object.kind))).toEqual(
+        [],
+      );
+    }
+  });
+
   it("runs as Pod Security restricted admits it, with resources", () => {
+    expect(podSecurityViolations(pod as PodSpec, "restricted")).toEqual([]);
     expect(pod.securityContext).toMatchObject({
       runAsNonRoot: true,
       runAsUser: 65532,
