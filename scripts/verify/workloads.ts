@@ -351,7 +351,8 @@ export function workloads(state: ClusterState): Workload[] {
           "app.kubernetes.io/name": app,
           "app.kubernetes.io/managed-by": "prometheus-operator",
           "app.kubernetes.io/instance": name,
-          [`operator.prometheus.io/name`]: name,
+          "operator.prometheus.io/name": name,
+          ...(app === "prometheus" ? { "operator.prometheus.io/shard": "0" } : {}),
           [app]: name,
         };
         const reloader = {
