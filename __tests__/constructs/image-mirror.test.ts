@@ -190,6 +190,20 @@ describe("chartImageValues", () => {
     ).toThrow(/resources\[0\]\.spec\.containers\[0\]\.image is "nginx:1", not on the mirror/);
   });
 
+  it("mirrors a repository the release sets, and refuses cert-manager's deprecated registry prefix", () => {
+    expect(
+      chartImageValues("cert-manager", "v1.21.1", MIRROR, {
+        webhook: { image: { repository: "ghcr.io/example/webhook" } },
+      }),
+    ).toMatchObject({
+      imageRegistry: "artifactory.example.com/quay-remote",
+      webhook: { image: { repository: "artifactory.example.com/ghcr-remote/example/webhook" } },
+    });
+    expect(() =>
+      chartImageValues("cert-manager", "v1.21.1", MIRROR, { cainjector: { image: { registry: "quay.io" } } }),
+    ).toThrow(/cainjector\.image\.registry is set/);
+  });
+
   it("computes the CloudNativePG cluster's image from the release's type and version", () => {
     expect(
       chartImageValues("postgres-cluster", "0.8.1", MIRROR, { version: { postgresql: "17" } }),
@@ -485,17 +499,34 @@ const CASES: readonly Case[] = [
     }),
   },
   {
+    chart: "argo-cd",
+    namespace: "argocd",
+    values: mergeValues(baseValues("argo-cd"), {
+      redis: { exporter: { enabled: true } },
+      server: {
+        extensions: {
+          enabled: true,
+          extensionList: [
+            { name: "metrics", env: [{ name: "EXTENSION_URL", value: "https://example.com/ext.tar" }] },
+          ],
+        },
+      },
+    }),
+  },
+  {
+    chart: "mlflow",
+    namespace: "mlflow",
+    values: mergeValues(baseValues("mlflow"), {
+      oauth2Proxy: { enabled: true, existingSecret: { name: "mlflow-oauth" } },
+    }),
+  },
+  {
     chart: "argocd-apps",
     namespace: "argocd",
     values: { applications: { "kubeflow-pipelines": RUNNER_APPLICATION } },
   },
   { chart: "kserve-crd", namespace: "kserve", values: {} },
   { chart: "kserve-resources", namespace: "kserve", values: baseValues("kserve-resources") },
-  {
-    chart: "kserve-resources",
-    namespace: "kserve",
-    values: mergeValues(baseValues("kserve-resources"), { kserve: { localmodel: { enabled: true } } }),
-  },
   {
     chart: "kserve-runtime-configs",
     namespace: "kserve",
@@ -620,6 +651,19 @@ rendered("charts rendered from the pinned sources with the mirror's values", () 
       // The timescaledb catalog is replaced by the release's own, named differently: same images.
       expect(lost).toEqual([]);
       expect(missingPullSecrets(mirrored)).toEqual([]);
+      if (c.chart === "kube-prometheus-stack") {
+        // Without these flags the operator gives Prometheus and Alertmanager resources that name no
+        // image its built-in default, quay.io/prometheus/...; the chart passes them only when set.
+        const operator = mirrored.find(
+          (o) => o.kind === "Deployment" && o.metadata.name.endsWith("-operator"),
+        );
+        const args: string[] = operator?.spec.template.spec.containers[0].args ?? [];
+        for (const flag of ["--prometheus-default-base-image", "--alertmanager-default-base-image"]) {
+          expect(args.find((arg) => arg.startsWith(`${flag}=`))).toMatch(
+            new RegExp(`^${flag}=${MIRROR.host}/`),
+          );
+        }
+      }
       if (["argocd-apps", "kserve-crd"].includes(c.chart)) expect(before).toEqual([]);
       else expect(after.length).toBeGreaterThan(0);
     },

@@ -238,25 +238,33 @@ class MirrorValues {
 
 const truthy = (value: unknown): boolean => value === true || value === "true";
 
-/** cert-manager v1.21.1: `imageRegistry`/`imageNamespace` plus a full `repository` per component. */
+/**
+ * cert-manager v1.21.1: every image is `<imageRegistry>/<imageNamespace>/<name>` unless a
+ * component sets a full `repository`, including the ACME HTTP-01 solver, which the controller
+ * gets as --acme-http01-solver-image and runs in the Issuer's namespace.
+ */
 function certManager(m: MirrorValues): HelmValues {
-  const repository = (key: string | undefined, name: string) => ({
-    repository: m.repository(
-      key ? [key, "image", "repository"] : ["image", "repository"],
-      `quay.io/jetstack/${name}`,
-    ),
-  });
-  return {
-    imageRegistry: m.registry("quay.io"),
-    imageNamespace: "jetstack",
-    image: repository(undefined, "cert-manager-controller"),
-    webhook: { image: repository("webhook", "cert-manager-webhook") },
-    cainjector: { image: repository("cainjector", "cert-manager-cainjector") },
-    // Passed to the controller as --acme-http01-solver-image; solver pods run in the Issuer's namespace.
-    acmesolver: { image: repository("acmesolver", "cert-manager-acmesolver") },
-    startupapicheck: { image: repository("startupapicheck", "cert-manager-startupapicheck") },
+  const given = m.value(["imageRegistry"]);
+  const result: HelmValues = {
+    imageRegistry: m.registry(typeof given === "string" && given !== "" ? given : "quay.io"),
     global: { imagePullSecrets: m.secretRefs },
   };
+  for (const component of [undefined, "webhook", "cainjector", "acmesolver", "startupapicheck"]) {
+    const path = component === undefined ? ["image"] : [component, "image"];
+    if (m.value([...path, "registry"]) !== undefined) {
+      m.refuse(
+        `${path.join(".")}.registry is set: the chart prepends it to the mirrored repository`,
+        `remove ${path.join(".")}.registry (deprecated upstream)`,
+      );
+    }
+    const repository = m.value([...path, "repository"]);
+    if (typeof repository === "string" && repository !== "") {
+      const image = { repository: m.repository([...path, "repository"], repository) };
+      if (component === undefined) result.image = image;
+      else result[component] = { image };
+    }
+  }
+  return result;
 }
 
 function metricsServer(m: MirrorValues): HelmValues {
@@ -514,14 +522,9 @@ function kserveResources(m: MirrorValues): HelmValues {
       servingruntime: {
         art: { image: m.repository(k("servingruntime", "art", "image"), "kserve/art-explainer") },
       },
+      // The chart at v0.20.0 has no template for the local model controller and agent.
       localmodel: {
-        controller: {
-          image: m.repository(k("localmodel", "controller", "image"), "kserve/kserve-localmodel-controller"),
-        },
         defaultJobImage: m.repository(k("localmodel", "defaultJobImage"), "kserve/storage-initializer"),
-        agent: {
-          image: m.repository(k("localmodel", "agent", "image"), "kserve/kserve-localmodelnode-agent"),
-        },
       },
       controller: {
         image: m.repository(k("controller", "image"), "kserve/kserve-controller"),
@@ -549,7 +552,6 @@ const KSERVE_RUNTIMES: Readonly<Record<string, string | undefined>> = {
   autogluonserver: "kserve/autogluonserver",
   torchserve: "pytorch/torchserve-kfs",
   vllmserver: "vllm/vllm-openai",
-  art: "kserve/art-explainer",
 };
 
 function kserveRuntimeConfigs(m: MirrorValues): HelmValues {
