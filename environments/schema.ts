@@ -716,30 +716,35 @@ export const servingSchema = z
   })
   .prefault({});
 
+/** Environment name; stacks are named `<name>-platform` etc. */
+export const environmentNameSchema = z
+  .string()
+  .regex(NAME, {
+    error: fix(
+      "must be 3 to 24 lower-case letters, digits or hyphens, starting with a letter and ending with a letter or digit",
+      "use a name like dev or staging",
+    ),
+  })
+  .refine((name) => !name.includes("--"), {
+    error: fix(
+      "must not hold two hyphens in a row: RDS refuses them in the database identifier mlops-<name>-mlflow",
+      "use single hyphens, e.g. ml-dev",
+    ),
+  });
+
+/**
+ * `protected`: nothing stateful can be destroyed by Terraform (prod).
+ * `disposable`: everything can be torn down, data included (dev).
+ */
+export const protectionSchema = z.enum(["protected", "disposable"], {
+  error: fix("must be protected or disposable", "use protected for environments holding data you keep"),
+});
+
 export const environmentSchema = z
   .strictObject({
     /** Environment name; stacks are named `<name>-foundation` etc. */
-    name: z
-      .string()
-      .regex(NAME, {
-        error: fix(
-          "must be 3 to 24 lower-case letters, digits or hyphens, starting with a letter and ending with a letter or digit",
-          "use a name like dev or staging",
-        ),
-      })
-      .refine((name) => !name.includes("--"), {
-        error: fix(
-          "must not hold two hyphens in a row: RDS refuses them in the database identifier mlops-<name>-mlflow",
-          "use single hyphens, e.g. ml-dev",
-        ),
-      }),
-    /**
-     * `protected`: nothing stateful can be destroyed by Terraform (prod).
-     * `disposable`: everything can be torn down, data included (dev).
-     */
-    protection: z.enum(["protected", "disposable"], {
-      error: fix("must be protected or disposable", "use protected for environments holding data you keep"),
-    }),
+    name: environmentNameSchema,
+    protection: protectionSchema,
     aws: z.strictObject({
       region: z
         .string()

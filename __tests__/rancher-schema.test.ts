@@ -1,0 +1,194 @@
+/**
+ * The on-prem (Rancher) environment schema: a valid environment fills the RKE2 defaults, and
+ * every malformed input gives one line naming the field, the value, the rule and the fix.
+ */
+import { formatIssue } from "../environments/load";
+import {
+  RKE2_DEFAULT_POD_CIDR,
+  RKE2_DEFAULT_SERVICE_CIDR,
+  rancherEnvironmentSchema,
+  type RancherEnvironmentInput,
+} from "../environments/rancher-schema";
+
+const onPremTest: RancherEnvironmentInput = {
+  name: "onprem-test",
+  target: "rancher",
+  protection: "disposable",
+  cluster: {
+    kubeconfigContext: "rancher-mlops-test",
+    apiServerCidrs: ["10.60.0.11/32", "10.60.0.12/32", "10.60.0.13/32"],
+    ingressSourceCidrs: ["10.60.0.0/24"],
+    storageClassName: "longhorn",
+    maxNodes: 8,
+    gpuNodes: { labelKey: "node.example.com/gpu", labelValue: "true", maxNodes: 2 },
+  },
+  registry: {
+    host: "artifactory.example.com",
+    remotes: {
+      "docker.io": "docker-remote",
+      "quay.io": "quay-remote",
+      "ghcr.io": "ghcr-remote",
+      "registry.k8s.io": "k8s-remote",
+      "nvcr.io": "nvcr-remote",
+    },
+    pullSecretName: "artifactory-pull",
+    chartRepositories: {
+      "https://charts.jetstack.io": "https://artifactory.example.com/artifactory/api/helm/jetstack-remote",
+    },
+    servingRepository: "ml-docker-local/mlops-serving",
+    trainingRepository: "ml-docker-local/mlops-training",
+  },
+  objectStore: {
+    endpoint: "https://s3.example.com",
+    artifactsBucket: "mlops-test-artifacts",
+    dataBucket: "mlops-test-data",
+    credentialsSecret: "object-store-credentials",
+  },
+  directory: {
+    url: "ldaps://ad.example.com:636",
+    bindDn: "CN=svc-mlops,OU=Service Accounts,DC=example,DC=com",
+    bindPasswordSecret: { name: "ad-bind", key: "password" },
+    userBaseDn: "OU=People,DC=example,DC=com",
+    groupBaseDn: "OU=Groups,DC=example,DC=com",
+    roles: { admins: ["mlops-admins"], editors: ["mlops-engineers"], viewers: ["mlops-viewers"] },
+  },
+  tls: { caSecret: "corp-ca" },
+  platform: { highAvailability: false, domain: "mlops.test.example.com" },
+};
+
+type Mutable = any;
+function variant(change: (env: Mutable) => void): unknown {
+  const copy = structuredClone(onPremTest) as Mutable;
+  change(copy);
+  return copy;
+}
+
+function problemsOf(input: unknown): string[] {
+  const parsed = rancherEnvironmentSchema.safeParse(input, { reportInput: true });
+  return parsed.success
+    ? []
+    : parsed.error.issues.flatMap((issue) => formatIssue("onprem-test", input, issue));
+}
+
+describe("an on-prem environment", () => {
+  it("validates and fills RKE2's defaults", () => {
+    const parsed = rancherEnvironmentSchema.parse(onPremTest);
+    expect(parsed.cluster).toMatchObject({
+      kubernetesVersion: "1.34",
+      apiServerPort: 6443,
+      podCidr: RKE2_DEFAULT_POD_CIDR,
+      serviceCidr: RKE2_DEFAULT_SERVICE_CIDR,
+      ingressClassName: "nginx",
+    });
+    expect(parsed.database).toEqual({ instances: 1, storageGib: 20, backupRetentionDays: 7 });
+    expect(parsed.objectStore.region).toBe("us-east-1");
+    expect(parsed.stateBackend.namespace).toBe("terraform-state");
+  });
+});
+
+const MALFORMED: [string, unknown, string][] = [
+  [
+    "a missing kubeconfig context",
+    variant((e) => delete e.cluster.kubeconfigContext),
+    "onprem-test: cluster.kubeconfigContext is missing; fix: add cluster.kubeconfigContext",
+  ],
+  [
+    "a kubeconfig context with a space",
+    variant((e) => (e.cluster.kubeconfigContext = "rancher test")),
+    'onprem-test: cluster.kubeconfigContext = "rancher test": must be a kubeconfig context name',
+  ],
+  [
+    "a plain ldap:// URL",
+    variant((e) => (e.directory.url = "ldap://ad.example.com:389")),
+    'onprem-test: directory.url = "ldap://ad.example.com:389": must be ldaps://<host>[:<port>] with no path',
+  ],
+  [
+    "an LDAPS URL with a path",
+    variant((e) => (e.directory.url = "ldaps://ad.example.com/dc=example")),
+    'onprem-test: directory.url = "ldaps://ad.example.com/dc=example": must be ldaps://<host>[:<port>] with no path',
+  ],
+  [
+    "a base DN without attribute=value pairs",
+    variant((e) => (e.directory.userBaseDn = "People.example.com")),
+    'onprem-test: directory.userBaseDn = "People.example.com": must be a distinguished name',
+  ],
+  [
+    "a bind DN with an unescaped comma in a value",
+    variant((e) => (e.directory.bindDn = "CN=svc,mlops,OU=Service Accounts,DC=example,DC=com")),
+    "onprem-test: directory.bindDn = ",
+  ],
+  [
+    "a missing bind password Secret",
+    variant((e) => delete e.directory.bindPasswordSecret),
+    "onprem-test: directory.bindPasswordSecret is missing; fix: add directory.bindPasswordSecret",
+  ],
+  [
+    "a Secret name with upper case",
+    variant((e) => (e.registry.pullSecretName = "Artifactory_Pull")),
+    'onprem-test: registry.pullSecretName = "Artifactory_Pull": must be a Kubernetes object name',
+  ],
+  [
+    "an Artifactory host with a scheme",
+    variant((e) => (e.registry.host = "https://artifactory.example.com")),
+    'onprem-test: registry.host = "https://artifactory.example.com": must be a lower-case DNS name with no scheme, port or path',
+  ],
+  [
+    "an Artifactory host with a path",
+    variant((e) => (e.registry.host = "artifactory.example.com/docker")),
+    'onprem-test: registry.host = "artifactory.example.com/docker": must be a lower-case DNS name',
+  ],
+  [
+    "an empty GPU node label value",
+    variant((e) => (e.cluster.gpuNodes.labelValue = "")),
+    'onprem-test: cluster.gpuNodes.labelValue = "": must be a non-empty label value',
+  ],
+  [
+    "a GPU node label key with spaces",
+    variant((e) => (e.cluster.gpuNodes.labelKey = "gpu node")),
+    'onprem-test: cluster.gpuNodes.labelKey = "gpu node": must be a Kubernetes label key',
+  ],
+  [
+    "an object store on plain http",
+    variant((e) => (e.objectStore.endpoint = "http://s3.example.com")),
+    'onprem-test: objectStore.endpoint = "http://s3.example.com": must be an https:// URL with no path',
+  ],
+  [
+    "a missing Artifactory remote for an upstream registry",
+    variant((e) => delete e.registry.remotes["nvcr.io"]),
+    'onprem-test: registry.remotes["nvcr.io"] is missing; fix: add registry.remotes["nvcr.io"]',
+  ],
+  [
+    "a service range overlapping the pod range",
+    variant((e) => (e.cluster.serviceCidr = "10.42.128.0/17")),
+    'onprem-test: cluster.serviceCidr = "10.42.128.0/17": overlaps the pod range 10.42.0.0/16',
+  ],
+  [
+    "no admin group",
+    variant((e) => (e.directory.roles.admins = [])),
+    "onprem-test: directory.roles.admins = []: must name at least one AD group",
+  ],
+  [
+    "one database instance in a protected environment",
+    variant((e) => (e.protection = "protected")),
+    "onprem-test: database.instances = 1: must be 3 or more in a protected environment",
+  ],
+  [
+    "more GPU nodes than nodes",
+    variant((e) => (e.cluster.gpuNodes.maxNodes = 20)),
+    "onprem-test: cluster.gpuNodes.maxNodes = 20: must not exceed cluster.maxNodes (8)",
+  ],
+  [
+    "an unknown field",
+    variant((e) => (e.cluster.kubeconfig = "~/.kube/config")),
+    "onprem-test: cluster.kubeconfig: unknown field; fix: remove it or correct its spelling",
+  ],
+];
+
+describe("malformed on-prem environments", () => {
+  it.each(MALFORMED)("refuses %s with one line naming the field and the fix", (_what, input, expected) => {
+    const problems = problemsOf(input);
+    expect(problems).toHaveLength(1);
+    expect(problems[0].startsWith(expected)).toBe(true);
+    expect(problems[0]).toMatch(/; fix: \S/);
+  });
+});

@@ -1,0 +1,366 @@
+/**
+ * The schema of an on-prem environment: an existing Rancher (RKE2) cluster on RHEL hosts, with
+ * JFrog Artifactory for images and charts, an S3-compatible object store, Active Directory for
+ * logins and the organisation's internal CA. No AWS. Messages follow the AWS schema's form:
+ * `<rule>; fix: <remedy>`, and the loader adds environment, field and value.
+ */
+import { z } from "zod";
+import { isDistinguishedName, isLdapFilter } from "../constructs/platform/directory-login";
+import { overlaps, parseCidr } from "../constructs/lib/cidr";
+import {
+  ALERT_SEVERITIES,
+  cidrSyntaxProblem,
+  environmentNameSchema,
+  platformShape,
+  protectionSchema,
+  servingSchema,
+} from "./schema";
+
+const fix = (rule: string, remedy: string): string => `${rule}; fix: ${remedy}`;
+
+/** Kubernetes versions RKE2 releases support while this release line is maintained. */
+export const RKE2_KUBERNETES_VERSIONS = ["1.33", "1.34"] as const;
+
+/** RKE2's defaults (`--cluster-cidr`, `--service-cidr`). */
+export const RKE2_DEFAULT_POD_CIDR = "10.42.0.0/16";
+export const RKE2_DEFAULT_SERVICE_CIDR = "10.43.0.0/16";
+
+const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const RESOURCE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
+const LABEL_KEY =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+/** A kubeconfig context name as Rancher writes them: no spaces, no control characters. */
+const CONTEXT_NAME = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,252}$/;
+const AD_GROUP = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/;
+
+const cidr = (remedy: string) =>
+  z.string().superRefine((text, ctx) => {
+    const problem = cidrSyntaxProblem(text);
+    if (problem) ctx.addIssue({ code: "custom", message: fix(problem, remedy) });
+  });
+
+const wholeNumber = (min: number, max: number, remedy: string) =>
+  z
+    .number({ error: fix("must be a number", remedy) })
+    .int({ error: fix("must be a whole number", remedy) })
+    .min(min, { error: fix(`must be between ${min} and ${max}`, remedy) })
+    .max(max, { error: fix(`must be between ${min} and ${max}`, remedy) });
+
+/** The name of a Secret created out of band. */
+const secretName = (remedy: string) =>
+  z
+    .string({ error: fix("must be the name of an existing Secret", remedy) })
+    .regex(RESOURCE_NAME, {
+      error: fix("must be a Kubernetes object name (lower-case letters, digits and -)", remedy),
+    })
+    .max(253, { error: fix("must be at most 253 characters", remedy) });
+
+/** A key of an existing Secret, and the Secret. */
+const secretKeyRef = (remedy: string) =>
+  z.strictObject({
+    name: secretName(remedy),
+    key: z.string().regex(SECRET_KEY, {
+      error: fix("must be a Secret data key (letters, digits, -, _ and .)", remedy),
+    }),
+  });
+
+const dnsName = (remedy: string) =>
+  z.string().refine((text) => DNS_NAME.test(text), {
+    error: fix("must be a lower-case DNS name with no scheme, port or path", remedy),
+  });
+
+const distinguishedName = (remedy: string) =>
+  z.string().refine(isDistinguishedName, {
+    error: fix("must be a distinguished name such as OU=People,DC=example,DC=com (RFC 4514)", remedy),
+  });
+
+const ldapFilter = z.string().refine(isLdapFilter, {
+  error: fix("must be one parenthesized LDAP filter with balanced parentheses", 'e.g. "(objectClass=group)"'),
+});
+
+const adGroups = z
+  .array(
+    z.string().regex(AD_GROUP, {
+      error: fix(
+        "must be an AD group name (cn): letters, digits, space, ., _ and -, at most 64",
+        "use the group's cn as AD shows it, e.g. mlops-admins",
+      ),
+    }),
+  )
+  .default([]);
+
+/** Upstream registries of the platform's images, each proxied by an Artifactory remote. */
+export const UPSTREAM_REGISTRIES = ["docker.io", "quay.io", "ghcr.io", "registry.k8s.io", "nvcr.io"] as const;
+
+const onPremReceiverSchema = z.discriminatedUnion(
+  "kind",
+  [
+    z.strictObject({
+      kind: z.literal("slack"),
+      name: z.string().regex(/^[a-z][a-z0-9-]{0,38}[a-z0-9]$/, {
+        error: fix("must be 2 to 40 lower-case letters, digits or hyphens", "use a name like platform-team"),
+      }),
+      severities: z.array(z.enum(ALERT_SEVERITIES)).min(1, {
+        error: fix("must list at least one severity", 'list e.g. ["critical", "warning"]'),
+      }),
+      channel: z.string().regex(/^#[a-z0-9][a-z0-9._-]{0,79}$/, {
+        error: fix("must be a Slack channel such as #mlops-alerts", "start it with # and use lower case"),
+      }),
+    }),
+    z.strictObject({
+      kind: z.enum(["pagerduty", "webhook"]),
+      name: z.string().regex(/^[a-z][a-z0-9-]{0,38}[a-z0-9]$/, {
+        error: fix("must be 2 to 40 lower-case letters, digits or hyphens", "use a name like on-call"),
+      }),
+      severities: z.array(z.enum(ALERT_SEVERITIES)).min(1, {
+        error: fix("must list at least one severity", 'list e.g. ["critical"]'),
+      }),
+    }),
+  ],
+  { error: fix("kind must be slack, pagerduty or webhook", "set kind to one of the three") },
+);
+
+export const rancherEnvironmentSchema = z
+  .strictObject({
+    name: environmentNameSchema,
+    /** The environment runs on an existing Rancher (RKE2) cluster: platform and serving stacks only. */
+    target: z.literal("rancher", {
+      error: fix('must be "rancher" for an on-prem environment', 'set target: "rancher"'),
+    }),
+    protection: protectionSchema,
+    cluster: z.strictObject({
+      /**
+       * The kubeconfig context Rancher generated for the cluster. The kubeconfig file itself comes
+       * from `KUBE_CONFIG_PATH` at deploy time (the Kubernetes and Helm providers' own variable).
+       */
+      kubeconfigContext: z
+        .string({
+          error: fix("must name the kubeconfig context", "copy it from `kubectl config get-contexts`"),
+        })
+        .regex(CONTEXT_NAME, {
+          error: fix(
+            "must be a kubeconfig context name: no spaces, starting with a letter or digit",
+            "copy it from `kubectl config get-contexts`",
+          ),
+        }),
+      /** @default "1.34" */
+      kubernetesVersion: z
+        .enum(RKE2_KUBERNETES_VERSIONS, {
+          error: fix(
+            `must be one of ${RKE2_KUBERNETES_VERSIONS.join(", ")}`,
+            "give the cluster's minor version",
+          ),
+        })
+        .default("1.34"),
+      /** Addresses of the control-plane nodes, where the API server listens (network policies). */
+      apiServerCidrs: z
+        .array(cidr("give the control-plane nodes' addresses, e.g. 10.60.0.11/32"))
+        .min(1, { error: fix("must list the control-plane nodes", "give their addresses as /32 ranges") }),
+      /** @default 6443 (RKE2) */
+      apiServerPort: wholeNumber(1, 65535, "RKE2's API server listens on 6443").default(6443),
+      /** @default "10.42.0.0/16" (RKE2) */
+      podCidr: cidr("give the cluster's --cluster-cidr").default(RKE2_DEFAULT_POD_CIDR),
+      /** @default "10.43.0.0/16" (RKE2) */
+      serviceCidr: cidr("give the cluster's --service-cidr").default(RKE2_DEFAULT_SERVICE_CIDR),
+      /** Ingress class of the UIs and predictors. @default "nginx" (RKE2's ingress-nginx) */
+      ingressClassName: z
+        .string()
+        .regex(RESOURCE_NAME, { error: fix("must be an IngressClass name", "use e.g. nginx") })
+        .default("nginx"),
+      /** Where ingress traffic reaches pods from: the nodes running the ingress controller. */
+      ingressSourceCidrs: z.array(cidr("give the ingress nodes' range")).min(1, {
+        error: fix("must list where ingress traffic comes from", "give the ingress nodes' range"),
+      }),
+      /** Storage class of every volume (Longhorn, local-path, a CSI driver's). */
+      storageClassName: z.string().regex(RESOURCE_NAME, {
+        error: fix(
+          "must be a StorageClass name",
+          "use `kubectl get storageclass` to pick one, e.g. longhorn",
+        ),
+      }),
+      /** Most nodes the cluster will have, GPU nodes included (node-exporter runs on each). */
+      maxNodes: wholeNumber(1, 1000, "give the most nodes the cluster will have"),
+      /** The GPU nodes (GPU test or GPU prod): the label the environment gives them, and their count. */
+      gpuNodes: z.strictObject({
+        labelKey: z.string().regex(LABEL_KEY, {
+          error: fix("must be a Kubernetes label key", "use a key like node.example.com/gpu"),
+        }),
+        labelValue: z.string().regex(LABEL_VALUE, {
+          error: fix("must be a non-empty label value", 'use a value like "true"'),
+        }),
+        maxNodes: wholeNumber(0, 1000, "give the number of GPU nodes (0: none)"),
+      }),
+    }),
+    /** JFrog Artifactory: every image and chart comes through it. */
+    registry: z.strictObject({
+      /** Docker registry host of Artifactory, e.g. `artifactory.example.com`. */
+      host: dnsName("give the host alone, e.g. artifactory.example.com"),
+      /** Artifactory remote repository for each upstream registry the platform's images come from (all required). */
+      remotes: z.record(
+        z.enum(UPSTREAM_REGISTRIES, {
+          error: fix(`must be one of ${UPSTREAM_REGISTRIES.join(", ")}`, "name the upstream registry host"),
+        }),
+        z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, {
+          error: fix("must be an Artifactory repository key", "use e.g. docker-remote"),
+        }),
+      ),
+      /** Existing docker-registry Secret in every namespace that pulls. */
+      pullSecretName: secretName("create it with kubectl create secret docker-registry in each namespace"),
+      /** Artifactory remote (Helm) repository per upstream chart repository URL. */
+      chartRepositories: z.record(
+        z.string().regex(/^(https|oci):\/\/\S+$/, {
+          error: fix("must be a chart repository URL", "copy it from the chart catalog"),
+        }),
+        z.string().regex(/^(https|oci):\/\/\S+$/, {
+          error: fix(
+            "must be an https:// or oci:// repository URL",
+            "use the remote's URL, e.g. https://artifactory.example.com/artifactory/api/helm/jetstack-remote",
+          ),
+        }),
+      ),
+      /** Repositories the serving and training images are pushed to (local Artifactory repositories). */
+      servingRepository: z.string().regex(/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/, {
+        error: fix(
+          "must be a repository path such as ml-docker-local/mlops-serving",
+          "give it without host or tag",
+        ),
+      }),
+      trainingRepository: z.string().regex(/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/, {
+        error: fix(
+          "must be a repository path such as ml-docker-local/mlops-training",
+          "give it without host or tag",
+        ),
+      }),
+    }),
+    /** An existing S3-compatible object store (an appliance or Ceph RGW). */
+    objectStore: z.strictObject({
+      endpoint: z.string().regex(/^https:\/\/[a-z0-9.-]+(:\d{1,5})?$/, {
+        error: fix("must be an https:// URL with no path", "use e.g. https://s3.example.com"),
+      }),
+      /** @default "us-east-1" (what most S3-compatible stores answer to) */
+      region: z
+        .string()
+        .regex(/^[a-z0-9-]{1,32}$/, {
+          error: fix("must be a region name", "use the store's, e.g. us-east-1"),
+        })
+        .default("us-east-1"),
+      artifactsBucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+        error: fix("must be a bucket name", "use lower-case letters, digits, . and -"),
+      }),
+      dataBucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+        error: fix("must be a bucket name", "use lower-case letters, digits, . and -"),
+      }),
+      /** Existing Secret with `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, in every namespace that reads artifacts. */
+      credentialsSecret: secretName(
+        "create it with the store's access key in each namespace that reads artifacts",
+      ),
+      /** Existing Secret with the CA bundle of the store's certificate, where it is internal. */
+      caBundleSecret: secretKeyRef("name the Secret and its key holding the PEM bundle").optional(),
+    }),
+    /** MLflow's PostgreSQL cluster (CloudNativePG). */
+    database: z
+      .strictObject({
+        /** @default 1; protected environments need 3 or more */
+        instances: wholeNumber(1, 9, "run 1 instance in test, 3 in prod").default(1),
+        /** @default 20 */
+        storageGib: wholeNumber(1, 16384, "give each instance 1 GiB or more").default(20),
+        /** @default 7 */
+        backupRetentionDays: wholeNumber(1, 3650, "keep backups 1 day or more").default(7),
+      })
+      .prefault({}),
+    /** Active Directory over LDAPS: the one login of every UI. */
+    directory: z.strictObject({
+      url: z.string().regex(/^ldaps:\/\/[a-z0-9.-]+(:\d{1,5})?$/, {
+        error: fix(
+          "must be ldaps://<host>[:<port>] with no path (plain ldap:// would send the bind password in clear)",
+          "use the directory's LDAPS endpoint, e.g. ldaps://ad.example.com:636",
+        ),
+      }),
+      bindDn: distinguishedName("write the service account's distinguishedName as AD shows it"),
+      /** Existing Secret in the argocd namespace, labelled app.kubernetes.io/part-of=argocd. */
+      bindPasswordSecret: secretKeyRef("create it in the argocd namespace with the bind password"),
+      caSecret: secretKeyRef("name the Secret and key holding the directory's CA (PEM)").optional(),
+      userBaseDn: distinguishedName("give the OU users are searched under, e.g. OU=People,DC=example,DC=com"),
+      userFilter: ldapFilter.optional(),
+      groupBaseDn: distinguishedName(
+        "give the OU groups are searched under, e.g. OU=Groups,DC=example,DC=com",
+      ),
+      groupFilter: ldapFilter.optional(),
+      roles: z.strictObject({
+        admins: adGroups,
+        editors: adGroups,
+        viewers: adGroups,
+      }),
+    }),
+    /** The organisation's internal CA, which signs the UIs' certificates through cert-manager. */
+    tls: z.strictObject({
+      /** Existing Secret in the cert-manager namespace with `tls.crt` and `tls.key` of the CA. */
+      caSecret: secretName("create it in the cert-manager namespace from the CA's certificate and key"),
+    }),
+    /** Terraform state in the cluster (Kubernetes backend): one Secret per stack. */
+    stateBackend: z
+      .strictObject({
+        /** @default "terraform-state" */
+        namespace: z
+          .string()
+          .regex(RESOURCE_NAME, { error: fix("must be a namespace name", "use e.g. terraform-state") })
+          .default("terraform-state"),
+      })
+      .prefault({}),
+    platform: z.strictObject({
+      ...platformShape,
+      /**
+       * Where Alertmanager sends alerts. Each receiver reads its credential (webhook URL, routing
+       * key) from an existing Secret `alert-receiver-<name>` in the monitoring namespace.
+       */
+      alerting: z.strictObject({ receivers: z.array(onPremReceiverSchema).default([]) }).prefault({}),
+    }),
+    serving: servingSchema,
+  })
+  .superRefine((env, ctx) => {
+    const pods = parseCidr(env.cluster.podCidr);
+    const services = parseCidr(env.cluster.serviceCidr);
+    if (pods && services && overlaps(pods, services)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["cluster", "serviceCidr"],
+        input: env.cluster.serviceCidr,
+        message: fix(
+          `overlaps the pod range ${env.cluster.podCidr}`,
+          "give the cluster's real --service-cidr",
+        ),
+      });
+    }
+    if (env.directory.roles.admins.length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["directory", "roles", "admins"],
+        input: env.directory.roles.admins,
+        message: fix("must name at least one AD group", "list the group of the platform's administrators"),
+      });
+    }
+    if (env.protection === "protected" && env.database.instances < 3) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["database", "instances"],
+        input: env.database.instances,
+        message: fix("must be 3 or more in a protected environment", "run 3 instances across nodes"),
+      });
+    }
+    if (env.cluster.gpuNodes.maxNodes > env.cluster.maxNodes) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["cluster", "gpuNodes", "maxNodes"],
+        input: env.cluster.gpuNodes.maxNodes,
+        message: fix(
+          `must not exceed cluster.maxNodes (${env.cluster.maxNodes})`,
+          "count GPU nodes in maxNodes",
+        ),
+      });
+    }
+  });
+
+export type RancherEnvironmentInput = z.input<typeof rancherEnvironmentSchema>;
+export type RancherEnvironment = z.output<typeof rancherEnvironmentSchema>;
