@@ -12,6 +12,8 @@ import { join, relative } from "node:path";
 import { parse, stringify } from "yaml";
 import {
   MIRRORED_CHARTS,
+  chartRegistries,
+  kubeflowPipelinesRegistries,
   MIRRORED_KUBEFLOW_PIPELINES_VERSION,
   chartImageValues,
   kubeflowPipelinesImageOverrides,
@@ -218,6 +220,39 @@ describe("chartImageValues", () => {
     ).toMatchObject({
       cluster: { imageName: "artifactory.example.com/ghcr-remote/cloudnative-pg/postgis:16-3.5" },
     });
+  });
+});
+
+describe("chartRegistries", () => {
+  it("lists the upstream registries each chart pulls from, for the mirror's remotes", () => {
+    expect(chartRegistries("argo-cd", "10.1.1")).toEqual([
+      "docker.io",
+      "ecr-public.aws.com",
+      "ghcr.io",
+      "public.ecr.aws",
+      "quay.io",
+    ]);
+    expect(chartRegistries("kube-prometheus-stack", "88.5.3")).toEqual([
+      "docker.io",
+      "ghcr.io",
+      "quay.io",
+      "registry.k8s.io",
+    ]);
+    expect(chartRegistries("gpu-operator", "v26.7.0")).toEqual(["nvcr.io", "registry.k8s.io"]);
+    expect(chartRegistries("kserve-runtime-configs", "v0.20.0")).toEqual(["docker.io", "nvcr.io"]);
+    expect(chartRegistries("postgres-cluster", "0.8.1", { type: "timescaledb" })).toEqual(["docker.io"]);
+    expect(chartRegistries("platform-resources", "2.0.2")).toEqual([]);
+    expect(kubeflowPipelinesRegistries("2.17.0")).toEqual(["docker.io", "gcr.io", "ghcr.io", "quay.io"]);
+  });
+
+  it("the test mirror has a remote for every registry of every chart, so the renders below check them all", () => {
+    const all = new Set([
+      ...Object.entries(MIRRORED_CHARTS).flatMap(([chart, keys]) =>
+        chartRegistries(chart as MirroredChart, keys.version),
+      ),
+      ...kubeflowPipelinesRegistries("2.17.0"),
+    ]);
+    expect([...all].filter((registry) => !(registry in MIRROR.remotes))).toEqual([]);
   });
 });
 
@@ -655,7 +690,7 @@ rendered("charts rendered from the pinned sources with the mirror's values", () 
         // Without these flags the operator gives Prometheus and Alertmanager resources that name no
         // image its built-in default, quay.io/prometheus/...; the chart passes them only when set.
         const operator = mirrored.find(
-          (o) => o.kind === "Deployment" && o.metadata.name.endsWith("-operator"),
+          (o) => o.kind === "Deployment" && (o.metadata.name ?? "").endsWith("-operator"),
         );
         const args: string[] = operator?.spec.template.spec.containers[0].args ?? [];
         for (const flag of ["--prometheus-default-base-image", "--alertmanager-default-base-image"]) {

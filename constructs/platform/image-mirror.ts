@@ -906,3 +906,44 @@ export function kubeflowPipelinesImageOverrides(
   ];
   return { images, patches };
 }
+
+/** Records the upstream registries a mirror is asked for, with a stand-in remote for each. */
+function recordingMirror(): { mirror: ImageMirror; registries: () => string[] } {
+  const seen = new Set<string>();
+  const remotes = new Proxy({} as Record<string, string>, {
+    get: (_target, key) => {
+      if (typeof key !== "string") return undefined;
+      seen.add(key);
+      return "remote";
+    },
+  });
+  return {
+    mirror: { host: "mirror.invalid", remotes, pullSecretName: "pull" },
+    registries: () => [...seen].sort(),
+  };
+}
+
+/**
+ * Upstream registries whose images the chart deploys with `chartValues`: each needs a remote in
+ * the mirror's `remotes`. The bedag/raw chart (`platform-resources`) has none of its own.
+ */
+export function chartRegistries(
+  chart: PlatformChart,
+  version: string,
+  chartValues: HelmValues = {},
+): string[] {
+  if (chart === "platform-resources") {
+    chartImageValues(chart, version, { host: "mirror.invalid", remotes: {}, pullSecretName: "pull" }, {});
+    return [];
+  }
+  const recording = recordingMirror();
+  chartImageValues(chart, version, recording.mirror, chartValues);
+  return recording.registries();
+}
+
+/** Upstream registries of the Kubeflow Pipelines manifests at `version`. */
+export function kubeflowPipelinesRegistries(version: string): string[] {
+  const recording = recordingMirror();
+  kubeflowPipelinesImageOverrides(version, recording.mirror);
+  return recording.registries();
+}
