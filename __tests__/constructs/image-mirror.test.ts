@@ -294,7 +294,7 @@ interface Found {
 const TAGGED_IMAGE =
   /^[a-z0-9-]+(?:\.[a-z0-9-]+)+(?::\d+)?\/[a-z0-9._-]+(?:\/[a-z0-9._-]+)*(?::\w[\w.-]{0,127}|@sha256:[a-f0-9]{64}|:\w[\w.-]{0,127}@sha256:[a-f0-9]{64})$/;
 /** Keys that hold an image: `image`, `imageName`, `cacheImage`, `defaultJobImage`, `CACHE_IMAGE`... */
-const IMAGE_KEY = /(?:^|[a-z_])(?:image|imagename)$/i;
+const IMAGE_KEY = /(?:^|[a-z_])(?:image|image_?name)$/i;
 /** Flags that take an image: `--executor-image`, `--prometheus-config-reloader`... */
 const IMAGE_FLAG = /image|^prometheus-config-reloader$/i;
 
@@ -755,6 +755,19 @@ rendered("Kubeflow Pipelines built with the mirror's images and patches", () => 
       before.map((f) => mirroredImage(f.value, MIRROR)).filter((expected) => !afterValues.has(expected)),
     ).toEqual([]);
     expect(missingPullSecrets(mirrored)).toEqual([]);
+    // Images and pull secrets the frontend server puts into the TensorBoard viewers it creates.
+    const ui = mirrored.find((o) => o.kind === "Deployment" && o.metadata.name === "ml-pipeline-ui");
+    expect(ui?.spec.template.spec.containers[0].env).toContainEqual({
+      name: "VIEWER_TENSORBOARD_TF_IMAGE_NAME",
+      value: `${MIRROR.host}/docker-remote/tensorflow/tensorflow`,
+    });
+    const uiConfig = mirrored.find(
+      (o) => o.kind === "ConfigMap" && o.metadata.name === "ml-pipeline-ui-configmap",
+    );
+    expect(JSON.parse(uiConfig?.data["viewer-pod-template.json"]).spec).toEqual({
+      serviceAccountName: "kubeflow-pipelines-viewer",
+      imagePullSecrets: [{ name: MIRROR.pullSecretName }],
+    });
     const serviceAccounts = mirrored.filter((o) => o.kind === "ServiceAccount");
     expect(serviceAccounts.map((o) => o.metadata.name)).toContain("pipeline-runner");
     for (const account of serviceAccounts) {

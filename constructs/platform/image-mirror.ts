@@ -848,8 +848,9 @@ function replaceChecked(
  * For the Kubeflow Pipelines Application of `manifests/kustomize/env/platform-agnostic`: Argo CD
  * `source.kustomize.images` entries (`<upstream>=<mirrored>`, tags kept) and kustomize patches for
  * the images outside `image:` fields (the driver and launcher images the API server passes to
- * pipeline runs, the Argo executor image, the cache's image) and for pull secrets: on every
- * Deployment's pods and on every ServiceAccount, which covers pipeline run pods (pipeline-runner).
+ * pipeline runs, the Argo executor image, the cache's image, the TensorBoard viewers' image) and
+ * for pull secrets: on every Deployment's pods, on every ServiceAccount, which covers pipeline run
+ * pods (pipeline-runner), and in the TensorBoard viewers' pod template.
  * The cluster-scoped Application holds no images.
  */
 export function kubeflowPipelinesImageOverrides(
@@ -890,6 +891,38 @@ export function kubeflowPipelinesImageOverrides(
       "/data/cacheImage",
       cacheImage,
       mirroredRepository(cacheImage, mirror),
+    ),
+    // TensorBoard viewers the UI creates run `<VIEWER_TENSORBOARD_TF_IMAGE_NAME>:<version>`; unset,
+    // the frontend server's built-in default is tensorflow/tensorflow (Docker Hub).
+    {
+      target: { kind: "Deployment", name: "ml-pipeline-ui" },
+      patch: JSON.stringify([
+        { op: "test", path: "/spec/template/spec/containers/0/name", value: "ml-pipeline-ui" },
+        {
+          op: "add",
+          path: "/spec/template/spec/containers/0/env/-",
+          value: {
+            name: "VIEWER_TENSORBOARD_TF_IMAGE_NAME",
+            value: mirroredRepository("tensorflow/tensorflow", mirror),
+          },
+        },
+      ]),
+    },
+    // The viewers' pod template: they run as kubeflow-pipelines-viewer, which the manifests do not create.
+    replaceChecked(
+      { kind: "ConfigMap", name: "ml-pipeline-ui-configmap" },
+      "/data/viewer-pod-template.json",
+      JSON.stringify({ spec: { serviceAccountName: "kubeflow-pipelines-viewer" } }, null, 4),
+      JSON.stringify(
+        {
+          spec: {
+            serviceAccountName: "kubeflow-pipelines-viewer",
+            imagePullSecrets: [{ name: mirror.pullSecretName }],
+          },
+        },
+        null,
+        4,
+      ),
     ),
     {
       target: { kind: "Deployment" },
