@@ -1,0 +1,147 @@
+/**
+ * The deploy preflight, run against scripted command answers: every missing or wrong
+ * prerequisite is one line with its fix and makes the exit code 1.
+ */
+import { ENVIRONMENTS } from "../environments";
+import {
+  atLeast,
+  describeChecks,
+  runDoctor,
+  type CommandResult,
+  type DoctorContext,
+} from "../scripts/doctor";
+
+type Answers = Record<string, CommandResult | undefined>;
+const installed = (stdout: string): CommandResult => ({ code: 0, stdout, stderr: "" });
+const failing = (stderr: string, code = 255): CommandResult => ({ code, stdout: "", stderr });
+const missing: CommandResult = { code: undefined, stdout: "", stderr: "" };
+
+/** A machine whose commands answer as scripted (keyed by `command first-arg`). */
+function machine(
+  answers: Answers,
+  env: Record<string, string> = { CHECKPOINT_DISABLE: "1" },
+  node = "v20.20.2",
+): DoctorContext {
+  return {
+    nodeVersion: node,
+    env,
+    run: (command, args) => {
+      const key = `${command} ${args[0]}`;
+      return answers[key] ?? answers[command] ?? missing;
+    },
+  };
+}
+
+const healthy: Answers = {
+  "npm --version": installed("11.6.0\n"),
+  "terraform version": installed(JSON.stringify({ terraform_version: "1.11.4" })),
+  "aws sts": installed(JSON.stringify({ Account: "111111111111", Arn: "arn:aws:iam::111111111111:role/ci" })),
+  "aws s3api": installed(""),
+};
+
+function lines(answers: Answers, ...rest: [Record<string, string>?, string?]) {
+  const result = runDoctor(machine(answers, ...rest), ENVIRONMENTS, "dev");
+  return { ...result, text: describeChecks(result.checks) };
+}
+
+describe("npm run doctor", () => {
+  it("passes a machine with the tools, credentials of the environment's account and CHECKPOINT_DISABLE", () => {
+    const { exitCode, text } = lines(healthy);
+    expect(text).toContain("ok   terraform: 1.11.4\n");
+    expect(text).toContain("ok   dev account: 111111111111 is allowed\n");
+    expect(text).toContain("ok   dev state: local file at the project root\n");
+    expect(exitCode).toBe(0);
+  });
+
+  it("fails without Terraform and says how to get it", () => {
+    const { exitCode, text } = lines({ ...healthy, "terraform version": undefined });
+    expect(text).toContain(
+      "FAIL terraform: not found on PATH (cdktf diff and deploy run it); fix: install Terraform 1.10.0 or newer and put it on PATH\n",
+    );
+    expect(exitCode).toBe(1);
+  });
+
+  it("fails on a Terraform older than 1.10 (S3 native locking)", () => {
+    const { exitCode, text } = lines({
+      ...healthy,
+      "terraform version": installed("Terraform v1.9.8\non linux_amd64\n"),
+    });
+    expect(text).toContain("FAIL terraform: 1.9.8 is older than 1.10.0");
+    expect(exitCode).toBe(1);
+  });
+
+  it("fails without AWS credentials, with the sign-in fix", () => {
+    const { exitCode, text } = lines({
+      ...healthy,
+      "aws sts": failing(
+        'Unable to locate credentials. You can configure credentials by running "aws configure".',
+      ),
+    });
+    expect(text).toContain("FAIL aws credentials: none usable (Unable to locate credentials.");
+    expect(text).toContain("fix: sign in (aws sso login, AWS_PROFILE, or the pipeline's OIDC role)");
+    expect(exitCode).toBe(1);
+  });
+
+  it("fails on credentials of another account than the environment allows", () => {
+    const { exitCode, text } = lines({
+      ...healthy,
+      "aws sts": installed(
+        JSON.stringify({ Account: "999999999999", Arn: "arn:aws:iam::999999999999:user/me" }),
+      ),
+    });
+    expect(text).toContain(
+      "FAIL dev account: credentials are for 999999999999, the environment allows 111111111111",
+    );
+    expect(exitCode).toBe(1);
+  });
+
+  it("fails when an environment's state bucket cannot be reached", () => {
+    const result = runDoctor(
+      machine({
+        ...healthy,
+        "aws sts": installed(
+          JSON.stringify({ Account: "333333333333", Arn: "arn:aws:iam::333333333333:role/ci" }),
+        ),
+        "aws s3api": failing("An error occurred (404) when calling the HeadBucket operation: Not Found"),
+      }),
+      ENVIRONMENTS,
+      "prod",
+    );
+    expect(describeChecks(result.checks)).toContain(
+      "FAIL prod state: s3://acme-mlops-terraform-state-prod (eu-west-1) not reachable (An error occurred (404)",
+    );
+    expect(result.exitCode).toBe(1);
+  });
+
+  it("fails on an old Node and without the AWS CLI", () => {
+    const { exitCode, text } = lines(
+      { ...healthy, "aws sts": undefined, aws: undefined },
+      undefined,
+      "v18.19.0",
+    );
+    expect(text).toContain("FAIL node: 18.19.0 is older than 20.0.0; fix: install Node.js 20 or newer");
+    expect(text).toContain("FAIL aws: AWS CLI not found on PATH");
+    expect(exitCode).toBe(1);
+  });
+
+  it("warns, without failing, when CHECKPOINT_DISABLE is unset", () => {
+    const { exitCode, text } = lines(healthy, {});
+    expect(text).toContain("warn CHECKPOINT_DISABLE: unset");
+    expect(text).toContain("fix: export CHECKPOINT_DISABLE=1");
+    expect(exitCode).toBe(0);
+  });
+
+  it("refuses an unknown --env with the names it knows", () => {
+    const result = runDoctor(machine(healthy), ENVIRONMENTS, "qa");
+    expect(describeChecks(result.checks)).toContain(
+      "FAIL --env: qa is not an environment; fix: use one of dev, staging, prod",
+    );
+    expect(result.exitCode).toBe(1);
+  });
+
+  it("compares versions numerically", () => {
+    expect(atLeast("1.10.0", "1.9.9")).toBe(true);
+    expect(atLeast("1.9.9", "1.10.0")).toBe(false);
+    expect(atLeast("20.0.0", "20.0.0")).toBe(true);
+  });
+});

@@ -1,0 +1,273 @@
+/**
+ * Preflight of the deploy path: what `cdktf diff` and `deploy` need on this machine.
+ *
+ *   npm run doctor [-- --env <name>]
+ *
+ * Prints one line per check and exits 1 when any check fails, each failure with its fix:
+ * Node and npm, Terraform and its version, the AWS CLI and the account its credentials belong
+ * to against each environment's allowed accounts, the state bucket of each environment that
+ * keeps remote state, and the update check of the cdktf CLI.
+ */
+import { spawnSync } from "node:child_process";
+import { parseArgs } from "node:util";
+import { ENVIRONMENTS } from "../environments";
+import { loadEnvironments } from "../environments/load";
+import type { Environment } from "../environments/schema";
+
+/** The oldest versions the project works with: Node for synth and tests, Terraform for S3 native locking. */
+export const MINIMUM_NODE = "20.0.0";
+export const MINIMUM_TERRAFORM = "1.10.0";
+
+export interface CommandResult {
+  /** Exit code, or undefined when the command could not be started (not installed). */
+  readonly code: number | undefined;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface DoctorContext {
+  readonly nodeVersion: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  run(command: string, args: readonly string[]): CommandResult;
+}
+
+export interface Check {
+  readonly status: "ok" | "warn" | "fail";
+  readonly subject: string;
+  readonly detail: string;
+  /** What to do, for warnings and failures. */
+  readonly fix?: string;
+}
+
+/** `a` is at least `b`, comparing dotted numeric versions. */
+export function atLeast(a: string, b: string): boolean {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i] ?? 0;
+    const y = pb[i] ?? 0;
+    if (x !== y) return x > y;
+  }
+  return true;
+}
+
+function firstLine(text: string): string {
+  return text.trim().split("\n")[0] ?? "";
+}
+
+function toolchainChecks(ctx: DoctorContext): Check[] {
+  const checks: Check[] = [];
+  const node = ctx.nodeVersion.replace(/^v/, "");
+  checks.push(
+    atLeast(node, MINIMUM_NODE)
+      ? { status: "ok", subject: "node", detail: node }
+      : {
+          status: "fail",
+          subject: "node",
+          detail: `${node} is older than ${MINIMUM_NODE}`,
+          fix: `install Node.js ${MINIMUM_NODE.split(".")[0]} or newer`,
+        },
+  );
+  const npm = ctx.run("npm", ["--version"]);
+  checks.push(
+    npm.code === 0
+      ? { status: "ok", subject: "npm", detail: npm.stdout.trim() }
+      : { status: "fail", subject: "npm", detail: "not found", fix: "install npm with Node.js" },
+  );
+  const terraform = ctx.run("terraform", ["version", "-json"]);
+  if (terraform.code === undefined) {
+    checks.push({
+      status: "fail",
+      subject: "terraform",
+      detail: "not found on PATH (cdktf diff and deploy run it)",
+      fix: `install Terraform ${MINIMUM_TERRAFORM} or newer and put it on PATH`,
+    });
+  } else {
+    let version: string | undefined;
+    try {
+      version = (JSON.parse(terraform.stdout) as { terraform_version?: string }).terraform_version;
+    } catch {
+      version = /Terraform v(\d+\.\d+\.\d+)/.exec(terraform.stdout)?.[1];
+    }
+    if (version === undefined) {
+      checks.push({
+        status: "fail",
+        subject: "terraform",
+        detail: `could not read its version (${firstLine(terraform.stderr || terraform.stdout)})`,
+        fix: "run `terraform version` and repair the installation",
+      });
+    } else if (!atLeast(version, MINIMUM_TERRAFORM)) {
+      checks.push({
+        status: "fail",
+        subject: "terraform",
+        detail: `${version} is older than ${MINIMUM_TERRAFORM} (the S3 state backend locks with use_lockfile)`,
+        fix: `install Terraform ${MINIMUM_TERRAFORM} or newer`,
+      });
+    } else checks.push({ status: "ok", subject: "terraform", detail: version });
+  }
+  checks.push(
+    ctx.env.CHECKPOINT_DISABLE
+      ? { status: "ok", subject: "CHECKPOINT_DISABLE", detail: "set: the cdktf CLI does not call home" }
+      : {
+          status: "warn",
+          subject: "CHECKPOINT_DISABLE",
+          detail: "unset: the cdktf CLI checks for updates over the network on every run",
+          fix: "export CHECKPOINT_DISABLE=1",
+        },
+  );
+  return checks;
+}
+
+function awsChecks(ctx: DoctorContext, environments: readonly Environment[]): Check[] {
+  if (environments.length === 0) return [];
+  const checks: Check[] = [];
+  const identity = ctx.run("aws", ["sts", "get-caller-identity", "--output", "json"]);
+  if (identity.code === undefined) {
+    return [
+      {
+        status: "fail",
+        subject: "aws",
+        detail: "AWS CLI not found on PATH (the providers take EKS tokens from `aws eks get-token`)",
+        fix: "install AWS CLI v2 and put it on PATH",
+      },
+    ];
+  }
+  if (identity.code !== 0) {
+    return [
+      {
+        status: "fail",
+        subject: "aws credentials",
+        detail: `none usable (${firstLine(identity.stderr) || `exit ${identity.code}`})`,
+        fix: "sign in (aws sso login, AWS_PROFILE, or the pipeline's OIDC role) and run doctor again",
+      },
+    ];
+  }
+  let account: string | undefined;
+  let arn = "";
+  try {
+    const parsed = JSON.parse(identity.stdout) as { Account?: string; Arn?: string };
+    account = parsed.Account;
+    arn = parsed.Arn ?? "";
+  } catch {
+    account = undefined;
+  }
+  if (account === undefined) {
+    return [
+      {
+        status: "fail",
+        subject: "aws credentials",
+        detail: "aws sts get-caller-identity printed no account",
+        fix: "run it by hand and repair the AWS CLI configuration",
+      },
+    ];
+  }
+  checks.push({ status: "ok", subject: "aws credentials", detail: `account ${account} (${arn})` });
+  for (const environment of environments) {
+    const allowed = environment.aws.allowedAccountIds;
+    if (allowed !== undefined && !allowed.includes(account)) {
+      checks.push({
+        status: "fail",
+        subject: `${environment.name} account`,
+        detail: `credentials are for ${account}, the environment allows ${allowed.join(", ")}`,
+        fix: `use credentials of ${allowed.join(" or ")} for ${environment.name} (the provider refuses any other account)`,
+      });
+    } else {
+      checks.push({ status: "ok", subject: `${environment.name} account`, detail: `${account} is allowed` });
+    }
+    const state = environment.stateBackend;
+    if (!state) {
+      checks.push({
+        status: "ok",
+        subject: `${environment.name} state`,
+        detail: "local file at the project root",
+      });
+      continue;
+    }
+    const bucket = ctx.run("aws", [
+      "s3api",
+      "head-bucket",
+      "--bucket",
+      state.bucket,
+      "--region",
+      state.region,
+    ]);
+    checks.push(
+      bucket.code === 0
+        ? { status: "ok", subject: `${environment.name} state`, detail: `s3://${state.bucket} reachable` }
+        : {
+            status: "fail",
+            subject: `${environment.name} state`,
+            detail: `s3://${state.bucket} (${state.region}) not reachable (${firstLine(bucket.stderr) || `exit ${bucket.code}`})`,
+            fix: `create the state bucket (see "Deploying for real" in README.md) or use credentials that may read it`,
+          },
+    );
+  }
+  return checks;
+}
+
+/** Every check, for the given environments (all when `only` is unset). */
+export function runDoctor(
+  ctx: DoctorContext,
+  inputs: readonly unknown[],
+  only?: string,
+): { readonly checks: Check[]; readonly exitCode: 0 | 1 } {
+  const checks = toolchainChecks(ctx);
+  const loaded = loadEnvironments(inputs);
+  if (!loaded.ok) {
+    checks.push({
+      status: "fail",
+      subject: "environments",
+      detail: `${loaded.problems.length} problem(s), first: ${loaded.problems[0]}`,
+      fix: "run npm run synth to see every problem and correct the environment files",
+    });
+  } else {
+    const environments = loaded.environments.filter((env) => only === undefined || env.name === only);
+    if (only !== undefined && environments.length === 0) {
+      checks.push({
+        status: "fail",
+        subject: "--env",
+        detail: `${only} is not an environment`,
+        fix: `use one of ${loaded.environments.map((env) => env.name).join(", ")}`,
+      });
+    }
+    checks.push(...awsChecks(ctx, environments));
+  }
+  return { checks, exitCode: checks.some((check) => check.status === "fail") ? 1 : 0 };
+}
+
+/** One line per check: `ok   terraform 1.11.4`, `FAIL aws credentials: ...; fix: ...`. */
+export function describeChecks(checks: readonly Check[]): string {
+  const label = { ok: "ok  ", warn: "warn", fail: "FAIL" } as const;
+  return checks
+    .map((check) => {
+      const fix = check.fix && check.status !== "ok" ? `; fix: ${check.fix}` : "";
+      return `${label[check.status]} ${check.subject}: ${check.detail}${fix}\n`;
+    })
+    .join("");
+}
+
+/** Runs a command with a time limit; a command that is not installed has no exit code. */
+function runCommand(command: string, args: readonly string[]): CommandResult {
+  const result = spawnSync(command, args, { encoding: "utf8", timeout: 20_000 });
+  if (result.error && (result.error as NodeJS.ErrnoException).code === "ENOENT") {
+    return { code: undefined, stdout: "", stderr: "" };
+  }
+  return { code: result.status ?? 1, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
+}
+
+if (require.main === module) {
+  let only: string | undefined;
+  try {
+    only = parseArgs({ options: { env: { type: "string" } }, strict: true }).values.env;
+  } catch (error) {
+    process.stderr.write(`doctor: ${(error as Error).message}; fix: run npm run doctor [-- --env <name>]\n`);
+    process.exit(1);
+  }
+  const { checks, exitCode } = runDoctor(
+    { nodeVersion: process.version, env: process.env, run: runCommand },
+    ENVIRONMENTS,
+    only,
+  );
+  process.stdout.write(describeChecks(checks));
+  process.exitCode = exitCode;
+}
