@@ -4,9 +4,15 @@
  */
 import { formatIssue } from "../environments/load";
 import {
+  chartRegistries,
+  kubeflowPipelinesRegistries,
+  MIRRORED_CHARTS,
+} from "../constructs/platform/image-mirror";
+import {
   RKE2_DEFAULT_POD_CIDR,
   RKE2_DEFAULT_SERVICE_CIDR,
   rancherEnvironmentSchema,
+  UPSTREAM_REGISTRIES,
   type RancherEnvironmentInput,
 } from "../environments/rancher-schema";
 
@@ -30,6 +36,9 @@ const onPremTest: RancherEnvironmentInput = {
       "ghcr.io": "ghcr-remote",
       "registry.k8s.io": "k8s-remote",
       "nvcr.io": "nvcr-remote",
+      "public.ecr.aws": "ecr-public-remote",
+      "ecr-public.aws.com": "ecr-public-legacy-remote",
+      "gcr.io": "gcr-remote",
     },
     pullSecretName: "artifactory-pull",
     chartRepositories: {
@@ -183,6 +192,17 @@ const MALFORMED: [string, unknown, string][] = [
     "onprem-test: cluster.kubeconfig: unknown field; fix: remove it or correct its spelling",
   ],
 ];
+
+describe("the Artifactory remotes an on-prem environment must name", () => {
+  it("cover every registry the mirrored charts and Kubeflow Pipelines pull from", () => {
+    const pulled = new Set<string>(kubeflowPipelinesRegistries("2.17.0"));
+    for (const [chart, { version }] of Object.entries(MIRRORED_CHARTS)) {
+      for (const registry of chartRegistries(chart as keyof typeof MIRRORED_CHARTS, version))
+        pulled.add(registry);
+    }
+    expect([...pulled].sort()).toEqual([...UPSTREAM_REGISTRIES].sort());
+  });
+});
 
 describe("malformed on-prem environments", () => {
   it.each(MALFORMED)("refuses %s with one line naming the field and the fix", (_what, input, expected) => {

@@ -91,8 +91,21 @@ const adGroups = z
   )
   .default([]);
 
-/** Upstream registries of the platform's images, each proxied by an Artifactory remote. */
-export const UPSTREAM_REGISTRIES = ["docker.io", "quay.io", "ghcr.io", "registry.k8s.io", "nvcr.io"] as const;
+/**
+ * Upstream registries of the platform's images at the pinned versions, each proxied by an
+ * Artifactory remote (Argo CD's Redis and HAProxy come from ecr-public.aws.com, Kubeflow
+ * Pipelines' metadata server from gcr.io).
+ */
+export const UPSTREAM_REGISTRIES = [
+  "docker.io",
+  "quay.io",
+  "ghcr.io",
+  "registry.k8s.io",
+  "nvcr.io",
+  "public.ecr.aws",
+  "ecr-public.aws.com",
+  "gcr.io",
+] as const;
 
 const onPremReceiverSchema = z.discriminatedUnion(
   "kind",
