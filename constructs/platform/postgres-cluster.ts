@@ -431,6 +431,9 @@ function mlflowPostgresValues(props: MlflowPostgresProps, name: string, backupSe
         enabled: props.monitoring,
         podMonitor: { enabled: true },
         prometheusRule: { enabled: true },
+        // The chart renders these queries into a ConfigMap the Cluster does not reference; no
+        // logical replication here either.
+        instrumentation: { logicalReplication: false },
       },
     },
     databases: [{ name: MLFLOW_AUTH_DATABASE_NAME, owner: MLFLOW_DATABASE_OWNER, ensure: "present" }],
