@@ -155,7 +155,10 @@ describe("the LowGPUUtilization alert", () => {
     // dcgm-exporter (internal/pkg/rendermetrics) labels GPU metrics `gpu` and, unless run with
     // --no-hostname, `Hostname` (NODE_NAME, which the operator sets); DCGM_FI_DEV_GPU_UTIL is
     // in the exporter's default collectors (etc/dcp-metrics-included.csv).
-    const alert = platformAlerts(DEFAULT_ALERT_THRESHOLDS).find((a) => a.alert === "LowGPUUtilization")!;
+    const alert = platformAlerts(
+      { serving: "serving", mlflow: "mlflow", pipelines: "kubeflow" },
+      DEFAULT_ALERT_THRESHOLDS,
+    ).find((a) => a.alert === "LowGPUUtilization")!;
     expect(alert.expr).toMatch(/^avg by \(Hostname, gpu\) \(DCGM_FI_DEV_GPU_UTIL\)/);
   });
 });

@@ -1,0 +1,148 @@
+/**
+ * The internal-CA ClusterIssuer and the Ingress TLS helpers: the objects, the validation of
+ * their inputs, the ClusterIssuer against the pinned cert-manager v1.21.1 CRD and through the
+ * `raw` 2.0.2 chart that installs it, where cert-manager v1.21.1 reads the CA Secret from, and
+ * an Ingress carrying the helpers' output against the Kubernetes schema. The upstream checks
+ * are skipped, with the reason printed, when the pinned sources are not on this machine.
+ */
+import { join } from "node:path";
+import { CLUSTER_ISSUER_ANNOTATION, caClusterIssuer, ingressTls } from "../../constructs/platform/ca-issuer";
+import { renderRelease } from "../../scripts/verify/render";
+import { ensureTools } from "../../scripts/verify/tools";
+import { kindSchemas, validateAgainst } from "../../scripts/verify/k8s-schema";
+import { UPSTREAM_DIR, crdSchema, schemaValidator, type KubernetesObject } from "../support/upstream";
+
+const issuer = caClusterIssuer({ name: "internal-ca", caSecretName: "internal-ca-key-pair" });
+
+describe("caClusterIssuer", () => {
+  it("is a ClusterIssuer of type CA signing with the existing Secret", () => {
+    expect(issuer).toEqual({
+      apiVersion: "cert-manager.io/v1",
+      kind: "ClusterIssuer",
+      metadata: { name: "internal-ca" },
+      spec: { ca: { secretName: "internal-ca-key-pair" } },
+    });
+  });
+
+  it("refuses names that are not Kubernetes names, naming the field, the value and the fix", () => {
+    expect(() => caClusterIssuer({ name: "Internal CA", caSecretName: "internal-ca-key-pair" })).toThrow(
+      'caClusterIssuer: name is "Internal CA"; allowed: the name of the ClusterIssuer (a lowercase DNS subdomain); fix: give the name only',
+    );
+    expect(() =>
+      caClusterIssuer({ name: "internal-ca", caSecretName: "-----BEGIN CERTIFICATE-----" }),
+    ).toThrow(
+      /caClusterIssuer: caSecretName is "-----BEGIN CERTIFICATE-----"; allowed: the name of a Secret/,
+    );
+  });
+});
+
+describe("ingressTls", () => {
+  const tls = ingressTls("internal-ca", ["mlflow.mlops.example.com"], "mlflow-tls");
+
+  it("gives the ClusterIssuer annotation and the tls section", () => {
+    expect(tls).toEqual({
+      annotations: { "cert-manager.io/cluster-issuer": "internal-ca" },
+      tls: [{ hosts: ["mlflow.mlops.example.com"], secretName: "mlflow-tls" }],
+    });
+    expect(CLUSTER_ISSUER_ANNOTATION).toBe("cert-manager.io/cluster-issuer");
+  });
+
+  it.each([
+    [[], /ingressTls: hosts is \[\]; allowed: one or more DNS names; fix:/],
+    [
+      ["https://mlflow.mlops.example.com"],
+      /hosts\[0\] is "https:\/\/mlflow.mlops.example.com"; allowed:.*fix: use the host only/,
+    ],
+    [["mlflow"], /hosts\[0\] is "mlflow"/],
+    [["*.mlops.example.com"], /hosts\[0\] is "\*.mlops.example.com"/],
+    [["MLflow.mlops.example.com"], /hosts\[0\] is "MLflow.mlops.example.com"/],
+  ])("refuses hosts %j", (hosts, message) => {
+    expect(() => ingressTls("internal-ca", hosts as string[], "mlflow-tls")).toThrow(message);
+  });
+
+  it("refuses a certificate Secret that is not a Secret name", () => {
+    expect(() => ingressTls("internal-ca", ["mlflow.mlops.example.com"], "MLflow TLS")).toThrow(
+      /ingressTls: secretName is "MLflow TLS"/,
+    );
+  });
+
+  it("an Ingress carrying it matches the Kubernetes schema", () => {
+    const ingress = {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "Ingress",
+      metadata: { name: "mlflow", namespace: "mlflow", annotations: tls.annotations },
+      spec: {
+        ingressClassName: "nginx",
+        tls: tls.tls,
+        rules: [
+          {
+            host: "mlflow.mlops.example.com",
+            http: {
+              paths: [
+                {
+                  path: "/",
+                  pathType: "Prefix",
+                  backend: { service: { name: "mlflow", port: { number: 80 } } },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    };
+    const schemas = kindSchemas([{ apiVersion: ingress.apiVersion, kind: ingress.kind }]);
+    const root = schemas.kinds["networking.k8s.io/v1/Ingress"];
+    expect(root).toBeDefined();
+    expect(validateAgainst(schemas, { type: "object", ref: root }, ingress, "Ingress")).toEqual([]);
+  });
+});
+
+const upstream = UPSTREAM_DIR !== undefined;
+if (!upstream) {
+  process.stdout.write(
+    "SKIPPED __tests__/constructs/ca-issuer.test.ts (upstream): pinned charts and CRDs not found; set MLOPS_UPSTREAM_DIR or place them at ../shared/upstream\n",
+  );
+}
+const withUpstream = upstream ? describe : describe.skip;
+
+async function render(name: string, chart: string, version: string, namespace: string, values: object) {
+  const result = await renderRelease(
+    ensureTools(),
+    { name, namespace, chart, version, values: [values] },
+    { chartsDir: join(UPSTREAM_DIR!, "charts"), pull: false },
+    { kubeVersion: "1.34.0", apiVersions: [] },
+  );
+  if (!result.ok) throw new Error(`${result.problem} (${result.fix})`);
+  return result.objects as KubernetesObject[];
+}
+
+withUpstream("cert-manager v1.21.1", () => {
+  it("the ClusterIssuer matches the pinned CRD, unknown fields refused", () => {
+    const validate = schemaValidator(
+      crdSchema("cert-manager-v1.21.1", "cert-manager.io", "ClusterIssuer", "v1"),
+    );
+    expect(validate(issuer)).toEqual([]);
+    // The schema is strict enough to notice a misplaced field.
+    expect(validate({ ...issuer, spec: { ca: { secret: "internal-ca-key-pair" } } })).not.toEqual([]);
+  });
+
+  it("the raw chart installs it unchanged", async () => {
+    const objects = await render("platform-issuers", "raw", "2.0.2", "cert-manager", { resources: [issuer] });
+    expect(objects).toHaveLength(1);
+    expect(objects[0]).toMatchObject(issuer);
+    expect(objects[0].metadata.namespace).toBeUndefined();
+  }, 120_000);
+
+  it("the controller reads a ClusterIssuer's Secret from its own namespace", async () => {
+    const objects = await render("cert-manager", "cert-manager", "v1.21.1", "cert-manager", {});
+    const controller = objects.find(
+      (o) => o.kind === "Deployment" && o.metadata.name === "cert-manager",
+    ) as any;
+    const [container] = controller.spec.template.spec.containers;
+    expect(container.args).toContain("--cluster-resource-namespace=$(POD_NAMESPACE)");
+    expect(container.env).toContainEqual({
+      name: "POD_NAMESPACE",
+      valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } },
+    });
+  }, 120_000);
+});
