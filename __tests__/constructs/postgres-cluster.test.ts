@@ -58,7 +58,7 @@ const baseProps: Omit<MlflowPostgresProps, "charts" | "operator"> = {
     path: "/postgres/",
     credentialsSecret: { namespace: "mlflow", name: "object-store" },
     caSecret: { name: "object-store-ca", key: "ca.crt" },
-    retentionPolicy: "30d",
+    retentionPolicy: "45d",
     schedule: "0 0 2 * * *",
     serverSideEncryption: false,
   },
@@ -393,7 +393,7 @@ rendered("cluster 0.8.1 with MlflowPostgres's values", () => {
 
   it("archives WAL and base backups to the object store with the copied keys and the CA", () => {
     const backup = only(objects, "Cluster").spec.backup;
-    expect(backup.retentionPolicy).toBe("30d");
+    expect(backup.retentionPolicy).toBe("45d");
     expect(backup.barmanObjectStore).toEqual({
       endpointURL: "https://s3.storage.example.com",
       endpointCA: { name: "object-store-ca", key: "ca.crt" },
