@@ -12,6 +12,9 @@ import { parse } from "yaml";
 import { renderValues, type HelmValues } from "../../constructs/lib/values";
 import { ChartCatalog } from "../../constructs/platform/chart-catalog";
 import {
+  CNPG_OPERATOR_METRICS_PORT,
+  CNPG_OPERATOR_POD_LABELS,
+  CNPG_WEBHOOK_PORT,
   MLFLOW_AUTH_DATABASE_NAME,
   MlflowPostgres,
   PostgresOperator,
@@ -178,6 +181,57 @@ describe("MlflowPostgres values", () => {
     const single = helmValues(build({ instances: 1 }).database.release.values);
     expect(single.cluster.instances).toBe(1);
     expect(single.cluster.enablePDB).toBe(false);
+  });
+});
+
+describe("MlflowPostgres flows", () => {
+  const { database } = build();
+  const mlflow = { namespace: "mlflow", podLabels: { "app.kubernetes.io/name": "mlflow" } };
+  const flows = database.flows(mlflow, 6443);
+  const find = (namespace: string, direction: string, port: number, peerKind: string) =>
+    flows.filter(
+      (f) =>
+        f.namespace === namespace && f.direction === direction && f.port === port && f.peer.kind === peerKind,
+    );
+
+  it("MLflow reaches the instances on 5432, both ways round", () => {
+    expect(find("mlflow", "egress", 5432, "pods").map((f) => f.podLabels)).toContainEqual(mlflow.podLabels);
+    expect(find("mlflow", "ingress", 5432, "pods").map((f) => f.peer)).toContainEqual({
+      kind: "pods",
+      ...mlflow,
+    });
+  });
+
+  it("the operator reaches the instances on 8000 and 5432, and the API server reaches its webhook on 9443", () => {
+    for (const port of [8000, 5432]) {
+      expect(find("cnpg-system", "egress", port, "pods")).toHaveLength(1);
+      expect(find("mlflow", "ingress", port, "pods").map((f) => f.peer)).toContainEqual({
+        kind: "pods",
+        namespace: "cnpg-system",
+        podLabels: {
+          "app.kubernetes.io/name": "cloudnative-pg",
+          "app.kubernetes.io/instance": "cloudnative-pg",
+        },
+      });
+    }
+    expect(find("cnpg-system", "ingress", 9443, "api-server")).toHaveLength(1);
+    expect(find("cnpg-system", "egress", 6443, "api-server")).toHaveLength(1);
+    expect(find("mlflow", "egress", 6443, "api-server")).toHaveLength(1);
+  });
+
+  it("the instances reach the object store at the endpoint's host and port", () => {
+    expect(find("mlflow", "egress", 443, "object-store").map((f) => f.peer)).toEqual([
+      { kind: "object-store", host: "s3.storage.example.com" },
+    ]);
+    const custom = build({
+      backup: { ...baseProps.backup, endpointURL: "https://rgw.example.com:7480" },
+    }).database;
+    expect(
+      custom
+        .flows(mlflow, 6443)
+        .filter((f) => f.peer.kind === "object-store")
+        .map((f) => f.port),
+    ).toEqual([7480]);
   });
 });
 
@@ -439,6 +493,15 @@ rendered("cluster 0.8.1 with MlflowPostgres's values", () => {
     ]);
   });
 
+  it("the flows select the pods the chart's PodMonitor selects", () => {
+    const { database } = build();
+    const monitor = only(objects, "PodMonitor").spec;
+    for (const flow of database.flows({ namespace: "mlflow", podLabels: { app: "mlflow" } }, 6443)) {
+      if (flow.namespace === "mlflow" && flow.podLabels.app !== "mlflow")
+        expect(flow.podLabels).toEqual(monitor.selector.matchLabels);
+    }
+  });
+
   it("the PodMonitor scrapes the instances' metrics port", () => {
     const monitor = only(objects, "PodMonitor").spec;
     expect(monitor.selector.matchLabels).toEqual({
@@ -502,6 +565,10 @@ rendered("cloudnative-pg 0.29.0 with PostgresOperator's values", () => {
     expect(container.resources).toEqual(operatorProps(undefined as never).resources);
     const [term] = pod.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution;
     expect(deployment.spec.selector.matchLabels).toEqual(term.labelSelector.matchLabels);
+    // The flows name the operator's pods by these labels, and its ports.
+    expect(deployment.spec.template.metadata.labels).toMatchObject(CNPG_OPERATOR_POD_LABELS);
+    const ports = Object.fromEntries(container.ports.map((p: any) => [p.name, p.containerPort]));
+    expect(ports).toEqual({ metrics: CNPG_OPERATOR_METRICS_PORT, "webhook-server": CNPG_WEBHOOK_PORT });
   });
 
   it("its pod passes the restricted Pod Security level", () => {

@@ -198,6 +198,25 @@ export interface MlflowPostgresProps {
   readonly dependsOn?: ITerraformDependable[];
 }
 
+/** A network flow of the database, for the NetworkPolicies of its namespaces. */
+export interface DatabaseFlow {
+  /** Namespace of the pods the policy selects. */
+  readonly namespace: string;
+  readonly direction: "ingress" | "egress";
+  readonly podLabels: Readonly<Record<string, string>>;
+  readonly peer:
+    | {
+        readonly kind: "pods";
+        readonly namespace: string;
+        readonly podLabels: Readonly<Record<string, string>>;
+      }
+    | { readonly kind: "api-server" }
+    | { readonly kind: "object-store"; readonly host: string }
+    | { readonly kind: "prometheus" };
+  readonly port: number;
+  readonly reason: string;
+}
+
 const ESO_API = "external-secrets.io/v1";
 const IMAGE =
   /^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+:17(\.[0-9]+)?-system-[a-z0-9]+(@sha256:[a-f0-9]{64})?$/;
@@ -232,6 +251,9 @@ export class MlflowPostgres extends Construct {
   public readonly podLabels: Record<string, string>;
   /** The Secret Barman Cloud reads (`ACCESS_KEY_ID`, `ACCESS_SECRET_KEY`). */
   public readonly backupSecretName: string;
+  public readonly namespace: string;
+  private readonly operatorNamespace: string;
+  private readonly backupEndpoint: string;
 
   constructor(scope: Construct, id: string, props: MlflowPostgresProps) {
     super(scope, id);
@@ -272,6 +294,9 @@ export class MlflowPostgres extends Construct {
     this.validateBackup(owner, backup);
 
     this.clusterName = name;
+    this.namespace = props.namespace;
+    this.operatorNamespace = props.operator.namespace;
+    this.backupEndpoint = backup.endpointURL;
     this.host = `${name}-rw.${props.namespace}.svc`;
     this.credentialsSecret = props.credentials.secretName;
     this.podLabels = { "cnpg.io/cluster": name, "cnpg.io/podRole": "instance" };
@@ -294,6 +319,117 @@ export class MlflowPostgres extends Construct {
       computedValues: mlflowPostgresValues(props, name, this.backupSecretName),
       dependsOn: [props.operator.release.release, this.backupCredentials.release, ...(props.dependsOn ?? [])],
     });
+  }
+
+  /**
+   * The traffic of the database and its operator (CloudNativePG 1.30.0 docs, security.md
+   * "Exposed Ports" and networking.md): `clients` are the pods that connect (MLflow).
+   * Egress to the API server is listed at its port after DNAT; the policy engine decides
+   * whether the Service address must be allowed too.
+   */
+  public flows(
+    clients: { readonly namespace: string; readonly podLabels: Readonly<Record<string, string>> },
+    /** The API server's port after DNAT (the target's `apiServer.port`), e.g. 6443. */
+    apiServerPort: number,
+  ): DatabaseFlow[] {
+    const namespace = this.namespace;
+    const instances = this.podLabels;
+    const operator = {
+      kind: "pods" as const,
+      namespace: this.operatorNamespace,
+      podLabels: CNPG_OPERATOR_POD_LABELS,
+    };
+    const self = { kind: "pods" as const, namespace, podLabels: instances };
+    const endpoint = new URL(this.backupEndpoint);
+    const storePort = endpoint.port === "" ? 443 : Number(endpoint.port);
+    const inbound = (peer: DatabaseFlow["peer"], port: number, reason: string): DatabaseFlow => ({
+      namespace,
+      direction: "ingress",
+      podLabels: instances,
+      peer,
+      port,
+      reason,
+    });
+    const outbound = (peer: DatabaseFlow["peer"], port: number, reason: string): DatabaseFlow => ({
+      namespace,
+      direction: "egress",
+      podLabels: instances,
+      peer,
+      port,
+      reason,
+    });
+    return [
+      inbound({ kind: "pods", ...clients }, POSTGRES_PORT, "clients connect to the -rw Service"),
+      {
+        namespace: clients.namespace,
+        direction: "egress",
+        podLabels: clients.podLabels,
+        peer: self,
+        port: POSTGRES_PORT,
+        reason: "clients connect to the -rw Service",
+      },
+      inbound(operator, CNPG_INSTANCE_STATUS_PORT, "the operator reads each instance's status"),
+      inbound(operator, POSTGRES_PORT, "the operator connects to PostgreSQL"),
+      inbound(self, POSTGRES_PORT, "replicas stream WAL from the primary"),
+      inbound(self, CNPG_INSTANCE_STATUS_PORT, "instances call each other's status endpoint"),
+      outbound(self, POSTGRES_PORT, "replicas stream WAL from the primary"),
+      outbound(self, CNPG_INSTANCE_STATUS_PORT, "instances call each other's status endpoint"),
+      inbound(
+        { kind: "prometheus" },
+        CNPG_INSTANCE_METRICS_PORT,
+        "Prometheus scrapes the instances (PodMonitor)",
+      ),
+      outbound(
+        { kind: "api-server" },
+        apiServerPort,
+        "the instance manager watches its Cluster and reads its Secrets",
+      ),
+      outbound(
+        { kind: "object-store", host: endpoint.hostname },
+        storePort,
+        "Barman Cloud archives WAL and base backups",
+      ),
+      {
+        namespace: this.operatorNamespace,
+        direction: "egress",
+        podLabels: CNPG_OPERATOR_POD_LABELS,
+        peer: self,
+        port: CNPG_INSTANCE_STATUS_PORT,
+        reason: "the operator reads each instance's status",
+      },
+      {
+        namespace: this.operatorNamespace,
+        direction: "egress",
+        podLabels: CNPG_OPERATOR_POD_LABELS,
+        peer: self,
+        port: POSTGRES_PORT,
+        reason: "the operator connects to PostgreSQL",
+      },
+      {
+        namespace: this.operatorNamespace,
+        direction: "egress",
+        podLabels: CNPG_OPERATOR_POD_LABELS,
+        peer: { kind: "api-server" },
+        port: apiServerPort,
+        reason: "the operator reconciles its resources",
+      },
+      {
+        namespace: this.operatorNamespace,
+        direction: "ingress",
+        podLabels: CNPG_OPERATOR_POD_LABELS,
+        peer: { kind: "api-server" },
+        port: CNPG_WEBHOOK_PORT,
+        reason: "the API server calls the admission webhooks",
+      },
+      {
+        namespace: this.operatorNamespace,
+        direction: "ingress",
+        podLabels: CNPG_OPERATOR_POD_LABELS,
+        peer: { kind: "prometheus" },
+        port: CNPG_OPERATOR_METRICS_PORT,
+        reason: "Prometheus scrapes the operator (PodMonitor)",
+      },
+    ];
   }
 
   private validateCredentials(owner: string, props: MlflowPostgresProps): void {
