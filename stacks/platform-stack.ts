@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { TerraformStack, type ITerraformDependable } from "cdktf";
 import { StorageClassV1 } from "@cdktf/provider-kubernetes/lib/storage-class-v1";
-import type { Environment } from "../environments/schema";
+import type { AnyEnvironment } from "../environments/targets";
 import type { ReleaseContent } from "../environments/release-schema";
 import type { ClusterTarget } from "../constructs/platform/cluster-target";
 import { ChartCatalog, type ChartValueFiles } from "../constructs/platform/chart-catalog";
@@ -18,7 +18,7 @@ import { configureStateBackend } from "./state-backend";
 import { configureClusterProviders } from "./cluster-providers";
 
 export interface PlatformStackProps {
-  readonly environment: Environment;
+  readonly environment: AnyEnvironment;
   readonly target: ClusterTarget;
   readonly release: ReleaseContent;
   readonly chartValues: Readonly<Record<PlatformChart, ChartValueFiles>>;
@@ -266,7 +266,7 @@ export class PlatformStack extends TerraformStack {
     return new PlatformNamespace(this, id, { name, podSecurity: level, podSecurityException: exception });
   }
 
-  private createNamespaces(target: ClusterTarget, env: Environment): PlatformStack["namespaces"] {
+  private createNamespaces(target: ClusterTarget, env: AnyEnvironment): PlatformStack["namespaces"] {
     const quota = env.platform.namespaceQuota;
     const containerDefaults = {
       request: { cpu: "50m", memory: "64Mi" },

@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { TerraformStack } from "cdktf";
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
-import type { Environment } from "../environments/schema";
+import type { AnyEnvironment } from "../environments/targets";
 import type { ReleaseContent } from "../environments/release-schema";
 import type { ClusterTarget } from "../constructs/platform/cluster-target";
 import { PLATFORM_SERVICE_ACCOUNTS } from "../constructs/platform/service-accounts";
@@ -14,7 +14,7 @@ import { configureClusterProviders } from "./cluster-providers";
 import { MLFLOW_CLIENT, PLATFORM_NAMESPACES } from "./platform-stack";
 
 export interface ServingStackProps {
-  readonly environment: Environment;
+  readonly environment: AnyEnvironment;
   readonly target: ClusterTarget;
   readonly release: ReleaseContent;
   /** In-cluster MLflow tracking URI. */

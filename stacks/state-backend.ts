@@ -1,16 +1,80 @@
-import { LocalBackend, S3Backend, type TerraformStack } from "cdktf";
-import type { Environment } from "../environments/schema";
+import type { Construct } from "constructs";
+import {
+  LocalBackend,
+  S3Backend,
+  TerraformBackend,
+  TerraformRemoteState,
+  type DataTerraformRemoteStateConfig,
+  type TerraformStack,
+} from "cdktf";
+import { isOnPrem, type AnyEnvironment } from "../environments/targets";
 
 /**
- * Every stack keeps its own state: in the environment's S3 bucket (encrypted, locked with S3
- * native lock files, so no DynamoDB table) or, when the environment names none, in a local
- * file at the project root, outside `cdktf.out` which synthesis rewrites.
+ * Terraform's `kubernetes` backend (state in a Secret `tfstate-<workspace>-<suffix>`, locked
+ * with a Lease), which cdktf 0.21 has no class for. The kubeconfig file comes from
+ * `KUBE_CONFIG_PATH` at run time, as for the providers.
+ */
+export interface KubernetesStateBackendConfig {
+  readonly secretSuffix: string;
+  readonly namespace: string;
+  readonly configContext: string;
+}
+
+export class KubernetesStateBackend extends TerraformBackend {
+  constructor(
+    scope: Construct,
+    private readonly config: KubernetesStateBackendConfig,
+  ) {
+    super(scope, "backend", "kubernetes");
+  }
+
+  protected override synthesizeAttributes(): Record<string, unknown> {
+    return {
+      secret_suffix: this.config.secretSuffix,
+      namespace: this.config.namespace,
+      config_context: this.config.configContext,
+    };
+  }
+
+  public getRemoteStateDataSource(scope: Construct, name: string): TerraformRemoteState {
+    return new KubernetesRemoteState(scope, name, {
+      secret_suffix: this.config.secretSuffix,
+      namespace: this.config.namespace,
+      config_context: this.config.configContext,
+    });
+  }
+}
+
+class KubernetesRemoteState extends TerraformRemoteState {
+  constructor(
+    scope: Construct,
+    id: string,
+    config: DataTerraformRemoteStateConfig & Record<string, unknown>,
+  ) {
+    super(scope, id, "kubernetes", config);
+  }
+}
+
+/**
+ * Every stack keeps its own state: on AWS in the environment's S3 bucket (encrypted, locked with
+ * S3 native lock files, so no DynamoDB table) or, when the environment names none, in a local
+ * file at the project root, outside `cdktf.out` which synthesis rewrites; on-prem in a Secret of
+ * the cluster itself (Terraform's Kubernetes backend, locked with a Lease), reached through the
+ * same kubeconfig context as the providers.
  */
 export function configureStateBackend(
   stack: TerraformStack,
   stackName: string,
-  environment: Environment,
+  environment: AnyEnvironment,
 ): void {
+  if (isOnPrem(environment)) {
+    new KubernetesStateBackend(stack, {
+      secretSuffix: stackName,
+      namespace: environment.stateBackend.namespace,
+      configContext: environment.cluster.kubeconfigContext,
+    });
+    return;
+  }
   const state = environment.stateBackend;
   if (!state) {
     // A relative path keeps the synthesized JSON free of this machine's directories.

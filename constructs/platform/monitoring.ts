@@ -251,8 +251,11 @@ export type AlertReceiver = {
   /** Receiver name in Alertmanager (lower-case letters, digits, hyphens). */
   readonly name: string;
   readonly severities: readonly AlertSeverity[];
-  /** Where the credential is in the cloud secret store: secret name or ARN, and JSON property. */
-  readonly secret: { readonly remoteKey: string; readonly property?: string };
+  /**
+   * Where the credential is in the cloud secret store (secret name or ARN, and JSON property),
+   * copied into `alert-receiver-<name>`; unset where that Secret is created in the cluster.
+   */
+  readonly secret?: { readonly remoteKey: string; readonly property?: string };
 } & (
   | { readonly kind: "slack"; readonly channel: string }
   | { readonly kind: "pagerduty" }
@@ -273,16 +276,27 @@ export function alertReceiverSecretName(receiver: string): string {
   return `alert-receiver-${receiver}`;
 }
 
+/** The key of `alert-receiver-<name>` a receiver of `kind` reads its credential from. */
+export function alertReceiverSecretKey(kind: AlertReceiver["kind"]): string {
+  return RECEIVER_SECRET_KEY[kind];
+}
+
 /** The Secrets the receivers read, as copies from the cloud secret store into `namespace`. */
 export function alertReceiverSecrets(
   receivers: readonly AlertReceiver[],
   namespace: string,
 ): SecretFromStore[] {
-  return receivers.map((receiver) => ({
-    namespace,
-    secretName: alertReceiverSecretName(receiver.name),
-    keys: { [RECEIVER_SECRET_KEY[receiver.kind]]: { ...receiver.secret } },
-  }));
+  return receivers.flatMap((receiver) =>
+    receiver.secret
+      ? [
+          {
+            namespace,
+            secretName: alertReceiverSecretName(receiver.name),
+            keys: { [RECEIVER_SECRET_KEY[receiver.kind]]: { ...receiver.secret } },
+          },
+        ]
+      : [],
+  );
 }
 
 /** Receiver that drops what it gets (the chart's, kept for Watchdog and InfoInhibitor). */
