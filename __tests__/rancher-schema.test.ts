@@ -52,6 +52,7 @@ const onPremTest: RancherEnvironmentInput = {
     artifactsBucket: "mlops-test-artifacts",
     dataBucket: "mlops-test-data",
     credentialsSecret: "object-store-credentials",
+    cidrs: ["10.70.0.10/32"],
   },
   directory: {
     url: "ldaps://ad.example.com:636",

@@ -49,6 +49,7 @@ const onPrem = rancherEnvironmentSchema.parse({
     artifactsBucket: "mlops-test-artifacts",
     dataBucket: "mlops-test-data",
     credentialsSecret: "object-store-credentials",
+    cidrs: ["10.70.0.10/32"],
   },
   directory: {
     url: "ldaps://ad.example.com",

@@ -195,6 +195,20 @@ export const rancherEnvironmentSchema = z
       }),
       /** Most nodes the cluster will have, GPU nodes included (node-exporter runs on each). */
       maxNodes: wholeNumber(1, 1000, "give the most nodes the cluster will have"),
+      /**
+       * Control-plane components an in-cluster Prometheus can scrape. RKE2 binds the controller
+       * manager's and scheduler's metrics to 127.0.0.1 and does not expose etcd's unless told to
+       * (`kube-controller-manager-arg: bind-address=0.0.0.0`, `etcd-expose-metrics: true`).
+       * @default none
+       */
+      scrapeableComponents: z
+        .strictObject({
+          controllerManager: z.boolean().default(false),
+          scheduler: z.boolean().default(false),
+          etcd: z.boolean().default(false),
+          kubeProxy: z.boolean().default(false),
+        })
+        .prefault({}),
       /** The GPU nodes (GPU test or GPU prod): the label the environment gives them, and their count. */
       gpuNodes: z.strictObject({
         labelKey: z.string().regex(LABEL_KEY, {
@@ -204,6 +218,20 @@ export const rancherEnvironmentSchema = z
           error: fix("must be a non-empty label value", 'use a value like "true"'),
         }),
         maxNodes: wholeNumber(0, 1000, "give the number of GPU nodes (0: none)"),
+        /** Taint that keeps other pods off the GPU nodes, if they carry one. */
+        taintKey: z
+          .string()
+          .regex(LABEL_KEY, { error: fix("must be a taint key", "use e.g. nvidia.com/gpu") })
+          .optional(),
+        /**
+         * `preinstalled`: the RHEL hosts carry the NVIDIA driver; `container`: the GPU Operator
+         * builds it in a container (needs the hosts' kernel headers). @default "preinstalled"
+         */
+        driver: z
+          .enum(["preinstalled", "container"], {
+            error: fix("must be preinstalled or container", "say whether the hosts carry the NVIDIA driver"),
+          })
+          .default("preinstalled"),
       }),
     }),
     /** JFrog Artifactory: every image and chart comes through it. */
@@ -269,6 +297,10 @@ export const rancherEnvironmentSchema = z
       credentialsSecret: secretName(
         "create it with the store's access key in each namespace that reads artifacts",
       ),
+      /** Ranges of the store's endpoint addresses (egress of everything that reads or writes artifacts). */
+      cidrs: z
+        .array(cidr("give the store's address range, e.g. 10.70.0.10/32"))
+        .min(1, { error: fix("must list the store's addresses", "give its range, e.g. 10.70.0.10/32") }),
       /** Existing Secret with the CA bundle of the store's certificate, where it is internal. */
       caBundleSecret: secretKeyRef("name the Secret and its key holding the PEM bundle").optional(),
     }),

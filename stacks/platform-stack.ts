@@ -11,6 +11,8 @@ import { ClusterAddons, gpuNodePlacement } from "../constructs/platform/cluster-
 import { Monitoring, alertReceiverSecrets } from "../constructs/platform/monitoring";
 import { PlatformSecrets } from "../constructs/platform/platform-secrets";
 import { Mlflow } from "../constructs/platform/mlflow";
+import { GpuOperator } from "../constructs/platform/gpu-operator";
+import { MlflowPostgres, PostgresOperator } from "../constructs/platform/postgres-cluster";
 import { ArgoCd } from "../constructs/platform/argocd";
 import { Kserve } from "../constructs/platform/kserve";
 import { kubeflowPipelinesApplications } from "../constructs/platform/kubeflow-pipelines";
@@ -35,6 +37,7 @@ export const PLATFORM_NAMESPACES = {
   certManager: "cert-manager",
   externalSecrets: "external-secrets",
   gpu: "nvidia-gpu",
+  postgresOperator: "cnpg-system",
 } as const;
 
 const NS = PLATFORM_NAMESPACES;
@@ -74,10 +77,10 @@ const MLFLOW_METRICS_USER = {
   passwordKey: "password",
   userName: "prometheus",
 };
+/** PostgreSQL 17 image with Barman Cloud (CloudNativePG's `system` flavour), where the platform runs the database. */
+const POSTGRES_IMAGE = "ghcr.io/cloudnative-pg/postgresql:17.6-system-trixie";
 /** Copy of the database administrator's credentials (RDS master user) in the MLflow namespace. */
 const DATABASE_ADMIN_SECRET = "database-admin";
-/** Node label and taint of the GPU group (the foundation's node group contract). */
-const GPU_NODES = { labels: { workload: "gpu" }, taintKey: "nvidia.com/gpu" };
 const HTTPS = { port: 443 };
 
 /**
@@ -115,7 +118,7 @@ export class PlatformStack extends TerraformStack {
         "GpuNamespace",
         NS.gpu,
         "privileged",
-        "the NVIDIA device plugin mounts the kubelet's device-plugin socket and DCGM needs SYS_ADMIN",
+        "the NVIDIA device plugin mounts the kubelet's device-plugin socket, DCGM needs SYS_ADMIN, and the GPU Operator's driver, toolkit and validator pods are privileged with host paths",
       ),
     };
 
@@ -145,7 +148,7 @@ export class PlatformStack extends TerraformStack {
         externalSecrets: addonNamespaces.externalSecrets.name,
         gpu: addonNamespaces.gpu.name,
       },
-      gpuNodes: GPU_NODES,
+      gpuNodes: target.gpuNodes,
       dependsOn: base,
     });
     this.addons = operators;
@@ -192,13 +195,39 @@ export class PlatformStack extends TerraformStack {
       dependsOn: [...base, secrets.release.release],
     });
 
-    // DCGM ships a ServiceMonitor: its CRD comes with the monitoring stack.
-    charts.install(this, "GpuMetrics", {
-      chart: "dcgm-exporter",
-      namespace: addonNamespaces.gpu.name,
-      computedValues: { ...gpuNodePlacement(GPU_NODES), serviceMonitor: { enabled: true } },
-      dependsOn: [operators.gpuDevicePlugin.release, this.monitoring.release.release],
-    });
+    // DCGM's ServiceMonitor needs its CRD, which comes with the monitoring stack.
+    if (target.gpu.kind === "device-plugin") {
+      charts.install(this, "GpuMetrics", {
+        chart: "dcgm-exporter",
+        namespace: addonNamespaces.gpu.name,
+        computedValues: { ...gpuNodePlacement(target.gpuNodes), serviceMonitor: { enabled: true } },
+        dependsOn: [
+          ...(operators.gpuDevicePlugin ? [operators.gpuDevicePlugin.release] : []),
+          this.monitoring.release.release,
+        ],
+      });
+    } else {
+      new GpuOperator(this, "GpuOperator", {
+        charts,
+        // The name itself (validated); the namespace resource is in dependsOn.
+        namespace: NS.gpu,
+        gpuNodes: {
+          labelKey: Object.keys(target.gpuNodes.labels)[0],
+          labelValue: Object.values(target.gpuNodes.labels)[0],
+          taintKey: target.gpuNodes.taintKey,
+        },
+        driver: target.gpu.driver,
+        nodeFeatureDiscovery: "chart",
+        resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
+        dependsOn: [addonNamespaces.gpu.namespace, this.monitoring.release.release],
+      });
+    }
+
+    const database = this.provisionDatabase(target, charts, ha, [
+      this.namespaces.mlflow.namespace,
+      secrets.release.release,
+      this.monitoring.release.release,
+    ]);
 
     this.mlflow = new Mlflow(this, "Mlflow", {
       charts,
@@ -217,7 +246,7 @@ export class PlatformStack extends TerraformStack {
       podCidrs: target.podCidrs,
       tls: target.traffic.tls,
       healthCheckAnnotations: target.traffic.healthCheckAnnotations("/health"),
-      dependsOn: [secrets.release.release, this.monitoring.release.release, ...operators.ready],
+      dependsOn: [secrets.release.release, this.monitoring.release.release, ...operators.ready, ...database],
     });
 
     this.argocd = new ArgoCd(this, "ArgoCd", {
@@ -262,6 +291,71 @@ export class PlatformStack extends TerraformStack {
     });
   }
 
+  /**
+   * MLflow's database where the platform runs it: the CloudNativePG operator in its namespace and
+   * a cluster beside MLflow whose owner is MLflow's generated database user, backed up to the
+   * object store. Managed databases (RDS) need nothing here. Returns what MLflow waits for.
+   */
+  private provisionDatabase(
+    target: ClusterTarget,
+    charts: ChartCatalog,
+    ha: boolean,
+    dependsOn: ITerraformDependable[],
+  ): ITerraformDependable[] {
+    const provisioning = target.databaseProvisioning;
+    if (provisioning.kind === "managed") return [];
+    const store = target.objectStore;
+    if (store.credentials.kind !== "secret" || !store.endpoint) {
+      throw new Error(
+        `PlatformStack: ${target.description} runs CloudNativePG, whose backups need an S3-compatible endpoint and a credentials Secret; fix: give the target's objectStore an endpoint and secret credentials`,
+      );
+    }
+    const operatorNamespace = this.addonNamespace(
+      "PostgresOperatorNamespace",
+      NS.postgresOperator,
+      "restricted",
+    );
+    const operator = new PostgresOperator(this, "PostgresOperator", {
+      charts,
+      namespace: NS.postgresOperator,
+      highAvailability: ha,
+      resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } },
+      monitoring: true,
+      dependsOn: [operatorNamespace.namespace, ...dependsOn],
+    });
+    const cluster = new MlflowPostgres(this, "MlflowPostgres", {
+      charts,
+      operator,
+      namespace: NS.mlflow,
+      instances: provisioning.instances,
+      image: POSTGRES_IMAGE,
+      storage: { storageClass: target.storageClass.name, size: `${provisioning.storageGib}Gi` },
+      resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "2", memory: "1Gi" } },
+      credentials: MLFLOW_DATABASE_USER,
+      backup: {
+        endpointURL: store.endpoint,
+        region: store.region,
+        bucket: store.artifactsBucket,
+        path: "/postgres/",
+        credentialsSecret: { namespace: NS.mlflow, name: store.credentials.secretName },
+        retentionPolicy: `${provisioning.backupRetentionDays}d`,
+        schedule: "0 0 2 * * *",
+        serverSideEncryption: false,
+      },
+      monitoring: true,
+      dependsOn: [operator.release.release, ...dependsOn],
+    });
+    if (
+      cluster.host !== target.database.host ||
+      cluster.credentialsSecret !== MLFLOW_DATABASE_USER.secretName
+    ) {
+      throw new Error(
+        `PlatformStack: ${target.description} points MLflow at ${target.database.host}, but the database the platform runs is ${cluster.host}; fix: make the target's database the CloudNativePG cluster's read-write Service`,
+      );
+    }
+    return [cluster.release.release];
+  }
+
   private addonNamespace(id: string, name: string, level: "restricted" | "privileged", exception?: string) {
     return new PlatformNamespace(this, id, { name, podSecurity: level, podSecurityException: exception });
   }
@@ -274,6 +368,7 @@ export class PlatformStack extends TerraformStack {
       limit: { memory: "1Gi" },
     };
     const apiServer = kubernetesApiRules(target);
+    const inClusterDatabase = target.databaseProvisioning.kind === "cloudnative-pg";
     const objectStore: TrafficRule = {
       name: "object-store",
       peers: target.objectStoreCidrs.map((cidr) => ({ cidr })),
@@ -317,6 +412,16 @@ export class PlatformStack extends TerraformStack {
             fromEntry([5000]),
             scraping,
             sameNamespace,
+            // The CloudNativePG operator manages the instances (status 8000, PostgreSQL 5432).
+            ...(inClusterDatabase
+              ? [
+                  {
+                    name: "postgres-operator",
+                    peers: [{ namespace: NS.postgresOperator }],
+                    ports: [{ port: 8000 }, { port: 5432 }],
+                  },
+                ]
+              : []),
           ],
           egress: [
             sameNamespace,
@@ -326,6 +431,8 @@ export class PlatformStack extends TerraformStack {
               ports: [{ port: target.database.port }],
             },
             objectStore,
+            // PostgreSQL instances read their Cluster and report status through the API.
+            ...(inClusterDatabase ? apiServer : []),
           ],
         },
       }),

@@ -23,7 +23,6 @@ export interface ServingStackProps {
 
 /** Secret with the workloads' MLflow credentials, kept in sync by the platform (see MLFLOW_CLIENT). */
 export const MLFLOW_CLIENT_SECRET = MLFLOW_CLIENT.secretName;
-const GPU_NODES = { labels: { workload: "gpu" }, taintKey: "nvidia.com/gpu" };
 
 /**
  * The workload of one environment, from its release file: the serving Deployment, one KServe
@@ -98,7 +97,7 @@ export class ServingStack extends TerraformStack {
       models: release.models,
       artifactsBucket: store.artifactsBucket,
       serviceAccountName: predictorAccount.metadata.name,
-      gpuNodes: GPU_NODES,
+      gpuNodes: target.gpuNodes,
       // Published with the UIs' ingress settings (one load balancer group, same scheme), its
       // health check on the v2 readiness path: the runtimes answer 404 on `/`.
       ingressAnnotations: {

@@ -50,6 +50,10 @@ function inClusterTarget(overrides: Partial<ClusterTarget> = {}): ClusterTarget 
     storageClass: { name: "longhorn" },
     serviceAccountAnnotations: () => ({}),
     scrapeableComponents: { controllerManager: true, scheduler: true, etcd: true, kubeProxy: true },
+    databaseProvisioning: { kind: "cloudnative-pg", instances: 1, storageGib: 20, backupRetentionDays: 7 },
+    gpu: { kind: "gpu-operator", driver: "preinstalled" },
+    gpuNodes: { labels: { "node.example.com/gpu": "true" } },
+    bundled: { metricsServer: true },
     ...overrides,
   };
 }

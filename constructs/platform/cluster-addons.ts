@@ -15,25 +15,33 @@ export interface ClusterAddonsProps {
     readonly externalSecrets: string;
     readonly gpu: string;
   };
-  /** Node label and taint of the GPU group. */
-  readonly gpuNodes: { readonly labels: Record<string, string>; readonly taintKey: string };
+  /** Node labels and taint of the GPU nodes. */
+  readonly gpuNodes: GpuNodes;
   /** What must exist first (the storage class). */
   readonly dependsOn?: ITerraformDependable[];
 }
 
+/** The GPU nodes: labels that select them, and the taint that keeps other pods off (if any). */
+export interface GpuNodes {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly taintKey?: string;
+}
+
 /**
  * The cluster add-ons the platform stands on: cert-manager (webhook certificates for KServe),
- * the cloud's load balancer controller and node autoscaler, metrics-server (HPA), the NVIDIA
- * device plugin on GPU nodes only, and External Secrets. None of them needs the monitoring
- * CRDs, so monitoring can come after them (it needs External Secrets for Grafana's admin).
+ * the cloud's load balancer controller and node autoscaler, metrics-server (HPA) unless the
+ * distribution ships one, the NVIDIA device plugin on GPU nodes only where the target's GPU
+ * stack is the plugin (the GPU Operator comes later, with the monitoring CRDs), and External
+ * Secrets. None of them needs the monitoring CRDs, so monitoring can come after them (it needs
+ * External Secrets for Grafana's admin).
  */
 export class ClusterAddons extends Construct {
   public readonly certManager: PlatformRelease;
-  public readonly metricsServer: PlatformRelease;
+  public readonly metricsServer?: PlatformRelease;
   public readonly loadBalancerController?: PlatformRelease;
   public readonly clusterAutoscaler?: PlatformRelease;
   public readonly externalSecrets: PlatformRelease;
-  public readonly gpuDevicePlugin: PlatformRelease;
+  public readonly gpuDevicePlugin?: PlatformRelease;
   /** Everything later releases may wait for. */
   public readonly ready: ITerraformDependable[] = [];
 
@@ -60,13 +68,15 @@ export class ClusterAddons extends Construct {
     });
     this.ready.push(this.certManager.release);
 
-    this.metricsServer = charts.install(this, "MetricsServer", {
-      chart: "metrics-server",
-      namespace: "kube-system",
-      computedValues: { replicas, podDisruptionBudget: { enabled: ha, minAvailable: 1 } },
-      dependsOn: props.dependsOn,
-    });
-    this.ready.push(this.metricsServer.release);
+    if (!target.bundled.metricsServer) {
+      this.metricsServer = charts.install(this, "MetricsServer", {
+        chart: "metrics-server",
+        namespace: "kube-system",
+        computedValues: { replicas, podDisruptionBudget: { enabled: ha, minAvailable: 1 } },
+        dependsOn: props.dependsOn,
+      });
+      this.ready.push(this.metricsServer.release);
+    }
 
     const cloud = target.cloudAddons;
     if (cloud?.loadBalancerController) {
@@ -117,6 +127,7 @@ export class ClusterAddons extends Construct {
     });
     this.ready.push(this.externalSecrets.release);
 
+    if (target.gpu.kind !== "device-plugin") return;
     const gpuPlacement = gpuNodePlacement(props.gpuNodes);
     this.gpuDevicePlugin = charts.install(this, "GpuDevicePlugin", {
       chart: "nvidia-device-plugin",
@@ -146,13 +157,12 @@ export class ClusterAddons extends Construct {
   }
 }
 
-/** Node selector and toleration that put a pod on the GPU group and nowhere else. */
-export function gpuNodePlacement(gpuNodes: {
-  readonly labels: Record<string, string>;
-  readonly taintKey: string;
-}) {
+/** Node selector and toleration that put a pod on the GPU nodes and nowhere else. */
+export function gpuNodePlacement(gpuNodes: GpuNodes) {
   return {
-    nodeSelector: gpuNodes.labels,
-    tolerations: [{ key: gpuNodes.taintKey, operator: "Exists", effect: "NoSchedule" }],
+    nodeSelector: { ...gpuNodes.labels },
+    tolerations: gpuNodes.taintKey
+      ? [{ key: gpuNodes.taintKey, operator: "Exists", effect: "NoSchedule" }]
+      : [],
   };
 }

@@ -19,8 +19,11 @@ export type ClusterAccess =
     }
   | {
       readonly kind: "kubeconfig";
-      /** Path of the kubeconfig on the machine running Terraform, e.g. `~/.kube/config`. */
-      readonly configPath: string;
+      /**
+       * Path of the kubeconfig on the machine running Terraform. @default unset: the providers
+       * read `KUBE_CONFIG_PATH` at plan and apply time, so no machine's path is in the stacks
+       */
+      readonly configPath?: string;
       readonly context: string;
     };
 
@@ -141,6 +144,31 @@ export interface ClusterTarget {
    * created in the cluster, out of band or by operators). Generated passwords need no store.
    */
   readonly secretStore?: CloudSecretStore;
+  /**
+   * How the platform's PostgreSQL comes to be: `managed` outside the cluster (RDS: `database`
+   * holds its admin credentials in the secret store), or a CloudNativePG cluster the platform
+   * runs beside MLflow (`database` then points at its read-write Service).
+   */
+  readonly databaseProvisioning:
+    | { readonly kind: "managed" }
+    | {
+        readonly kind: "cloudnative-pg";
+        readonly instances: number;
+        readonly storageGib: number;
+        readonly backupRetentionDays: number;
+      };
+  /**
+   * GPU software of the GPU nodes: the device plugin where the node image carries the driver
+   * (EKS's NVIDIA AMI), or the NVIDIA GPU Operator (driver or preinstalled driver, container
+   * toolkit, device plugin, DCGM exporter) on plain hosts.
+   */
+  readonly gpu:
+    | { readonly kind: "device-plugin" }
+    | { readonly kind: "gpu-operator"; readonly driver: "container" | "preinstalled" };
+  /** The GPU nodes: the labels that select them and the taint that keeps other pods off, if any. */
+  readonly gpuNodes: { readonly labels: Readonly<Record<string, string>>; readonly taintKey?: string };
+  /** Components the Kubernetes distribution runs itself (RKE2 ships metrics-server). */
+  readonly bundled: { readonly metricsServer: boolean };
   /** Cluster components Prometheus can scrape; managed control planes keep theirs out of reach. */
   readonly scrapeableComponents: ScrapeableComponents;
 }

@@ -1,3 +1,4 @@
+import { gpuNodePlacement, type GpuNodes } from "../platform/cluster-addons";
 import { Construct } from "constructs";
 import { Manifest } from "@cdktf/provider-kubernetes/lib/manifest";
 import type { ServedModel } from "../../environments/release-schema";
@@ -11,7 +12,7 @@ export interface InferenceServicesProps {
   /** Service account the predictors (and their storage initializer) run as. */
   readonly serviceAccountName: string;
   /** Node label and taint of the GPU group. */
-  readonly gpuNodes: { readonly labels: Record<string, string>; readonly taintKey: string };
+  readonly gpuNodes: GpuNodes;
   /** @default requests 500m/1Gi, limits 1/2Gi */
   readonly resources?: ContainerResources;
   /**
@@ -101,8 +102,7 @@ export class InferenceServices extends Construct {
         },
         ...(model.gpu
           ? {
-              nodeSelector: { ...props.gpuNodes.labels },
-              tolerations: [{ key: props.gpuNodes.taintKey, operator: "Exists", effect: "NoSchedule" }],
+              ...gpuNodePlacement(props.gpuNodes),
             }
           : {}),
       });

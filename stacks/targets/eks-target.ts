@@ -131,6 +131,12 @@ export function eksClusterTarget(foundation: FoundationStack): ClusterTarget {
       loadBalancerController: true,
     },
     secretStore: { provider: "aws-secrets-manager", region },
+    databaseProvisioning: { kind: "managed" },
+    // The AL2023 NVIDIA AMI carries the driver and the container toolkit.
+    gpu: { kind: "device-plugin" },
+    // The foundation's GPU node group contract.
+    gpuNodes: { labels: { workload: "gpu" }, taintKey: "nvidia.com/gpu" },
+    bundled: { metricsServer: false },
     // EKS runs the control plane out of the cluster's reach (no controller-manager, scheduler
     // or etcd endpoints), and its kube-proxy add-on binds metrics to 127.0.0.1:10249.
     scrapeableComponents: { controllerManager: false, scheduler: false, etcd: false, kubeProxy: false },

@@ -1,0 +1,156 @@
+/**
+ * The platform stack on a Rancher target, from an on-prem environment: no AWS anywhere, state in
+ * the cluster, the GPU Operator instead of the device plugin, no second metrics-server, and
+ * MLflow's PostgreSQL run by CloudNativePG with the environment's size and backups to the
+ * S3-compatible store.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Testing } from "cdktf";
+import { parse } from "yaml";
+import { rancherEnvironmentSchema, type RancherEnvironmentInput } from "../environments/rancher-schema";
+import { releaseFileSchema } from "../environments/release-schema";
+import { PlatformStack } from "../stacks/platform-stack";
+import { rancherClusterTarget } from "../stacks/targets/rancher-target";
+import { loadChartValues } from "../stacks/helm-values";
+
+const input: RancherEnvironmentInput = {
+  name: "onprem-test",
+  target: "rancher",
+  protection: "disposable",
+  cluster: {
+    kubeconfigContext: "rancher-mlops-test",
+    apiServerCidrs: ["10.60.0.11/32", "10.60.0.12/32", "10.60.0.13/32"],
+    ingressSourceCidrs: ["10.60.0.0/24"],
+    storageClassName: "longhorn",
+    maxNodes: 8,
+    gpuNodes: { labelKey: "node.example.com/gpu", labelValue: "true", maxNodes: 2 },
+  },
+  registry: {
+    host: "artifactory.example.com",
+    remotes: {
+      "docker.io": "docker-remote",
+      "quay.io": "quay-remote",
+      "ghcr.io": "ghcr-remote",
+      "registry.k8s.io": "k8s-remote",
+      "nvcr.io": "nvcr-remote",
+      "public.ecr.aws": "ecr-public-remote",
+      "ecr-public.aws.com": "ecr-public-legacy-remote",
+      "gcr.io": "gcr-remote",
+    },
+    pullSecretName: "artifactory-pull",
+    chartRepositories: {},
+    servingRepository: "ml-docker-local/mlops-serving",
+    trainingRepository: "ml-docker-local/mlops-training",
+  },
+  objectStore: {
+    endpoint: "https://s3.example.com",
+    artifactsBucket: "mlops-test-artifacts",
+    dataBucket: "mlops-test-data",
+    credentialsSecret: "object-store-credentials",
+    cidrs: ["10.70.0.10/32"],
+  },
+  database: { instances: 1, storageGib: 30, backupRetentionDays: 14 },
+  directory: {
+    url: "ldaps://ad.example.com",
+    bindDn: "CN=svc-mlops,OU=Service Accounts,DC=example,DC=com",
+    bindPasswordSecret: { name: "ad-bind", key: "password" },
+    userBaseDn: "OU=People,DC=example,DC=com",
+    groupBaseDn: "OU=Groups,DC=example,DC=com",
+    roles: { admins: ["mlops-admins"] },
+  },
+  tls: { caSecret: "corp-ca" },
+  platform: { highAvailability: false, domain: "mlops.test.example.com" },
+};
+
+const environment = rancherEnvironmentSchema.parse(input);
+const staging = releaseFileSchema.parse(
+  JSON.parse(readFileSync(join(__dirname, "..", "environments", "releases", "staging.json"), "utf8")),
+);
+const release = {
+  ...staging.current,
+  charts: {
+    ...staging.current.charts,
+    "cloudnative-pg": "0.29.0",
+    "postgres-cluster": "0.8.1",
+    "gpu-operator": "v26.7.0",
+  },
+};
+
+const app = Testing.app();
+const stack = new PlatformStack(app, "onprem-test-platform", {
+  environment,
+  target: rancherClusterTarget(environment),
+  release,
+  chartValues: loadChartValues("onprem-test"),
+});
+const json = JSON.parse(Testing.synth(stack));
+const releases = Object.values<any>(json.resource.helm_release);
+const releaseOf = (chart: string) => releases.find((r) => r.chart === chart || r.chart.endsWith(`/${chart}`));
+const valuesOf = (chart: string) => parse(releaseOf(chart).values[0]);
+
+describe("the platform stack on a Rancher cluster", () => {
+  it("holds no AWS provider, resource or data source", () => {
+    expect(Object.keys(json.provider ?? {}).sort()).toEqual(["helm", "kubernetes"]);
+    expect(Object.keys(json.resource).filter((type) => type.startsWith("aws_"))).toEqual([]);
+    expect(Object.keys(json.data ?? {}).filter((type) => type.startsWith("aws_"))).toEqual([]);
+    expect(JSON.stringify(json)).not.toMatch(/amazonaws\.com|arn:aws/);
+  });
+
+  it("reaches the cluster through the kubeconfig context, the file coming from KUBE_CONFIG_PATH", () => {
+    expect(json.provider.kubernetes).toEqual([{ config_context: "rancher-mlops-test" }]);
+    expect(json.provider.helm).toEqual([{ kubernetes: { config_context: "rancher-mlops-test" } }]);
+    expect(json.terraform.backend).toEqual({
+      kubernetes: {
+        secret_suffix: "onprem-test-platform",
+        namespace: "terraform-state",
+        config_context: "rancher-mlops-test",
+      },
+    });
+  });
+
+  it("runs the GPU Operator on the environment's GPU nodes instead of the device plugin and its DCGM chart", () => {
+    expect(releaseOf("gpu-operator")).toBeDefined();
+    expect(releaseOf("nvidia-device-plugin")).toBeUndefined();
+    expect(releaseOf("dcgm-exporter")).toBeUndefined();
+    expect(JSON.stringify(valuesOf("gpu-operator"))).toContain("node.example.com/gpu");
+  });
+
+  it("leaves metrics to RKE2's own metrics-server and installs no cloud controllers", () => {
+    for (const chart of ["metrics-server", "aws-load-balancer-controller", "cluster-autoscaler"]) {
+      expect(releaseOf(chart)).toBeUndefined();
+    }
+  });
+
+  it("runs MLflow's PostgreSQL with CloudNativePG at the environment's size, backed up to the store", () => {
+    expect(releaseOf("cloudnative-pg").namespace).toBe("cnpg-system");
+    const cluster = valuesOf("cluster");
+    expect(cluster.cluster.instances).toBe(1);
+    expect(cluster.cluster.storage).toEqual({ size: "30Gi", storageClass: "longhorn" });
+    expect(cluster.backups).toMatchObject({
+      enabled: true,
+      endpointURL: "https://s3.example.com",
+      retentionPolicy: "14d",
+    });
+    const mlflow = valuesOf("mlflow");
+    expect(mlflow.backendStore.postgres.host).toBe("mlflow-postgres-rw.mlflow.svc");
+    expect(mlflow.backendStore.existingDatabaseSecret.name).toBe("mlflow-database");
+    // The RDS master-user Job exists only for managed databases.
+    const jobs = Object.values<any>(json.resource.kubernetes_job_v1 ?? {}).map((j) => j.metadata.name);
+    expect(jobs).not.toContain("mlflow-database-user");
+  });
+
+  it("lets the CloudNativePG operator reach the instances and the instances reach the API server", () => {
+    const policies = Object.values<any>(json.resource.kubernetes_network_policy_v1).filter(
+      (p) => p.metadata.namespace.includes("Mlflow") || p.metadata.namespace === "mlflow",
+    );
+    const names = policies.map((p) => p.metadata.name);
+    expect(names).toEqual(
+      expect.arrayContaining(["allow-ingress-postgres-operator", "allow-egress-kubernetes-api"]),
+    );
+    // Canal matches after DNAT: the API server at the control-plane nodes on 6443, no Service IP rule.
+    const api = policies.find((p) => p.metadata.name === "allow-egress-kubernetes-api");
+    expect(api.spec.egress[0].ports).toEqual([{ port: "6443", protocol: "TCP" }]);
+    expect(names).not.toContain("allow-egress-kubernetes-api-service");
+  });
+});

@@ -1,0 +1,80 @@
+import type { ClusterTarget } from "../../constructs/platform/cluster-target";
+import { firstHostAddress } from "../../constructs/lib/cidr";
+import type { RancherEnvironment } from "../../environments/rancher-schema";
+
+/** Namespace and name of the CloudNativePG cluster the platform runs for MLflow on-prem. */
+const MLFLOW_DATABASE = { namespace: "mlflow", cluster: "mlflow-postgres", database: "mlflow" };
+
+/**
+ * The Rancher (RKE2) implementation of the cluster target: everything comes from the
+ * environment file, nothing from AWS. Terraform reaches the cluster through the kubeconfig
+ * context Rancher generated (the file from `KUBE_CONFIG_PATH`); Canal enforces NetworkPolicies
+ * after Service DNAT, so the API server is reached at the control-plane nodes' addresses; MLflow's
+ * database is a CloudNativePG cluster the platform runs; artifacts live in the S3-compatible
+ * store with keys from an existing Secret; images come from Artifactory.
+ */
+export function rancherClusterTarget(env: RancherEnvironment): ClusterTarget {
+  const cluster = env.cluster;
+  const store = env.objectStore;
+  const registry = env.registry;
+  return {
+    description: `Rancher cluster ${cluster.kubeconfigContext} (${env.name})`,
+    clusterName: env.name,
+    access: { kind: "kubeconfig", context: cluster.kubeconfigContext },
+    apiServer: {
+      serviceIp: firstHostAddress(cluster.serviceCidr),
+      servicePort: 443,
+      cidrs: [...cluster.apiServerCidrs],
+      port: cluster.apiServerPort,
+    },
+    networkPolicyEngine: "post-dnat",
+    podCidrs: [cluster.podCidr],
+    database: {
+      host: `${MLFLOW_DATABASE.cluster}-rw.${MLFLOW_DATABASE.namespace}.svc`,
+      port: 5432,
+      name: MLFLOW_DATABASE.database,
+      credentials: { kind: "existing-secret", secretName: "mlflow-database" },
+    },
+    // The instances are pods: Canal sees their addresses after the Service is translated.
+    databaseCidrs: [cluster.podCidr],
+    databaseProvisioning: {
+      kind: "cloudnative-pg",
+      instances: env.database.instances,
+      storageGib: env.database.storageGib,
+      backupRetentionDays: env.database.backupRetentionDays,
+    },
+    objectStore: {
+      artifactsBucket: store.artifactsBucket,
+      dataBucket: store.dataBucket,
+      region: store.region,
+      endpoint: store.endpoint,
+      credentials: { kind: "secret", secretName: store.credentialsSecret },
+    },
+    objectStoreCidrs: [...store.cidrs],
+    registry: {
+      servingRepository: `${registry.host}/${registry.servingRepository}`,
+      trainingRepository: `${registry.host}/${registry.trainingRepository}`,
+      // Artifactory is not reachable from Terraform's providers here: the pipeline that pushes
+      // the image promotes it, and the rollout's wait shows a missing image.
+      requireImages: () => undefined,
+    },
+    traffic: {
+      ingressClassName: cluster.ingressClassName,
+      ingressAnnotations: () => ({}),
+      loadBalancerServiceAnnotations: () => ({}),
+      healthCheckAnnotations: () => ({}),
+      tls: true,
+      sourceCidrs: [...cluster.ingressSourceCidrs],
+    },
+    storageClass: { name: cluster.storageClassName },
+    serviceAccountAnnotations: () => ({}),
+    scrapeableComponents: cluster.scrapeableComponents,
+    gpu: { kind: "gpu-operator", driver: cluster.gpuNodes.driver },
+    gpuNodes: {
+      labels: { [cluster.gpuNodes.labelKey]: cluster.gpuNodes.labelValue },
+      taintKey: cluster.gpuNodes.taintKey,
+    },
+    // RKE2 ships metrics-server (rke2-metrics-server) and its APIService.
+    bundled: { metricsServer: true },
+  };
+}
