@@ -8,62 +8,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Testing } from "cdktf";
 import { parse } from "yaml";
-import { rancherEnvironmentSchema, type RancherEnvironmentInput } from "../environments/rancher-schema";
+import { rancherEnvironmentSchema } from "../environments/rancher-schema";
+import { onPremTestInput } from "./support/onprem-fixture";
 import { releaseFileSchema } from "../environments/release-schema";
 import { PlatformStack } from "../stacks/platform-stack";
 import { rancherClusterTarget } from "../stacks/targets/rancher-target";
 import { loadChartValues } from "../stacks/helm-values";
 
-const input: RancherEnvironmentInput = {
-  name: "onprem-test",
-  target: "rancher",
-  protection: "disposable",
-  cluster: {
-    kubeconfigContext: "rancher-mlops-test",
-    apiServerCidrs: ["10.60.0.11/32", "10.60.0.12/32", "10.60.0.13/32"],
-    ingressSourceCidrs: ["10.60.0.0/24"],
-    storageClassName: "longhorn",
-    maxNodes: 8,
-    gpuNodes: { labelKey: "node.example.com/gpu", labelValue: "true", maxNodes: 2 },
-  },
-  registry: {
-    host: "artifactory.example.com",
-    remotes: {
-      "docker.io": "docker-remote",
-      "quay.io": "quay-remote",
-      "ghcr.io": "ghcr-remote",
-      "registry.k8s.io": "k8s-remote",
-      "nvcr.io": "nvcr-remote",
-      "public.ecr.aws": "ecr-public-remote",
-      "ecr-public.aws.com": "ecr-public-legacy-remote",
-      "gcr.io": "gcr-remote",
-    },
-    pullSecretName: "artifactory-pull",
-    chartRepositories: {},
-    servingRepository: "ml-docker-local/mlops-serving",
-    trainingRepository: "ml-docker-local/mlops-training",
-  },
-  objectStore: {
-    endpoint: "https://s3.example.com",
-    artifactsBucket: "mlops-test-artifacts",
-    dataBucket: "mlops-test-data",
-    credentialsSecret: "object-store-credentials",
-    cidrs: ["10.70.0.10/32"],
-  },
-  database: { instances: 1, storageGib: 30, backupRetentionDays: 14 },
-  directory: {
-    url: "ldaps://ad.example.com",
-    bindDn: "CN=svc-mlops,OU=Service Accounts,DC=example,DC=com",
-    bindPasswordSecret: { name: "ad-bind", key: "password" },
-    userBaseDn: "OU=People,DC=example,DC=com",
-    groupBaseDn: "OU=Groups,DC=example,DC=com",
-    roles: { admins: ["mlops-admins"] },
-  },
-  tls: { caSecret: "corp-ca" },
-  platform: { highAvailability: false, domain: "mlops.test.example.com" },
-};
-
-const environment = rancherEnvironmentSchema.parse(input);
+const environment = rancherEnvironmentSchema.parse(onPremTestInput);
 const staging = releaseFileSchema.parse(
   JSON.parse(readFileSync(join(__dirname, "..", "environments", "releases", "staging.json"), "utf8")),
 );
@@ -90,6 +42,39 @@ const releaseOf = (chart: string) => releases.find((r) => r.chart === chart || r
 const valuesOf = (chart: string) => parse(releaseOf(chart).values[0]);
 
 describe("the platform stack on a Rancher cluster", () => {
+  it("takes every chart from an Artifactory remote", () => {
+    for (const release of releases) {
+      const source = release.repository ?? release.chart;
+      expect({ release: release.name, source }).toEqual({
+        release: release.name,
+        source: expect.stringMatching(/^(https|oci):\/\/artifactory\.example\.com\//),
+      });
+    }
+  });
+
+  it("points every chart's images at Artifactory, with the pull Secret", () => {
+    for (const chart of [
+      "cert-manager",
+      "kube-prometheus-stack",
+      "mlflow",
+      "argo-cd",
+      "gpu-operator",
+      "cloudnative-pg",
+    ]) {
+      const text = JSON.stringify(valuesOf(chart));
+      expect({ chart, mirrored: text.includes("artifactory.example.com") }).toEqual({
+        chart,
+        mirrored: true,
+      });
+      expect({ chart, pullSecret: text.includes("artifactory-pull") }).toEqual({ chart, pullSecret: true });
+    }
+    const pipelines = valuesOf("argocd-apps").applications["kubeflow-pipelines"].source.kustomize;
+    expect(pipelines.images.length).toBeGreaterThan(10);
+    expect(
+      pipelines.images.every((entry: string) => entry.split("=")[1].startsWith("artifactory.example.com/")),
+    ).toBe(true);
+  });
+
   it("holds no AWS provider, resource or data source", () => {
     expect(Object.keys(json.provider ?? {}).sort()).toEqual(["helm", "kubernetes"]);
     expect(Object.keys(json.resource).filter((type) => type.startsWith("aws_"))).toEqual([]);

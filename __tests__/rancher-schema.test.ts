@@ -3,6 +3,7 @@
  * every malformed input gives one line naming the field, the value, the rule and the fix.
  */
 import { formatIssue } from "../environments/load";
+import { onPremTestInput } from "./support/onprem-fixture";
 import {
   chartRegistries,
   kubeflowPipelinesRegistries,
@@ -13,58 +14,9 @@ import {
   RKE2_DEFAULT_SERVICE_CIDR,
   rancherEnvironmentSchema,
   UPSTREAM_REGISTRIES,
-  type RancherEnvironmentInput,
 } from "../environments/rancher-schema";
 
-const onPremTest: RancherEnvironmentInput = {
-  name: "onprem-test",
-  target: "rancher",
-  protection: "disposable",
-  cluster: {
-    kubeconfigContext: "rancher-mlops-test",
-    apiServerCidrs: ["10.60.0.11/32", "10.60.0.12/32", "10.60.0.13/32"],
-    ingressSourceCidrs: ["10.60.0.0/24"],
-    storageClassName: "longhorn",
-    maxNodes: 8,
-    gpuNodes: { labelKey: "node.example.com/gpu", labelValue: "true", maxNodes: 2 },
-  },
-  registry: {
-    host: "artifactory.example.com",
-    remotes: {
-      "docker.io": "docker-remote",
-      "quay.io": "quay-remote",
-      "ghcr.io": "ghcr-remote",
-      "registry.k8s.io": "k8s-remote",
-      "nvcr.io": "nvcr-remote",
-      "public.ecr.aws": "ecr-public-remote",
-      "ecr-public.aws.com": "ecr-public-legacy-remote",
-      "gcr.io": "gcr-remote",
-    },
-    pullSecretName: "artifactory-pull",
-    chartRepositories: {
-      "https://charts.jetstack.io": "https://artifactory.example.com/artifactory/api/helm/jetstack-remote",
-    },
-    servingRepository: "ml-docker-local/mlops-serving",
-    trainingRepository: "ml-docker-local/mlops-training",
-  },
-  objectStore: {
-    endpoint: "https://s3.example.com",
-    artifactsBucket: "mlops-test-artifacts",
-    dataBucket: "mlops-test-data",
-    credentialsSecret: "object-store-credentials",
-    cidrs: ["10.70.0.10/32"],
-  },
-  directory: {
-    url: "ldaps://ad.example.com:636",
-    bindDn: "CN=svc-mlops,OU=Service Accounts,DC=example,DC=com",
-    bindPasswordSecret: { name: "ad-bind", key: "password" },
-    userBaseDn: "OU=People,DC=example,DC=com",
-    groupBaseDn: "OU=Groups,DC=example,DC=com",
-    roles: { admins: ["mlops-admins"], editors: ["mlops-engineers"], viewers: ["mlops-viewers"] },
-  },
-  tls: { caSecret: "corp-ca" },
-  platform: { highAvailability: false, domain: "mlops.test.example.com" },
-};
+const onPremTest = onPremTestInput;
 
 type Mutable = any;
 function variant(change: (env: Mutable) => void): unknown {
@@ -90,7 +42,12 @@ describe("an on-prem environment", () => {
       serviceCidr: RKE2_DEFAULT_SERVICE_CIDR,
       ingressClassName: "nginx",
     });
-    expect(parsed.database).toEqual({ instances: 1, storageGib: 20, backupRetentionDays: 7 });
+    const { database: _database, ...withoutDatabase } = onPremTest;
+    expect(rancherEnvironmentSchema.parse(withoutDatabase).database).toEqual({
+      instances: 1,
+      storageGib: 20,
+      backupRetentionDays: 7,
+    });
     expect(parsed.objectStore.region).toBe("us-east-1");
     expect(parsed.stateBackend.namespace).toBe("terraform-state");
   });
@@ -202,6 +159,18 @@ describe("the Artifactory remotes an on-prem environment must name", () => {
         pulled.add(registry);
     }
     expect([...pulled].sort()).toEqual([...UPSTREAM_REGISTRIES].sort());
+  });
+});
+
+describe("chart repositories of an on-prem environment", () => {
+  it("must map every upstream repository the on-prem platform installs from", () => {
+    const problems = problemsOf(
+      variant((e) => delete e.registry.chartRepositories["https://charts.jetstack.io"]),
+    );
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(
+      /^onprem-test: registry\.chartRepositories = .*: has no Artifactory remote for https:\/\/charts\.jetstack\.io, where the platform's charts come from; fix: /,
+    );
   });
 });
 

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { isDistinguishedName, isLdapFilter } from "../constructs/platform/directory-login";
 import { overlaps, parseCidr } from "../constructs/lib/cidr";
+import { onPremChartRepositories } from "../constructs/platform/charts";
 import {
   ALERT_SEVERITIES,
   cidrSyntaxProblem,
@@ -384,6 +385,18 @@ export const rancherEnvironmentSchema = z
         path: ["directory", "roles", "admins"],
         input: env.directory.roles.admins,
         message: fix("must name at least one AD group", "list the group of the platform's administrators"),
+      });
+    }
+    const unmirrored = onPremChartRepositories().filter((url) => !(url in env.registry.chartRepositories));
+    if (unmirrored.length > 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["registry", "chartRepositories"],
+        input: env.registry.chartRepositories,
+        message: fix(
+          `has no Artifactory remote for ${unmirrored.join(", ")}, where the platform's charts come from`,
+          "create a Helm (or OCI) remote for each and map its upstream URL to the remote's URL",
+        ),
       });
     }
     if (env.protection === "protected" && env.database.instances < 3) {

@@ -109,7 +109,12 @@ export class PlatformStack extends TerraformStack {
     configureStateBackend(this, id, env);
     configureClusterProviders(this, target.access);
 
-    const charts = new ChartCatalog({ versions: props.release.charts, values: props.chartValues });
+    const charts = new ChartCatalog({
+      versions: props.release.charts,
+      values: props.chartValues,
+      repositoryMirrors: target.chartRepositories,
+      imageMirror: target.imageMirror,
+    });
     this.namespaces = this.createNamespaces(target, env);
     const addonNamespaces = {
       certManager: this.addonNamespace("CertManagerNamespace", NS.certManager, "restricted"),

@@ -3,6 +3,8 @@ import type { ITerraformDependable } from "cdktf";
 import type { HelmValues } from "../lib/values";
 import { PLATFORM_CHARTS, type PlatformChart } from "./charts";
 import { PlatformRelease } from "./helm-release";
+import { chartImageValues, type ImageMirror } from "./image-mirror";
+import { mergeValues } from "../lib/values";
 
 /** Values files of one chart: `helm-values/<chart>.yaml` and the environment's overlay. */
 export interface ChartValueFiles {
@@ -17,8 +19,13 @@ export interface ChartCatalogProps {
   readonly versionsSource?: string;
   /** Values files by chart. */
   readonly values: Readonly<Partial<Record<PlatformChart, ChartValueFiles>>>;
-  /** Replaces the chart repositories (an on-prem mirror such as Artifactory). @default upstream */
-  readonly repositoryOverrides?: Readonly<Partial<Record<PlatformChart, string>>>;
+  /**
+   * Chart repositories by upstream repository URL (an on-prem mirror such as Artifactory). A
+   * chart whose repository is not listed keeps its upstream one. @default upstream
+   */
+  readonly repositoryMirrors?: Readonly<Record<string, string>>;
+  /** Every image of every chart through this registry mirror, with its pull Secret. @default upstream */
+  readonly imageMirror?: ImageMirror;
 }
 
 export interface ChartInstall {
@@ -46,17 +53,30 @@ export class ChartCatalog {
         `${file}: current.charts has no version of "${install.chart}", which this environment installs; fix: add "${install.chart}": "<exact version>" to current.charts`,
       );
     }
+    const mirror = this.props.imageMirror;
+    // The mirror's values go last: they replace every image the other layers name.
+    const computedValues = mirror
+      ? mergeValues(
+          install.computedValues,
+          chartImageValues(
+            install.chart,
+            version,
+            mirror,
+            mergeValues(files.base, files.environment, install.computedValues),
+          ),
+        )
+      : install.computedValues;
     return new PlatformRelease(scope, id, {
       name: install.name ?? install.chart,
       namespace: install.namespace,
       source: {
-        repository: this.props.repositoryOverrides?.[install.chart] ?? source.repository,
+        repository: this.props.repositoryMirrors?.[source.repository] ?? source.repository,
         chart: source.chart,
       },
       version,
       baseValues: files.base,
       environmentValues: files.environment,
-      computedValues: install.computedValues,
+      computedValues,
       timeoutSeconds: install.timeoutSeconds,
       waitForJobs: install.waitForJobs,
       dependsOn: install.dependsOn,

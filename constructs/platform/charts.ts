@@ -46,6 +46,27 @@ export const PLATFORM_CHARTS = {
 
 export type PlatformChart = keyof typeof PLATFORM_CHARTS;
 export const PLATFORM_CHART_NAMES = Object.keys(PLATFORM_CHARTS) as PlatformChart[];
+/** Charts only AWS environments install (their on-prem counterparts: the GPU Operator, RKE2's own metrics-server, no cloud controllers). */
+export const AWS_ONLY_CHARTS = [
+  "aws-load-balancer-controller",
+  "cluster-autoscaler",
+  "nvidia-device-plugin",
+  "dcgm-exporter",
+  "metrics-server",
+] as const satisfies readonly PlatformChart[];
+
+/** Upstream repositories of the charts an on-prem environment installs (each needs an Artifactory remote). */
+export function onPremChartRepositories(): string[] {
+  const awsOnly: readonly string[] = AWS_ONLY_CHARTS;
+  return [
+    ...new Set(
+      PLATFORM_CHART_NAMES.filter((chart) => !awsOnly.includes(chart)).map(
+        (chart) => PLATFORM_CHARTS[chart].repository,
+      ),
+    ),
+  ].sort();
+}
+
 /** Charts only Rancher environments install. */
 export const ON_PREM_CHARTS = [
   "cloudnative-pg",

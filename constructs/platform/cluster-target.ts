@@ -6,6 +6,7 @@
 import type { Construct } from "constructs";
 import type { ImageReference } from "../../environments/release-schema";
 import type { PlatformServiceAccount } from "./service-accounts";
+import type { ImageMirror } from "./image-mirror";
 
 /** How Terraform reaches the Kubernetes API. */
 export type ClusterAccess =
@@ -167,6 +168,13 @@ export interface ClusterTarget {
     | { readonly kind: "gpu-operator"; readonly driver: "container" | "preinstalled" };
   /** The GPU nodes: the labels that select them and the taint that keeps other pods off, if any. */
   readonly gpuNodes: { readonly labels: Readonly<Record<string, string>>; readonly taintKey?: string };
+  /**
+   * The registry mirror every image is pulled through (on-prem: Artifactory remotes per upstream
+   * registry, with a pull Secret); unset: images come from their upstream registries.
+   */
+  readonly imageMirror?: ImageMirror;
+  /** Chart repositories by upstream repository URL (on-prem: Artifactory remotes); unset: upstream. */
+  readonly chartRepositories?: Readonly<Record<string, string>>;
   /** Components the Kubernetes distribution runs itself (RKE2 ships metrics-server). */
   readonly bundled: { readonly metricsServer: boolean };
   /** Cluster components Prometheus can scrape; managed control planes keep theirs out of reach. */

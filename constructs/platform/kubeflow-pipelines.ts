@@ -1,6 +1,7 @@
 import type { ClusterTarget } from "./cluster-target";
 import type { ArgoApplication } from "./argocd";
 import { PLATFORM_SERVICE_ACCOUNTS } from "./service-accounts";
+import { kubeflowPipelinesImageOverrides } from "./image-mirror";
 
 export interface KubeflowPipelinesProps {
   readonly target: ClusterTarget;
@@ -40,6 +41,10 @@ export function kubeflowPipelinesApplications(
     );
   }
   const store = props.target.objectStore;
+  // Every image of the manifests through the target's registry mirror, with its pull Secret.
+  const mirror = props.target.imageMirror
+    ? kubeflowPipelinesImageOverrides(props.version, props.target.imageMirror)
+    : undefined;
   const s3Provider = {
     default: {
       endpoint: store.endpoint ?? `s3.${store.region}.amazonaws.com`,
@@ -123,7 +128,9 @@ export function kubeflowPipelinesApplications(
             { op: "add", path: "/data/providers", value: JSON.stringify({ s3: s3Provider }) },
           ]),
         },
+        ...(mirror?.patches ?? []),
       ],
+      ...(mirror ? { images: mirror.images } : {}),
     }),
   };
 }

@@ -74,6 +74,12 @@ export function rancherClusterTarget(env: RancherEnvironment): ClusterTarget {
       labels: { [cluster.gpuNodes.labelKey]: cluster.gpuNodes.labelValue },
       taintKey: cluster.gpuNodes.taintKey,
     },
+    imageMirror: {
+      host: registry.host,
+      remotes: { ...registry.remotes },
+      pullSecretName: registry.pullSecretName,
+    },
+    chartRepositories: { ...registry.chartRepositories },
     // RKE2 ships metrics-server (rke2-metrics-server) and its APIService.
     bundled: { metricsServer: true },
   };

@@ -1,0 +1,65 @@
+/**
+ * An on-prem environment as a platform team would write it, for tests of the Rancher schema,
+ * target and stacks (the registry lists no on-prem environment yet).
+ */
+import type { RancherEnvironmentInput } from "../../environments/rancher-schema";
+import { onPremChartRepositories } from "../../constructs/platform/charts";
+
+/** `https://charts.jetstack.io` -> `https://artifactory.example.com/artifactory/api/helm/charts-jetstack-io`. */
+function artifactoryRemote(upstream: string): string {
+  const key = upstream.replace(/^(https|oci):\/\//, "").replace(/[^a-z0-9]+/g, "-");
+  return upstream.startsWith("oci://")
+    ? `oci://artifactory.example.com/${key}`
+    : `https://artifactory.example.com/artifactory/api/helm/${key}`;
+}
+
+export const onPremTestInput: RancherEnvironmentInput = {
+  name: "onprem-test",
+  target: "rancher",
+  protection: "disposable",
+  cluster: {
+    kubeconfigContext: "rancher-mlops-test",
+    apiServerCidrs: ["10.60.0.11/32", "10.60.0.12/32", "10.60.0.13/32"],
+    ingressSourceCidrs: ["10.60.0.0/24"],
+    storageClassName: "longhorn",
+    maxNodes: 8,
+    gpuNodes: { labelKey: "node.example.com/gpu", labelValue: "true", maxNodes: 2 },
+  },
+  registry: {
+    host: "artifactory.example.com",
+    remotes: {
+      "docker.io": "docker-remote",
+      "quay.io": "quay-remote",
+      "ghcr.io": "ghcr-remote",
+      "registry.k8s.io": "k8s-remote",
+      "nvcr.io": "nvcr-remote",
+      "public.ecr.aws": "ecr-public-remote",
+      "ecr-public.aws.com": "ecr-public-legacy-remote",
+      "gcr.io": "gcr-remote",
+    },
+    pullSecretName: "artifactory-pull",
+    chartRepositories: Object.fromEntries(
+      onPremChartRepositories().map((url) => [url, artifactoryRemote(url)]),
+    ),
+    servingRepository: "ml-docker-local/mlops-serving",
+    trainingRepository: "ml-docker-local/mlops-training",
+  },
+  objectStore: {
+    endpoint: "https://s3.example.com",
+    artifactsBucket: "mlops-test-artifacts",
+    dataBucket: "mlops-test-data",
+    credentialsSecret: "object-store-credentials",
+    cidrs: ["10.70.0.10/32"],
+  },
+  database: { instances: 1, storageGib: 30, backupRetentionDays: 14 },
+  directory: {
+    url: "ldaps://ad.example.com:636",
+    bindDn: "CN=svc-mlops,OU=Service Accounts,DC=example,DC=com",
+    bindPasswordSecret: { name: "ad-bind", key: "password" },
+    userBaseDn: "OU=People,DC=example,DC=com",
+    groupBaseDn: "OU=Groups,DC=example,DC=com",
+    roles: { admins: ["mlops-admins"], editors: ["mlops-engineers"], viewers: ["mlops-viewers"] },
+  },
+  tls: { caSecret: "corp-ca" },
+  platform: { highAvailability: false, domain: "mlops.test.example.com" },
+};
