@@ -75,6 +75,28 @@ describe("the platform stack on a Rancher cluster", () => {
     ).toBe(true);
   });
 
+  it("serves the UIs over TLS with certificates from the organisation's CA", () => {
+    const issuer = releases.find((r) => r.name === "certificate-issuer");
+    expect(parse(issuer.values[0]).resources).toEqual([
+      {
+        apiVersion: "cert-manager.io/v1",
+        kind: "ClusterIssuer",
+        metadata: { name: "organisation-ca" },
+        spec: { ca: { secretName: "corp-ca" } },
+      },
+    ]);
+    const mlflow = valuesOf("mlflow").ingress;
+    expect(mlflow.annotations["cert-manager.io/cluster-issuer"]).toBe("organisation-ca");
+    expect(mlflow.tls).toEqual([
+      { hosts: ["mlflow.mlops.test.example.com"], secretName: "mlflow-mlops-test-example-com-tls" },
+    ]);
+    const argocd = valuesOf("argo-cd").server.ingress;
+    expect(argocd).toMatchObject({
+      tls: true,
+      annotations: { "cert-manager.io/cluster-issuer": "organisation-ca" },
+    });
+  });
+
   it("holds no AWS provider, resource or data source", () => {
     expect(Object.keys(json.provider ?? {}).sort()).toEqual(["helm", "kubernetes"]);
     expect(Object.keys(json.resource).filter((type) => type.startsWith("aws_"))).toEqual([]);

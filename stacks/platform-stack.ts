@@ -12,6 +12,7 @@ import { Monitoring, alertReceiverSecrets } from "../constructs/platform/monitor
 import { PlatformSecrets } from "../constructs/platform/platform-secrets";
 import { Mlflow } from "../constructs/platform/mlflow";
 import { GpuOperator } from "../constructs/platform/gpu-operator";
+import { caClusterIssuer } from "../constructs/platform/ca-issuer";
 import { MlflowPostgres, PostgresOperator } from "../constructs/platform/postgres-cluster";
 import { ArgoCd } from "../constructs/platform/argocd";
 import { Kserve } from "../constructs/platform/kserve";
@@ -157,6 +158,16 @@ export class PlatformStack extends TerraformStack {
       dependsOn: base,
     });
     this.addons = operators;
+    if (target.certificateIssuer) {
+      // The organisation's CA signs the UIs' certificates; its ClusterIssuer needs cert-manager's CRDs.
+      charts.install(this, "CertificateIssuer", {
+        chart: "platform-resources",
+        name: "certificate-issuer",
+        namespace: addonNamespaces.certManager.name,
+        computedValues: { resources: [caClusterIssuer(target.certificateIssuer)] },
+        dependsOn: [operators.certManager.release],
+      });
+    }
 
     const credentials = [
       MLFLOW_ADMIN,
@@ -264,6 +275,7 @@ export class PlatformStack extends TerraformStack {
         ...target.traffic.ingressAnnotations(platform.exposure),
         ...target.traffic.healthCheckAnnotations("/healthz"),
       },
+      ingressTls: target.traffic.ingressTlsSecret !== undefined,
       dependsOn: [this.monitoring.release.release, ...operators.ready],
     });
     this.argocd.addApplications(

@@ -22,6 +22,8 @@ export interface ArgoCdProps {
   readonly host: string;
   readonly ingressClassName: string;
   readonly ingressAnnotations: Record<string, string>;
+  /** TLS at the ingress controller: the chart's `argocd-server-tls` Secret, which cert-manager fills. @default false */
+  readonly ingressTls?: boolean;
   readonly dependsOn?: ITerraformDependable[];
 }
 
@@ -64,6 +66,7 @@ export class ArgoCd extends Construct {
             enabled: true,
             ingressClassName: props.ingressClassName,
             annotations: props.ingressAnnotations,
+            ...(props.ingressTls ? { tls: true } : {}),
           },
         },
         repoServer: { replicas, pdb },

@@ -95,6 +95,12 @@ export interface TrafficEntry {
   healthCheckAnnotations(path: string): Record<string, string>;
   /** True when browsers reach the UIs over HTTPS (TLS ends at the load balancer or the ingress). */
   readonly tls: boolean;
+  /**
+   * Where TLS ends at the ingress controller: the Secret an Ingress for `host` keeps its
+   * certificate in (cert-manager writes it, from the target's issuer named in
+   * `ingressAnnotations`). Unset where TLS ends at the load balancer (EKS: ACM on the ALB).
+   */
+  ingressTlsSecret?(host: string): string;
   /** Source ranges of load balancer and ingress traffic as pods see it (for NetworkPolicies). */
   readonly sourceCidrs: string[];
 }
@@ -175,6 +181,11 @@ export interface ClusterTarget {
   readonly imageMirror?: ImageMirror;
   /** Chart repositories by upstream repository URL (on-prem: Artifactory remotes); unset: upstream. */
   readonly chartRepositories?: Readonly<Record<string, string>>;
+  /**
+   * A cert-manager ClusterIssuer of the organisation's CA, from an existing Secret (`tls.crt`,
+   * `tls.key`) in cert-manager's namespace; it signs the UIs' certificates. Unset: none.
+   */
+  readonly certificateIssuer?: { readonly name: string; readonly caSecretName: string };
   /** Components the Kubernetes distribution runs itself (RKE2 ships metrics-server). */
   readonly bundled: { readonly metricsServer: boolean };
   /** Cluster components Prometheus can scrape; managed control planes keep theirs out of reach. */

@@ -192,6 +192,10 @@ export class Mlflow extends Construct {
             ...props.healthCheckAnnotations,
           },
           hosts: [{ host: props.host, paths: [{ path: "/", pathType: "Prefix" }] }],
+          // TLS at the ingress controller: the chart then also allows the https:// origin.
+          ...(target.traffic.ingressTlsSecret
+            ? { tls: [{ hosts: [props.host], secretName: target.traffic.ingressTlsSecret(props.host) }] }
+            : {}),
         },
         // The chart's own ServiceMonitor (serviceMonitor.enabled) targets a port name the pod
         // does not have and cannot authenticate; metrics are switched on here and scraped by

@@ -1,6 +1,10 @@
 import type { ClusterTarget } from "../../constructs/platform/cluster-target";
 import { firstHostAddress } from "../../constructs/lib/cidr";
 import type { RancherEnvironment } from "../../environments/rancher-schema";
+import { CLUSTER_ISSUER_ANNOTATION } from "../../constructs/platform/ca-issuer";
+
+/** The ClusterIssuer of the organisation's CA. */
+const CERTIFICATE_ISSUER = "organisation-ca";
 
 /** Namespace and name of the CloudNativePG cluster the platform runs for MLflow on-prem. */
 const MLFLOW_DATABASE = { namespace: "mlflow", cluster: "mlflow-postgres", database: "mlflow" };
@@ -60,7 +64,9 @@ export function rancherClusterTarget(env: RancherEnvironment): ClusterTarget {
     },
     traffic: {
       ingressClassName: cluster.ingressClassName,
-      ingressAnnotations: () => ({}),
+      // cert-manager issues every UI's certificate from the organisation's CA.
+      ingressAnnotations: () => ({ [CLUSTER_ISSUER_ANNOTATION]: CERTIFICATE_ISSUER }),
+      ingressTlsSecret: (host) => `${host.replace(/\./g, "-")}-tls`,
       loadBalancerServiceAnnotations: () => ({}),
       healthCheckAnnotations: () => ({}),
       tls: true,
@@ -74,6 +80,7 @@ export function rancherClusterTarget(env: RancherEnvironment): ClusterTarget {
       labels: { [cluster.gpuNodes.labelKey]: cluster.gpuNodes.labelValue },
       taintKey: cluster.gpuNodes.taintKey,
     },
+    certificateIssuer: { name: CERTIFICATE_ISSUER, caSecretName: env.tls.caSecret },
     imageMirror: {
       host: registry.host,
       remotes: { ...registry.remotes },
