@@ -2,6 +2,9 @@
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: "node",
+  // One worker per core: jest's default keeps a core for its parent process, which idles here
+  // (on 2 cores that halves the parallelism; measured 96 s -> 66 s for the whole suite).
+  maxWorkers: "100%",
   roots: ["<rootDir>/__tests__"],
   testMatch: ["**/*.test.ts"],
   transform: {
