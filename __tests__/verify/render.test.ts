@@ -9,7 +9,9 @@ import { convertTypedResource } from "../../scripts/verify/convert";
 import { renderKustomize, renderRelease } from "../../scripts/verify/render";
 import { resolveString, standIn } from "../../scripts/verify/terraform";
 import { ensureTools } from "../../scripts/verify/tools";
+import { verifyState } from "../../scripts/verify/verify";
 import { UPSTREAM_DIR } from "../support/upstream";
+import { stateOf } from "./fixtures";
 
 const kfp = UPSTREAM_DIR && join(UPSTREAM_DIR, "kubeflow-pipelines-2.17.0");
 if (!UPSTREAM_DIR)
@@ -220,7 +222,13 @@ describe("Terraform references", () => {
 
 describe("command line", () => {
   it("reads options and their environment variables", () => {
-    expect(parseOptions(["--env", "dev", "--json", "--crds", "c"], { MLOPS_CHARTS_DIR: "charts" })).toEqual({
+    expect(
+      parseOptions(
+        ["--env", "dev", "--json", "--crds", "c"],
+        { MLOPS_CHARTS_DIR: "charts" },
+        () => undefined,
+      ),
+    ).toEqual({
       charts: "charts",
       crds: "c",
       kubeflowPipelines: undefined,
@@ -231,5 +239,49 @@ describe("command line", () => {
     });
     expect(() => parseOptions(["--charts"], {})).toThrow("--charts needs a value");
     expect(() => parseOptions(["--bogus"], {})).toThrow("unknown option --bogus");
+  });
+});
+
+describe("an incomplete cluster state", () => {
+  it("takes the upstream folder's charts, CRDs and manifests unless told otherwise", () => {
+    expect(parseOptions([], {}, () => "/up")).toMatchObject({
+      charts: "/up/charts",
+      crds: "/up/crds",
+      kubeflowPipelines: "/up",
+    });
+    expect(parseOptions(["--charts", "mine"], { MLOPS_CRDS_DIR: "crds" }, () => "/up")).toMatchObject({
+      charts: "mine",
+      crds: "crds",
+    });
+  });
+
+  it("runs no rule when a release could not be rendered, and says so once", () => {
+    const state = stateOf([]);
+    state.problems.push({
+      environment: "fixture",
+      source: "fixture-platform helm_release mlflow",
+      object: "release mlflow/mlflow",
+      rule: "render",
+      severity: "error",
+      message: "chart mlflow-1.11.5 is not available",
+      fix: "pass --charts DIR",
+    });
+    let ran = false;
+    const report = verifyState(state, [
+      {
+        name: "spy",
+        summary: "records that it ran",
+        check: () => {
+          ran = true;
+          return [];
+        },
+      },
+    ]);
+    expect(ran).toBe(false);
+    expect(report.rules).toEqual([]);
+    expect(report.findings.map((f) => f.rule)).toEqual(["render", "render"]);
+    expect(report.findings[1].message).toContain(
+      "the rules did not run: 1 release(s) or manifest(s) could not be rendered",
+    );
   });
 });

@@ -621,7 +621,7 @@ function postgresCluster(m: MirrorValues): HelmValues {
   const postgresql = text(["version", "postgresql"], "16");
   if (truthy(m.value(["cluster", "console", "enabled"]))) {
     m.refuse(
-      "cluster.console.enabled deploys a console StatefulSet whose image (ubuntu:latest) is written in the template",
+      "cluster.console.enabled deploys a console StatefulSet whose image (ubuntu, on its moving default tag) is written in the template",
       "leave cluster.console.enabled false",
     );
   }

@@ -8,7 +8,9 @@ import { ENVIRONMENTS } from "../../environments";
 import { CrdCatalog } from "./crds";
 import { RULES } from "./rules";
 import { collect } from "./state";
+import { join } from "node:path";
 import { ensureTools } from "./tools";
+import { upstreamDirectory } from "./upstream";
 import { formatFinding, verifyState, type EnvironmentReport } from "./verify";
 
 export interface Options {
@@ -22,18 +24,25 @@ export interface Options {
 }
 
 const USAGE = `usage: npm run verify -- [--charts DIR] [--crds DIR] [--kubeflow-pipelines DIR] [--env NAME]... [--json] [--pull] [--list-rules]
-  --charts DIR               unpacked charts named <chart>-<version> (env MLOPS_CHARTS_DIR)
-  --crds DIR                 CRDs at the pinned versions (env MLOPS_CRDS_DIR)
-  --kubeflow-pipelines DIR   Kubeflow Pipelines manifests at the pinned tag (env MLOPS_KUBEFLOW_PIPELINES_DIR)
+  --charts DIR               unpacked charts named <chart>-<version> (env MLOPS_CHARTS_DIR; default <upstream>/charts)
+  --crds DIR                 CRDs at the pinned versions (env MLOPS_CRDS_DIR; default <upstream>/crds)
+  --kubeflow-pipelines DIR   Kubeflow Pipelines manifests at the pinned tag (env MLOPS_KUBEFLOW_PIPELINES_DIR; default <upstream>)
+  <upstream>                 MLOPS_UPSTREAM_DIR, or the upstream sources kept beside the project
   --env NAME                 check only this environment (repeatable)
   --json                     print the report as JSON
   --pull                     fetch charts missing from --charts with helm pull (needs network)`;
 
-export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options {
+export function parseOptions(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  locateUpstream: () => string | undefined = () => upstreamDirectory(env),
+): Options {
+  const upstream = locateUpstream();
   const environments: string[] = [];
-  let charts = env.MLOPS_CHARTS_DIR || undefined;
-  let crds = env.MLOPS_CRDS_DIR || undefined;
-  let kubeflowPipelines = env.MLOPS_KUBEFLOW_PIPELINES_DIR || undefined;
+  const inUpstream = (path: string) => (upstream === undefined ? undefined : join(upstream, path));
+  let charts = env.MLOPS_CHARTS_DIR || inUpstream("charts");
+  let crds = env.MLOPS_CRDS_DIR || inUpstream("crds");
+  let kubeflowPipelines = env.MLOPS_KUBEFLOW_PIPELINES_DIR || upstream;
   let json = false;
   let pull = false;
   let listRules = false;
@@ -97,7 +106,9 @@ async function main(): Promise<void> {
       const e = report.findings.filter((f) => f.severity === "error").length;
       const w = report.findings.length - e;
       process.stdout.write(
-        `${report.environment}: ${report.objects} objects, ${report.rules.length} rules (${report.rules.join(", ")}), ${e} error(s), ${w} warning(s), rules ran in ${(report.milliseconds / 1000).toFixed(1)} s\n`,
+        report.rules.length === 0
+          ? `${report.environment}: ${report.objects} objects, rules not run (state incomplete), ${e} error(s)\n`
+          : `${report.environment}: ${report.objects} objects, ${report.rules.length} rules (${report.rules.join(", ")}), ${e} error(s), ${w} warning(s), rules ran in ${(report.milliseconds / 1000).toFixed(1)} s\n`,
       );
     }
     process.stdout.write(

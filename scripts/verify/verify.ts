@@ -19,6 +19,27 @@ export function verifyState(
 ): EnvironmentReport {
   const started = Date.now();
   const findings: Finding[] = [...state.problems];
+  // A release or manifest that could not be rendered leaves the state incomplete: every rule
+  // would then report what is missing (Services, CRDs, Secrets) instead of what is wrong.
+  const unrendered = state.problems.filter((problem) => problem.rule === "render").length;
+  if (unrendered > 0) {
+    findings.push({
+      environment: state.environment.name,
+      source: "scripts/verify",
+      object: "-",
+      rule: "render",
+      severity: "error",
+      message: `the rules did not run: ${unrendered} release(s) or manifest(s) could not be rendered, so the cluster state is incomplete`,
+      fix: "make every chart and manifest available (see the lines above), then run verify again",
+    });
+    return {
+      environment: state.environment.name,
+      objects: state.objects.length,
+      rules: [],
+      findings,
+      milliseconds: Date.now() - started,
+    };
+  }
   for (const rule of rules) {
     try {
       findings.push(...rule.check(state, { crds }));
