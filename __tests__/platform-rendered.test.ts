@@ -280,6 +280,24 @@ suite("the platform as rendered from the pinned charts", () => {
       },
     );
 
+    it.each(["dev", "prod"])(
+      "%s: every container of the monitoring and Argo CD components sets its own requests and memory limit",
+      (env) => {
+        const unset: string[] = [];
+        for (const namespace of ["monitoring", "argocd"]) {
+          for (const workload of workloads(env, namespace)) {
+            const spec = podSpecOf(workload);
+            for (const container of [...(spec.containers ?? []), ...(spec.initContainers ?? [])]) {
+              const r = container.resources ?? {};
+              if (!r.requests?.cpu || !r.requests?.memory || !r.limits?.memory)
+                unset.push(`${namespace}/${workload.metadata.name}/${container.name}`);
+            }
+          }
+        }
+        expect(unset).toEqual([]);
+      },
+    );
+
     it.each(["dev", "prod"])("%s: quotas cap CPU requests, never CPU limits", (env) => {
       for (const quota of all(env, "ResourceQuota")) {
         expect(quota.spec.hard["limits.cpu"]).toBeUndefined();

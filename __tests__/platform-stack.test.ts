@@ -464,6 +464,10 @@ describe("the ML platform", () => {
     expect(prodValues["redis-ha"].enabled).toBe(true);
     expect(prodValues.server.replicas).toBe(2);
     expect(prodValues.repoServer.pdb.enabled).toBe(true);
+    // The ALB checks Argo CD's health endpoint, not the UI.
+    expect(prodValues.server.ingress.annotations["alb.ingress.kubernetes.io/healthcheck-path"]).toBe(
+      "/healthz",
+    );
     // A PDB on the single application controller would block every drain.
     expect(prodValues.controller).toMatchObject({ replicas: 1, pdb: { enabled: false } });
     expect(prodValues.configs.secret.argocdServerAdminPassword).toBeUndefined();

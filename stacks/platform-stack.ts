@@ -227,11 +227,7 @@ export class PlatformStack extends TerraformStack {
         charts,
         // The name itself (validated); the namespace resource is in dependsOn.
         namespace: NS.gpu,
-        gpuNodes: {
-          labelKey: Object.keys(target.gpuNodes.labels)[0],
-          labelValue: Object.values(target.gpuNodes.labels)[0],
-          taintKey: target.gpuNodes.taintKey,
-        },
+        gpuNodes: { ...singleGpuLabel(target), taintKey: target.gpuNodes.taintKey },
         driver: target.gpu.driver,
         nodeFeatureDiscovery: "chart",
         resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
@@ -500,6 +496,21 @@ export class PlatformStack extends TerraformStack {
       }),
     };
   }
+}
+
+/**
+ * The one label the GPU Operator confines its operands (through Node Feature Discovery's worker)
+ * to, and keeps its own pods off.
+ */
+function singleGpuLabel(target: ClusterTarget): { labelKey: string; labelValue: string } {
+  const labels = Object.entries(target.gpuNodes.labels);
+  if (labels.length !== 1) {
+    throw new Error(
+      `PlatformStack: ${target.description} selects its GPU nodes by ${labels.length} labels (${JSON.stringify(target.gpuNodes.labels)}); the GPU Operator takes exactly one; fix: label the GPU nodes with one key the target names`,
+    );
+  }
+  const [[labelKey, labelValue]] = labels;
+  return { labelKey, labelValue };
 }
 
 /**

@@ -5,12 +5,9 @@
  * an Ingress carrying the helpers' output against the Kubernetes schema. The upstream checks
  * are skipped, with the reason printed, when the pinned sources are not on this machine.
  */
-import { join } from "node:path";
 import { CLUSTER_ISSUER_ANNOTATION, caClusterIssuer, ingressTls } from "../../constructs/platform/ca-issuer";
-import { renderRelease } from "../../scripts/verify/render";
-import { ensureTools } from "../../scripts/verify/tools";
 import { kindSchemas, validateAgainst } from "../../scripts/verify/k8s-schema";
-import { UPSTREAM_DIR, crdSchema, schemaValidator, type KubernetesObject } from "../support/upstream";
+import { crdSchema, describeWithUpstream, renderPinnedChart, schemaValidator } from "../support/upstream";
 
 const issuer = caClusterIssuer({ name: "internal-ca", caSecretName: "internal-ca-key-pair" });
 
@@ -97,24 +94,9 @@ describe("ingressTls", () => {
   });
 });
 
-const upstream = UPSTREAM_DIR !== undefined;
-if (!upstream) {
-  process.stdout.write(
-    "SKIPPED __tests__/constructs/ca-issuer.test.ts (upstream): pinned charts and CRDs not found; set MLOPS_UPSTREAM_DIR or place them at ../shared/upstream\n",
-  );
-}
-const withUpstream = upstream ? describe : describe.skip;
-
-async function render(name: string, chart: string, version: string, namespace: string, values: object) {
-  const result = await renderRelease(
-    ensureTools(),
-    { name, namespace, chart, version, values: [values] },
-    { chartsDir: join(UPSTREAM_DIR!, "charts"), pull: false },
-    { kubeVersion: "1.34.0", apiVersions: [] },
-  );
-  if (!result.ok) throw new Error(`${result.problem} (${result.fix})`);
-  return result.objects as KubernetesObject[];
-}
+const withUpstream = describeWithUpstream("__tests__/constructs/ca-issuer.test.ts", "upstream");
+const render = (name: string, chart: string, version: string, namespace: string, values: object) =>
+  renderPinnedChart({ name, chart, version, namespace, values });
 
 withUpstream("cert-manager v1.21.1", () => {
   it("the ClusterIssuer matches the pinned CRD, unknown fields refused", () => {

@@ -4,16 +4,19 @@
  * renders from them, the ClusterPolicy checked against the pinned CRD. The renders are skipped,
  * with the reason printed, when the pinned sources are not on this machine.
  */
-import { join } from "node:path";
 import { Testing, TerraformStack } from "cdktf";
 import { parse } from "yaml";
 import { renderValues, type HelmValues } from "../../constructs/lib/values";
 import { ChartCatalog } from "../../constructs/platform/chart-catalog";
 import { GpuOperator, RKE2_CONTAINERD, type GpuOperatorProps } from "../../constructs/platform/gpu-operator";
 import { DEFAULT_ALERT_THRESHOLDS, platformAlerts } from "../../constructs/platform/observability";
-import { renderRelease } from "../../scripts/verify/render";
-import { ensureTools } from "../../scripts/verify/tools";
-import { UPSTREAM_DIR, crdSchema, schemaValidator, type KubernetesObject } from "../support/upstream";
+import {
+  crdSchema,
+  describeWithUpstream,
+  renderPinnedChart,
+  schemaValidator,
+  type KubernetesObject,
+} from "../support/upstream";
 
 const GPU_LABEL = { key: "mlops.example.com/node-group", value: "gpu-prod" };
 
@@ -163,30 +166,15 @@ describe("the LowGPUUtilization alert", () => {
   });
 });
 
-const rendering = UPSTREAM_DIR !== undefined;
-if (!rendering) {
-  process.stdout.write(
-    "SKIPPED __tests__/constructs/gpu-operator.test.ts (chart renders): pinned charts and CRDs not found; set MLOPS_UPSTREAM_DIR or place them at ../shared/upstream\n",
-  );
-}
-const rendered = rendering ? describe : describe.skip;
-
-async function render(values: HelmValues): Promise<KubernetesObject[]> {
-  const result = await renderRelease(
-    ensureTools(),
-    {
-      name: "gpu-operator",
-      namespace: "gpu-operator",
-      chart: "gpu-operator",
-      version: "v26.7.0",
-      values: [values],
-    },
-    { chartsDir: join(UPSTREAM_DIR!, "charts"), pull: false },
-    { kubeVersion: "1.34.0", apiVersions: [] },
-  );
-  if (!result.ok) throw new Error(`${result.problem} (${result.fix})`);
-  return result.objects as KubernetesObject[];
-}
+const rendered = describeWithUpstream("__tests__/constructs/gpu-operator.test.ts", "chart renders");
+const render = (values: HelmValues) =>
+  renderPinnedChart({
+    name: "gpu-operator",
+    namespace: "gpu-operator",
+    chart: "gpu-operator",
+    version: "v26.7.0",
+    values,
+  });
 
 function named(objects: KubernetesObject[], kind: string, name: string): any {
   const found = objects.find((o) => o.kind === kind && o.metadata.name === name);

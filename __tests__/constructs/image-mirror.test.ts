@@ -26,23 +26,16 @@ import {
 import { PLATFORM_CHARTS, type PlatformChart } from "../../constructs/platform/charts";
 import { mergeValues, type HelmValues } from "../../constructs/lib/values";
 import { UPSTREAM_DIR } from "../support/upstream";
+import { onPremTestInput } from "../support/onprem-fixture";
 import { ensureTools } from "../../scripts/verify/tools";
 import { parseObjects, renderRelease } from "../../scripts/verify/render";
 import type { KubernetesObject } from "../../scripts/verify/convert";
 
+/** The Artifactory of the on-prem test environment. */
 const MIRROR: ImageMirror = {
-  host: "artifactory.example.com",
-  remotes: {
-    "docker.io": "docker-remote",
-    "quay.io": "quay-remote",
-    "ghcr.io": "ghcr-remote",
-    "registry.k8s.io": "k8s-remote",
-    "nvcr.io": "nvcr-remote",
-    "public.ecr.aws": "ecr-public-remote",
-    "ecr-public.aws.com": "ecr-public-aws-remote",
-    "gcr.io": "gcr-remote",
-  },
-  pullSecretName: "artifactory-pull",
+  host: onPremTestInput.registry.host,
+  remotes: onPremTestInput.registry.remotes,
+  pullSecretName: onPremTestInput.registry.pullSecretName,
 };
 
 describe("mirroredImage", () => {

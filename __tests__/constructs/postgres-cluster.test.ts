@@ -6,7 +6,6 @@
  * Security controls. The renders are skipped, with the reason printed, when the pinned
  * sources are not on this machine.
  */
-import { join } from "node:path";
 import { Testing, TerraformStack } from "cdktf";
 import { parse } from "yaml";
 import { renderValues, type HelmValues } from "../../constructs/lib/values";
@@ -22,11 +21,15 @@ import {
   type PostgresOperatorProps,
 } from "../../constructs/platform/postgres-cluster";
 import { MLFLOW_AUTH_DATABASE } from "../../constructs/platform/mlflow";
-import { renderRelease } from "../../scripts/verify/render";
-import { ensureTools } from "../../scripts/verify/tools";
 import { podSecurityViolations } from "../../scripts/verify/rules/pod-security";
 import type { PodSpec } from "../../scripts/verify/workloads";
-import { UPSTREAM_DIR, crdSchema, schemaValidator, type KubernetesObject } from "../support/upstream";
+import {
+  crdSchema,
+  describeWithUpstream,
+  renderPinnedChart,
+  schemaValidator,
+  type KubernetesObject,
+} from "../support/upstream";
 
 const VERSIONS = { "cloudnative-pg": "0.29.0", "postgres-cluster": "0.8.1", "platform-resources": "2.0.2" };
 
@@ -328,24 +331,9 @@ describe("validation", () => {
   });
 });
 
-const rendering = UPSTREAM_DIR !== undefined;
-if (!rendering) {
-  process.stdout.write(
-    "SKIPPED __tests__/constructs/postgres-cluster.test.ts (chart renders): pinned charts and CRDs not found; set MLOPS_UPSTREAM_DIR or place them at ../shared/upstream\n",
-  );
-}
-const rendered = rendering ? describe : describe.skip;
-
-async function render(name: string, chart: string, version: string, namespace: string, values: HelmValues) {
-  const result = await renderRelease(
-    ensureTools(),
-    { name, namespace, chart, version, values: [values] },
-    { chartsDir: join(UPSTREAM_DIR!, "charts"), pull: false },
-    { kubeVersion: "1.34.0", apiVersions: [] },
-  );
-  if (!result.ok) throw new Error(`${result.problem} (${result.fix})`);
-  return result.objects as KubernetesObject[];
-}
+const rendered = describeWithUpstream("__tests__/constructs/postgres-cluster.test.ts", "chart renders");
+const render = (name: string, chart: string, version: string, namespace: string, values: HelmValues) =>
+  renderPinnedChart({ name, chart, version, namespace, values });
 
 function only(objects: KubernetesObject[], kind: string): any {
   const found = objects.filter((o) => o.kind === kind);

@@ -10,14 +10,11 @@ import { delimiter, join } from "node:path";
 import Ajv from "ajv";
 import { parseAllDocuments } from "yaml";
 import { ensureTools } from "../../scripts/verify/tools";
+import { renderRelease } from "../../scripts/verify/render";
+import { upstreamDirectory } from "../../scripts/verify/upstream";
 
-const PROJECT_ROOT = join(__dirname, "..", "..");
-
-/** Folder of the pinned upstream sources, or undefined when absent. */
-export const UPSTREAM_DIR: string | undefined = [
-  process.env.MLOPS_UPSTREAM_DIR,
-  join(PROJECT_ROOT, "..", "shared", "upstream"),
-].find((dir): dir is string => dir !== undefined && existsSync(join(dir, "charts")));
+/** Folder of the pinned upstream sources, or undefined when absent (as `npm run verify` finds it). */
+export const UPSTREAM_DIR: string | undefined = upstreamDirectory();
 
 /** An executable named `name`: `$<envVar>`, then the first on PATH. */
 export function findExecutable(name: string, envVar: string): string | undefined {
@@ -136,4 +133,35 @@ export function schemaValidator(schema: object): (object: unknown) => string[] {
           (error) =>
             `${error.instancePath || "/"}: ${error.message}${error.params ? ` ${JSON.stringify(error.params)}` : ""}`,
         );
+}
+
+/**
+ * `describe` when the pinned upstream sources are present, otherwise `describe.skip` after one
+ * visible `SKIPPED <file> (<what>)` line.
+ */
+export function describeWithUpstream(file: string, what: string): jest.Describe {
+  if (UPSTREAM_DIR !== undefined) return describe;
+  process.stdout.write(
+    `SKIPPED ${file} (${what}): pinned upstream sources not found; set MLOPS_UPSTREAM_DIR\n`,
+  );
+  return describe.skip;
+}
+
+/** `helm template` of a pinned chart from the upstream folder with these values, as the verify tool renders it. */
+export async function renderPinnedChart(release: {
+  readonly name: string;
+  readonly chart: string;
+  readonly version: string;
+  readonly namespace: string;
+  readonly values: object;
+}): Promise<KubernetesObject[]> {
+  if (!UPSTREAM_DIR) throw new Error("the pinned upstream sources are not available");
+  const result = await renderRelease(
+    ensureTools(),
+    { ...release, values: [release.values] },
+    { chartsDir: join(UPSTREAM_DIR, "charts"), pull: false },
+    { kubeVersion: "1.34.0", apiVersions: [] },
+  );
+  if (!result.ok) throw new Error(`${result.problem} (${result.fix})`);
+  return result.objects as KubernetesObject[];
 }
