@@ -2,11 +2,12 @@ import { Testing, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { ENVIRONMENTS } from "../environments";
 import { loadEnvironments } from "../environments/load";
+import { isAws } from "../environments/targets";
 import { configureAwsProvider } from "../stacks/aws-provider";
 
 const loaded = loadEnvironments(ENVIRONMENTS);
 if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
-const [dev] = loaded.environments;
+const [dev] = loaded.environments.filter(isAws);
 
 describe("configureAwsProvider", () => {
   it("configures the environment's region, accounts and tags, naming the stack", () => {

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ENVIRONMENTS } from "../environments";
 import { loadEnvironments } from "../environments/load";
+import { isAws } from "../environments/targets";
 import { dev } from "../environments/dev";
 import { prod } from "../environments/prod";
 import { staging } from "../environments/staging";
@@ -28,19 +29,21 @@ function problemsOf(inputs: readonly unknown[]): readonly string[] {
 }
 
 describe("the environment registry", () => {
-  it("validates dev, staging and prod", () => {
+  it("validates dev, staging, prod and the two on-prem environments", () => {
     const result = loadEnvironments(ENVIRONMENTS);
     expect(result.ok ? result.environments.map((e) => e.name) : result.problems).toEqual([
       "dev",
       "staging",
       "prod",
+      "onprem-test",
+      "onprem-prod",
     ]);
   });
 
   it("fills defaults: three AZs, the three node groups and their shapes", () => {
     const result = loadEnvironments([dev]);
     if (!result.ok) throw new Error(result.problems.join("\n"));
-    const env = result.environments[0];
+    const [env] = result.environments.filter(isAws);
     expect(env.network.azCount).toBe(3);
     expect(env.nodeGroups.general).toMatchObject({ instanceTypes: ["t3.large"], capacityType: "ON_DEMAND" });
     expect(env.nodeGroups.training.instanceTypes[0]).toBe("c5.2xlarge");
@@ -407,11 +410,14 @@ describe("synthesis of the registry", () => {
   it("writes one cdk.tf.json per stack, free of machine-specific paths", () => {
     const outdir = mkdtempSync(join(tmpdir(), "synth-"));
     const result = synthesizeAll(ENVIRONMENTS, { outdir });
-    const stacks = ["dev", "staging", "prod"].flatMap((env) => [
-      `${env}-foundation`,
-      `${env}-platform`,
-      `${env}-serving`,
-    ]);
+    const stacks = [
+      ...["dev", "staging", "prod"].flatMap((env) => [
+        `${env}-foundation`,
+        `${env}-platform`,
+        `${env}-serving`,
+      ]),
+      ...["onprem-test", "onprem-prod"].flatMap((env) => [`${env}-platform`, `${env}-serving`]),
+    ];
     expect(result).toMatchObject({ ok: true, stacks, outdir });
     if (result.ok) {
       expect(result.summary.map((s) => s.stack)).toEqual(stacks);

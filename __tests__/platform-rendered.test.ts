@@ -141,7 +141,7 @@ suite("the platform as rendered from the pinned charts", () => {
     it.each(["dev", "prod"])("%s: a scrape by pod IP passes MLflow's host check", (env) => {
       const config = find(env, "ConfigMap", "mlflow", "mlflow-env-configmap");
       const allowed = String(config.data.MLFLOW_SERVER_ALLOWED_HOSTS).split(",");
-      const podAddress = `${hostInCidr(states[env].environment.vpcCidr, 4242)}:5000`;
+      const podAddress = `${hostInCidr(states[env].environment.podCidr, 4242)}:5000`;
       expect(allowed.some((pattern) => fnmatch(podAddress, pattern))).toBe(true);
       // A name nobody serves is still refused.
       expect(allowed.some((pattern) => fnmatch("attacker.example.net", pattern))).toBe(false);

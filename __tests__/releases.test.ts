@@ -11,13 +11,19 @@ function variant(change: (release: any) => void): string {
   return JSON.stringify(copy);
 }
 const problems = (text: string) => {
-  const result = parseRelease("releases/staging.json", text);
+  const result = parseRelease("releases/staging.json", text, "staging", "aws");
   return result.ok ? [] : result.problems;
 };
 
 describe("release files", () => {
-  it.each(["dev", "staging", "prod"])("%s's release file is valid", (env) => {
-    const result = loadRelease(env);
+  it.each([
+    ["dev", "aws"],
+    ["staging", "aws"],
+    ["prod", "aws"],
+    ["onprem-test", "rancher"],
+    ["onprem-prod", "rancher"],
+  ] as const)("%s's release file is valid for its %s target", (env, target) => {
+    const result = loadRelease(env, RELEASES_DIRECTORY, target);
     expect(result.ok ? [] : result.problems).toEqual([]);
   });
 
@@ -119,7 +125,12 @@ const MALFORMED: [string, string, string][] = [
   [
     "a missing chart",
     variant((r) => delete r.current.charts["kube-prometheus-stack"]),
-    'releases/staging.json:1: current.charts["kube-prometheus-stack"] is missing',
+    'releases/staging.json:1: current.charts has no version of "kube-prometheus-stack", which an AWS environment installs',
+  ],
+  [
+    "a chart only on-prem environments install",
+    variant((r) => (r.current.charts["gpu-operator"] = "v26.7.0")),
+    'releases/staging.json:1: current.charts["gpu-operator"] = "v26.7.0": an AWS environment does not install this chart',
   ],
   [
     "a malformed promotion time",
@@ -143,26 +154,51 @@ describe("malformed release files", () => {
 });
 
 describe("promotion invariant", () => {
-  it("declares dev -> staging -> prod", () => {
-    expect(PROMOTION_PATHS).toEqual([["dev", "staging", "prod"]]);
-    expect([upstreamOf("dev"), upstreamOf("staging"), upstreamOf("prod")]).toEqual([
+  it("declares dev -> staging -> prod and onprem-test -> onprem-prod", () => {
+    expect(PROMOTION_PATHS).toEqual([
+      ["dev", "staging", "prod"],
+      ["onprem-test", "onprem-prod"],
+    ]);
+    expect(["dev", "staging", "prod", "onprem-test", "onprem-prod"].map(upstreamOf)).toEqual([
       undefined,
       "dev",
       "staging",
+      undefined,
+      "onprem-test",
     ]);
   });
 
-  it.each(["staging", "prod"])("%s runs only a release its upstream environment has run", (env) => {
-    const upstream = upstreamOf(env)!;
-    const own = loadRelease(env);
-    const theirs = loadRelease(upstream);
-    if (!own.ok || !theirs.ok) throw new Error("release files must be valid");
-    const seen = [theirs.release.current, ...theirs.release.history].map((entry) =>
-      JSON.stringify(releaseContent(entry)),
+  it("refuses an on-prem release missing an on-prem chart, and one pinning an AWS-only chart", () => {
+    const text = readFileSync(join(RELEASES_DIRECTORY, "onprem-test.json"), "utf8");
+    const release = JSON.parse(text);
+    delete release.current.charts["cloudnative-pg"];
+    release.current.charts["aws-load-balancer-controller"] = "3.5.0";
+    const result = parseRelease(
+      "releases/onprem-test.json",
+      JSON.stringify(release),
+      "onprem-test",
+      "rancher",
     );
-    expect(seen).toContain(JSON.stringify(releaseContent(own.release.current)));
-    for (const entry of own.release.history) {
-      expect(seen).toContain(JSON.stringify(releaseContent(entry)));
-    }
+    expect(result.ok ? [] : result.problems).toEqual([
+      'releases/onprem-test.json:1: current.charts has no version of "cloudnative-pg", which an on-prem (Rancher) environment installs; fix: add "cloudnative-pg": "<exact version>" to current.charts',
+      'releases/onprem-test.json:1: current.charts["aws-load-balancer-controller"] = "3.5.0": an on-prem (Rancher) environment does not install this chart; fix: remove it',
+    ]);
   });
+
+  it.each(["staging", "prod", "onprem-prod"])(
+    "%s runs only a release its upstream environment has run",
+    (env) => {
+      const upstream = upstreamOf(env)!;
+      const own = loadRelease(env);
+      const theirs = loadRelease(upstream);
+      if (!own.ok || !theirs.ok) throw new Error("release files must be valid");
+      const seen = [theirs.release.current, ...theirs.release.history].map((entry) =>
+        JSON.stringify(releaseContent(entry)),
+      );
+      expect(seen).toContain(JSON.stringify(releaseContent(own.release.current)));
+      for (const entry of own.release.history) {
+        expect(seen).toContain(JSON.stringify(releaseContent(entry)));
+      }
+    },
+  );
 });

@@ -3,8 +3,11 @@
  * Add an environment by adding its file and listing it here.
  */
 import { dev } from "./dev";
+import { onPremProd } from "./onprem-prod";
+import { onPremTest } from "./onprem-test";
 import { prod } from "./prod";
 import { staging } from "./staging";
-import type { EnvironmentInput } from "./schema";
+import type { AnyEnvironmentInput } from "./targets";
 
-export const ENVIRONMENTS: readonly EnvironmentInput[] = [dev, staging, prod];
+/** AWS environments (EKS) and on-prem ones (Rancher, `target: "rancher"`). */
+export const ENVIRONMENTS: readonly AnyEnvironmentInput[] = [dev, staging, prod, onPremTest, onPremProd];

@@ -5,9 +5,11 @@
 import type { core } from "zod";
 import { parseCidr, overlaps } from "../constructs/lib/cidr";
 import { environmentSchema, MISSING, type Environment } from "./schema";
+import { rancherEnvironmentSchema, type RancherEnvironment } from "./rancher-schema";
+import { isOnPrem, type AnyEnvironment } from "./targets";
 
 export type LoadResult =
-  | { readonly ok: true; readonly environments: readonly Environment[] }
+  | { readonly ok: true; readonly environments: readonly AnyEnvironment[] }
   | { readonly ok: false; readonly problems: readonly string[] };
 
 /** Thrown where a caller needs an exception rather than a result. */
@@ -21,7 +23,7 @@ export class EnvironmentValidationError extends Error {
 /** Validates every environment, then the rules that span environments. Builds nothing. */
 export function loadEnvironments(inputs: readonly unknown[]): LoadResult {
   const problems: string[] = [];
-  const environments: Environment[] = [];
+  const environments: AnyEnvironment[] = [];
   inputs.forEach((input, index) => {
     const label = environmentLabel(input, index);
     if (input === null || typeof input !== "object" || Array.isArray(input)) {
@@ -34,7 +36,11 @@ export function loadEnvironments(inputs: readonly unknown[]): LoadResult {
       );
       return;
     }
-    const parsed = environmentSchema.safeParse(input, { reportInput: true });
+    // An environment file that names a target is on-prem; AWS files name none.
+    const parsed =
+      "target" in input
+        ? rancherEnvironmentSchema.safeParse(input, { reportInput: true })
+        : environmentSchema.safeParse(input, { reportInput: true });
     if (parsed.success) environments.push(parsed.data);
     else problems.push(...parsed.error.issues.flatMap((issue) => formatIssue(label, input, issue)));
   });
@@ -43,7 +49,7 @@ export function loadEnvironments(inputs: readonly unknown[]): LoadResult {
 }
 
 /** Like `loadEnvironments`, throwing `EnvironmentValidationError` on any problem. */
-export function requireEnvironments(inputs: readonly unknown[]): readonly Environment[] {
+export function requireEnvironments(inputs: readonly unknown[]): readonly AnyEnvironment[] {
   const result = loadEnvironments(inputs);
   if (!result.ok) throw new EnvironmentValidationError(result.problems);
   return result.environments;
@@ -173,7 +179,24 @@ function mayShareAccountAndRegion(a: Environment, b: Environment): boolean {
   return accountsA.some((id) => accountsB.includes(id));
 }
 
-function crossEnvironmentProblems(environments: readonly Environment[]): string[] {
+/** The buckets an environment stores data in, with the store they live in (names are unique per store). */
+function bucketsOf(env: AnyEnvironment): { store: string; field: string; bucket: string }[] {
+  if (isOnPrem(env)) {
+    const store = env.objectStore.endpoint;
+    return (["artifactsBucket", "dataBucket"] as const).map((field) => ({
+      store,
+      field: `objectStore.${field}`,
+      bucket: env.objectStore[field],
+    }));
+  }
+  return (["artifactsBucket", "dataBucket"] as const).map((field) => ({
+    store: "aws",
+    field: `storage.${field}`,
+    bucket: env.storage[field],
+  }));
+}
+
+function crossEnvironmentProblems(all: readonly AnyEnvironment[]): string[] {
   const problems: string[] = [];
   const seen = new Map<string, string>();
   const claim = (kind: string, value: string, owner: string, field: string, remedy: string) => {
@@ -185,23 +208,59 @@ function crossEnvironmentProblems(environments: readonly Environment[]): string[
         `${owner}: ${field} = ${JSON.stringify(value)}: already used as ${first}; fix: ${remedy}`,
       );
   };
-  for (const env of environments) {
+  for (const env of all) {
     claim("name", env.name, env.name, "name", "give every environment its own name");
-    claim(
-      "bucket",
-      env.storage.artifactsBucket,
-      env.name,
-      "storage.artifactsBucket",
-      "bucket names are global: give each environment its own",
-    );
-    claim(
-      "bucket",
-      env.storage.dataBucket,
-      env.name,
-      "storage.dataBucket",
-      "bucket names are global: give each environment its own",
-    );
+    for (const { store, field, bucket } of bucketsOf(env))
+      claim(
+        `bucket:${store}`,
+        bucket,
+        env.name,
+        field,
+        store === "aws"
+          ? "bucket names are global: give each environment its own"
+          : "the environments share this object store: give each environment its own bucket",
+      );
   }
+  all.forEach((env, i) => {
+    for (const other of all.slice(0, i)) {
+      if (other.name !== env.name && env.platform.domain === other.platform.domain)
+        problems.push(
+          `${env.name}: platform.domain = ${JSON.stringify(env.platform.domain)}: is ${other.name}'s domain too (the UIs' host names would collide); fix: give each environment its own zone, e.g. mlops.${env.name}.example.com`,
+        );
+    }
+  });
+  problems.push(...onPremProblems(all.filter(isOnPrem)));
+  problems.push(...awsProblems(all.filter((env): env is Environment => !isOnPrem(env))));
+  return problems;
+}
+
+/** On-prem environments sharing a cluster or an Artifactory repository would overwrite each other. */
+function onPremProblems(environments: readonly RancherEnvironment[]): string[] {
+  const problems: string[] = [];
+  environments.forEach((env, i) => {
+    for (const other of environments.slice(0, i)) {
+      if (other.name === env.name) continue;
+      if (env.cluster.kubeconfigContext === other.cluster.kubeconfigContext)
+        problems.push(
+          `${env.name}: cluster.kubeconfigContext = ${JSON.stringify(env.cluster.kubeconfigContext)}: is ${other.name}'s cluster too (both would install the same namespaces); fix: give each environment its own cluster's context`,
+        );
+      if (env.registry.host !== other.registry.host) continue;
+      for (const field of ["servingRepository", "trainingRepository"] as const) {
+        const clash = (["servingRepository", "trainingRepository"] as const).find(
+          (theirs) => other.registry[theirs] === env.registry[field],
+        );
+        if (clash)
+          problems.push(
+            `${env.name}: registry.${field} = ${JSON.stringify(env.registry[field])}: is ${other.name}'s registry.${clash} too on ${env.registry.host}; fix: give each environment its own Artifactory repository, e.g. ml-docker-${env.name}-local/${env.registry[field].split("/").pop() ?? "mlops-serving"}`,
+          );
+      }
+    }
+  });
+  return problems;
+}
+
+function awsProblems(environments: readonly Environment[]): string[] {
+  const problems: string[] = [];
   const stateBuckets = new Map<string, string>();
   for (const env of environments)
     if (env.stateBackend && !stateBuckets.has(env.stateBackend.bucket))
@@ -218,10 +277,6 @@ function crossEnvironmentProblems(environments: readonly Environment[]): string[
   environments.forEach((env, i) => {
     for (const other of environments.slice(0, i)) {
       if (other.name === env.name) continue;
-      if (env.platform.domain === other.platform.domain)
-        problems.push(
-          `${env.name}: platform.domain = ${JSON.stringify(env.platform.domain)}: is ${other.name}'s domain too (the UIs' host names would collide); fix: give each environment its own zone, e.g. mlops.${env.name}.example.com`,
-        );
       if (!mayShareAccountAndRegion(env, other)) continue;
       for (const field of ["servingRepository", "trainingRepository"] as const) {
         const clash = (["servingRepository", "trainingRepository"] as const).find(

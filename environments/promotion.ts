@@ -1,8 +1,12 @@
 /**
  * The order releases move through environments, declared once. A release enters an
- * environment only from the one directly before it.
+ * environment only from the one directly before it. AWS and on-prem environments are separate
+ * paths: their release files name different charts and registries.
  */
-export const PROMOTION_PATHS: readonly (readonly string[])[] = [["dev", "staging", "prod"]];
+export const PROMOTION_PATHS: readonly (readonly string[])[] = [
+  ["dev", "staging", "prod"],
+  ["onprem-test", "onprem-prod"],
+];
 
 /** The environment a release must come from before it enters `environment`, if any. */
 export function upstreamOf(environment: string): string | undefined {

@@ -3,7 +3,7 @@
  * the promotion command and read by the stacks.
  */
 import { z } from "zod";
-import { ON_PREM_CHARTS, PLATFORM_CHART_NAMES, type PlatformChart } from "../constructs/platform/charts";
+import { PLATFORM_CHART_NAMES, type PlatformChart } from "../constructs/platform/charts";
 
 const fix = (rule: string, remedy: string): string => `${rule}; fix: ${remedy}`;
 
@@ -17,17 +17,15 @@ const chartVersion = z
   });
 
 /**
- * Versions of the charts an environment installs. The on-prem charts (CloudNativePG, the GPU
- * Operator) are optional here: only Rancher environments install them, and synthesis refuses a
- * release that lacks a chart its environment installs.
+ * Versions of the charts an environment installs. Which charts those are depends on the
+ * environment's target (`chartsInstalledOn`): loading the release for its environment refuses a
+ * missing version and a version of a chart the environment does not install.
  */
 const charts = z.strictObject(
-  Object.fromEntries(
-    PLATFORM_CHART_NAMES.map((name) => [
-      name,
-      (ON_PREM_CHARTS as readonly string[]).includes(name) ? chartVersion.optional() : chartVersion,
-    ]),
-  ) as Record<PlatformChart, z.ZodOptional<typeof chartVersion>>,
+  Object.fromEntries(PLATFORM_CHART_NAMES.map((name) => [name, chartVersion.optional()])) as Record<
+    PlatformChart,
+    z.ZodOptional<typeof chartVersion>
+  >,
 );
 
 /** Tags that move: a release pinned to one of them is not reproducible. */

@@ -4,6 +4,10 @@ import { join } from "node:path";
 import { formatIssue } from "./load";
 import { upstreamOf } from "./promotion";
 import { releaseFileSchema, type ReleaseFile } from "./release-schema";
+import { chartsInstalledOn } from "../constructs/platform/charts";
+
+/** Where an environment runs, which decides the charts its release pins. */
+export type ReleaseTarget = "aws" | "rancher";
 
 export const RELEASES_DIRECTORY = join(__dirname, "releases");
 
@@ -109,9 +113,15 @@ const RELEASE_SHAPE = '{ "current": { ... }, "history": [ ... ] }';
 
 /**
  * Validates release JSON text; `label` names the file in messages. With `environment`, the
- * promotion record is checked too: a release enters an environment only from its upstream.
+ * promotion record is checked too: a release enters an environment only from its upstream. With
+ * `target`, the current entry must pin exactly the charts an environment there installs.
  */
-export function parseRelease(label: string, text: string, environment?: string): ReleaseLoadResult {
+export function parseRelease(
+  label: string,
+  text: string,
+  environment?: string,
+  target?: ReleaseTarget,
+): ReleaseLoadResult {
   const fail = (problem: string): ReleaseLoadResult => ({ ok: false, problems: [problem] });
   if (text.charCodeAt(0) === 0xfeff)
     return fail(
@@ -153,8 +163,35 @@ export function parseRelease(label: string, text: string, environment?: string):
       ok: false,
       problems: parsed.error.issues.flatMap((issue) => formatIssue(at(issue.path), input, issue)),
     };
-  const problems = environment === undefined ? [] : promotionProblems(environment, parsed.data, at);
+  const problems = [
+    ...(environment === undefined ? [] : promotionProblems(environment, parsed.data, at)),
+    ...(target === undefined ? [] : chartSetProblems(target, parsed.data, at)),
+  ];
   return problems.length > 0 ? { ok: false, problems } : { ok: true, release: parsed.data };
+}
+
+const TARGET_NAMES: Record<ReleaseTarget, string> = { aws: "an AWS", rancher: "an on-prem (Rancher)" };
+
+/** The current entry pins a version of every chart the target installs, and of no other. */
+function chartSetProblems(
+  target: ReleaseTarget,
+  release: ReleaseFile,
+  at: (path: readonly PropertyKey[]) => string,
+): string[] {
+  const installed: readonly string[] = chartsInstalledOn(target);
+  const pinned = Object.keys(release.current.charts);
+  const missing = installed.filter((chart) => !pinned.includes(chart));
+  const extra = pinned.filter((chart) => !installed.includes(chart));
+  return [
+    ...missing.map(
+      (chart) =>
+        `${at(["current", "charts"])}: current.charts has no version of "${chart}", which ${TARGET_NAMES[target]} environment installs; fix: add "${chart}": "<exact version>" to current.charts`,
+    ),
+    ...extra.map(
+      (chart) =>
+        `${at(["current", "charts", chart])}: current.charts["${chart}"] = ${JSON.stringify(release.current.charts[chart as keyof typeof release.current.charts])}: ${TARGET_NAMES[target]} environment does not install this chart; fix: remove it`,
+    ),
+  ];
 }
 
 /** `promotedFrom` of every entry must name the environment's upstream (or be absent). */
@@ -188,7 +225,11 @@ function promotionProblems(
 }
 
 /** Reads the release file of `environment` from `directory`. */
-export function loadRelease(environment: string, directory = RELEASES_DIRECTORY): ReleaseLoadResult {
+export function loadRelease(
+  environment: string,
+  directory = RELEASES_DIRECTORY,
+  target?: ReleaseTarget,
+): ReleaseLoadResult {
   const label = `releases/${environment}.json`;
   let text: string;
   try {
@@ -199,5 +240,5 @@ export function loadRelease(environment: string, directory = RELEASES_DIRECTORY)
       problems: [`${label}: missing; fix: create it (copy another environment's and promote into it)`],
     };
   }
-  return parseRelease(label, text, environment);
+  return parseRelease(label, text, environment, target);
 }

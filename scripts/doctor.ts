@@ -12,6 +12,7 @@ import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { ENVIRONMENTS } from "../environments";
 import { loadEnvironments } from "../environments/load";
+import { isAws } from "../environments/targets";
 import type { Environment } from "../environments/schema";
 
 /** The oldest versions the project works with: Node for synth and tests, Terraform for S3 native locking. */
@@ -230,7 +231,7 @@ export function runDoctor(
         fix: `use one of ${loaded.environments.map((env) => env.name).join(", ")}`,
       });
     }
-    checks.push(...awsChecks(ctx, environments));
+    checks.push(...awsChecks(ctx, environments.filter(isAws)));
   }
   return { checks, exitCode: checks.some((check) => check.status === "fail") ? 1 : 0 };
 }

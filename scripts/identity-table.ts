@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { Testing } from "cdktf";
 import { ENVIRONMENTS } from "../environments";
 import { requireEnvironments } from "../environments/load";
+import { isAws } from "../environments/targets";
 import type { WorkloadIdentity } from "../constructs/aws/workload-identity";
 import { FoundationStack } from "../stacks/foundation-stack";
 
@@ -45,7 +46,7 @@ export function renderIdentityTable(stack: FoundationStack): string {
 }
 
 export function currentIdentityTable(): string {
-  const [environment] = requireEnvironments(ENVIRONMENTS);
+  const [environment] = requireEnvironments(ENVIRONMENTS).filter(isAws);
   return renderIdentityTable(new FoundationStack(Testing.app(), "docs-foundation", { environment }));
 }
 

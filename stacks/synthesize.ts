@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { App } from "cdktf";
 import { loadEnvironments } from "../environments/load";
+import { isOnPrem } from "../environments/targets";
 import { loadRelease, RELEASES_DIRECTORY } from "../environments/releases";
 import { addEnvironmentStacks, type EnvironmentBuild } from "./app";
 import { HELM_VALUES_DIRECTORY, valueFileProblems } from "./helm-values";
@@ -77,7 +78,7 @@ export function synthesizeAll(inputs: readonly unknown[], options: SynthesisOpti
   try {
     const app = new App({ outdir: staging });
     stacks = addEnvironmentStacks(app, loaded.builds).flatMap((set) =>
-      Object.values(set).map((stack) => stack.node.id),
+      [set.foundation, set.platform, set.serving].flatMap((stack) => (stack ? [stack.node.id] : [])),
     );
     app.synth();
   } catch (error) {
@@ -196,7 +197,11 @@ export function loadBuilds(
   const problems: string[] = [];
   const builds: EnvironmentBuild[] = [];
   for (const environment of loaded.environments) {
-    const release = loadRelease(environment.name, releasesDirectory);
+    const release = loadRelease(
+      environment.name,
+      releasesDirectory,
+      isOnPrem(environment) ? "rancher" : "aws",
+    );
     if (release.ok) builds.push({ environment, release: release.release.current });
     else problems.push(...release.problems);
   }

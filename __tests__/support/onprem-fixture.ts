@@ -1,17 +1,10 @@
 /**
- * An on-prem environment as a platform team would write it, for tests of the Rancher schema,
- * target and stacks (the registry lists no on-prem environment yet).
+ * A minimal on-prem environment, for tests of the Rancher schema, target and stacks that vary
+ * one field at a time (the registry's onprem-test sets more).
  */
 import type { RancherEnvironmentInput } from "../../environments/rancher-schema";
 import { onPremChartRepositories } from "../../constructs/platform/charts";
-
-/** `https://charts.jetstack.io` -> `https://artifactory.example.com/artifactory/api/helm/charts-jetstack-io`. */
-function artifactoryRemote(upstream: string): string {
-  const key = upstream.replace(/^(https|oci):\/\//, "").replace(/[^a-z0-9]+/g, "-");
-  return upstream.startsWith("oci://")
-    ? `oci://artifactory.example.com/${key}`
-    : `https://artifactory.example.com/artifactory/api/helm/${key}`;
-}
+import { artifactoryChartRemote } from "../../environments/onprem-test";
 
 export const onPremTestInput: RancherEnvironmentInput = {
   name: "onprem-test",
@@ -39,7 +32,7 @@ export const onPremTestInput: RancherEnvironmentInput = {
     },
     pullSecretName: "artifactory-pull",
     chartRepositories: Object.fromEntries(
-      onPremChartRepositories().map((url) => [url, artifactoryRemote(url)]),
+      onPremChartRepositories().map((url) => [url, artifactoryChartRemote("artifactory.example.com", url)]),
     ),
     servingRepository: "ml-docker-local/mlops-serving",
     trainingRepository: "ml-docker-local/mlops-training",

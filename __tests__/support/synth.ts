@@ -7,8 +7,13 @@ import { parse as parseYaml } from "yaml";
 import { TerraformStack, Testing, type TerraformDataSource, type TerraformResource } from "cdktf";
 import { ENVIRONMENTS } from "../../environments";
 import { loadBuilds } from "../../stacks/synthesize";
-import type { Environment, EnvironmentInput } from "../../environments/schema";
-import { addEnvironmentStacks, type EnvironmentStacks } from "../../stacks/app";
+import type { Environment } from "../../environments/schema";
+import type { RancherEnvironment } from "../../environments/rancher-schema";
+import { isOnPrem, isOnPremInput, type AnyEnvironmentInput } from "../../environments/targets";
+import { addEnvironmentStacks } from "../../stacks/app";
+import type { FoundationStack } from "../../stacks/foundation-stack";
+import type { PlatformStack } from "../../stacks/platform-stack";
+import type { ServingStack } from "../../stacks/serving-stack";
 
 /** Synthesized Terraform JSON of one stack. */
 export interface TerraformJson {
@@ -26,13 +31,31 @@ export interface SynthesizedStack {
   readonly json: TerraformJson;
 }
 
+/** An AWS environment's three stacks, synthesized. */
 export interface SynthesizedEnvironment {
   readonly environment: Environment;
-  readonly stacks: EnvironmentStacks;
+  readonly stacks: {
+    readonly foundation: FoundationStack;
+    readonly platform: PlatformStack;
+    readonly serving: ServingStack;
+  };
   readonly foundation: SynthesizedStack;
   readonly platform: SynthesizedStack;
   readonly serving: SynthesizedStack;
 }
+
+/** An on-prem environment's two stacks, synthesized. */
+export interface SynthesizedOnPremEnvironment {
+  readonly environment: RancherEnvironment;
+  readonly stacks: { readonly platform: PlatformStack; readonly serving: ServingStack };
+  readonly platform: SynthesizedStack;
+  readonly serving: SynthesizedStack;
+}
+
+/** The AWS environments of the registry. */
+export const AWS_ENVIRONMENT_INPUTS = ENVIRONMENTS.filter((input) => !isOnPremInput(input));
+/** The on-prem environments of the registry. */
+export const ON_PREM_ENVIRONMENT_INPUTS = ENVIRONMENTS.filter(isOnPremInput);
 
 /** Drops cdktf's `//` metadata blocks, as `Testing.synth` does. */
 function withoutMetadata(value: unknown): unknown {
@@ -68,26 +91,50 @@ function readStack(outdir: string, stack: TerraformStack): SynthesizedStack {
   return { stack, text: JSON.stringify(forReview(json), null, 2), json };
 }
 
-/** Validates the given environments (the real registry by default) and synthesizes all their stacks. */
-export function synthesizeEnvironments(
-  inputs: readonly EnvironmentInput[] = ENVIRONMENTS,
-): Record<string, SynthesizedEnvironment> {
+/** Validates the given environments and synthesizes all their stacks in one app. */
+function synthesizeAllOf(inputs: readonly AnyEnvironmentInput[]) {
   const loaded = loadBuilds(inputs);
   if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
   const app = Testing.app();
   const all = addEnvironmentStacks(app, loaded.builds);
   app.synth();
+  return loaded.builds.map(({ environment }, index) => ({ environment, stacks: all[index], outdir: app.outdir }));
+}
+
+/** Synthesizes AWS environments (the registry's by default): foundation, platform, serving. */
+export function synthesizeEnvironments(
+  inputs: readonly AnyEnvironmentInput[] = AWS_ENVIRONMENT_INPUTS,
+): Record<string, SynthesizedEnvironment> {
   const result: Record<string, SynthesizedEnvironment> = {};
-  loaded.builds.forEach(({ environment }, index) => {
-    const stacks = all[index];
+  for (const { environment, stacks, outdir } of synthesizeAllOf(inputs)) {
+    const { foundation, platform, serving } = stacks;
+    if (isOnPrem(environment) || foundation === undefined)
+      throw new Error(`${environment.name} is on-prem: synthesize it with synthesizeOnPremEnvironments`);
     result[environment.name] = {
       environment,
-      stacks,
-      foundation: readStack(app.outdir, stacks.foundation),
-      platform: readStack(app.outdir, stacks.platform),
-      serving: readStack(app.outdir, stacks.serving),
+      stacks: { foundation, platform, serving },
+      foundation: readStack(outdir, foundation),
+      platform: readStack(outdir, platform),
+      serving: readStack(outdir, serving),
     };
-  });
+  }
+  return result;
+}
+
+/** Synthesizes on-prem environments (the registry's by default): platform and serving. */
+export function synthesizeOnPremEnvironments(
+  inputs: readonly AnyEnvironmentInput[] = ON_PREM_ENVIRONMENT_INPUTS,
+): Record<string, SynthesizedOnPremEnvironment> {
+  const result: Record<string, SynthesizedOnPremEnvironment> = {};
+  for (const { environment, stacks, outdir } of synthesizeAllOf(inputs)) {
+    if (!isOnPrem(environment)) throw new Error(`${environment.name} is an AWS environment`);
+    result[environment.name] = {
+      environment,
+      stacks: { platform: stacks.platform, serving: stacks.serving },
+      platform: readStack(outdir, stacks.platform),
+      serving: readStack(outdir, stacks.serving),
+    };
+  }
   return result;
 }
 

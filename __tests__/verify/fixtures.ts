@@ -7,10 +7,11 @@ import type { ClusterState, EnvironmentFacts } from "../../scripts/verify/state"
 export const FACTS: EnvironmentFacts = {
   name: "test",
   kubeVersion: "1.34",
-  vpcCidr: "10.10.0.0/16",
+  podCidr: "10.10.0.0/16",
   serviceCidr: "172.20.0.0/16",
   apiServiceIp: "172.20.0.1",
   apiEndpointIp: "10.10.0.200",
+  apiEndpointPort: 443,
   databaseIp: "10.10.0.100",
   databasePort: 5432,
   objectStoreIp: "52.218.0.10",

@@ -73,3 +73,9 @@ export const ON_PREM_CHARTS = [
   "postgres-cluster",
   "gpu-operator",
 ] as const satisfies readonly PlatformChart[];
+
+/** The charts an environment of each target installs: exactly these have versions in its release file. */
+export function chartsInstalledOn(target: "aws" | "rancher"): PlatformChart[] {
+  const excluded: readonly string[] = target === "aws" ? ON_PREM_CHARTS : AWS_ONLY_CHARTS;
+  return PLATFORM_CHART_NAMES.filter((chart) => !excluded.includes(chart));
+}

@@ -9,7 +9,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import type { EnvironmentInput } from "../../environments/schema";
+import type { Environment } from "../../environments/schema";
+import type { RancherEnvironment } from "../../environments/rancher-schema";
+import { isOnPrem, type AnyEnvironmentInput } from "../../environments/targets";
 import { loadBuilds } from "../../stacks/synthesize";
 import { addEnvironmentStacks } from "../../stacks/app";
 import { convertTypedResource, TYPED_RESOURCES, type KubernetesObject } from "./convert";
@@ -50,12 +52,15 @@ export interface EnvironmentFacts {
   readonly name: string;
   /** `1.34` */
   readonly kubeVersion: string;
-  readonly vpcCidr: string;
+  /** Where pod addresses come from (the VPC on EKS, the cluster CIDR on RKE2). */
+  readonly podCidr: string;
   readonly serviceCidr: string;
   /** The `kubernetes` Service's ClusterIP: the first address of the service CIDR. */
   readonly apiServiceIp: string;
-  /** An address the API server's endpoints (EKS control-plane ENIs) have in the VPC. */
+  /** An address the API server's endpoints have (EKS control-plane ENIs, RKE2 server nodes). */
   readonly apiEndpointIp: string;
+  /** Port the API server's endpoints listen on (443 on EKS, 6443 on RKE2). */
+  readonly apiEndpointPort: number;
   /** Where the database resolves (inside the VPC). */
   readonly databaseIp: string;
   readonly databasePort: number;
@@ -78,7 +83,7 @@ export interface ClusterState {
 }
 
 export interface CollectOptions {
-  readonly environments: readonly EnvironmentInput[];
+  readonly environments: readonly AnyEnvironmentInput[];
   readonly tools: Tools;
   readonly charts: ChartSources;
   /** Folder holding `kubeflow-pipelines-<version>/manifests` or a `manifests` folder itself. */
@@ -111,14 +116,14 @@ export const CLUSTER_SCOPED_KINDS = new Set([
 ]);
 
 export interface SynthesizedEnvironment {
-  readonly input: EnvironmentInput;
+  readonly input: AnyEnvironmentInput;
   readonly name: string;
   readonly stacks: Record<string, TerraformJson>;
   readonly facts: EnvironmentFacts;
 }
 
 /** Synthesizes every stack of the environments into a temporary folder and reads them back. */
-export function synthesize(environments: readonly EnvironmentInput[]): SynthesizedEnvironment[] {
+export function synthesize(environments: readonly AnyEnvironmentInput[]): SynthesizedEnvironment[] {
   const loaded = loadBuilds(environments);
   if (!loaded.ok) throw new Error(`environment configuration is invalid:\n${loaded.problems.join("\n")}`);
   const outdir = mkdtempSync(join(tmpdir(), "mlops-verify-synth-"));
@@ -128,18 +133,20 @@ export function synthesize(environments: readonly EnvironmentInput[]): Synthesiz
     app.synth();
     return loaded.builds.map(({ environment }, index) => {
       const stacks: Record<string, TerraformJson> = {};
-      for (const stack of Object.values(all[index])) {
+      for (const stack of Object.values(all[index]).filter((s) => s !== undefined)) {
         const id = stack.node.id;
         stacks[id] = JSON.parse(readFileSync(join(outdir, "stacks", id, "cdk.tf.json"), "utf8"));
       }
       const input = environments.find(
         (e) => (e as { name: string }).name === environment.name,
-      ) as EnvironmentInput;
+      ) as AnyEnvironmentInput;
       return {
         input,
         name: environment.name,
         stacks,
-        facts: factsOf(environment, stacks[`${environment.name}-foundation`]),
+        facts: isOnPrem(environment)
+          ? onPremFactsOf(environment)
+          : factsOf(environment, stacks[`${environment.name}-foundation`]),
       };
     });
   } finally {
@@ -153,14 +160,41 @@ const EKS_EFFECTS: Record<string, string> = {
   PREFER_NO_SCHEDULE: "PreferNoSchedule",
 };
 
-function factsOf(
-  environment: {
-    name: string;
-    eks: { version: string; serviceIpv4Cidr: string };
-    network: { vpcCidr: string };
-  },
-  foundation: TerraformJson | undefined,
-): EnvironmentFacts {
+/**
+ * An on-prem cluster as its environment file describes it: the nodes are one general pool and
+ * the labelled GPU nodes; pods (the database's included) draw from the cluster CIDR; Canal
+ * matches policies after DNAT; every image comes from Artifactory.
+ */
+function onPremFactsOf(environment: RancherEnvironment): EnvironmentFacts {
+  const cluster = environment.cluster;
+  const gpu = cluster.gpuNodes;
+  return {
+    name: environment.name,
+    kubeVersion: cluster.kubernetesVersion,
+    podCidr: cluster.podCidr,
+    serviceCidr: cluster.serviceCidr,
+    apiServiceIp: firstAddress(cluster.serviceCidr),
+    apiEndpointIp: firstAddress(cluster.apiServerCidrs[0]),
+    apiEndpointPort: cluster.apiServerPort,
+    databaseIp: hostInCidr(cluster.podCidr, 100),
+    databasePort: 5432,
+    objectStoreIp: firstAddress(environment.objectStore.cidrs[0]),
+    loadBalancerIp: hostInCidr(cluster.ingressSourceCidrs[0], 1),
+    nodeGroups: [
+      { name: "general", labels: {}, taints: [], maxSize: cluster.maxNodes - gpu.maxNodes },
+      {
+        name: "gpu",
+        labels: { [gpu.labelKey]: gpu.labelValue },
+        taints: gpu.taintKey ? [{ key: gpu.taintKey, effect: "NoSchedule" }] : [],
+        maxSize: gpu.maxNodes,
+      },
+    ],
+    networkPolicyEngine: "post-dnat",
+    mirrorRegistry: environment.registry.host,
+  };
+}
+
+function factsOf(environment: Environment, foundation: TerraformJson | undefined): EnvironmentFacts {
   const groups = Object.entries(foundation?.resource?.aws_eks_node_group ?? {}).map(([id, group]) => {
     const g = group as {
       node_group_name?: string;
@@ -184,10 +218,11 @@ function factsOf(
   return {
     name: environment.name,
     kubeVersion: environment.eks.version,
-    vpcCidr: vpc,
+    podCidr: vpc,
     serviceCidr: environment.eks.serviceIpv4Cidr,
     apiServiceIp: firstAddress(environment.eks.serviceIpv4Cidr),
     apiEndpointIp: hostInCidr(vpc, 200),
+    apiEndpointPort: 443,
     databaseIp: hostInCidr(vpc, 100),
     databasePort: 5432,
     objectStoreIp: "52.218.0.10",

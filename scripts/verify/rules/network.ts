@@ -190,7 +190,7 @@ class Addresses {
   pod(w: { namespace: string; labels: Readonly<Record<string, string>> }): string {
     const key = `${w.namespace}/${JSON.stringify(w.labels)}`;
     if (!this.pods.has(key))
-      this.pods.set(key, hostInCidr(this.state.environment.vpcCidr, 1024 + this.pods.size));
+      this.pods.set(key, hostInCidr(this.state.environment.podCidr, 1024 + this.pods.size));
     return this.pods.get(key)!;
   }
 }
@@ -285,7 +285,7 @@ export function concreteFlows(
   const apiServer: Target = {
     description: `API server (kubernetes Service ${env.apiServiceIp}:443)`,
     preDnat: { ip: env.apiServiceIp, port: 443 },
-    backend: { ip: env.apiEndpointIp, port: 443 },
+    backend: { ip: env.apiEndpointIp, port: env.apiEndpointPort },
     protocol: "TCP",
   };
   const destinationTargets = (to: FlowDestination, protocol: string): Target[] | string => {
@@ -379,7 +379,7 @@ export function concreteFlows(
           preDnat: { ip: dnsIp, port: 53 },
           backend: {
             pod: { namespace: "kube-system", labels: { "k8s-app": "kube-dns" } },
-            ip: hostInCidr(env.vpcCidr, 53),
+            ip: hostInCidr(env.podCidr, 53),
             port: 53,
           },
           protocol,

@@ -1,0 +1,67 @@
+import type { RancherEnvironmentInput } from "./rancher-schema";
+import { onPremTest } from "./onprem-test";
+
+/**
+ * On-prem production: the Rancher prod cluster on RHEL, with the GPU prod nodes. Protected:
+ * three PostgreSQL instances, highly available components, no local admin logins. It shares
+ * Artifactory, the object store appliance and Active Directory with onprem-test.
+ */
+export const onPremProd: RancherEnvironmentInput = {
+  name: "onprem-prod",
+  target: "rancher",
+  protection: "protected",
+  cluster: {
+    kubeconfigContext: "rancher-mlops-prod",
+    kubernetesVersion: "1.34",
+    apiServerCidrs: ["10.61.0.11/32", "10.61.0.12/32", "10.61.0.13/32"],
+    ingressSourceCidrs: ["10.61.0.0/24"],
+    storageClassName: "longhorn",
+    maxNodes: 16,
+    gpuNodes: {
+      labelKey: "node.example.com/gpu",
+      labelValue: "gpu-prod",
+      maxNodes: 4,
+      taintKey: "nvidia.com/gpu",
+    },
+  },
+  registry: {
+    ...onPremTest.registry,
+    servingRepository: "ml-docker-prod-local/mlops-serving",
+    trainingRepository: "ml-docker-prod-local/mlops-training",
+  },
+  objectStore: {
+    ...onPremTest.objectStore,
+    artifactsBucket: "mlops-prod-artifacts",
+    dataBucket: "mlops-prod-data",
+  },
+  database: { instances: 3, storageGib: 100, backupRetentionDays: 30 },
+  directory: {
+    ...onPremTest.directory,
+    bindDn: "CN=svc-mlops-prod,OU=Service Accounts,DC=example,DC=com",
+    roles: {
+      admins: ["mlops-admins"],
+      editors: ["mlops-engineers"],
+      viewers: ["mlops-viewers", "data-scientists"],
+    },
+  },
+  tls: { caSecret: "corp-ca" },
+  serving: { replicas: 3, maxReplicas: 12 },
+  platform: {
+    highAvailability: true,
+    domain: "mlops.prod.example.com",
+    namespaceQuota: { cpu: "32", memory: "128Gi" },
+    monitoring: { retentionDays: 30, storageGib: 200 },
+    pipelines: { manifestsRepository: "https://git.example.com/mirrors/kubeflow-pipelines.git" },
+    alerting: {
+      receivers: [
+        { kind: "pagerduty", name: "on-call", severities: ["critical"] },
+        {
+          kind: "slack",
+          name: "platform-team",
+          channel: "#mlops-prod-alerts",
+          severities: ["critical", "warning", "info"],
+        },
+      ],
+    },
+  },
+};
