@@ -98,7 +98,11 @@ function synthesizeAllOf(inputs: readonly AnyEnvironmentInput[]) {
   const app = Testing.app();
   const all = addEnvironmentStacks(app, loaded.builds);
   app.synth();
-  return loaded.builds.map(({ environment }, index) => ({ environment, stacks: all[index], outdir: app.outdir }));
+  return loaded.builds.map(({ environment }, index) => ({
+    environment,
+    stacks: all[index],
+    outdir: app.outdir,
+  }));
 }
 
 /** Synthesizes AWS environments (the registry's by default): foundation, platform, serving. */
