@@ -114,8 +114,8 @@ export function promote(options: PromoteOptions): PromoteResult {
       const paths = PROMOTION_PATHS.map((p) => p.join(" -> ")).join("; ");
       fail(
         expectedSource
-          ? `${options.to} takes releases only from ${expectedSource}, not ${options.from} (promotion order: ${paths})`
-          : `${options.to} is the start of its promotion path and takes no release from ${options.from} (promotion order: ${paths})`,
+          ? `${options.to} takes releases only from ${expectedSource}, not ${options.from} (promotion order: ${paths}); fix: promote ${options.from}'s release along its path until it reaches ${expectedSource}, then run --from ${expectedSource} --to ${options.to}`
+          : `${options.to} is the start of its promotion path and takes no release from ${options.from} (promotion order: ${paths}); fix: change ${options.to}'s release file in a pull request instead of promoting into it`,
       );
     }
     const source = readRelease(directory, options.from, "source");
