@@ -8,6 +8,7 @@ import type { PlatformRelease } from "./helm-release";
 import { PLATFORM_SERVICE_ACCOUNTS } from "./service-accounts";
 import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity } from "../lib/workload-defaults";
 import { hostPatterns } from "../lib/cidr";
+import { mirroredImage } from "./image-mirror";
 
 /** A Secret holding an MLflow user's name and password. */
 export interface MlflowUserSecret {
@@ -251,10 +252,11 @@ export class Mlflow extends Construct {
             restartPolicy: "OnFailure",
             // uid 70 is the postgres user of the alpine image.
             securityContext: restrictedPodSecurity(70),
+            imagePullSecrets: pullSecrets(props.target),
             container: [
               {
                 name: "create-user",
-                image: props.postgresClientImage,
+                image: workloadImage(props.target, props.postgresClientImage),
                 command: ["sh", "-ec", DATABASE_USER_SCRIPT],
                 env: [
                   { name: "PGHOST", value: db.host },
@@ -315,10 +317,11 @@ export class Mlflow extends Construct {
             restartPolicy: "OnFailure",
             // uid 100 is curl_user of the curl image.
             securityContext: restrictedPodSecurity(100),
+            imagePullSecrets: pullSecrets(props.target),
             container: [
               {
                 name: "create-users",
-                image: users.image,
+                image: workloadImage(props.target, users.image),
                 command: ["sh", "-euc", script],
                 env: [
                   { name: "MLFLOW", value: this.trackingUri },
@@ -378,4 +381,14 @@ function mlflowServiceMonitor(
       ],
     },
   };
+}
+
+/** An image of the platform's own Jobs, through the target's registry mirror where it has one. */
+function workloadImage(target: ClusterTarget, image: string): string {
+  return target.imageMirror ? mirroredImage(image, target.imageMirror) : image;
+}
+
+/** The mirror's pull Secret, for pods that pull through it. */
+function pullSecrets(target: ClusterTarget): { name: string }[] | undefined {
+  return target.imageMirror ? [{ name: target.imageMirror.pullSecretName }] : undefined;
 }
