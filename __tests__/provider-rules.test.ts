@@ -25,56 +25,14 @@ import { RELEASES_DIRECTORY } from "../environments/releases";
 import { nodeLabelKeyProblem, type EnvironmentInput } from "../environments/schema";
 import { promote } from "../scripts/promote";
 import { HELM_VALUES_DIRECTORY } from "../stacks/helm-values";
-import { runSynthesis, type SynthesisOptions } from "../stacks/synthesize";
+import { runSynthesis } from "../stacks/synthesize";
+import { contents, expectOneProblem, previousOutput } from "./support/failed-synthesis";
 
 type Mutable = any;
 function variant(base: EnvironmentInput, change: (env: Mutable) => void): EnvironmentInput {
   const copy = structuredClone(base) as Mutable;
   change(copy);
   return copy;
-}
-
-/** Every file under `directory` with its content, to prove nothing changed. */
-function contents(directory: string): Record<string, string> {
-  const files: Record<string, string> = {};
-  const walk = (dir: string, prefix: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path, `${prefix}${entry.name}/`);
-      else files[`${prefix}${entry.name}`] = readFileSync(path, "utf8");
-    }
-  };
-  walk(directory, "");
-  return files;
-}
-
-/** An output folder holding the previous run's stacks, as a real checkout would. */
-function previousOutput(): string {
-  const outdir = join(mkdtempSync(join(tmpdir(), "synth-")), "cdktf.out");
-  mkdirSync(join(outdir, "stacks", "dev-foundation"), { recursive: true });
-  writeFileSync(join(outdir, "stacks", "dev-foundation", "cdk.tf.json"), '{"previous": true}\n');
-  writeFileSync(join(outdir, "manifest.json"), '{"previous": true}\n');
-  return outdir;
-}
-
-/** Runs the synthesis as `npm run synth` does and checks the promise of a failed run. */
-async function expectOneProblem(
-  registry: () => readonly unknown[],
-  expected: string | RegExp,
-  options: Omit<SynthesisOptions, "outdir"> = {},
-): Promise<void> {
-  const outdir = previousOutput();
-  const before = contents(outdir);
-  const run = await runSynthesis(registry, { ...options, outdir });
-  expect(run.exitCode).toBe(1);
-  expect(run.stdout).toBe("");
-  const problems = run.stderr.split("\n").filter((line) => line.startsWith("  - "));
-  expect(problems).toHaveLength(1);
-  if (typeof expected === "string") expect(problems[0].slice(4).startsWith(expected)).toBe(true);
-  else expect(problems[0].slice(4)).toMatch(expected);
-  expect(problems[0]).toMatch(/; fix: \S/);
-  expect(run.stderr).not.toMatch(/\n\s+at /);
-  expect(contents(outdir)).toEqual(before);
 }
 
 /** [what is wrong, the environments, the start of the one expected message] */
