@@ -27,7 +27,7 @@ function machine(
     env,
     run: (command, args) => {
       const key = `${command} ${args[0]}`;
-      return answers[key] ?? answers[command] ?? missing;
+      return answers[`${command} ${args.join(" ")}`] ?? answers[key] ?? answers[command] ?? missing;
     },
   };
 }
@@ -134,7 +134,7 @@ describe("npm run doctor", () => {
   it("refuses an unknown --env with the names it knows", () => {
     const result = runDoctor(machine(healthy), ENVIRONMENTS, "qa");
     expect(describeChecks(result.checks)).toContain(
-      "FAIL --env: qa is not an environment; fix: use one of dev, staging, prod",
+      "FAIL --env: qa is not an environment; fix: use one of dev, staging, prod, onprem-test, onprem-prod",
     );
     expect(result.exitCode).toBe(1);
   });
@@ -143,5 +143,85 @@ describe("npm run doctor", () => {
     expect(atLeast("1.10.0", "1.9.9")).toBe(true);
     expect(atLeast("1.9.9", "1.10.0")).toBe(false);
     expect(atLeast("20.0.0", "20.0.0")).toBe(true);
+  });
+
+  describe("on-prem environments", () => {
+    const KUBECONFIG = "/tmp/rancher.yaml";
+    const withKubeconfig = { CHECKPOINT_DISABLE: "1", KUBE_CONFIG_PATH: KUBECONFIG };
+    const serverVersion = (minor: string) =>
+      installed(JSON.stringify({ clientVersion: {}, serverVersion: { major: "1", minor } }));
+    const rancher: Answers = {
+      ...healthy,
+      [`kubectl version --client -o json --kubeconfig ${KUBECONFIG}`]: installed("{}"),
+      [`kubectl version --context rancher-mlops-test -o json --kubeconfig ${KUBECONFIG}`]:
+        serverVersion("34"),
+      [`kubectl get namespace terraform-state --context rancher-mlops-test -o name --kubeconfig ${KUBECONFIG}`]:
+        installed("namespace/terraform-state\n"),
+    };
+    const onPrem = (answers: Answers, env: Record<string, string> = withKubeconfig) => {
+      const result = runDoctor(machine(answers, env), ENVIRONMENTS, "onprem-test");
+      return { ...result, text: describeChecks(result.checks) };
+    };
+
+    it("passes a kubeconfig whose context reaches the cluster at its version, with the state namespace", () => {
+      const { exitCode, text } = onPrem(rancher);
+      expect(text).toContain("ok   onprem-test cluster: context rancher-mlops-test, Kubernetes 1.34\n");
+      expect(text).toContain("ok   onprem-test state: namespace terraform-state exists\n");
+      expect(text).not.toContain("aws");
+      expect(exitCode).toBe(0);
+    });
+
+    it("fails without KUBE_CONFIG_PATH, saying where the kubeconfig comes from", () => {
+      const { exitCode, text } = onPrem(rancher, { CHECKPOINT_DISABLE: "1" });
+      expect(text).toContain("FAIL KUBE_CONFIG_PATH: unset");
+      expect(text).toContain("fix: download the kubeconfig of each cluster from Rancher");
+      expect(exitCode).toBe(1);
+    });
+
+    it("fails when the context does not reach a cluster, naming the environment file to correct", () => {
+      const { exitCode, text } = onPrem({
+        ...rancher,
+        [`kubectl version --context rancher-mlops-test -o json --kubeconfig ${KUBECONFIG}`]: failing(
+          'error: context "rancher-mlops-test" does not exist',
+          1,
+        ),
+      });
+      expect(text).toContain(
+        'FAIL onprem-test cluster: context rancher-mlops-test does not reach a cluster (error: context "rancher-mlops-test" does not exist)',
+      );
+      expect(text).toContain("cluster.kubeconfigContext in environments/onprem-test.ts");
+      expect(exitCode).toBe(1);
+    });
+
+    it("warns when the cluster runs another Kubernetes version than the environment says", () => {
+      const { exitCode, text } = onPrem({
+        ...rancher,
+        [`kubectl version --context rancher-mlops-test -o json --kubeconfig ${KUBECONFIG}`]:
+          serverVersion("33+"),
+      });
+      expect(text).toContain(
+        "warn onprem-test cluster: context rancher-mlops-test runs Kubernetes 1.33, the environment says 1.34",
+      );
+      expect(exitCode).toBe(0);
+    });
+
+    it("fails when the state namespace is missing, with the command that creates it", () => {
+      const { exitCode, text } = onPrem({
+        ...rancher,
+        [`kubectl get namespace terraform-state --context rancher-mlops-test -o name --kubeconfig ${KUBECONFIG}`]:
+          failing('Error from server (NotFound): namespaces "terraform-state" not found', 1),
+      });
+      expect(text).toContain(
+        "FAIL onprem-test state: namespace terraform-state not readable (Error from server (NotFound)",
+      );
+      expect(text).toContain("fix: kubectl --context rancher-mlops-test create namespace terraform-state");
+      expect(exitCode).toBe(1);
+    });
+
+    it("fails without kubectl", () => {
+      const { exitCode, text } = onPrem({ ...healthy });
+      expect(text).toContain("FAIL kubectl: not found on PATH");
+      expect(exitCode).toBe(1);
+    });
   });
 });

@@ -6,14 +6,16 @@
  * Prints one line per check and exits 1 when any check fails, each failure with its fix:
  * Node and npm, Terraform and its version, the AWS CLI and the account its credentials belong
  * to against each environment's allowed accounts, the state bucket of each environment that
- * keeps remote state, and the update check of the cdktf CLI.
+ * keeps remote state, the update check of the cdktf CLI; for on-prem environments the kubeconfig
+ * (`KUBE_CONFIG_PATH`), each cluster's context and version, and the state backend's namespace.
  */
 import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { ENVIRONMENTS } from "../environments";
 import { loadEnvironments } from "../environments/load";
-import { isAws } from "../environments/targets";
+import { isAws, isOnPrem } from "../environments/targets";
 import type { Environment } from "../environments/schema";
+import type { RancherEnvironment } from "../environments/rancher-schema";
 
 /** The oldest versions the project works with: Node for synth and tests, Terraform for S3 native locking. */
 export const MINIMUM_NODE = "20.0.0";
@@ -232,8 +234,87 @@ export function runDoctor(
       });
     }
     checks.push(...awsChecks(ctx, environments.filter(isAws)));
+    checks.push(...onPremChecks(ctx, environments.filter(isOnPrem)));
   }
   return { checks, exitCode: checks.some((check) => check.status === "fail") ? 1 : 0 };
+}
+
+/**
+ * On-prem environments: the kubeconfig Rancher generated (the Kubernetes and Helm providers and
+ * the state backend read it from `KUBE_CONFIG_PATH`), each environment's context reaching its
+ * cluster at the expected Kubernetes version, and the namespace that keeps the state.
+ */
+function onPremChecks(ctx: DoctorContext, environments: readonly RancherEnvironment[]): Check[] {
+  if (environments.length === 0) return [];
+  const kubeconfig = ctx.env.KUBE_CONFIG_PATH;
+  if (!kubeconfig) {
+    return [
+      {
+        status: "fail",
+        subject: "KUBE_CONFIG_PATH",
+        detail:
+          "unset: the Kubernetes and Helm providers and the state backend of on-prem stacks read the kubeconfig from it",
+        fix: "download the kubeconfig of each cluster from Rancher, merge them into one file and export KUBE_CONFIG_PATH=<that file>",
+      },
+    ];
+  }
+  const checks: Check[] = [{ status: "ok", subject: "KUBE_CONFIG_PATH", detail: "set" }];
+  const kubectl = (args: string[]) => ctx.run("kubectl", [...args, "--kubeconfig", kubeconfig]);
+  const client = kubectl(["version", "--client", "-o", "json"]);
+  if (client.code === undefined) {
+    checks.push({
+      status: "fail",
+      subject: "kubectl",
+      detail: "not found on PATH (doctor reaches the clusters with it)",
+      fix: "install kubectl within one minor version of the clusters and put it on PATH",
+    });
+    return checks;
+  }
+  for (const environment of environments) {
+    const context = environment.cluster.kubeconfigContext;
+    const subject = `${environment.name} cluster`;
+    const server = kubectl(["version", "--context", context, "-o", "json"]);
+    let version: string | undefined;
+    try {
+      const info = (JSON.parse(server.stdout) as { serverVersion?: { major?: string; minor?: string } })
+        .serverVersion;
+      if (info?.major && info.minor) version = `${info.major}.${info.minor.replace(/\D+$/, "")}`;
+    } catch {
+      version = undefined;
+    }
+    if (server.code !== 0 || version === undefined) {
+      checks.push({
+        status: "fail",
+        subject,
+        detail: `context ${context} does not reach a cluster (${firstLine(server.stderr) || `exit ${server.code}`})`,
+        fix: `add the context ${context} to ${kubeconfig} (Rancher: cluster > Download KubeConfig) or correct cluster.kubeconfigContext in environments/${environment.name}.ts`,
+      });
+      continue;
+    }
+    checks.push(
+      version === environment.cluster.kubernetesVersion
+        ? { status: "ok", subject, detail: `context ${context}, Kubernetes ${version}` }
+        : {
+            status: "warn",
+            subject,
+            detail: `context ${context} runs Kubernetes ${version}, the environment says ${environment.cluster.kubernetesVersion}`,
+            fix: `set cluster.kubernetesVersion to "${version}" in environments/${environment.name}.ts, or point the context at the right cluster`,
+          },
+    );
+    const namespace = environment.stateBackend.namespace;
+    const state = kubectl(["get", "namespace", namespace, "--context", context, "-o", "name"]);
+    checks.push(
+      state.code === 0
+        ? { status: "ok", subject: `${environment.name} state`, detail: `namespace ${namespace} exists` }
+        : {
+            status: "fail",
+            subject: `${environment.name} state`,
+            detail: `namespace ${namespace} not readable (${firstLine(state.stderr) || `exit ${state.code}`})`,
+            fix: `kubectl --context ${context} create namespace ${namespace} (see "On-prem: Rancher clusters" in README.md)`,
+          },
+    );
+  }
+  return checks;
 }
 
 /** One line per check: `ok   terraform 1.11.4`, `FAIL aws credentials: ...; fix: ...`. */
