@@ -1,6 +1,9 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { ENVIRONMENTS } from "../environments";
+import { PROMOTION_PATHS } from "../environments/promotion";
+import { isOnPremInput } from "../environments/targets";
 
 const WORKFLOWS = join(__dirname, "..", ".github", "workflows");
 const workflow = (file: string): any => parse(readFileSync(join(WORKFLOWS, file), "utf8"));
@@ -54,13 +57,19 @@ describe("GitHub workflows", () => {
 
 describe("Jenkinsfile", () => {
   const jenkinsfile = readFileSync(join(__dirname, "..", "Jenkinsfile"), "utf8");
+  const stageBodies = Object.fromEntries(
+    jenkinsfile
+      .split(/\n    stage\('/)
+      .slice(1)
+      .map((chunk) => [chunk.slice(0, chunk.indexOf("'")), chunk]),
+  );
 
-  it("runs synth, test, diff, deploy onprem-test, approval, deploy onprem-prod in that order", () => {
+  it("tests and synthesizes, then deploys onprem-test, waits for approval, deploys onprem-prod", () => {
     const stages = [...jenkinsfile.matchAll(/stage\('([^']+)'\)/g)].map((m) => m[1]);
     expect(stages).toEqual([
       "Install",
-      "Synth",
       "Test",
+      "Synth",
       "Diff onprem-test",
       "Deploy onprem-test",
       "Approve onprem-prod",
@@ -69,5 +78,30 @@ describe("Jenkinsfile", () => {
     expect(jenkinsfile).toMatch(
       /input message: 'Deploy to onprem-prod\?', submitter: 'mlops-release-approvers'/,
     );
+  });
+
+  it("deploys exactly the stacks synthesis writes for the on-prem environments", () => {
+    const deployed = [...jenkinsfile.matchAll(/cdktf deploy --auto-approve ([^']+)'/g)].flatMap((m) =>
+      m[1].trim().split(/\s+/),
+    );
+    const onPrem = ENVIRONMENTS.filter(isOnPremInput).map((env) => env.name);
+    expect(deployed).toEqual(onPrem.flatMap((env) => [`${env}-platform`, `${env}-serving`]));
+    expect(PROMOTION_PATHS).toContainEqual(onPrem);
+  });
+
+  it("hands each stage the kubeconfig where the providers and the state backend read it, after the preflight", () => {
+    // The Kubernetes and Helm providers and Terraform's kubernetes backend read KUBE_CONFIG_PATH.
+    expect(jenkinsfile).not.toMatch(/variable: 'KUBECONFIG'/);
+    for (const env of ["onprem-test", "onprem-prod"]) {
+      const stage =
+        env === "onprem-test" ? stageBodies["Diff onprem-test"] : stageBodies["Deploy onprem-prod"];
+      expect(stage).toContain(`file(credentialsId: 'kubeconfig-${env}', variable: 'KUBE_CONFIG_PATH')`);
+      expect(stage).toContain("variable: 'TF_CLI_CONFIG_FILE'");
+      const doctor = stage.indexOf(`npm run doctor -- --env ${env}`);
+      expect(doctor).toBeGreaterThan(-1);
+      expect(doctor).toBeLessThan(stage.indexOf("cdktf diff"));
+    }
+    for (const name of ["Deploy onprem-test", "Approve onprem-prod", "Deploy onprem-prod"])
+      expect(stageBodies[name]).toContain("when { branch 'main' }");
   });
 });
