@@ -37,6 +37,15 @@ export default tseslint.config(
     },
   },
   {
+    // Plain CommonJS launchers that run before any TypeScript is compiled.
+    files: ["scripts/*.js"],
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: { require: "readonly", module: "writable", __dirname: "readonly", process: "readonly" },
+    },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
+  {
     // Tests read untyped Terraform JSON; `any` there is the honest type.
     files: ["__tests__/**/*.ts"],
     rules: { "@typescript-eslint/no-explicit-any": "off" },

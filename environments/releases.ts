@@ -5,11 +5,12 @@ import { formatIssue } from "./load";
 import { upstreamOf } from "./promotion";
 import { releaseFileSchema, type ReleaseFile } from "./release-schema";
 import { chartsInstalledOn } from "../constructs/platform/charts";
+import { projectRoot } from "./project-root";
 
 /** Where an environment runs, which decides the charts its release pins. */
 export type ReleaseTarget = "aws" | "rancher";
 
-export const RELEASES_DIRECTORY = join(__dirname, "releases");
+export const RELEASES_DIRECTORY = join(projectRoot(), "environments", "releases");
 
 export type ReleaseLoadResult =
   | { readonly ok: true; readonly release: ReleaseFile }

@@ -5,8 +5,9 @@ import { parseDocument } from "yaml";
 import type { HelmValues } from "../constructs/lib/values";
 import type { ChartValueFiles } from "../constructs/platform/chart-catalog";
 import { PLATFORM_CHART_NAMES, type PlatformChart } from "../constructs/platform/charts";
+import { projectRoot } from "../environments/project-root";
 
-export const HELM_VALUES_DIRECTORY = join(__dirname, "..", "helm-values");
+export const HELM_VALUES_DIRECTORY = join(projectRoot(), "helm-values");
 
 /** A values file that cannot be used; its message is one line naming the file and line. */
 export class ValuesFileError extends Error {

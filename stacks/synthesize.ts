@@ -3,6 +3,7 @@ import { basename, dirname, join, relative, resolve } from "node:path";
 import { App } from "cdktf";
 import { loadEnvironments } from "../environments/load";
 import { isOnPrem } from "../environments/targets";
+import { projectRoot } from "../environments/project-root";
 import { loadRelease, RELEASES_DIRECTORY } from "../environments/releases";
 import { addEnvironmentStacks, type EnvironmentBuild } from "./app";
 import { HELM_VALUES_DIRECTORY, valueFileProblems } from "./helm-values";
@@ -33,7 +34,7 @@ export type SynthesisResult =
   | { readonly ok: false; readonly problems: readonly string[] };
 
 /** The project's root: paths in messages are relative to it. */
-const PROJECT_ROOT = resolve(__dirname, "..");
+const PROJECT_ROOT = projectRoot();
 
 function defaultOutdir(): string {
   return process.env.CDKTF_OUTDIR ?? "cdktf.out";

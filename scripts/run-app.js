@@ -1,0 +1,92 @@
+/**
+ * Runs the cdktf app from a compiled copy in `.build/`: every TypeScript source of the app
+ * (main.ts, constructs/, stacks/, environments/) is transpiled with swc (no type check; `npm
+ * test` runs tsc) only when its content changed since the last run, then `.build/main.js` runs in
+ * this process. A warm run costs a hash of each source, so synthesis runs at the speed of node
+ * on compiled JavaScript.
+ *
+ *   node scripts/run-app.js            # build what changed, then synthesize
+ *   node scripts/run-app.js --build    # build what changed only
+ */
+"use strict";
+const { createHash } = require("node:crypto");
+const fs = require("node:fs");
+const path = require("node:path");
+
+const ROOT = path.resolve(__dirname, "..");
+/** Where the compiled copy goes; inside the project, so it resolves node_modules and finds the project's data. */
+const DEFAULT_OUT = path.join(ROOT, ".build");
+const SOURCE_FOLDERS = ["constructs", "stacks", "environments"];
+
+/** The app's TypeScript sources, relative to the project root (tests excluded). */
+function sources() {
+  const found = ["main.ts"];
+  const walk = (folder) => {
+    for (const entry of fs.readdirSync(path.join(ROOT, folder), { withFileTypes: true })) {
+      const relative = path.join(folder, entry.name);
+      if (entry.isDirectory()) walk(relative);
+      else if (
+        entry.name.endsWith(".ts") &&
+        !entry.name.endsWith(".test.ts") &&
+        !entry.name.endsWith(".d.ts")
+      )
+        found.push(relative);
+    }
+  };
+  SOURCE_FOLDERS.forEach(walk);
+  return found.sort();
+}
+
+function readManifest(manifest) {
+  try {
+    return JSON.parse(fs.readFileSync(manifest, "utf8"));
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Transpiles the sources whose content changed into `out`; removes outputs of deleted sources.
+ * Returns how many files it compiled.
+ */
+function build(out = DEFAULT_OUT) {
+  const manifest = path.join(out, "manifest.json");
+  const previous = readManifest(manifest);
+  const next = {};
+  let swc;
+  let compiled = 0;
+  for (const source of sources()) {
+    const text = fs.readFileSync(path.join(ROOT, source), "utf8");
+    const hash = createHash("sha256").update(text).digest("hex");
+    const output = path.join(out, source.replace(/\.ts$/, ".js"));
+    next[source] = hash;
+    if (previous[source] === hash && fs.existsSync(output)) continue;
+    swc ??= require("@swc/core");
+    const { code } = swc.transformSync(text, {
+      filename: source,
+      jsc: { parser: { syntax: "typescript" }, target: "es2022" },
+      module: { type: "commonjs" },
+      sourceMaps: "inline",
+    });
+    fs.mkdirSync(path.dirname(output), { recursive: true });
+    fs.writeFileSync(output, code);
+    compiled += 1;
+  }
+  for (const source of Object.keys(previous))
+    if (!(source in next)) fs.rmSync(path.join(out, source.replace(/\.ts$/, ".js")), { force: true });
+  if (compiled > 0 || Object.keys(previous).length !== Object.keys(next).length) {
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(manifest, `${JSON.stringify(next, null, 2)}\n`);
+  }
+  return compiled;
+}
+
+module.exports = { build, sources };
+
+if (require.main === module) {
+  build();
+  if (!process.argv.includes("--build")) {
+    process.setSourceMapsEnabled(true);
+    require(path.join(DEFAULT_OUT, "main.js"));
+  }
+}
