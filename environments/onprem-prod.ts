@@ -44,7 +44,7 @@ export const onPremProd: RancherEnvironmentInput = {
       viewers: ["mlops-viewers", "data-scientists"],
     },
   },
-  tls: { caSecret: "corp-ca" },
+  tls: { ...onPremTest.tls },
   serving: { replicas: 3, maxReplicas: 12 },
   platform: {
     highAvailability: true,

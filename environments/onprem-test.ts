@@ -66,13 +66,14 @@ export const onPremTest: RancherEnvironmentInput = {
     caSecret: { name: "corp-ca-bundle", key: "ca.crt" },
     userBaseDn: "OU=People,DC=example,DC=com",
     groupBaseDn: "OU=Groups,DC=example,DC=com",
+    cidrs: ["10.50.0.10/32", "10.50.0.11/32"],
     roles: {
       admins: ["mlops-admins"],
       editors: ["mlops-engineers", "data-scientists"],
       viewers: ["mlops-viewers"],
     },
   },
-  tls: { caSecret: "corp-ca" },
+  tls: { caSecret: "corp-ca", caBundleSecret: { name: "corp-ca-bundle", key: "ca.crt" } },
   platform: {
     highAvailability: false,
     domain: "mlops.test.example.com",

@@ -334,6 +334,13 @@ export const rancherEnvironmentSchema = z
         "give the OU groups are searched under, e.g. OU=Groups,DC=example,DC=com",
       ),
       groupFilter: ldapFilter.optional(),
+      /** Address ranges of the directory's LDAPS endpoints: the only place Dex may connect to. */
+      cidrs: z.array(cidr("give the domain controllers' addresses, e.g. 10.50.0.10/32")).min(1, {
+        error: fix(
+          "must list the directory's addresses (Dex reaches nothing else)",
+          "give each domain controller behind the LDAPS name as a /32, e.g. 10.50.0.10/32",
+        ),
+      }),
       roles: z.strictObject({
         admins: adGroups,
         editors: adGroups,
@@ -344,6 +351,14 @@ export const rancherEnvironmentSchema = z
     tls: z.strictObject({
       /** Existing Secret in the cert-manager namespace with `tls.crt` and `tls.key` of the CA. */
       caSecret: secretName("create it in the cert-manager namespace from the CA's certificate and key"),
+      /**
+       * Existing Secret with the CA's certificate alone (PEM), in the monitoring, mlflow and kubeflow
+       * namespaces: Grafana, MLflow and the pipelines login proxy call Dex at the Argo CD host,
+       * whose certificate the CA signed. Unset: the UIs' certificates are publicly trusted.
+       */
+      caBundleSecret: secretKeyRef(
+        "create it in the monitoring, mlflow and kubeflow namespaces with the CA's certificate (no key)",
+      ).optional(),
     }),
     /** Terraform state in the cluster (Kubernetes backend): one Secret per stack. */
     stateBackend: z

@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { TerraformStack, type ITerraformDependable } from "cdktf";
 import { StorageClassV1 } from "@cdktf/provider-kubernetes/lib/storage-class-v1";
+import { NetworkPolicyV1 } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
 import type { AnyEnvironment } from "../environments/targets";
 import type { ReleaseContent } from "../environments/release-schema";
 import type { ClusterTarget } from "../constructs/platform/cluster-target";
@@ -17,6 +18,19 @@ import { MlflowPostgres, PostgresOperator } from "../constructs/platform/postgre
 import { ArgoCd } from "../constructs/platform/argocd";
 import { Kserve } from "../constructs/platform/kserve";
 import { kubeflowPipelinesApplications } from "../constructs/platform/kubeflow-pipelines";
+import {
+  argoCdLoginValues,
+  grafanaLoginValues,
+  loginClientSecrets,
+  loginFlows,
+  mlflowIssuerCaMounts,
+  mlflowLoginValues,
+  pipelinesLogin,
+  type DirectoryLoginProps,
+  type LoginFlow,
+} from "../constructs/platform/directory-login";
+import { mirroredImage } from "../constructs/platform/image-mirror";
+import { mergeValues } from "../constructs/lib/values";
 import { configureStateBackend } from "./state-backend";
 import { configureClusterProviders } from "./cluster-providers";
 
@@ -83,6 +97,12 @@ const POSTGRES_IMAGE = "ghcr.io/cloudnative-pg/postgresql:17.6-system-trixie";
 /** Copy of the database administrator's credentials (RDS master user) in the MLflow namespace. */
 const DATABASE_ADMIN_SECRET = "database-admin";
 const HTTPS = { port: 443 };
+/** The directory login's users and permissions of MLflow (the mlflow-oidc-auth plugin's own database). */
+export const MLFLOW_LOGIN_DATABASE = "mlflow_oidc_auth";
+/** The image mlflow chart 1.11.5 runs its server with (appVersion 3.15.1); it carries mlflow-oidc-auth. */
+const MLFLOW_SERVER_IMAGE = "burakince/mlflow:3.15.1";
+/** oauth2-proxy in front of the Kubeflow Pipelines UI: the version mlflow chart 1.11.5 pins. */
+const OAUTH2_PROXY_IMAGE = "quay.io/oauth2-proxy/oauth2-proxy:v7.15.4";
 
 /**
  * Installs the ML platform into a cluster described by a `ClusterTarget`: namespaces with
@@ -116,7 +136,14 @@ export class PlatformStack extends TerraformStack {
       repositoryMirrors: target.chartRepositories,
       imageMirror: target.imageMirror,
     });
-    this.namespaces = this.createNamespaces(target, env);
+    const login = target.directoryLogin ? directoryLoginProps(target, platform.domain) : undefined;
+    if (login && target.databaseProvisioning.kind === "managed") {
+      throw new Error(
+        `PlatformStack: ${target.description} has a directory login, whose MLflow users database (${MLFLOW_LOGIN_DATABASE}) only the platform's CloudNativePG cluster creates; fix: run the database with CloudNativePG, or leave the target's directoryLogin unset`,
+      );
+    }
+    const loginSecrets = login ? loginClientSecrets(login) : undefined;
+    this.namespaces = this.createNamespaces(target, env, login);
     const addonNamespaces = {
       certManager: this.addonNamespace("CertManagerNamespace", NS.certManager, "restricted"),
       externalSecrets: this.addonNamespace("ExternalSecretsNamespace", NS.externalSecrets, "restricted"),
@@ -187,13 +214,15 @@ export class PlatformStack extends TerraformStack {
       namespace: addonNamespaces.externalSecrets.name,
       // RDS's master credentials: only the Job that creates MLflow's own database user reads them.
       databaseSecret: { namespace: NS.mlflow, name: DATABASE_ADMIN_SECRET },
-      generated: credentials,
-      shared: [{ credential: MLFLOW_CLIENT, consumerNamespace: NS.serving }],
+      generated: [...credentials, ...(loginSecrets?.generated ?? [])],
+      shared: [{ credential: MLFLOW_CLIENT, consumerNamespace: NS.serving }, ...(loginSecrets?.shared ?? [])],
       fromSecretStore: alertReceiverSecrets(platform.alerting.receivers, NS.monitoring),
       dependsOn: [
         operators.externalSecrets.release,
         this.namespaces.mlflow.namespace,
         this.namespaces.monitoring.namespace,
+        // The login's client secrets live in Argo CD's namespace, the proxy's cookie in Kubeflow's.
+        ...(login ? [this.namespaces.argocd.namespace, this.namespaces.kubeflow.namespace] : []),
       ],
     });
 
@@ -208,6 +237,7 @@ export class PlatformStack extends TerraformStack {
       observed: { serving: NS.serving, mlflow: NS.mlflow, pipelines: NS.kubeflow },
       scrapeable: target.scrapeableComponents,
       receivers: platform.alerting.receivers,
+      login: login ? grafanaLogin(target, login, platform.exposure) : undefined,
       dependsOn: [...base, secrets.release.release],
     });
 
@@ -235,7 +265,7 @@ export class PlatformStack extends TerraformStack {
       });
     }
 
-    const database = this.provisionDatabase(target, charts, ha, [
+    const database = this.provisionDatabase(target, charts, ha, login ? [MLFLOW_LOGIN_DATABASE] : [], [
       this.namespaces.mlflow.namespace,
       secrets.release.release,
       this.monitoring.release.release,
@@ -258,6 +288,7 @@ export class PlatformStack extends TerraformStack {
       podCidrs: target.podCidrs,
       tls: target.traffic.tls,
       healthCheckAnnotations: target.traffic.healthCheckAnnotations("/health"),
+      login: login ? mlflowLogin(target, login) : undefined,
       dependsOn: [secrets.release.release, this.monitoring.release.release, ...operators.ready, ...database],
     });
 
@@ -272,8 +303,32 @@ export class PlatformStack extends TerraformStack {
         ...target.traffic.healthCheckAnnotations("/healthz"),
       },
       ingressTls: target.traffic.ingressTlsSecret !== undefined,
+      login: login ? argoCdLoginValues(login) : undefined,
       dependsOn: [this.monitoring.release.release, ...operators.ready],
     });
+    if (login) {
+      // The KFP UI has no login of its own: oauth2-proxy signs users in at Dex and forwards them.
+      const pipelinesHost = login.hosts.pipelines;
+      charts.install(this, "PipelinesLogin", {
+        chart: "platform-resources",
+        name: "pipelines-login",
+        namespace: this.namespaces.kubeflow.name,
+        computedValues: {
+          resources: pipelinesLogin({
+            ...login,
+            image: target.imageMirror
+              ? mirroredImage(OAUTH2_PROXY_IMAGE, target.imageMirror)
+              : OAUTH2_PROXY_IMAGE,
+            imagePullSecrets: target.imageMirror ? [target.imageMirror.pullSecretName] : undefined,
+            replicas: ha ? 2 : 1,
+            ingressClassName: target.traffic.ingressClassName,
+            ingressAnnotations: target.traffic.ingressAnnotations(platform.exposure),
+            ingressTlsSecret: target.traffic.ingressTlsSecret?.(pipelinesHost),
+          }).objects,
+        },
+        dependsOn: [secrets.release.release, ...operators.ready],
+      });
+    }
     this.argocd.addApplications(
       "PlatformApplications",
       kubeflowPipelinesApplications({
@@ -313,6 +368,7 @@ export class PlatformStack extends TerraformStack {
     target: ClusterTarget,
     charts: ChartCatalog,
     ha: boolean,
+    extraDatabases: readonly string[],
     dependsOn: ITerraformDependable[],
   ): ITerraformDependable[] {
     const provisioning = target.databaseProvisioning;
@@ -356,6 +412,7 @@ export class PlatformStack extends TerraformStack {
         serverSideEncryption: false,
       },
       monitoring: true,
+      extraDatabases,
       dependsOn: [operator.release.release, ...dependsOn],
     });
     if (
@@ -373,7 +430,11 @@ export class PlatformStack extends TerraformStack {
     return new PlatformNamespace(this, id, { name, podSecurity: level, podSecurityException: exception });
   }
 
-  private createNamespaces(target: ClusterTarget, env: AnyEnvironment): PlatformStack["namespaces"] {
+  private createNamespaces(
+    target: ClusterTarget,
+    env: AnyEnvironment,
+    login: DirectoryLoginProps | undefined,
+  ): PlatformStack["namespaces"] {
     const quota = env.platform.namespaceQuota;
     const containerDefaults = {
       request: { cpu: "50m", memory: "64Mi" },
@@ -400,8 +461,11 @@ export class PlatformStack extends TerraformStack {
       ports: [{ port: 5000 }],
     };
     const common = { quota, containerDefaults };
+    const flows = login ? loginFlows(login) : [];
+    const loginRules = (namespace: string, direction: LoginFlow["direction"]) =>
+      loginTrafficRules(target, flows, namespace, direction);
 
-    return {
+    const namespaces = {
       serving: new PlatformNamespace(this, "ServingNamespace", {
         name: NS.serving,
         podSecurity: "restricted",
@@ -446,6 +510,7 @@ export class PlatformStack extends TerraformStack {
             objectStore,
             // PostgreSQL instances read their Cluster and report status through the API.
             ...(inClusterDatabase ? apiServer : []),
+            ...loginRules(NS.mlflow, "egress"),
           ],
         },
       }),
@@ -456,13 +521,20 @@ export class PlatformStack extends TerraformStack {
           "pipeline steps run user images whose security context the platform does not control, and Argo Workflows' executor needs baseline",
         ...common,
         isolation: {
-          ingress: [fromEntry([3000, 8888]), scraping, sameNamespace],
+          // With the directory login the UI (3000) is reached only through its login proxy.
+          ingress: [
+            fromEntry(login ? [8888] : [3000, 8888]),
+            scraping,
+            sameNamespace,
+            ...loginRules(NS.kubeflow, "ingress"),
+          ],
           egress: [
             toMlflow,
             { name: "kserve", peers: [{ namespace: NS.kserve }, { namespace: NS.serving }] },
             ...apiServer,
             objectStore,
             sameNamespace,
+            ...loginRules(NS.kubeflow, "egress"),
           ],
         },
       }),
@@ -495,7 +567,138 @@ export class PlatformStack extends TerraformStack {
         ...common,
       }),
     };
+    if (login) this.isolateDex(target, namespaces.argocd, flows);
+    return namespaces;
   }
+
+  /**
+   * Dex holds the directory's bind password: its pods may reach DNS, the directory's LDAPS
+   * endpoints and the API server (Argo CD's Dex reads its configuration there), nothing else.
+   * The rest of the Argo CD namespace is not isolated.
+   */
+  private isolateDex(target: ClusterTarget, argocd: PlatformNamespace, flows: readonly LoginFlow[]): void {
+    const dex = flows.find((flow) => flow.peer.kind === "directory");
+    const directory = target.directoryLogin;
+    if (!dex || !directory) return;
+    const rule = (rules: readonly TrafficRule[]) =>
+      rules.map((r) => ({
+        to: r.peers.flatMap((peer) => ("cidr" in peer ? [{ ipBlock: { cidr: peer.cidr } }] : [])),
+        ports: r.ports?.map((p) => ({ port: String(p.port), protocol: p.protocol ?? "TCP" })),
+      }));
+    new NetworkPolicyV1(this, "DexEgress", {
+      metadata: { name: "dex-egress", namespace: argocd.name },
+      spec: {
+        podSelector: { matchLabels: { ...dex.podLabels } },
+        policyTypes: ["Egress"],
+        egress: [
+          {
+            to: [
+              {
+                namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+                podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+              },
+            ],
+            ports: [
+              { port: "53", protocol: "UDP" },
+              { port: "53", protocol: "TCP" },
+            ],
+          },
+          {
+            to: directory.directoryCidrs.map((cidr) => ({ ipBlock: { cidr } })),
+            ports: [{ port: String(dex.port), protocol: "TCP" }],
+          },
+          ...rule(kubernetesApiRules(target)),
+        ],
+      },
+    });
+  }
+}
+
+/** What the directory login needs from the target and the environment, for `directory-login.ts`. */
+function directoryLoginProps(target: ClusterTarget, domain: string): DirectoryLoginProps {
+  const login = target.directoryLogin!;
+  return {
+    directory: login.directory,
+    roles: login.roles,
+    hosts: {
+      argocd: `argocd.${domain}`,
+      grafana: `grafana.${domain}`,
+      mlflow: `mlflow.${domain}`,
+      pipelines: `pipelines.${domain}`,
+    },
+    namespaces: { argocd: NS.argocd, monitoring: NS.monitoring, mlflow: NS.mlflow, pipelines: NS.kubeflow },
+    disableLocalAdmins: login.disableLocalAdmins,
+    issuerCaSecret: login.issuerCaSecret,
+  };
+}
+
+/** Grafana's login against Dex, and the Ingress its redirect URI needs (`grafana.<domain>`). */
+function grafanaLogin(
+  target: ClusterTarget,
+  login: DirectoryLoginProps,
+  exposure: "internal" | "public",
+): Record<string, unknown> {
+  const host = login.hosts.grafana;
+  const tlsSecret = target.traffic.ingressTlsSecret?.(host);
+  return mergeValues(grafanaLoginValues(login), {
+    grafana: {
+      ingress: {
+        enabled: true,
+        ingressClassName: target.traffic.ingressClassName,
+        annotations: target.traffic.ingressAnnotations(exposure),
+        hosts: [host],
+        path: "/",
+        pathType: "Prefix",
+        ...(tlsSecret ? { tls: [{ secretName: tlsSecret, hosts: [host] }] } : {}),
+      },
+    },
+  });
+}
+
+/** MLflow's OIDC mode, with the plugin's users in their own database of the platform's PostgreSQL. */
+function mlflowLogin(target: ClusterTarget, login: DirectoryLoginProps) {
+  const usersDatabase = {
+    host: target.database.host,
+    port: target.database.port,
+    database: MLFLOW_LOGIN_DATABASE,
+    secret: MLFLOW_DATABASE_USER.secretName,
+  };
+  return {
+    values: mlflowLoginValues({ ...login, mlflowUsersDatabase: usersDatabase }),
+    caMounts: mlflowIssuerCaMounts(login),
+    usersDatabase,
+    serverImage: MLFLOW_SERVER_IMAGE,
+  };
+}
+
+/**
+ * NetworkPolicy rules of the login's flows (`loginFlows`) in one isolated namespace: the issuer
+ * is the Argo CD host as pods resolve it, the ingress controller's nodes; the directory is its
+ * address ranges.
+ */
+function loginTrafficRules(
+  target: ClusterTarget,
+  flows: readonly LoginFlow[],
+  namespace: string,
+  direction: LoginFlow["direction"],
+): TrafficRule[] {
+  return flows
+    .filter((flow) => flow.namespace === namespace && flow.direction === direction)
+    .map((flow) => {
+      const peer = flow.peer;
+      const peers =
+        peer.kind === "pods"
+          ? [{ namespace: peer.namespace, podLabels: peer.podLabels }]
+          : peer.kind === "directory"
+            ? (target.directoryLogin?.directoryCidrs ?? []).map((cidr) => ({ cidr }))
+            : target.traffic.sourceCidrs.map((cidr) => ({ cidr }));
+      return {
+        name: `login-${peer.kind}-${flow.port}`,
+        podLabels: flow.podLabels,
+        peers,
+        ports: [{ port: flow.port }],
+      };
+    });
 }
 
 /**

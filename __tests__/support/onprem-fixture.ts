@@ -51,6 +51,7 @@ export const onPremTestInput: RancherEnvironmentInput = {
     bindPasswordSecret: { name: "ad-bind", key: "password" },
     userBaseDn: "OU=People,DC=example,DC=com",
     groupBaseDn: "OU=Groups,DC=example,DC=com",
+    cidrs: ["10.50.0.10/32"],
     roles: { admins: ["mlops-admins"], editors: ["mlops-engineers"], viewers: ["mlops-viewers"] },
   },
   tls: { caSecret: "corp-ca" },

@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import type { ITerraformDependable } from "cdktf";
 import type { ChartCatalog } from "./chart-catalog";
 import type { PlatformRelease } from "./helm-release";
-import type { HelmValues } from "../lib/values";
+import { mergeValues, type HelmValues } from "../lib/values";
 
 /** An Argo CD Application, as the `argocd-apps` chart takes it. */
 export interface ArgoApplication {
@@ -24,6 +24,11 @@ export interface ArgoCdProps {
   readonly ingressAnnotations: Record<string, string>;
   /** TLS at the ingress controller: the chart's `argocd-server-tls` Secret, which cert-manager fills. @default false */
   readonly ingressTls?: boolean;
+  /**
+   * Directory login (`argoCdLoginValues`): Dex with the directory connector and the UIs' OIDC
+   * clients, RBAC by group, the local admin off when asked. Unset: the local admin only.
+   */
+  readonly login?: HelmValues;
   readonly dependsOn?: ITerraformDependable[];
 }
 
@@ -47,31 +52,34 @@ export class ArgoCd extends Construct {
       chart: "argo-cd",
       namespace: props.namespace,
       timeoutSeconds: 900,
-      computedValues: {
-        global: { domain: props.host },
-        configs: {
-          // TLS ends at the load balancer; the server answers plain HTTP inside the cluster.
-          params: { "server.insecure": true },
-          secret: { createSecret: true },
-        },
-        "redis-ha": { enabled: ha },
-        // One application controller (sharding is not worth it at this size). A PDB on a single
-        // replica would leave no eviction allowed and block every node drain; its restart is
-        // harmless, since Applications reconcile again when it is back.
-        controller: { replicas: 1, pdb: { enabled: false } },
-        server: {
-          replicas,
-          pdb,
-          ingress: {
-            enabled: true,
-            ingressClassName: props.ingressClassName,
-            annotations: props.ingressAnnotations,
-            ...(props.ingressTls ? { tls: true } : {}),
+      computedValues: mergeValues(
+        {
+          global: { domain: props.host },
+          configs: {
+            // TLS ends at the load balancer; the server answers plain HTTP inside the cluster.
+            params: { "server.insecure": true },
+            secret: { createSecret: true },
           },
+          "redis-ha": { enabled: ha },
+          // One application controller (sharding is not worth it at this size). A PDB on a single
+          // replica would leave no eviction allowed and block every node drain; its restart is
+          // harmless, since Applications reconcile again when it is back.
+          controller: { replicas: 1, pdb: { enabled: false } },
+          server: {
+            replicas,
+            pdb,
+            ingress: {
+              enabled: true,
+              ingressClassName: props.ingressClassName,
+              annotations: props.ingressAnnotations,
+              ...(props.ingressTls ? { tls: true } : {}),
+            },
+          },
+          repoServer: { replicas, pdb },
+          applicationSet: { replicas, pdb },
         },
-        repoServer: { replicas, pdb },
-        applicationSet: { replicas, pdb },
-      },
+        props.login,
+      ),
       dependsOn: props.dependsOn,
     });
   }

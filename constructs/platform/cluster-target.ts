@@ -7,6 +7,7 @@ import type { Construct } from "constructs";
 import type { ImageReference } from "../../environments/release-schema";
 import type { PlatformServiceAccount } from "./service-accounts";
 import type { ImageMirror } from "./image-mirror";
+import type { DirectoryRoles, LdapDirectory, SecretKeyRef } from "./directory-login";
 
 /** How Terraform reaches the Kubernetes API. */
 export type ClusterAccess =
@@ -56,6 +57,32 @@ export interface ObjectStore {
    */
   readonly credentials:
     { readonly kind: "workload-identity" } | { readonly kind: "secret"; readonly secretName: string };
+  /**
+   * Existing Secret (name and key of a PEM bundle) with the CA that signed the store's
+   * certificate, in every namespace that reads artifacts; unset: the certificate is publicly trusted.
+   */
+  readonly caBundle?: { readonly name: string; readonly key: string };
+}
+
+/** Where a kind of pod runs: the nodes' labels and the taints it tolerates. */
+export interface NodePlacement {
+  readonly nodeSelector: Readonly<Record<string, string>>;
+  readonly tolerations: readonly {
+    readonly key: string;
+    readonly operator: "Equal" | "Exists";
+    readonly value?: string;
+    readonly effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+  }[];
+}
+
+/** Node placement of the platform's workloads, by kind of work. */
+export interface WorkloadPlacement {
+  /** Services and light jobs (the serving Deployment, batch inference). */
+  readonly general: NodePlacement;
+  /** Long CPU-heavy jobs (retraining). */
+  readonly training: NodePlacement;
+  /** Pods that ask for a GPU (GPU predictors): the GPU nodes and their taint. */
+  readonly gpu: NodePlacement;
 }
 
 export interface ImageRegistry {
@@ -103,6 +130,12 @@ export interface TrafficEntry {
   ingressTlsSecret?(host: string): string;
   /** Source ranges of load balancer and ingress traffic as pods see it (for NetworkPolicies). */
   readonly sourceCidrs: string[];
+  /**
+   * How the serving Deployment is reached from outside: a `LoadBalancer` Service where the
+   * cloud provisions one (`loadBalancerServiceAnnotations`), or an Ingress of `ingressClassName`
+   * in front of a ClusterIP Service where nothing implements `LoadBalancer` (bare RKE2).
+   */
+  readonly servingExposure: "load-balancer" | "ingress";
 }
 
 export interface ClusterTarget {
@@ -174,6 +207,8 @@ export interface ClusterTarget {
     | { readonly kind: "gpu-operator"; readonly driver: "container" | "preinstalled" };
   /** The GPU nodes: the labels that select them and the taint that keeps other pods off, if any. */
   readonly gpuNodes: { readonly labels: Readonly<Record<string, string>>; readonly taintKey?: string };
+  /** Where the workloads run, by kind of work (node groups on EKS, general and GPU nodes on-prem). */
+  readonly placement: WorkloadPlacement;
   /**
    * The registry mirror every image is pulled through (on-prem: Artifactory remotes per upstream
    * registry, with a pull Secret); unset: images come from their upstream registries.
@@ -186,6 +221,11 @@ export interface ClusterTarget {
    * `tls.key`) in cert-manager's namespace; it signs the UIs' certificates. Unset: none.
    */
   readonly certificateIssuer?: { readonly name: string; readonly caSecretName: string };
+  /**
+   * Sign-in to every UI (Argo CD, Grafana, MLflow, the Kubeflow Pipelines UI) against a
+   * directory through Dex; unset: each UI keeps its own local login (EKS today).
+   */
+  readonly directoryLogin?: DirectoryLoginTarget;
   /** Components the Kubernetes distribution runs itself (RKE2 ships metrics-server). */
   readonly bundled: { readonly metricsServer: boolean };
   /** Cluster components Prometheus can scrape; managed control planes keep theirs out of reach. */
@@ -224,4 +264,20 @@ export interface StorageClassSpec {
     readonly provisioner: string;
     readonly parameters: Record<string, string>;
   };
+}
+
+/** The directory every UI signs users in against, and who holds which role. */
+export interface DirectoryLoginTarget {
+  readonly directory: LdapDirectory;
+  readonly roles: DirectoryRoles;
+  /** Address ranges of the directory's LDAPS endpoints (egress of Dex). */
+  readonly directoryCidrs: readonly string[];
+  /** Turn off Argo CD's `admin` user and Grafana's login form (protected environments). */
+  readonly disableLocalAdmins: boolean;
+  /**
+   * Existing Secret, in the monitoring, MLflow and pipelines namespaces, with the PEM CA bundle
+   * that signed the UIs' certificates (their servers call Dex at the Argo CD host). Unset: the
+   * certificates are publicly trusted.
+   */
+  readonly issuerCaSecret?: SecretKeyRef;
 }

@@ -105,6 +105,10 @@ export interface PipelinesLoginProps extends DirectoryLoginProps {
   readonly replicas: number;
   readonly ingressClassName: string;
   readonly ingressAnnotations: Readonly<Record<string, string>>;
+  /** Secret the Ingress keeps its certificate in, where TLS ends at the ingress controller. @default none */
+  readonly ingressTlsSecret?: string;
+  /** Pull Secrets of the pod, where the image comes through a registry mirror. @default none */
+  readonly imagePullSecrets?: readonly string[];
 }
 
 /** The OIDC clients Dex knows beside Argo CD's own. */
@@ -690,6 +694,9 @@ export function pipelinesLogin(props: PipelinesLoginProps): { objects: Record<st
         metadata: { labels },
         spec: {
           automountServiceAccountToken: false,
+          ...(props.imagePullSecrets && props.imagePullSecrets.length > 0
+            ? { imagePullSecrets: props.imagePullSecrets.map((name) => ({ name })) }
+            : {}),
           securityContext: {
             runAsNonRoot: true,
             runAsUser: OAUTH2_PROXY_UID,
@@ -771,6 +778,9 @@ export function pipelinesLogin(props: PipelinesLoginProps): { objects: Record<st
     metadata: { name: PIPELINES_LOGIN_NAME, namespace, labels, annotations: { ...props.ingressAnnotations } },
     spec: {
       ingressClassName: props.ingressClassName,
+      ...(props.ingressTlsSecret
+        ? { tls: [{ hosts: [props.hosts.pipelines], secretName: props.ingressTlsSecret }] }
+        : {}),
       rules: [
         {
           host: props.hosts.pipelines,

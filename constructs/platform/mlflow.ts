@@ -9,6 +9,7 @@ import { PLATFORM_SERVICE_ACCOUNTS } from "./service-accounts";
 import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity } from "../lib/workload-defaults";
 import { hostPatterns } from "../lib/cidr";
 import { mirroredImage } from "./image-mirror";
+import { mergeValues, type HelmValues } from "../lib/values";
 
 /** A Secret holding an MLflow user's name and password. */
 export interface MlflowUserSecret {
@@ -61,7 +62,32 @@ export interface MlflowProps {
   readonly tls: boolean;
   /** Annotations that point the load balancer's health check at a path. */
   readonly healthCheckAnnotations: Record<string, string>;
+  /**
+   * Directory login: the chart's `oidcAuth` mode instead of basic auth. `users.accounts` then
+   * become the plugin's service accounts (basic auth with their generated password still works
+   * for them), written into the plugin's users database by a Job in the server's image.
+   */
+  readonly login?: MlflowLogin;
   readonly dependsOn?: ITerraformDependable[];
+}
+
+export interface MlflowLogin {
+  /** Values of `mlflowLoginValues`. */
+  readonly values: HelmValues;
+  /** Volumes of `mlflowIssuerCaMounts`, appended to the server's own. */
+  readonly caMounts: {
+    readonly extraVolumes: readonly Record<string, unknown>[];
+    readonly extraVolumeMounts: readonly Record<string, unknown>[];
+  };
+  /** The plugin's users database, as in `MlflowLoginProps.mlflowUsersDatabase`. */
+  readonly usersDatabase: {
+    readonly host: string;
+    readonly port: number;
+    readonly database: string;
+    readonly secret: string;
+  };
+  /** The image the chart runs the server with (it carries the plugin), e.g. `burakince/mlflow:3.15.1`. */
+  readonly serverImage: string;
 }
 
 /** In-cluster tracking URI of the MLflow release `mlflow` in `namespace` (Service port 80). */
@@ -135,100 +161,115 @@ export class Mlflow extends Construct {
       chart: "mlflow",
       namespace: props.namespace,
       timeoutSeconds: 900,
-      computedValues: {
-        replicaCount: replicas,
-        serviceAccount: {
-          create: true,
-          name: PLATFORM_SERVICE_ACCOUNTS.mlflowServer.name,
-          annotations: target.serviceAccountAnnotations("mlflowServer"),
-        },
-        backendStore: {
-          databaseMigration: true,
-          databaseConnectionCheck: true,
-          postgres: { enabled: true, host: db.host, port: db.port, database: db.name },
-          existingDatabaseSecret: {
-            name: props.databaseSecret,
-            usernameKey: "username",
-            passwordKey: "password",
+      computedValues: mergeValues(
+        {
+          replicaCount: replicas,
+          serviceAccount: {
+            create: true,
+            name: PLATFORM_SERVICE_ACCOUNTS.mlflowServer.name,
+            annotations: target.serviceAccountAnnotations("mlflowServer"),
           },
-        },
-        artifactRoot: {
-          // Clients upload and download through the server; only the server holds S3 access.
-          proxiedArtifactStorage: true,
-          s3: { enabled: true, bucket: objectStore.artifactsBucket, path: "mlflow" },
-        },
-        auth: {
-          enabled: true,
-          existingAdminSecret: { name: props.adminSecret, usernameKey: "username", passwordKey: "password" },
-          postgres: {
-            enabled: true,
-            host: db.host,
-            port: db.port,
-            database: MLFLOW_AUTH_DATABASE,
-            existingSecret: { name: props.databaseSecret, usernameKey: "username", passwordKey: "password" },
+          backendStore: {
+            databaseMigration: true,
+            databaseConnectionCheck: true,
+            postgres: { enabled: true, host: db.host, port: db.port, database: db.name },
+            existingDatabaseSecret: {
+              name: props.databaseSecret,
+              usernameKey: "username",
+              passwordKey: "password",
+            },
           },
-        },
-        // MLflow 3 refuses requests whose Host header it does not know: the in-cluster names,
-        // and the pod addresses Prometheus scrapes by; the chart adds the ingress host.
-        serverAllowedHosts: [
-          "mlflow",
-          `mlflow.${namespace}`,
-          `mlflow.${namespace}.svc`,
-          service,
-          ...props.podCidrs.flatMap(hostPatterns),
-        ],
-        // The chart derives an http:// origin from the ingress when it holds no TLS section;
-        // with TLS at the load balancer the browser's origin is https://.
-        ...(props.tls ? { corsAllowedOrigins: [`https://${props.host}`] } : {}),
-        extraEnvVars: {
-          AWS_DEFAULT_REGION: objectStore.region,
-          ...(objectStore.endpoint ? { MLFLOW_S3_ENDPOINT_URL: objectStore.endpoint } : {}),
-        },
-        ingress: {
-          enabled: true,
-          className: target.traffic.ingressClassName,
-          annotations: {
-            ...target.traffic.ingressAnnotations(props.exposure),
-            // `/` answers 401 (basic auth) and 403 (host check) to a load balancer.
-            ...props.healthCheckAnnotations,
+          artifactRoot: {
+            // Clients upload and download through the server; only the server holds S3 access.
+            proxiedArtifactStorage: true,
+            s3: { enabled: true, bucket: objectStore.artifactsBucket, path: "mlflow" },
           },
-          hosts: [{ host: props.host, paths: [{ path: "/", pathType: "Prefix" }] }],
-          // TLS at the ingress controller: the chart then also allows the https:// origin.
-          ...(target.traffic.ingressTlsSecret
-            ? { tls: [{ hosts: [props.host], secretName: target.traffic.ingressTlsSecret(props.host) }] }
-            : {}),
-        },
-        // The chart's own ServiceMonitor (serviceMonitor.enabled) targets a port name the pod
-        // does not have and cannot authenticate; metrics are switched on here and scraped by
-        // the ServiceMonitor below.
-        ...(metrics
-          ? {
-              extraArgs: { exposePrometheus: MLFLOW_METRICS_DIRECTORY },
-              extraVolumes: [{ name: "prometheus-metrics", emptyDir: { sizeLimit: "256Mi" } }],
-              extraVolumeMounts: [{ name: "prometheus-metrics", mountPath: MLFLOW_METRICS_DIRECTORY }],
-              extraDeploy: [mlflowServiceMonitor(props.namespace, labels, metrics)],
-            }
-          : {}),
-        affinity: props.highAvailability
-          ? {
-              podAntiAffinity: {
-                preferredDuringSchedulingIgnoredDuringExecution: [
-                  {
-                    weight: 100,
-                    podAffinityTerm: {
-                      topologyKey: "topology.kubernetes.io/zone",
-                      labelSelector: { matchLabels: labels },
+          ...(props.login
+            ? {}
+            : {
+                auth: {
+                  enabled: true,
+                  existingAdminSecret: {
+                    name: props.adminSecret,
+                    usernameKey: "username",
+                    passwordKey: "password",
+                  },
+                  postgres: {
+                    enabled: true,
+                    host: db.host,
+                    port: db.port,
+                    database: MLFLOW_AUTH_DATABASE,
+                    existingSecret: {
+                      name: props.databaseSecret,
+                      usernameKey: "username",
+                      passwordKey: "password",
                     },
                   },
-                ],
-              },
-            }
-          : {},
-      },
+                },
+              }),
+          // MLflow 3 refuses requests whose Host header it does not know: the in-cluster names,
+          // and the pod addresses Prometheus scrapes by; the chart adds the ingress host.
+          serverAllowedHosts: [
+            "mlflow",
+            `mlflow.${namespace}`,
+            `mlflow.${namespace}.svc`,
+            service,
+            ...props.podCidrs.flatMap(hostPatterns),
+          ],
+          // The chart derives an http:// origin from the ingress when it holds no TLS section;
+          // with TLS at the load balancer the browser's origin is https://.
+          ...(props.tls ? { corsAllowedOrigins: [`https://${props.host}`] } : {}),
+          extraEnvVars: {
+            AWS_DEFAULT_REGION: objectStore.region,
+            ...(objectStore.endpoint ? { MLFLOW_S3_ENDPOINT_URL: objectStore.endpoint } : {}),
+          },
+          ingress: {
+            enabled: true,
+            className: target.traffic.ingressClassName,
+            annotations: {
+              ...target.traffic.ingressAnnotations(props.exposure),
+              // `/` answers 401 (basic auth) and 403 (host check) to a load balancer.
+              ...props.healthCheckAnnotations,
+            },
+            hosts: [{ host: props.host, paths: [{ path: "/", pathType: "Prefix" }] }],
+            // TLS at the ingress controller: the chart then also allows the https:// origin.
+            ...(target.traffic.ingressTlsSecret
+              ? { tls: [{ hosts: [props.host], secretName: target.traffic.ingressTlsSecret(props.host) }] }
+              : {}),
+          },
+          // The chart's own ServiceMonitor (serviceMonitor.enabled) targets a port name the pod
+          // does not have and cannot authenticate; metrics are switched on here and scraped by
+          // the ServiceMonitor below.
+          ...(metrics
+            ? {
+                extraArgs: { exposePrometheus: MLFLOW_METRICS_DIRECTORY },
+                extraDeploy: [mlflowServiceMonitor(props.namespace, labels, metrics)],
+              }
+            : {}),
+          ...serverVolumes(metrics !== undefined, props.login),
+          affinity: props.highAvailability
+            ? {
+                podAntiAffinity: {
+                  preferredDuringSchedulingIgnoredDuringExecution: [
+                    {
+                      weight: 100,
+                      podAffinityTerm: {
+                        topologyKey: "topology.kubernetes.io/zone",
+                        labelSelector: { matchLabels: labels },
+                      },
+                    },
+                  ],
+                },
+              }
+            : {},
+        },
+        props.login?.values,
+      ),
       dependsOn: [...prepared, ...(props.dependsOn ?? [])],
     });
 
-    if (props.users) this.createUsers(props, props.users, this.release);
+    if (props.users && props.login) this.createServiceAccounts(props, props.users, props.login, this.release);
+    else if (props.users) this.createUsers(props, props.users, this.release);
 
     if (props.highAvailability) {
       new PodDisruptionBudgetV1(this, "DisruptionBudget", {
@@ -282,6 +323,66 @@ export class Mlflow extends Construct {
       waitForCompletion: true,
       timeouts: { create: "10m", update: "10m" },
       dependsOn: props.dependsOn,
+    });
+  }
+
+  /**
+   * With the directory login there is no admin password to call the API with: the workloads'
+   * users are written into the plugin's users database by its own store, in the server's image,
+   * once the server has migrated that database. Idempotent.
+   */
+  private createServiceAccounts(
+    props: MlflowProps,
+    users: NonNullable<MlflowProps["users"]>,
+    login: MlflowLogin,
+    server: PlatformRelease,
+  ): void {
+    const db = login.usersDatabase;
+    new JobV1(this, "ServiceAccounts", {
+      metadata: { name: "mlflow-service-accounts", namespace: props.namespace },
+      spec: {
+        backoffLimit: 10,
+        template: {
+          metadata: { labels: { "app.kubernetes.io/name": "mlflow-service-accounts" } },
+          spec: {
+            restartPolicy: "OnFailure",
+            securityContext: restrictedPodSecurity(),
+            imagePullSecrets: pullSecrets(props.target),
+            container: [
+              {
+                name: "service-accounts",
+                image: workloadImage(props.target, login.serverImage),
+                command: ["python", "-c", SERVICE_ACCOUNTS_SCRIPT],
+                env: [
+                  { name: "HOME", value: "/tmp" },
+                  fromSecret("OIDC_DB_USER", db.secret, "username"),
+                  fromSecret("OIDC_DB_PASSWORD", db.secret, "password"),
+                  // The chart's own form of the URI; the password is letters and digits only.
+                  {
+                    name: "OIDC_USERS_DB_URI",
+                    value: `postgresql://$(OIDC_DB_USER):$(OIDC_DB_PASSWORD)@${db.host}:${db.port}/${db.database}`,
+                  },
+                  { name: "USER_COUNT", value: String(users.accounts.length) },
+                  ...users.accounts.flatMap((account, index) => [
+                    fromSecret(`USER_${index}`, account.secretName, account.userKey),
+                    fromSecret(`PASSWORD_${index}`, account.secretName, account.passwordKey),
+                  ]),
+                ],
+                resources: {
+                  requests: { cpu: "50m", memory: "128Mi" },
+                  limits: { cpu: "500m", memory: "512Mi" },
+                },
+                securityContext: RESTRICTED_CONTAINER_SECURITY,
+                volumeMount: [{ name: "tmp", mountPath: "/tmp" }],
+              },
+            ],
+            volume: [{ name: "tmp", emptyDir: {} }],
+          },
+        },
+      },
+      waitForCompletion: true,
+      timeouts: { create: "10m", update: "10m" },
+      dependsOn: [server.release],
     });
   }
 
@@ -351,6 +452,44 @@ export class Mlflow extends Construct {
     });
   }
 }
+
+/**
+ * Volumes of the server: the metrics directory, and the issuer's CA where the login needs it.
+ * Lists replace each other when values merge, so both are listed here once.
+ */
+function serverVolumes(metrics: boolean, login: MlflowLogin | undefined): HelmValues {
+  const volumes = [
+    ...(metrics ? [{ name: "prometheus-metrics", emptyDir: { sizeLimit: "256Mi" } }] : []),
+    ...(login?.caMounts.extraVolumes ?? []),
+  ];
+  const mounts = [
+    ...(metrics ? [{ name: "prometheus-metrics", mountPath: MLFLOW_METRICS_DIRECTORY }] : []),
+    ...(login?.caMounts.extraVolumeMounts ?? []),
+  ];
+  return volumes.length > 0 ? { extraVolumes: volumes, extraVolumeMounts: mounts } : {};
+}
+
+/**
+ * Creates or re-keys the workloads' users as service accounts of the mlflow-oidc-auth plugin,
+ * through the plugin's own store (the one its server uses): `has_user`, `create_user` and
+ * `update_user` of mlflow_oidc_auth.store at 7.6.0. Basic auth of a service account checks the
+ * password against the stored hash, so the workloads keep their `MLFLOW_TRACKING_USERNAME` and
+ * `MLFLOW_TRACKING_PASSWORD`. Never admins: they get what the default permission and their
+ * own resources give them, as under basic auth.
+ */
+const SERVICE_ACCOUNTS_SCRIPT = [
+  "import os",
+  "from mlflow_oidc_auth.store import store",
+  'for i in range(int(os.environ["USER_COUNT"])):',
+  '    user = os.environ["USER_" + str(i)]',
+  '    password = os.environ["PASSWORD_" + str(i)]',
+  "    if store.has_user(user):",
+  "        store.update_user(username=user, password=password, is_admin=False, is_service_account=True)",
+  '        print("updated " + user)',
+  "    else:",
+  "        store.create_user(username=user, password=password, display_name=user, is_admin=False, is_service_account=True)",
+  '        print("created " + user)',
+].join("\n");
 
 /**
  * Scrapes `/metrics` through the Service's `http` port with the metrics user's credentials

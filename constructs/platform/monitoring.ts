@@ -4,6 +4,7 @@ import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
 import type { ChartCatalog } from "./chart-catalog";
 import type { PlatformRelease } from "./helm-release";
 import type { ScrapeableComponents } from "./cluster-target";
+import { mergeValues, type HelmValues } from "../lib/values";
 import type { SecretFromStore } from "./platform-secrets";
 import {
   DEFAULT_ALERT_THRESHOLDS,
@@ -38,6 +39,11 @@ export interface MonitoringProps {
    * `alertReceiverSecretName(name)` in the monitoring namespace (see `alertReceiverSecrets`).
    */
   readonly receivers: readonly AlertReceiver[];
+  /**
+   * Grafana's directory login (`grafanaLoginValues`, under `grafana:`) and its Ingress, merged
+   * over the rest. Unset: Grafana's local login only, no Ingress.
+   */
+  readonly login?: HelmValues;
   readonly dependsOn?: ITerraformDependable[];
 }
 
@@ -79,35 +85,38 @@ export class Monitoring extends Construct {
       chart: "kube-prometheus-stack",
       namespace: props.namespace,
       timeoutSeconds: 900,
-      computedValues: {
-        prometheus: {
-          prometheusSpec: {
-            replicas,
-            retention: `${props.retentionDays}d`,
-            // Leave 10% of the volume free so compaction never fills it.
-            retentionSize: `${Math.floor(props.storageGib * 0.9)}GB`,
-            storageSpec: volume(props.storageGib),
+      computedValues: mergeValues(
+        {
+          prometheus: {
+            prometheusSpec: {
+              replicas,
+              retention: `${props.retentionDays}d`,
+              // Leave 10% of the volume free so compaction never fills it.
+              retentionSize: `${Math.floor(props.storageGib * 0.9)}GB`,
+              storageSpec: volume(props.storageGib),
+            },
+            additionalPodMonitors: workloadPodMonitors(props.observed),
           },
-          additionalPodMonitors: workloadPodMonitors(props.observed),
-        },
-        alertmanager: {
-          alertmanagerSpec: {
-            replicas: props.highAvailability ? 3 : 1,
-            storage: volume(10),
-            secrets: props.receivers.map((receiver) => alertReceiverSecretName(receiver.name)),
+          alertmanager: {
+            alertmanagerSpec: {
+              replicas: props.highAvailability ? 3 : 1,
+              storage: volume(10),
+              secrets: props.receivers.map((receiver) => alertReceiverSecretName(receiver.name)),
+            },
+            config: alertmanagerConfig(props.receivers),
           },
-          config: alertmanagerConfig(props.receivers),
-        },
-        ...controlPlaneValues(props.scrapeable),
-        grafana: {
-          admin: {
-            existingSecret: props.grafanaAdminSecret,
-            userKey: "admin-user",
-            passwordKey: "admin-password",
+          ...controlPlaneValues(props.scrapeable),
+          grafana: {
+            admin: {
+              existingSecret: props.grafanaAdminSecret,
+              userKey: "admin-user",
+              passwordKey: "admin-password",
+            },
           },
+          additionalPrometheusRulesMap: { "mlops-platform": { groups: platformRuleGroups(alerts) } },
         },
-        additionalPrometheusRulesMap: { "mlops-platform": { groups: platformRuleGroups(alerts) } },
-      },
+        props.login,
+      ),
       dependsOn: props.dependsOn,
     });
 

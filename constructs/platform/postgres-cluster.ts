@@ -192,6 +192,11 @@ export interface MlflowPostgresProps {
   /** PodMonitor and PrometheusRule of the Cluster; need the prometheus-operator CRDs first. */
   readonly monitoring: boolean;
   /**
+   * More databases owned by the same role, each a `Database` resource like the auth database
+   * (e.g. the directory login's users database of MLflow). @default none
+   */
+  readonly extraDatabases?: readonly string[];
+  /**
    * What must exist first: the namespace, the generated credentials (External Secrets), the
    * monitoring CRDs when `monitoring` is set.
    */
@@ -289,6 +294,19 @@ export class MlflowPostgres extends Construct {
     if (!SIZE.test(props.storage.size))
       fail(owner, "storage.size", props.storage.size, "a size in Mi, Gi or Ti such as 20Gi", "set a size");
     requireResources(owner, "resources", props.resources);
+    (props.extraDatabases ?? []).forEach((database, index) => {
+      if (
+        !/^[a-z_][a-z0-9_]{0,62}$/.test(database) ||
+        [MLFLOW_TRACKING_DATABASE, MLFLOW_AUTH_DATABASE_NAME].includes(database)
+      )
+        fail(
+          owner,
+          `extraDatabases[${index}]`,
+          database,
+          `a PostgreSQL database name of lowercase letters, digits and '_', other than ${MLFLOW_TRACKING_DATABASE} and ${MLFLOW_AUTH_DATABASE_NAME}`,
+          'name it e.g. "mlflow_oidc_auth"',
+        );
+    });
     this.validateCredentials(owner, props);
     const backup = props.backup;
     this.validateBackup(owner, backup);
@@ -572,7 +590,11 @@ function mlflowPostgresValues(props: MlflowPostgresProps, name: string, backupSe
         instrumentation: { logicalReplication: false },
       },
     },
-    databases: [{ name: MLFLOW_AUTH_DATABASE_NAME, owner: MLFLOW_DATABASE_OWNER, ensure: "present" }],
+    databases: [MLFLOW_AUTH_DATABASE_NAME, ...(props.extraDatabases ?? [])].map((database) => ({
+      name: database,
+      owner: MLFLOW_DATABASE_OWNER,
+      ensure: "present",
+    })),
     backups: {
       enabled: true,
       method: "barmanObjectStore",

@@ -89,5 +89,24 @@ export function rancherClusterTarget(env: RancherEnvironment): ClusterTarget {
     chartRepositories: { ...registry.chartRepositories },
     // RKE2 ships metrics-server (rke2-metrics-server) and its APIService.
     bundled: { metricsServer: true },
+    directoryLogin: {
+      directory: {
+        url: env.directory.url,
+        bindDn: env.directory.bindDn,
+        bindPasswordSecret: { ...env.directory.bindPasswordSecret },
+        caSecret: env.directory.caSecret ? { ...env.directory.caSecret } : undefined,
+        userSearch: { baseDn: env.directory.userBaseDn, filter: env.directory.userFilter },
+        groupSearch: { baseDn: env.directory.groupBaseDn, filter: env.directory.groupFilter },
+      },
+      roles: {
+        admins: [...env.directory.roles.admins],
+        editors: [...env.directory.roles.editors],
+        viewers: [...env.directory.roles.viewers],
+      },
+      directoryCidrs: [...env.directory.cidrs],
+      // Protected environments (prod) keep no local admin login beside the directory.
+      disableLocalAdmins: env.protection === "protected",
+      issuerCaSecret: env.tls.caBundleSecret ? { ...env.tls.caBundleSecret } : undefined,
+    },
   };
 }
