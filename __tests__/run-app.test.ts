@@ -7,6 +7,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ENVIRONMENTS } from "../environments";
+import { dev } from "../environments/dev";
+import { loadEnvironments } from "../environments/load";
 import { synthesizeAll } from "../stacks/synthesize";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -64,5 +66,18 @@ describe("the compiled app", () => {
     const cdktf = JSON.parse(readFileSync(join(ROOT, "cdktf.json"), "utf8"));
     expect(pkg.scripts.synth).toBe("node scripts/run-app.js");
     expect(cdktf.app).toBe("node scripts/run-app.js");
+  });
+});
+
+describe("npm run bench's generated environments", () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const bench = require("../scripts/bench.js") as {
+    generatedEnvironments(base: unknown, count: number): unknown[];
+  };
+
+  it("are 30 valid AWS environments that clash with nothing, so synthesis at scale measures real stacks", () => {
+    const generated = bench.generatedEnvironments(dev, 30);
+    const result = loadEnvironments(generated);
+    expect(result.ok ? result.environments.length : result.problems).toBe(30);
   });
 });
