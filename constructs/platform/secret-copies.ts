@@ -1,0 +1,81 @@
+import { Construct } from "constructs";
+import type { ITerraformDependable } from "cdktf";
+import { DataKubernetesSecretV1 } from "@cdktf/provider-kubernetes/lib/data-kubernetes-secret-v1";
+import { SecretV1 } from "@cdktf/provider-kubernetes/lib/secret-v1";
+
+/** One Secret the platform team created by hand, and where the platform needs it. */
+export interface SecretCopy {
+  /** Its name, in the source namespace and in every copy. */
+  readonly name: string;
+  /** Namespaces that need it (their pods pull with it, mount it or read it). */
+  readonly namespaces: readonly string[];
+  /** Labels the copies carry (Argo CD resolves `$<secret>:<key>` only from its own labelled Secrets). */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Why the namespaces need it, for the reader of the plan. */
+  readonly purpose: string;
+}
+
+export interface SecretCopiesProps {
+  /**
+   * Namespace where the platform team creates the Secrets an environment names, before the
+   * first deploy (it exists before the platform: the state backend's).
+   */
+  readonly sourceNamespace: string;
+  readonly copies: readonly SecretCopy[];
+  /** The namespaces the copies go into. */
+  readonly dependsOn?: ITerraformDependable[];
+}
+
+/**
+ * Copies Secrets the platform team made by hand into the namespaces the platform creates. The
+ * platform creates its namespaces and, in the same apply, starts pods that pull images with the
+ * registry's pull Secret and read the object store's keys; nobody could create those Secrets by
+ * hand in between. So they are made once, in a namespace that exists before the platform, and
+ * each copy is written before anything runs in its namespace (`copies` is what to wait for).
+ *
+ * The values pass through Terraform's state, which lives in the source namespace itself (the
+ * kubernetes state backend): nobody who can read the state could not read the source already.
+ * A change of a source Secret reaches the copies at the next apply.
+ */
+export class SecretCopies extends Construct {
+  /** Every copy, to wait for before workloads start. */
+  public readonly copies: SecretV1[] = [];
+
+  constructor(scope: Construct, id: string, props: SecretCopiesProps) {
+    super(scope, id);
+    const seen = new Set<string>();
+    for (const copy of props.copies) {
+      if (seen.has(copy.name)) {
+        throw new Error(
+          `SecretCopies: ${copy.name} is listed twice; fix: list every namespace that needs it in one entry`,
+        );
+      }
+      seen.add(copy.name);
+      const targets = [...new Set(copy.namespaces)].filter(
+        (namespace) => namespace !== props.sourceNamespace,
+      );
+      if (targets.length === 0) continue;
+      const source = new DataKubernetesSecretV1(this, `${copy.name}-source`, {
+        metadata: { name: copy.name, namespace: props.sourceNamespace },
+      });
+      for (const namespace of targets) {
+        this.copies.push(
+          new SecretV1(this, `${copy.name}-${namespace}`, {
+            metadata: {
+              name: copy.name,
+              namespace,
+              labels: { "app.kubernetes.io/managed-by": "terraform", ...copy.labels },
+              annotations: {
+                "mlops-platform/copied-from": `${props.sourceNamespace}/${copy.name}`,
+                "mlops-platform/purpose": copy.purpose,
+              },
+            },
+            type: source.type,
+            data: source.data as unknown as Record<string, string>,
+            dependsOn: props.dependsOn,
+          }),
+        );
+      }
+    }
+  }
+}
