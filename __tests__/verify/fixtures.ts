@@ -17,6 +17,7 @@ export const FACTS: EnvironmentFacts = {
   objectStoreIp: "52.218.0.10",
   loadBalancerIp: "10.10.0.50",
   networkPolicyEngine: "pre-dnat",
+  distribution: "eks",
   nodeGroups: [
     { name: "general", labels: { workload: "general" }, taints: [], maxSize: 3 },
     {

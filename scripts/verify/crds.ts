@@ -267,19 +267,46 @@ export class CrdCatalog {
         versions: crd.versions.filter((v) => v.served).map((v) => v.name),
       };
     if (!entry.schema) return { found: "no-schema", errors: [], file: crd.file };
-    const schema = strictSchema(reachedSchema(entry.schema, [object]));
+    const stored = withoutPrunedNulls(object, entry.schema);
+    const schema = strictSchema(reachedSchema(entry.schema, [stored]));
     const key = createHash("sha256").update(JSON.stringify(schema)).digest("hex");
     let validate = this.compiled.get(key);
     if (!validate) {
       validate = this.ajv.compile(schema as object);
       this.compiled.set(key, validate);
     }
-    validate(object);
+    validate(stored);
     const errors = (validate.errors ?? [])
       .filter((e) => !["anyOf", "oneOf", "if"].includes(e.keyword))
       .map((e) => ({ path: pathOf(e), message: messageOf(e) }));
     return { found: "checked", errors: dedupe(errors), file: crd.file };
   }
+}
+
+/**
+ * The object as the API server stores it: a field of an object whose value is null and whose
+ * schema is not `nullable` is dropped before defaulting and validation (apiextensions-apiserver
+ * prunes non-nullable nulls), so a chart that renders `postgresql:` with nothing under it
+ * creates the resource without the field.
+ */
+export function withoutPrunedNulls(value: unknown, schema: unknown): unknown {
+  if (!schema || typeof schema !== "object") return value;
+  const s = schema as Record<string, unknown>;
+  if (Array.isArray(value))
+    return s.items && typeof s.items === "object" ? value.map((v) => withoutPrunedNulls(v, s.items)) : value;
+  if (value === null || typeof value !== "object") return value;
+  const properties = (s.properties ?? {}) as Record<string, Record<string, unknown>>;
+  const additional =
+    s.additionalProperties && typeof s.additionalProperties === "object"
+      ? (s.additionalProperties as Record<string, unknown>)
+      : undefined;
+  const out: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+    const childSchema = properties[key] ?? additional;
+    if (child === null && childSchema && childSchema.nullable !== true) continue;
+    out[key] = childSchema ? withoutPrunedNulls(child, childSchema) : child;
+  }
+  return out;
 }
 
 function dedupe<T extends { path: string; message: string }>(items: T[]): T[] {

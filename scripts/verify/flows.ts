@@ -1,3 +1,5 @@
+import type { EnvironmentFacts } from "./state";
+
 /**
  * The network flows the platform needs, beyond those derived from the state itself (DNS for
  * every namespace, each controller to the API server, webhooks from the API server, Prometheus
@@ -33,7 +35,41 @@ export interface Flow {
   readonly protocol?: "TCP" | "UDP";
   /** Why the platform needs it. */
   readonly reason: string;
+  /** Where the flow exists (the component behind it runs only there); unset: everywhere. */
+  readonly only?: FlowCondition;
 }
+
+/** A property of the environment that decides whether a flow's component runs. */
+export type FlowCondition =
+  /** RDS: MLflow's bootstrap Job creates the database user. */
+  | "database-outside-cluster"
+  /** CloudNativePG beside MLflow: the operator and the instances talk. */
+  | "database-in-cluster"
+  /** No directory login: the platform creates MLflow's local users. */
+  | "local-logins";
+
+export function flowApplies(flow: Flow, facts: EnvironmentFacts): boolean {
+  switch (flow.only) {
+    case undefined:
+      return true;
+    case "database-outside-cluster":
+      return facts.databaseService === undefined;
+    case "database-in-cluster":
+      return facts.databaseService !== undefined;
+    case "local-logins":
+      return facts.directoryLogin !== true;
+  }
+}
+
+/** CloudNativePG's instance pods of MLflow's database (pkg/specs/pods.go labels). */
+const POSTGRES_INSTANCES = {
+  namespace: "mlflow",
+  labels: { "cnpg.io/cluster": "mlflow-postgres", "cnpg.io/podRole": "instance" },
+} as const;
+const CNPG_OPERATOR = {
+  namespace: "cnpg-system",
+  podLabels: { "app.kubernetes.io/name": "cloudnative-pg" },
+} as const;
 
 const MLFLOW = { service: { namespace: "mlflow", name: "mlflow" }, port: 80 } as const;
 /** Argo Workflows labels every pod of a workflow with its name. */
@@ -45,6 +81,41 @@ const PIPELINE_STEP = {
 
 export const REQUIRED_FLOWS: readonly Flow[] = [
   {
+    name: "cnpg-operator-to-instance-status",
+    from: CNPG_OPERATOR,
+    to: { pods: POSTGRES_INSTANCES, port: 8000 },
+    reason: "the CloudNativePG operator polls each instance manager's status endpoint",
+    only: "database-in-cluster",
+  },
+  {
+    name: "cnpg-operator-to-postgres",
+    from: CNPG_OPERATOR,
+    to: { pods: POSTGRES_INSTANCES, port: 5432 },
+    reason: "the CloudNativePG operator connects to PostgreSQL (roles, databases)",
+    only: "database-in-cluster",
+  },
+  {
+    name: "postgres-replication",
+    from: { namespace: POSTGRES_INSTANCES.namespace, podLabels: POSTGRES_INSTANCES.labels },
+    to: { database: true },
+    reason: "replicas stream WAL from the primary through the -rw Service",
+    only: "database-in-cluster",
+  },
+  {
+    name: "postgres-instances-status",
+    from: { namespace: POSTGRES_INSTANCES.namespace, podLabels: POSTGRES_INSTANCES.labels },
+    to: { pods: POSTGRES_INSTANCES, port: 8000 },
+    reason: "instances call each other's status endpoint (switchover, replica lag)",
+    only: "database-in-cluster",
+  },
+  {
+    name: "postgres-backup-to-object-store",
+    from: { namespace: POSTGRES_INSTANCES.namespace, podLabels: POSTGRES_INSTANCES.labels },
+    to: { objectStore: true },
+    reason: "Barman Cloud archives WAL and the daily base backup to the object store",
+    only: "database-in-cluster",
+  },
+  {
     name: "mlflow-to-database",
     from: { namespace: "mlflow", podLabels: { "app.kubernetes.io/name": "mlflow" } },
     to: { database: true },
@@ -55,12 +126,14 @@ export const REQUIRED_FLOWS: readonly Flow[] = [
     from: { namespace: "mlflow", podLabels: { "app.kubernetes.io/name": "mlflow-database-user" } },
     to: { database: true },
     reason: "the bootstrap Job creates MLflow's database user and auth database",
+    only: "database-outside-cluster",
   },
   {
     name: "mlflow-bootstrap-to-mlflow",
     from: { namespace: "mlflow", podLabels: { "app.kubernetes.io/name": "mlflow-create-users" } },
     to: MLFLOW,
     reason: "the bootstrap Job creates the platform's MLflow users through MLflow's API",
+    only: "local-logins",
   },
   {
     name: "mlflow-to-object-store",

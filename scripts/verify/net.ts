@@ -31,6 +31,12 @@ export function firstAddress(block: string): string {
   return hostInCidr(block, 1);
 }
 
+/** An address inside a block: the address itself for a /32, the first usable one otherwise. */
+export function someAddressIn(block: string): string {
+  const b = parseBlock(block);
+  return hostInCidr(block, b && b.size === 1 ? 0 : 1);
+}
+
 /** The n-th address of a block. */
 export function hostInCidr(block: string, n: number): string {
   const b = parseBlock(block);

@@ -210,9 +210,32 @@ export interface KustomizeInput {
   readonly path: string;
   /** The Application's `source.kustomize.patches`. */
   readonly patches: readonly unknown[];
+  /**
+   * The Application's `source.kustomize.images` (`old=new[:tag|@digest]` or `old[:tag|@digest]`),
+   * which Argo CD applies with `kustomize edit set image` before the build.
+   */
+  readonly images?: readonly string[];
 }
 
-/** `kubectl kustomize` of an overlay whose resource is the Application's path, with its patches. */
+/** An Argo CD `kustomize.images` entry as the `images` entry of a kustomization. */
+export function kustomizeImage(entry: string): Record<string, string> {
+  const [name, replacement] = entry.includes("=") ? entry.split("=", 2) : [undefined, entry];
+  const at = replacement.indexOf("@");
+  const reference = at < 0 ? replacement : replacement.slice(0, at);
+  const digest = at < 0 ? undefined : replacement.slice(at + 1);
+  const colon = reference.lastIndexOf(":");
+  const hasTag = colon > reference.lastIndexOf("/");
+  const repository = hasTag ? reference.slice(0, colon) : reference;
+  const tag = hasTag ? reference.slice(colon + 1) : undefined;
+  return {
+    name: name ?? repository,
+    ...(name !== undefined ? { newName: repository } : {}),
+    ...(tag !== undefined ? { newTag: tag } : {}),
+    ...(digest !== undefined ? { digest } : {}),
+  };
+}
+
+/** `kubectl kustomize` of an overlay whose resource is the Application's path, with its patches and images. */
 export async function renderKustomize(tools: Tools, input: KustomizeInput): Promise<RenderResult> {
   const base = resolve(input.root, input.path);
   if (!existsSync(base)) {
@@ -223,7 +246,7 @@ export async function renderKustomize(tools: Tools, input: KustomizeInput): Prom
     };
   }
   const key = createHash("sha256")
-    .update(JSON.stringify([base, input.patches, RENDER_FORMAT]))
+    .update(JSON.stringify([base, input.patches, input.images ?? [], RENDER_FORMAT]))
     .digest("hex");
   const cached = join(CACHE_ROOT, "kustomize", `${key}.json`);
   if (existsSync(cached))
@@ -237,6 +260,7 @@ export async function renderKustomize(tools: Tools, input: KustomizeInput): Prom
         kind: "Kustomization",
         resources: [relative(overlay, base)],
         patches: input.patches,
+        ...(input.images && input.images.length > 0 ? { images: input.images.map(kustomizeImage) } : {}),
       }),
     );
     const result = await run(tools.kubectl, [

@@ -31,9 +31,19 @@ import {
   type RenderResult,
 } from "./render";
 import type { Tools } from "./tools";
-import { firstAddress, hostInCidr } from "./net";
+import { firstAddress, hostInCidr, someAddressIn } from "./net";
 import type { Finding } from "./finding";
-import { CLUSTER_PROVIDED, operatorManagedObjects } from "./out-of-band";
+import {
+  CLUSTER_PROVIDED,
+  OUT_OF_BAND,
+  onPremOutOfBand,
+  operatorManagedObjects,
+  RKE2_PROVIDED,
+  type OnPremSecrets,
+  type OutOfBandObject,
+} from "./out-of-band";
+import { GPU_OPERATOR_NODE_LABELS, operandObjects } from "./operands";
+import { rancherClusterTarget } from "../../stacks/targets/rancher-target";
 
 export interface StateObject {
   readonly object: KubernetesObject;
@@ -73,6 +83,21 @@ export interface EnvironmentFacts {
   readonly networkPolicyEngine: "pre-dnat" | "post-dnat";
   /** Registry every image must come from (on-prem mirror); undefined on AWS. */
   readonly mirrorRegistry?: string;
+  /** The Secret pods pulling from the mirror registry must carry (on the pod or its ServiceAccount). */
+  readonly pullSecretName?: string;
+  /** The Kubernetes distribution: what the cluster runs before the stacks (CLUSTER_PROVIDED, RKE2_PROVIDED). */
+  readonly distribution: "eks" | "rke2";
+  /**
+   * The database as a Service in the cluster (CloudNativePG's `-rw` Service on-prem): flows to
+   * the database go to the pods behind it. Unset: the database is outside the cluster at `databaseIp`.
+   */
+  readonly databaseService?: { readonly namespace: string; readonly name: string };
+  /** UIs sign in against a directory (Dex); no local users are created. */
+  readonly directoryLogin?: boolean;
+  /** The Secrets the platform team creates by hand (on-prem), as the environment file names them. */
+  readonly handMadeSecrets?: OnPremSecrets;
+  /** Objects created out of band in this environment, beside OUT_OF_BAND (filled by collect). */
+  readonly outOfBand?: readonly OutOfBandObject[];
 }
 
 export interface ClusterState {
@@ -162,29 +187,52 @@ const EKS_EFFECTS: Record<string, string> = {
 
 /**
  * An on-prem cluster as its environment file describes it: the nodes are one general pool and
- * the labelled GPU nodes; pods (the database's included) draw from the cluster CIDR; Canal
- * matches policies after DNAT; every image comes from Artifactory.
+ * the labelled GPU nodes (which the GPU Operator labels for its operands); pods (the database's
+ * included) draw from the cluster CIDR; Canal matches policies after DNAT; MLflow's database is
+ * the CloudNativePG cluster's read-write Service the target names; every image comes from
+ * Artifactory with the pull Secret; the Secrets the file names exist where it says.
  */
 function onPremFactsOf(environment: RancherEnvironment): EnvironmentFacts {
   const cluster = environment.cluster;
   const gpu = cluster.gpuNodes;
+  const target = rancherClusterTarget(environment);
+  const [service, namespace] = target.database.host.split(".");
+  const directory = environment.directory as RancherEnvironment["directory"] & {
+    caSecret?: { name: string };
+  };
+  const tls = environment.tls as RancherEnvironment["tls"] & { caBundleSecret?: { name: string } };
+  const receivers = (environment.platform.alerting?.receivers ?? []) as { name: string }[];
   return {
+    distribution: "rke2",
+    databaseService: { namespace, name: service },
+    directoryLogin: target.directoryLogin !== undefined,
+    pullSecretName: environment.registry.pullSecretName,
+    handMadeSecrets: {
+      pullSecretName: environment.registry.pullSecretName,
+      objectStoreCredentials: environment.objectStore.credentialsSecret,
+      objectStoreCaBundle: environment.objectStore.caBundleSecret?.name,
+      directoryBindPassword: directory.bindPasswordSecret.name,
+      directoryCa: directory.caSecret?.name,
+      issuerCa: tls.caSecret,
+      issuerCaBundle: tls.caBundleSecret?.name,
+      alertReceivers: receivers.map((r) => r.name),
+    },
     name: environment.name,
     kubeVersion: cluster.kubernetesVersion,
     podCidr: cluster.podCidr,
     serviceCidr: cluster.serviceCidr,
     apiServiceIp: firstAddress(cluster.serviceCidr),
-    apiEndpointIp: firstAddress(cluster.apiServerCidrs[0]),
+    apiEndpointIp: someAddressIn(cluster.apiServerCidrs[0]),
     apiEndpointPort: cluster.apiServerPort,
     databaseIp: hostInCidr(cluster.podCidr, 100),
     databasePort: 5432,
-    objectStoreIp: firstAddress(environment.objectStore.cidrs[0]),
+    objectStoreIp: someAddressIn(environment.objectStore.cidrs[0]),
     loadBalancerIp: hostInCidr(cluster.ingressSourceCidrs[0], 1),
     nodeGroups: [
       { name: "general", labels: {}, taints: [], maxSize: cluster.maxNodes - gpu.maxNodes },
       {
         name: "gpu",
-        labels: { [gpu.labelKey]: gpu.labelValue },
+        labels: { [gpu.labelKey]: gpu.labelValue, ...GPU_OPERATOR_NODE_LABELS },
         taints: gpu.taintKey ? [{ key: gpu.taintKey, effect: "NoSchedule" }] : [],
         maxSize: gpu.maxNodes,
       },
@@ -216,6 +264,7 @@ function factsOf(environment: Environment, foundation: TerraformJson | undefined
   });
   const vpc = environment.network.vpcCidr;
   return {
+    distribution: "eks",
     name: environment.name,
     kubeVersion: environment.eks.version,
     podCidr: vpc,
@@ -279,10 +328,21 @@ function releasesOf(env: SynthesizedEnvironment, context: StandInContext): Pendi
   return out;
 }
 
+/** A `kubernetes_annotations` resource: annotations Terraform sets on an object it does not own. */
+interface AnnotationPatch {
+  readonly source: string;
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace?: string;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
 function typedObjects(
   env: SynthesizedEnvironment,
   context: StandInContext,
   problems: Finding[],
+  annotations: AnnotationPatch[],
 ): StateObject[] {
   const out: StateObject[] = [];
   for (const [stackName, json] of Object.entries(env.stacks)) {
@@ -296,6 +356,27 @@ function typedObjects(
         continue;
       }
       if (!type.startsWith("kubernetes_")) continue;
+      if (type === "kubernetes_annotations") {
+        for (const [id, resource] of Object.entries(resources)) {
+          const r = resolveDeep(resource, stack, context) as {
+            api_version: string;
+            kind: string;
+            metadata: { name: string; namespace?: string } | { name: string; namespace?: string }[];
+            annotations?: Record<string, string>;
+            template_annotations?: Record<string, string>;
+          };
+          const metadata = Array.isArray(r.metadata) ? r.metadata[0] : r.metadata;
+          annotations.push({
+            source: `${stackName} ${type}.${id}`,
+            apiVersion: r.api_version,
+            kind: r.kind,
+            name: metadata.name,
+            namespace: metadata.namespace,
+            annotations: r.annotations ?? {},
+          });
+        }
+        continue;
+      }
       if (!TYPED_RESOURCES[type]) {
         problems.push({
           environment: env.name,
@@ -377,6 +458,7 @@ export async function collect(options: CollectOptions): Promise<ClusterState[]> 
     releases: PendingRelease[];
     objects: StateObject[];
     problems: Finding[];
+    annotations: AnnotationPatch[];
   }[] = [];
   for (const env of synthesized) {
     const account = ((env.input as { aws?: { allowedAccountIds?: string[] } }).aws?.allowedAccountIds ?? [
@@ -385,8 +467,9 @@ export async function collect(options: CollectOptions): Promise<ClusterState[]> 
     const region = (env.input as { aws?: { region?: string } }).aws?.region ?? "eu-west-1";
     const context: StandInContext = { accountId: account, region, stacks: env.stacks };
     const problems: Finding[] = [];
-    const objects = typedObjects(env, context, problems);
-    pending.push({ env, releases: releasesOf(env, context), objects, problems });
+    const annotations: AnnotationPatch[] = [];
+    const objects = typedObjects(env, context, problems, annotations);
+    pending.push({ env, releases: releasesOf(env, context), objects, problems, annotations });
   }
 
   const render = (apiVersions: (env: string) => string[]) => (p: PendingRelease) =>
@@ -438,18 +521,83 @@ export async function collect(options: CollectOptions): Promise<ClusterState[]> 
       }
     }
     await addKubeflowPipelines(options, env, objects, problems);
-    for (const object of CLUSTER_PROVIDED)
-      objects.push({ object, source: "cluster (present in every EKS cluster)" });
+    if (env.facts.distribution === "rke2") {
+      for (const object of RKE2_PROVIDED) objects.push({ object, source: "cluster (shipped with RKE2)" });
+    } else {
+      for (const object of CLUSTER_PROVIDED)
+        objects.push({ object, source: "cluster (present in every EKS cluster)" });
+    }
     for (const object of operatorManagedObjects(objects.map((o) => o.object))) {
       objects.push({ object, source: "cluster (maintained by prometheus-operator)" });
     }
+    objects.push(...operandObjects(objects.map((o) => o.object)));
     const customScopes = clusterScopedCustomKinds(objects.map((o) => o.object));
     const finalObjects = objects.map((o) =>
       isNamespaced(o.object.kind, customScopes) ? o : { ...o, object: withoutNamespace(o.object) },
     );
-    states.push({ environment: env.facts, objects: finalObjects, problems });
+    const facts = withOutOfBand(env.facts, finalObjects);
+    problems.push(...applyAnnotations(facts, finalObjects, p.annotations));
+    states.push({ environment: facts, objects: finalObjects, problems });
   }
   return states;
+}
+
+/**
+ * Sets each `kubernetes_annotations` resource's annotations on its object; the object must be in
+ * the state or declared out of band (the provider fails when it does not exist).
+ */
+function applyAnnotations(
+  facts: EnvironmentFacts,
+  objects: StateObject[],
+  patches: readonly AnnotationPatch[],
+): Finding[] {
+  const problems: Finding[] = [];
+  for (const patch of patches) {
+    const index = objects.findIndex(
+      (o) =>
+        o.object.kind === patch.kind &&
+        o.object.apiVersion === patch.apiVersion &&
+        o.object.metadata.name === patch.name &&
+        (o.object.metadata.namespace ?? undefined) === patch.namespace,
+    );
+    const object = `${patch.kind} ${patch.namespace ? `${patch.namespace}/` : ""}${patch.name}`;
+    if (index >= 0) {
+      const target = objects[index];
+      const metadata = {
+        ...target.object.metadata,
+        annotations: { ...(target.object.metadata.annotations ?? {}), ...patch.annotations },
+      };
+      objects[index] = { ...target, object: { ...target.object, metadata } };
+      continue;
+    }
+    const kind = patch.kind as OutOfBandObject["kind"];
+    const declared = [...OUT_OF_BAND, ...(facts.outOfBand ?? [])].some(
+      (entry) =>
+        entry.kind === kind &&
+        (entry.namespace === "*" || entry.namespace === patch.namespace) &&
+        (typeof entry.name === "string" ? entry.name === patch.name : entry.name.test(patch.name)),
+    );
+    if (declared) continue;
+    problems.push({
+      environment: facts.name,
+      source: patch.source,
+      object,
+      rule: "references",
+      severity: "error",
+      message: `annotates ${object}, which nothing in the state creates (kubernetes_annotations needs an existing object)`,
+      fix: "create the object, or declare it in scripts/verify/out-of-band.ts with who creates it",
+    });
+  }
+  return problems;
+}
+
+/** The facts with the environment's hand-made Secrets placed in the namespaces the stacks create. */
+function withOutOfBand(facts: EnvironmentFacts, objects: readonly StateObject[]): EnvironmentFacts {
+  if (!facts.handMadeSecrets) return facts;
+  const namespaces = objects
+    .filter((o) => o.object.kind === "Namespace" && !o.source.startsWith("cluster ("))
+    .map((o) => o.object.metadata.name ?? "");
+  return { ...facts, outOfBand: onPremOutOfBand(facts.handMadeSecrets, namespaces) };
 }
 
 const capabilityCache = new Map<string, boolean>();
@@ -505,7 +653,7 @@ async function addKubeflowPipelines(
         repoURL?: string;
         path?: string;
         targetRevision?: string;
-        kustomize?: { patches?: unknown[] };
+        kustomize?: { patches?: unknown[]; images?: string[] };
       };
       destination?: { namespace?: string };
     };
@@ -530,6 +678,7 @@ async function addKubeflowPipelines(
       root,
       path: source.path,
       patches: source.kustomize?.patches ?? [],
+      images: source.kustomize?.images ?? [],
     });
     if (!result.ok) {
       problems.push(renderFailure(env.name, where, name, result));

@@ -394,6 +394,7 @@ export function workloads(state: ClusterState): Workload[] {
           affinity: spec?.affinity,
           volumes: spec?.volumes,
           hostNetwork: spec?.hostNetwork,
+          imagePullSecrets: spec?.imagePullSecrets,
         };
         out.push({
           owner,

@@ -3,7 +3,8 @@
  * the environment has a mirror registry (on-prem), comes from it.
  */
 import type { Finding } from "../finding";
-import { allContainers, workloads } from "../workloads";
+import type { ClusterState } from "../state";
+import { allContainers, workloads, type Workload } from "../workloads";
 import { findingFor, type Rule } from "./rule";
 
 /** Registry host of an image reference (Docker Hub when the first part is not a host). */
@@ -26,14 +27,33 @@ export function unpinned(image: string): string | undefined {
   return undefined;
 }
 
+/** Pull Secrets a pod gets: its own, and its ServiceAccount's (the admission plugin adds those). */
+export function pullSecretsOf(state: ClusterState, w: Workload): Set<string> {
+  const account = w.spec.serviceAccountName ?? w.spec.serviceAccount ?? "default";
+  const sa = state.objects.find(
+    (o) =>
+      o.object.kind === "ServiceAccount" &&
+      o.object.metadata.namespace === w.namespace &&
+      o.object.metadata.name === account,
+  )?.object as { imagePullSecrets?: { name?: string }[] } | undefined;
+  return new Set(
+    [...(w.spec.imagePullSecrets ?? []), ...(sa?.imagePullSecrets ?? [])].map((s) => s.name ?? ""),
+  );
+}
+
 export const imagesRule: Rule = {
   name: "images",
-  summary: "every image is pinned (tag or digest, never latest) and, on-prem, comes from the mirror registry",
+  summary:
+    "every image is pinned (tag or digest, never latest) and, on-prem, comes from the mirror registry, pulled with its pull Secret",
   check(state) {
     const findings: Finding[] = [];
+    const mirror = state.environment.mirrorRegistry;
+    const pullSecret = state.environment.pullSecretName;
     for (const w of workloads(state)) {
-      // Objects the cluster itself provides (the EKS add-ons) are not installed by the stacks.
+      // Objects the distribution itself runs (EKS add-ons, RKE2's bundled charts) are not
+      // installed by the stacks; what operators create from the stacks' resources is checked.
       if (w.owner.source.startsWith("cluster (")) continue;
+      let pullsFromMirror = false;
       for (const { container, kind } of allContainers(w.spec)) {
         const image = container.image;
         if (!image) {
@@ -62,7 +82,7 @@ export const imagesRule: Rule = {
             ),
           );
         }
-        const mirror = state.environment.mirrorRegistry;
+        if (mirror && registryOf(image) === mirror) pullsFromMirror = true;
         if (mirror && registryOf(image) !== mirror) {
           findings.push(
             findingFor(
@@ -74,6 +94,18 @@ export const imagesRule: Rule = {
             ),
           );
         }
+      }
+      if (pullsFromMirror && pullSecret && !pullSecretsOf(state, w).has(pullSecret)) {
+        const account = w.spec.serviceAccountName ?? w.spec.serviceAccount ?? "default";
+        findings.push(
+          findingFor(
+            state,
+            "images",
+            w.owner,
+            `pulls from ${mirror} without the pull Secret ${pullSecret} (neither the pod nor its ServiceAccount ${w.namespace}/${account} lists it)`,
+            `add imagePullSecrets [{ name: ${pullSecret} }] to the pod template (the chart's imagePullSecrets value) or to the ServiceAccount`,
+          ),
+        );
       }
     }
     return findings;

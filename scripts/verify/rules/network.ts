@@ -5,7 +5,7 @@
  * `kubernetes` Service IP for the API server), not the endpoints behind it.
  */
 import type { Finding } from "../finding";
-import { REQUIRED_FLOWS, type Flow, type FlowDestination } from "../flows";
+import { flowApplies, REQUIRED_FLOWS, type Flow, type FlowDestination } from "../flows";
 import { hostInCidr, inBlock } from "../net";
 import type { ClusterState, StateObject } from "../state";
 import { allContainers, selects, workloads, type Workload } from "../workloads";
@@ -291,6 +291,17 @@ export function concreteFlows(
   const destinationTargets = (to: FlowDestination, protocol: string): Target[] | string => {
     if ("apiServer" in to) return [apiServer];
     if ("database" in to) {
+      // In the cluster (CloudNativePG): the pods behind the read-write Service.
+      if (env.databaseService)
+        return serviceTargets(
+          state,
+          all,
+          addresses,
+          env.databaseService.namespace,
+          env.databaseService.name,
+          env.databasePort,
+          protocol,
+        );
       return [
         {
           description: `database ${env.databaseIp}:${env.databasePort}`,
@@ -326,7 +337,7 @@ export function concreteFlows(
     }));
   };
 
-  for (const flow of table) {
+  for (const flow of table.filter((f) => flowApplies(f, env))) {
     const protocol = flow.protocol ?? "TCP";
     const targets = destinationTargets(flow.to, protocol);
     if (typeof targets === "string") {

@@ -6,6 +6,7 @@
 import type { KubernetesObject, Decoded } from "../convert";
 import type { Finding } from "../finding";
 import { declaredOutOfBand, OUT_OF_BAND, type OutOfBandObject } from "../out-of-band";
+import { releasedByOperator } from "../operands";
 import type { ClusterState, StateObject } from "../state";
 import { allContainers, selects, workloads, type Workload } from "../workloads";
 import { findingFor, type Rule } from "./rule";
@@ -110,6 +111,9 @@ export function referencesRule(outOfBand: readonly OutOfBandObject[] = OUT_OF_BA
           case "Service": {
             if (!spec.selector || spec.type === "ExternalName") break;
             const pods = podsOf(all, ns, spec.selector, false);
+            // An operator's Services follow roles its pods take at run time: CloudNativePG's `-ro`
+            // selects replicas, which a one-instance cluster has none of.
+            if (pods.length === 0 && at.source.startsWith("operator (")) break;
             if (pods.length === 0) {
               add(
                 at,
@@ -280,7 +284,13 @@ export function referencesRule(outOfBand: readonly OutOfBandObject[] = OUT_OF_BA
               spec.maxUnavailable !== undefined
                 ? percentOf(spec.maxUnavailable, replicas, true)
                 : replicas - percentOf(spec.minAvailable ?? 1, replicas, true);
-            if (allowed < 1) {
+            if (
+              allowed < 1 &&
+              !releasedByOperator(
+                o,
+                state.objects.map((x) => x.object),
+              )
+            ) {
               add(
                 at,
                 `allows no eviction: ${spec.maxUnavailable !== undefined ? `maxUnavailable ${spec.maxUnavailable}` : `minAvailable ${spec.minAvailable}`} with ${replicas} replica(s), so node drains block`,
@@ -305,6 +315,7 @@ export function referencesRule(outOfBand: readonly OutOfBandObject[] = OUT_OF_BA
           if (named(state, kind, ns, name)) return;
           if (kind === "Secret" && secrets.has(`${ns}/${name}`)) return;
           if (declaredOutOfBand(outOfBand, kind, ns, name)) return;
+          if (declaredOutOfBand(state.environment.outOfBand ?? [], kind, ns, name)) return;
           add(
             w.owner,
             `${how} ${kind} ${ns}/${name}, which nothing in the state creates`,
