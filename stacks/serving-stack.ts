@@ -1,11 +1,15 @@
 import { Construct } from "constructs";
 import { TerraformStack } from "cdktf";
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
+import { Annotations } from "@cdktf/provider-kubernetes/lib/annotations";
+import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
+import { DataKubernetesSecretV1 } from "@cdktf/provider-kubernetes/lib/data-kubernetes-secret-v1";
 import type { AnyEnvironment } from "../environments/targets";
 import type { ReleaseContent } from "../environments/release-schema";
 import type { ClusterTarget } from "../constructs/platform/cluster-target";
 import { PLATFORM_SERVICE_ACCOUNTS } from "../constructs/platform/service-accounts";
-import { ModelServing } from "../constructs/serving/model-serving";
+import { ModelServing, type ServingExposure } from "../constructs/serving/model-serving";
+import { objectStoreAccess, pullSecrets } from "../constructs/serving/object-store-access";
 import { InferenceServices, PREDICTOR_HEALTH_PATH } from "../constructs/serving/inference-services";
 import { ScheduledJobs } from "../constructs/serving/scheduled-jobs";
 import { imageName } from "../constructs/lib/workload-defaults";
@@ -23,6 +27,28 @@ export interface ServingStackProps {
 
 /** Secret with the workloads' MLflow credentials, kept in sync by the platform (see MLFLOW_CLIENT). */
 export const MLFLOW_CLIENT_SECRET = MLFLOW_CLIENT.secretName;
+
+/**
+ * Where KServe v0.20's storage initializer finds the object store's CA: a ConfigMap it mounts
+ * (`serving.kserve.io/s3-cabundle-configmap`) in the directory of the file named by
+ * `serving.kserve.io/s3-cabundle`, which becomes AWS_CA_BUNDLE. The directory and file name are
+ * KServe's defaults (`/etc/ssl/custom-certs`, `cabundle.crt`).
+ */
+export const KSERVE_CA_BUNDLE = {
+  configMap: "kserve-object-store-ca",
+  directory: "/etc/ssl/custom-certs",
+  file: "cabundle.crt",
+} as const;
+
+/** The `serving.kserve.io/s3-*` annotations KServe v0.20's credential builder reads. */
+export const KSERVE_S3_ANNOTATIONS = {
+  endpoint: "serving.kserve.io/s3-endpoint",
+  useHttps: "serving.kserve.io/s3-usehttps",
+  region: "serving.kserve.io/s3-region",
+  verifySsl: "serving.kserve.io/s3-verifyssl",
+  caBundle: "serving.kserve.io/s3-cabundle",
+  caBundleConfigMap: "serving.kserve.io/s3-cabundle-configmap",
+} as const;
 
 /**
  * The workload of one environment, from its release file: the serving Deployment, one KServe
@@ -49,9 +75,11 @@ export class ServingStack extends TerraformStack {
       training: { image: release.training.image, source: `training.image of ${releaseFile}` },
     });
 
+    const pullSecret = target.imageMirror?.pullSecretName;
     const serviceAccount = (
       name: keyof typeof PLATFORM_SERVICE_ACCOUNTS,
       extra: Record<string, string> = {},
+      secrets: string[] = [],
     ) => {
       const ref = PLATFORM_SERVICE_ACCOUNTS[name];
       if (ref.namespace !== namespace) {
@@ -66,8 +94,28 @@ export class ServingStack extends TerraformStack {
           annotations: { ...target.serviceAccountAnnotations(name), ...extra },
         },
         automountServiceAccountToken: false,
+        imagePullSecret: pullSecrets(pullSecret),
+        ...(secrets.length > 0 ? { secret: secrets.map((secret) => ({ name: secret })) } : {}),
       });
     };
+
+    const store = target.objectStore;
+    // Endpoint, keys and CA bundle of the S3-compatible store; nothing on S3 with workload identity.
+    const storeAccess = objectStoreAccess(store);
+    const servingHost = `serving.${env.platform.domain}`;
+    const exposure: ServingExposure =
+      target.traffic.servingExposure === "load-balancer"
+        ? {
+            kind: "load-balancer",
+            annotations: target.traffic.loadBalancerServiceAnnotations(env.serving.exposure),
+          }
+        : {
+            kind: "ingress",
+            host: servingHost,
+            className: target.traffic.ingressClassName,
+            annotations: target.traffic.ingressAnnotations(env.serving.exposure),
+            tlsSecret: target.traffic.ingressTlsSecret?.(servingHost),
+          };
 
     this.serving = new ModelServing(this, "ModelServing", {
       namespace,
@@ -81,23 +129,62 @@ export class ServingStack extends TerraformStack {
       model: release.serving.model,
       replicas: env.serving.replicas,
       maxReplicas: env.serving.maxReplicas,
-      loadBalancerAnnotations: target.traffic.loadBalancerServiceAnnotations(env.serving.exposure),
+      exposure,
+      placement: target.placement.general,
+      imagePullSecret: pullSecret,
+      objectStore: storeAccess,
     });
 
-    const store = target.objectStore;
-    const predictorAccount = serviceAccount("kservePredictor", {
-      // KServe's storage initializer reads these to reach S3 with the pod's identity.
-      "serving.kserve.io/s3-region": store.region,
-      "serving.kserve.io/s3-endpoint":
+    // KServe's storage initializer (v0.20 credential builder) takes the s3-* settings from the
+    // predictor's service account where it carries a web identity role (IRSA), and otherwise
+    // from the annotations of the Secret the service account lists, whose
+    // AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY keys it reads as the chart configures it.
+    const kserveS3: Record<string, string> = {
+      [KSERVE_S3_ANNOTATIONS.region]: store.region,
+      [KSERVE_S3_ANNOTATIONS.endpoint]:
         store.endpoint?.replace(/^https?:\/\//, "") ?? `s3.${store.region}.amazonaws.com`,
-      "serving.kserve.io/s3-usehttps": "1",
-    });
+      [KSERVE_S3_ANNOTATIONS.useHttps]: "1",
+    };
+    const storeSecret = store.credentials.kind === "secret" ? store.credentials.secretName : undefined;
+    const predictorAccount = storeSecret
+      ? serviceAccount("kservePredictor", {}, [storeSecret])
+      : serviceAccount("kservePredictor", kserveS3);
+    if (storeSecret) {
+      if (store.caBundle) {
+        // KServe mounts a CA bundle from a ConfigMap only: a copy of the CA certificate (public
+        // material) from its Secret in this namespace.
+        const ca = new DataKubernetesSecretV1(this, "ObjectStoreCaBundle", {
+          metadata: { name: store.caBundle.name, namespace },
+        });
+        new ConfigMapV1(this, "KserveObjectStoreCa", {
+          metadata: { name: KSERVE_CA_BUNDLE.configMap, namespace },
+          data: { [KSERVE_CA_BUNDLE.file]: ca.data.lookup(store.caBundle.key) },
+        });
+      }
+      // The Secret is created out of band; Terraform owns only these annotations on it.
+      new Annotations(this, "ObjectStoreSecretAnnotations", {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: storeSecret, namespace },
+        annotations: {
+          ...kserveS3,
+          [KSERVE_S3_ANNOTATIONS.verifySsl]: "1",
+          ...(store.caBundle
+            ? {
+                [KSERVE_S3_ANNOTATIONS.caBundleConfigMap]: KSERVE_CA_BUNDLE.configMap,
+                [KSERVE_S3_ANNOTATIONS.caBundle]: `${KSERVE_CA_BUNDLE.directory}/${KSERVE_CA_BUNDLE.file}`,
+              }
+            : {}),
+        },
+      });
+    }
     this.inferenceServices = new InferenceServices(this, "InferenceServices", {
       namespace,
       models: release.models,
       artifactsBucket: store.artifactsBucket,
       serviceAccountName: predictorAccount.metadata.name,
-      gpuNodes: target.gpuNodes,
+      gpuPlacement: target.placement.gpu,
+      imagePullSecret: pullSecret,
       // Published with the UIs' ingress settings (one load balancer group, same scheme), its
       // health check on the v2 readiness path: the runtimes answer 404 on `/`.
       ingressAnnotations: {
@@ -123,10 +210,9 @@ export class ServingStack extends TerraformStack {
           serviceAccountName: training.metadata.name,
           env: { ...common, MODEL_NAME: model.name },
           envFromSecret: MLFLOW_CLIENT_SECRET,
-          placement: {
-            nodeSelector: { workload: "training" },
-            tolerations: [{ key: "workload", operator: "Equal", value: "training", effect: "NoSchedule" }],
-          },
+          placement: target.placement.training,
+          imagePullSecret: pullSecret,
+          objectStore: storeAccess,
           deadlineSeconds: 6 * 3600,
           resources: { requests: { cpu: "4", memory: "8Gi" }, limits: { cpu: "8", memory: "14Gi" } },
         },
@@ -146,7 +232,9 @@ export class ServingStack extends TerraformStack {
           serviceAccountName: batch.metadata.name,
           env: { ...common, MODEL_NAME: model.name, MODEL_ALIAS: model.alias },
           envFromSecret: MLFLOW_CLIENT_SECRET,
-          placement: { nodeSelector: { workload: "general" }, tolerations: [] },
+          placement: target.placement.general,
+          imagePullSecret: pullSecret,
+          objectStore: storeAccess,
           deadlineSeconds: 2 * 3600,
           resources: { requests: { cpu: "1", memory: "2Gi" }, limits: { cpu: "2", memory: "4Gi" } },
         },

@@ -45,6 +45,7 @@ function inClusterTarget(overrides: Partial<ClusterTarget> = {}): ClusterTarget 
       healthCheckAnnotations: () => ({}),
       tls: true,
       sourceCidrs: ["10.60.0.0/24"],
+      servingExposure: "ingress",
     },
     objectStoreCidrs: ["10.70.0.0/24"],
     storageClass: { name: "longhorn" },
@@ -53,6 +54,11 @@ function inClusterTarget(overrides: Partial<ClusterTarget> = {}): ClusterTarget 
     databaseProvisioning: { kind: "cloudnative-pg", instances: 1, storageGib: 20, backupRetentionDays: 7 },
     gpu: { kind: "gpu-operator", driver: "preinstalled" },
     gpuNodes: { labels: { "node.example.com/gpu": "true" } },
+    placement: {
+      general: { nodeSelector: {}, tolerations: [] },
+      training: { nodeSelector: {}, tolerations: [] },
+      gpu: { nodeSelector: { "node.example.com/gpu": "true" }, tolerations: [] },
+    },
     bundled: { metricsServer: true },
     ...overrides,
   };

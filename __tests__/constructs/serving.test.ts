@@ -15,7 +15,7 @@ function serving(overrides: Partial<ModelServingProps> = {}) {
     serviceAccount: { name: "mlops-serving", annotations: {} },
     trackingUri: "http://mlflow.mlflow.svc.cluster.local",
     model: { name: "m", alias: "champion" },
-    loadBalancerAnnotations: {},
+    exposure: { kind: "load-balancer", annotations: {} },
     ...overrides,
   });
   return synth(s);
@@ -50,7 +50,10 @@ describe("InferenceServices", () => {
       namespace: "mlops",
       artifactsBucket: "bucket",
       serviceAccountName: "kserve-predictor",
-      gpuNodes: { labels: { workload: "gpu" }, taintKey: "nvidia.com/gpu" },
+      gpuPlacement: {
+        nodeSelector: { workload: "gpu" },
+        tolerations: [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }],
+      },
       ingressAnnotations: {},
       models: [
         {

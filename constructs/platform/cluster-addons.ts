@@ -1,6 +1,6 @@
 import { Construct } from "constructs";
 import type { ITerraformDependable } from "cdktf";
-import type { ClusterTarget } from "./cluster-target";
+import type { ClusterTarget, NodePlacement } from "./cluster-target";
 import type { ChartCatalog } from "./chart-catalog";
 import type { PlatformRelease } from "./helm-release";
 import { PLATFORM_SERVICE_ACCOUNTS } from "./service-accounts";
@@ -158,7 +158,7 @@ export class ClusterAddons extends Construct {
 }
 
 /** Node selector and toleration that put a pod on the GPU nodes and nowhere else. */
-export function gpuNodePlacement(gpuNodes: GpuNodes) {
+export function gpuNodePlacement(gpuNodes: GpuNodes): NodePlacement {
   return {
     nodeSelector: { ...gpuNodes.labels },
     tolerations: gpuNodes.taintKey

@@ -1,5 +1,5 @@
-import { gpuNodePlacement, type GpuNodes } from "../platform/cluster-addons";
 import { Construct } from "constructs";
+import type { NodePlacement } from "../platform/cluster-target";
 import { Manifest } from "@cdktf/provider-kubernetes/lib/manifest";
 import type { ServedModel } from "../../environments/release-schema";
 import type { ContainerResources } from "../lib/workload-defaults";
@@ -11,8 +11,13 @@ export interface InferenceServicesProps {
   readonly artifactsBucket: string;
   /** Service account the predictors (and their storage initializer) run as. */
   readonly serviceAccountName: string;
-  /** Node label and taint of the GPU group. */
-  readonly gpuNodes: GpuNodes;
+  /** Where predictors of GPU models run: the GPU nodes' labels and the toleration of their taint. */
+  readonly gpuPlacement: NodePlacement;
+  /**
+   * Existing image pull Secret the predictor pods (runtime, storage initializer) pull with; KServe
+   * copies the predictor's `imagePullSecrets` into the pod it creates. Unset: none needed.
+   */
+  readonly imagePullSecret?: string;
   /** @default requests 500m/1Gi, limits 1/2Gi */
   readonly resources?: ContainerResources;
   /**
@@ -86,6 +91,7 @@ export class InferenceServices extends Construct {
       const predictor = (version: number, artifactPath: string) => ({
         name: `v${version}`,
         serviceAccountName: props.serviceAccountName,
+        ...(props.imagePullSecret ? { imagePullSecrets: [{ name: props.imagePullSecret }] } : {}),
         securityContext: structuredClone(PREDICTOR_POD_SECURITY),
         model: {
           // The container's name: KServe merges this spec into the runtime's container of that
@@ -102,7 +108,8 @@ export class InferenceServices extends Construct {
         },
         ...(model.gpu
           ? {
-              ...gpuNodePlacement(props.gpuNodes),
+              nodeSelector: { ...props.gpuPlacement.nodeSelector },
+              tolerations: props.gpuPlacement.tolerations.map((toleration) => ({ ...toleration })),
             }
           : {}),
       });

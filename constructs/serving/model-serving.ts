@@ -4,6 +4,9 @@ import { DeploymentV1 } from "@cdktf/provider-kubernetes/lib/deployment-v1";
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { HorizontalPodAutoscalerV2 } from "@cdktf/provider-kubernetes/lib/horizontal-pod-autoscaler-v2";
 import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
+import { IngressV1 } from "@cdktf/provider-kubernetes/lib/ingress-v1";
+import type { NodePlacement } from "../platform/cluster-target";
+import { pullSecrets, type ObjectStoreAccess } from "./object-store-access";
 import {
   RESTRICTED_CONTAINER_SECURITY,
   RESTRICTED_POD_SECURITY,
@@ -27,9 +30,30 @@ export interface ModelServingProps {
   readonly maxReplicas?: number;
   /** @default requests 250m/256Mi, limits 500m/512Mi */
   readonly resources?: ContainerResources;
-  /** Annotations that make the Service a load balancer of the right kind (the target's). */
-  readonly loadBalancerAnnotations: Record<string, string>;
+  /** How clients outside the cluster reach the Service (the target's choice). */
+  readonly exposure: ServingExposure;
+  /** Nodes the pods run on. @default any node */
+  readonly placement?: NodePlacement;
+  /** Existing image pull Secret of the registry the image is in; unset: none needed. */
+  readonly imagePullSecret?: string;
+  /** Object store endpoint, keys and CA bundle for the MLflow client. @default none (workload identity) */
+  readonly objectStore?: ObjectStoreAccess;
 }
+
+/**
+ * A `LoadBalancer` Service with the annotations that make the cloud provision the right kind;
+ * or a ClusterIP Service behind an Ingress of `className` at `host` (TLS from `tlsSecret`, which
+ * the issuer in `annotations` fills, where TLS ends at the ingress controller).
+ */
+export type ServingExposure =
+  | { readonly kind: "load-balancer"; readonly annotations: Record<string, string> }
+  | {
+      readonly kind: "ingress";
+      readonly host: string;
+      readonly className: string;
+      readonly annotations: Record<string, string>;
+      readonly tlsSecret?: string;
+    };
 
 const PORT = 8000;
 const DEFAULT_RESOURCES: ContainerResources = {
@@ -40,11 +64,13 @@ const DEFAULT_RESOURCES: ContainerResources = {
 /**
  * The model-serving Deployment: its own service account and identity, a restricted security
  * context with a writable /tmp only, probes on /health, zero-downtime rolling updates spread
- * across zones, a LoadBalancer Service (80 -> 8000), an HPA on CPU and memory and a PDB.
+ * across zones, a Service (80 -> 8000) that is a load balancer or sits behind an Ingress, an HPA
+ * on CPU and memory and a PDB.
  */
 export class ModelServing extends Construct {
   public readonly deployment: DeploymentV1;
   public readonly service: ServiceV1;
+  public readonly ingress?: IngressV1;
   public readonly labels: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: ModelServingProps) {
@@ -73,7 +99,10 @@ export class ModelServing extends Construct {
         annotations: props.serviceAccount.annotations,
       },
       automountServiceAccountToken: false,
+      imagePullSecret: pullSecrets(props.imagePullSecret),
     });
+    const placement = props.placement ?? { nodeSelector: {}, tolerations: [] };
+    const store = props.objectStore ?? { env: [], mounts: [] };
 
     const probe = (initialDelaySeconds: number, periodSeconds: number, failureThreshold: number) => ({
       httpGet: { path: "/health", port: String(PORT) },
@@ -108,7 +137,11 @@ export class ModelServing extends Construct {
                 labelSelector: [{ matchLabels: labels }],
               },
             ],
-            nodeSelector: { workload: "general" },
+            imagePullSecrets: pullSecrets(props.imagePullSecret),
+            nodeSelector: { ...placement.nodeSelector },
+            ...(placement.tolerations.length > 0
+              ? { toleration: placement.tolerations.map((toleration) => ({ ...toleration })) }
+              : {}),
             container: [
               {
                 name: "server",
@@ -119,6 +152,7 @@ export class ModelServing extends Construct {
                   { name: "MODEL_NAME", value: props.model.name },
                   { name: "MODEL_ALIAS", value: props.model.alias },
                   { name: "PORT", value: String(PORT) },
+                  ...store.env.map((variable) => ({ ...variable })),
                 ],
                 envFrom: props.mlflowCredentialsSecret
                   ? [{ secretRef: { name: props.mlflowCredentialsSecret } }]
@@ -128,10 +162,16 @@ export class ModelServing extends Construct {
                 readinessProbe: probe(5, 10, 3),
                 startupProbe: probe(5, 5, 36),
                 securityContext: RESTRICTED_CONTAINER_SECURITY,
-                volumeMount: [{ name: "tmp", mountPath: "/tmp" }],
+                volumeMount: [
+                  { name: "tmp", mountPath: "/tmp" },
+                  ...store.mounts.map(({ mount }) => ({ ...mount })),
+                ],
               },
             ],
-            volume: [{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }],
+            volume: [
+              { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
+              ...store.mounts.map(({ volume }) => structuredClone(volume)),
+            ],
           },
         },
       },
@@ -139,15 +179,44 @@ export class ModelServing extends Construct {
       lifecycle: { ignoreChanges: ["spec[0].replicas"] },
     });
 
-    this.service = new ServiceV1(this, "Service", {
-      metadata: { name, namespace: props.namespace, labels, annotations: props.loadBalancerAnnotations },
-      spec: {
-        type: "LoadBalancer",
-        selector: labels,
-        port: [{ name: "http", port: 80, targetPort: String(PORT), protocol: "TCP" }],
-      },
-      waitForLoadBalancer: true,
-    });
+    const exposure = props.exposure;
+    const port = [{ name: "http", port: 80, targetPort: String(PORT), protocol: "TCP" }];
+    this.service =
+      exposure.kind === "load-balancer"
+        ? new ServiceV1(this, "Service", {
+            metadata: { name, namespace: props.namespace, labels, annotations: exposure.annotations },
+            spec: { type: "LoadBalancer", selector: labels, port },
+            waitForLoadBalancer: true,
+          })
+        : new ServiceV1(this, "Service", {
+            metadata: { name, namespace: props.namespace, labels },
+            spec: { type: "ClusterIP", selector: labels, port },
+          });
+    if (exposure.kind === "ingress") {
+      this.ingress = new IngressV1(this, "Ingress", {
+        metadata: { name, namespace: props.namespace, labels, annotations: exposure.annotations },
+        spec: {
+          ingressClassName: exposure.className,
+          rule: [
+            {
+              host: exposure.host,
+              http: {
+                path: [
+                  {
+                    path: "/",
+                    pathType: "Prefix",
+                    backend: { service: { name: this.service.metadata.name, port: { name: "http" } } },
+                  },
+                ],
+              },
+            },
+          ],
+          ...(exposure.tlsSecret
+            ? { tls: [{ hosts: [exposure.host], secretName: exposure.tlsSecret }] }
+            : {}),
+        },
+      });
+    }
 
     new HorizontalPodAutoscalerV2(this, "Autoscaler", {
       metadata: { name, namespace: props.namespace, labels },

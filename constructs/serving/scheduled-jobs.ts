@@ -5,6 +5,8 @@ import {
   RESTRICTED_POD_SECURITY,
   type ContainerResources,
 } from "../lib/workload-defaults";
+import type { NodePlacement } from "../platform/cluster-target";
+import { providerPlacement, pullSecrets, type ObjectStoreAccess } from "./object-store-access";
 
 export interface ScheduledJobSpec {
   readonly name: string;
@@ -16,11 +18,12 @@ export interface ScheduledJobSpec {
   readonly env: Record<string, string>;
   /** Secret whose keys become environment variables (MLflow client credentials). */
   readonly envFromSecret?: string;
-  /** Node selector and tolerations of the node group the job runs on. */
-  readonly placement: {
-    readonly nodeSelector: Record<string, string>;
-    readonly tolerations: { key: string; value?: string; operator: string; effect: string }[];
-  };
+  /** Node selector and tolerations of the nodes the job runs on (the target's). */
+  readonly placement: NodePlacement;
+  /** Existing image pull Secret of the registry the image is in; unset: none needed. */
+  readonly imagePullSecret?: string;
+  /** Object store endpoint, keys and CA bundle. @default none (workload identity) */
+  readonly objectStore?: ObjectStoreAccess;
   /** Seconds before a run is stopped. */
   readonly deadlineSeconds: number;
   readonly resources: ContainerResources;
@@ -43,6 +46,7 @@ export class ScheduledJobs extends Construct {
   constructor(scope: Construct, id: string, props: ScheduledJobsProps) {
     super(scope, id);
     for (const job of props.jobs) {
+      const store = job.objectStore ?? { env: [], mounts: [] };
       if (!CRON.test(job.schedule)) {
         throw new Error(
           `ScheduledJobs ${job.name}: schedule "${job.schedule}" must be a five-field cron expression such as "0 3 1 * *"`,
@@ -79,24 +83,33 @@ export class ScheduledJobs extends Construct {
                     restartPolicy: "Never",
                     serviceAccountName: job.serviceAccountName,
                     securityContext: RESTRICTED_POD_SECURITY,
-                    nodeSelector: job.placement.nodeSelector,
-                    toleration: job.placement.tolerations,
+                    imagePullSecrets: pullSecrets(job.imagePullSecret),
+                    ...providerPlacement(job.placement),
                     container: [
                       {
                         name: job.name,
                         image: job.image,
                         args: job.args,
-                        env: Object.entries(job.env).map(([name, value]) => ({ name, value })),
+                        env: [
+                          ...Object.entries(job.env).map(([name, value]) => ({ name, value })),
+                          ...store.env.map((variable) => ({ ...variable })),
+                        ],
                         envFrom: job.envFromSecret ? [{ secretRef: { name: job.envFromSecret } }] : undefined,
                         resources: {
                           requests: { ...job.resources.requests },
                           limits: { ...job.resources.limits },
                         },
                         securityContext: RESTRICTED_CONTAINER_SECURITY,
-                        volumeMount: [{ name: "tmp", mountPath: "/tmp" }],
+                        volumeMount: [
+                          { name: "tmp", mountPath: "/tmp" },
+                          ...store.mounts.map(({ mount }) => ({ ...mount })),
+                        ],
                       },
                     ],
-                    volume: [{ name: "tmp", emptyDir: { sizeLimit: "10Gi" } }],
+                    volume: [
+                      { name: "tmp", emptyDir: { sizeLimit: "10Gi" } },
+                      ...store.mounts.map(({ volume }) => structuredClone(volume)),
+                    ],
                   },
                 },
               },

@@ -5,6 +5,7 @@ import { firstHostAddress } from "../../constructs/lib/cidr";
 import type { FoundationStack } from "../foundation-stack";
 import { configureAwsProvider } from "../aws-provider";
 import { RequiredEcrImages } from "../../constructs/aws/required-images";
+import { gpuNodePlacement } from "../../constructs/platform/cluster-addons";
 
 /**
  * The EKS implementation of the cluster target: everything comes from the foundation stack
@@ -16,6 +17,8 @@ export function eksClusterTarget(foundation: FoundationStack): ClusterTarget {
   const vpc = env.network.vpcCidr;
   const clusterName = foundation.cluster.name;
   const certificate = env.platform.tlsCertificateArn;
+  // The foundation's GPU node group contract.
+  const gpuNodes = { labels: { workload: "gpu" }, taintKey: "nvidia.com/gpu" };
   const scheme = (exposure: "internal" | "public") =>
     exposure === "public" ? "internet-facing" : "internal";
   return {
@@ -113,6 +116,8 @@ export function eksClusterTarget(foundation: FoundationStack): ClusterTarget {
       }),
       // ALB and NLB (IP targets, no client IP preservation) reach pods from their VPC addresses.
       sourceCidrs: [vpc],
+      // The load balancer controller provisions an NLB for the serving Service.
+      servingExposure: "load-balancer",
     },
     storageClass: {
       name: "gp3",
@@ -134,8 +139,16 @@ export function eksClusterTarget(foundation: FoundationStack): ClusterTarget {
     databaseProvisioning: { kind: "managed" },
     // The AL2023 NVIDIA AMI carries the driver and the container toolkit.
     gpu: { kind: "device-plugin" },
-    // The foundation's GPU node group contract.
-    gpuNodes: { labels: { workload: "gpu" }, taintKey: "nvidia.com/gpu" },
+    gpuNodes,
+    // The foundation's node groups: general, training (tainted) and GPU, each labelled `workload`.
+    placement: {
+      general: { nodeSelector: { workload: "general" }, tolerations: [] },
+      training: {
+        nodeSelector: { workload: "training" },
+        tolerations: [{ key: "workload", operator: "Equal", value: "training", effect: "NoSchedule" }],
+      },
+      gpu: gpuNodePlacement(gpuNodes),
+    },
     bundled: { metricsServer: false },
     // EKS runs the control plane out of the cluster's reach (no controller-manager, scheduler
     // or etcd endpoints), and its kube-proxy add-on binds metrics to 127.0.0.1:10249.

@@ -2,6 +2,7 @@ import type { ClusterTarget } from "../../constructs/platform/cluster-target";
 import { firstHostAddress } from "../../constructs/lib/cidr";
 import type { RancherEnvironment } from "../../environments/rancher-schema";
 import { CLUSTER_ISSUER_ANNOTATION } from "../../constructs/platform/ca-issuer";
+import { gpuNodePlacement } from "../../constructs/platform/cluster-addons";
 
 /** The ClusterIssuer of the organisation's CA. */
 const CERTIFICATE_ISSUER = "organisation-ca";
@@ -21,6 +22,10 @@ export function rancherClusterTarget(env: RancherEnvironment): ClusterTarget {
   const cluster = env.cluster;
   const store = env.objectStore;
   const registry = env.registry;
+  const gpuNodes = {
+    labels: { [cluster.gpuNodes.labelKey]: cluster.gpuNodes.labelValue },
+    taintKey: cluster.gpuNodes.taintKey,
+  };
   return {
     description: `Rancher cluster ${cluster.kubeconfigContext} (${env.name})`,
     clusterName: env.name,
@@ -53,6 +58,7 @@ export function rancherClusterTarget(env: RancherEnvironment): ClusterTarget {
       region: store.region,
       endpoint: store.endpoint,
       credentials: { kind: "secret", secretName: store.credentialsSecret },
+      caBundle: store.caBundleSecret ? { ...store.caBundleSecret } : undefined,
     },
     objectStoreCidrs: [...store.cidrs],
     registry: {
@@ -71,14 +77,21 @@ export function rancherClusterTarget(env: RancherEnvironment): ClusterTarget {
       healthCheckAnnotations: () => ({}),
       tls: true,
       sourceCidrs: [...cluster.ingressSourceCidrs],
+      // Nothing implements LoadBalancer Services on a bare RKE2 cluster: the ingress controller
+      // (rke2-ingress-nginx) publishes the serving Deployment.
+      servingExposure: "ingress",
     },
     storageClass: { name: cluster.storageClassName },
     serviceAccountAnnotations: () => ({}),
     scrapeableComponents: cluster.scrapeableComponents,
     gpu: { kind: "gpu-operator", driver: cluster.gpuNodes.driver },
-    gpuNodes: {
-      labels: { [cluster.gpuNodes.labelKey]: cluster.gpuNodes.labelValue },
-      taintKey: cluster.gpuNodes.taintKey,
+    gpuNodes,
+    // General nodes carry no workload label (any untainted node serves and trains); GPU pods go
+    // to the labelled GPU nodes, tolerating their taint where they have one.
+    placement: {
+      general: { nodeSelector: {}, tolerations: [] },
+      training: { nodeSelector: {}, tolerations: [] },
+      gpu: gpuNodePlacement(gpuNodes),
     },
     certificateIssuer: { name: CERTIFICATE_ISSUER, caSecretName: env.tls.caSecret },
     imageMirror: {

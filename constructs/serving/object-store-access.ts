@@ -1,0 +1,93 @@
+import type { NodePlacement, ObjectStore } from "../platform/cluster-target";
+
+/** An environment variable of a container, literal or from a Secret's key. */
+export interface ContainerEnv {
+  readonly name: string;
+  readonly value?: string;
+  readonly valueFrom?: { readonly secretKeyRef: { readonly name: string; readonly key: string } };
+}
+
+/** A Secret volume and where the containers mount it. */
+export interface SecretMount {
+  readonly volume: {
+    readonly name: string;
+    readonly secret: {
+      readonly secretName: string;
+      readonly items: { readonly key: string; readonly path: string }[];
+    };
+  };
+  readonly mount: { readonly name: string; readonly mountPath: string; readonly readOnly: true };
+}
+
+/**
+ * What a workload's container needs to reach the object store with boto3 and the MLflow client:
+ * environment variables (endpoint, keys, CA bundle path) and the CA bundle's volume. Empty where
+ * the store is AWS S3 reached with the pod's workload identity.
+ */
+export interface ObjectStoreAccess {
+  readonly env: readonly ContainerEnv[];
+  readonly mounts: readonly SecretMount[];
+}
+
+/** Where the store's CA bundle is mounted, and the file boto3 reads through AWS_CA_BUNDLE. */
+export const OBJECT_STORE_CA_DIRECTORY = "/etc/ssl/object-store";
+export const OBJECT_STORE_CA_FILE = "ca-bundle.pem";
+
+/** Keys of the credentials Secret (the contract's `ObjectStore.credentials`). */
+export const OBJECT_STORE_KEYS = {
+  accessKeyId: "AWS_ACCESS_KEY_ID",
+  secretAccessKey: "AWS_SECRET_ACCESS_KEY",
+} as const;
+
+/**
+ * The object store access of a workload container, from the target's store: the endpoint for
+ * MLflow (MLFLOW_S3_ENDPOINT_URL) and boto3 (AWS_ENDPOINT_URL), the keys from the credentials
+ * Secret, the region, and the CA bundle mounted from its Secret. Nothing on AWS S3 with workload
+ * identity: the SDK finds the web identity token and the regional endpoint itself.
+ */
+export function objectStoreAccess(store: ObjectStore): ObjectStoreAccess {
+  const env: ContainerEnv[] = [];
+  const mounts: SecretMount[] = [];
+  if (store.endpoint) {
+    env.push(
+      { name: "MLFLOW_S3_ENDPOINT_URL", value: store.endpoint },
+      { name: "AWS_ENDPOINT_URL", value: store.endpoint },
+    );
+  }
+  if (store.credentials.kind === "secret") {
+    const secret = store.credentials.secretName;
+    env.push(
+      ...Object.values(OBJECT_STORE_KEYS).map((key) => ({
+        name: key,
+        valueFrom: { secretKeyRef: { name: secret, key } },
+      })),
+    );
+  }
+  if (store.caBundle) {
+    env.push({ name: "AWS_CA_BUNDLE", value: `${OBJECT_STORE_CA_DIRECTORY}/${OBJECT_STORE_CA_FILE}` });
+    mounts.push({
+      volume: {
+        name: "object-store-ca",
+        secret: {
+          secretName: store.caBundle.name,
+          items: [{ key: store.caBundle.key, path: OBJECT_STORE_CA_FILE }],
+        },
+      },
+      mount: { name: "object-store-ca", mountPath: OBJECT_STORE_CA_DIRECTORY, readOnly: true },
+    });
+  }
+  return { env, mounts };
+}
+
+/** A placement as the kubernetes provider's pod spec takes it (`toleration` blocks). */
+export function providerPlacement(placement: NodePlacement) {
+  return {
+    nodeSelector: { ...placement.nodeSelector },
+    toleration: placement.tolerations.map((toleration) => ({ ...toleration })),
+  };
+}
+
+/** `imagePullSecrets` of a pod spec (kubernetes provider and Kubernetes JSON alike), or nothing. */
+export function pullSecrets(name: string | undefined): { name: string }[] | undefined {
+  return name ? [{ name }] : undefined;
+}
