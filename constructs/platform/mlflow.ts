@@ -182,7 +182,21 @@ export class Mlflow extends Construct {
           artifactRoot: {
             // Clients upload and download through the server; only the server holds S3 access.
             proxiedArtifactStorage: true,
-            s3: { enabled: true, bucket: objectStore.artifactsBucket, path: "mlflow" },
+            s3: {
+              enabled: true,
+              bucket: objectStore.artifactsBucket,
+              path: "mlflow",
+              // Keys of an S3-compatible store: the chart (1.11.5) maps them to AWS_* variables.
+              ...(objectStore.credentials.kind === "secret"
+                ? {
+                    existingSecret: {
+                      name: objectStore.credentials.secretName,
+                      keyOfAccessKeyId: "AWS_ACCESS_KEY_ID",
+                      keyOfSecretAccessKey: "AWS_SECRET_ACCESS_KEY",
+                    },
+                  }
+                : {}),
+            },
           },
           ...(props.login
             ? {}
