@@ -69,6 +69,8 @@ export interface EnvironmentFacts {
   readonly apiServiceIp: string;
   /** An address the API server's endpoints have (EKS control-plane ENIs, RKE2 server nodes). */
   readonly apiEndpointIp: string;
+  /** Every address of the API server's endpoints (RKE2: each control-plane node); unset: `apiEndpointIp`. */
+  readonly apiEndpointIps?: readonly string[];
   /** Port the API server's endpoints listen on (443 on EKS, 6443 on RKE2). */
   readonly apiEndpointPort: number;
   /** Where the database resolves (inside the VPC). */
@@ -223,6 +225,7 @@ function onPremFactsOf(environment: RancherEnvironment): EnvironmentFacts {
     serviceCidr: cluster.serviceCidr,
     apiServiceIp: firstAddress(cluster.serviceCidr),
     apiEndpointIp: someAddressIn(cluster.apiServerCidrs[0]),
+    apiEndpointIps: cluster.apiServerCidrs.map(someAddressIn),
     apiEndpointPort: cluster.apiServerPort,
     databaseIp: hostInCidr(cluster.podCidr, 100),
     databasePort: 5432,

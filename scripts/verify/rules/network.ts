@@ -281,15 +281,16 @@ export function concreteFlows(
   const external = (kind: "load-balancer" | "api-server"): Endpoint =>
     kind === "load-balancer"
       ? { description: "load balancer", ip: env.loadBalancerIp }
-      : { description: "API server", ip: env.apiEndpointIp };
-  const apiServer: Target = {
-    description: `API server (kubernetes Service ${env.apiServiceIp}:443)`,
+      : { description: `API server (${env.apiEndpointIp})`, ip: env.apiEndpointIp };
+  // Every endpoint of the `kubernetes` Service: after DNAT a connection may reach any of them.
+  const apiServers: Target[] = (env.apiEndpointIps ?? [env.apiEndpointIp]).map((ip) => ({
+    description: `API server (kubernetes Service ${env.apiServiceIp}:443${env.apiEndpointIps ? `, endpoint ${ip}:${env.apiEndpointPort}` : ""})`,
     preDnat: { ip: env.apiServiceIp, port: 443 },
-    backend: { ip: env.apiEndpointIp, port: env.apiEndpointPort },
+    backend: { ip, port: env.apiEndpointPort },
     protocol: "TCP",
-  };
+  }));
   const destinationTargets = (to: FlowDestination, protocol: string): Target[] | string => {
-    if ("apiServer" in to) return [apiServer];
+    if ("apiServer" in to) return apiServers;
     if ("database" in to) {
       // In the cluster (CloudNativePG): the pods behind the read-write Service.
       if (env.databaseService)
@@ -422,12 +423,13 @@ export function concreteFlows(
       (sa as { automountServiceAccountToken?: boolean } | undefined)?.automountServiceAccountToken ??
       true;
     if (bound.has(`${w.namespace}/${account}`) && automount !== false) {
-      flows.push({
-        flow: "controller-to-api-server",
-        owner: w.owner,
-        source: podEndpoint(w, addresses),
-        target: apiServer,
-      });
+      for (const target of apiServers)
+        flows.push({
+          flow: "controller-to-api-server",
+          owner: w.owner,
+          source: podEndpoint(w, addresses),
+          target,
+        });
     }
   }
 
@@ -467,8 +469,15 @@ export function concreteFlows(
         problems.push({ flow: `webhook ${o.kind} ${o.metadata.name}`, message: targets });
         continue;
       }
-      for (const target of targets)
-        flows.push({ flow: "api-server-to-webhook", owner: at, source: external("api-server"), target });
+      // The API server calls from each control-plane node.
+      for (const ip of env.apiEndpointIps ?? [env.apiEndpointIp])
+        for (const target of targets)
+          flows.push({
+            flow: "api-server-to-webhook",
+            owner: at,
+            source: { description: `API server (${ip})`, ip },
+            target,
+          });
     }
   }
 
