@@ -407,6 +407,8 @@ export class PlatformStack extends TerraformStack {
         bucket: store.artifactsBucket,
         path: "/postgres/",
         credentialsSecret: { namespace: NS.mlflow, name: store.credentials.secretName },
+        // Barman Cloud verifies the store's certificate; an internal CA must be handed to it.
+        caSecret: store.caBundle,
         retentionPolicy: `${provisioning.backupRetentionDays}d`,
         schedule: "0 0 2 * * *",
         serverSideEncryption: false,

@@ -123,6 +123,10 @@ if (!inputs) {
     );
     expect(postgres.ports.map((p: { containerPort: number }) => p.containerPort)).toEqual([5432, 9187, 8000]);
     expect(postgres.resources.requests).toEqual({ cpu: "250m", memory: "512Mi" });
+    // Barman Cloud trusts the object store's internal CA from the environment's bundle.
+    expect((pods[0].object.spec as Loose).volumes).toEqual(
+      expect.arrayContaining([{ name: "barman-endpoint-ca", secret: { secretName: "corp-ca-bundle" } }]),
+    );
     for (const suffix of ["rw", "ro", "r"])
       expect(find(baseline, "Service", "mlflow", `mlflow-postgres-${suffix}`)).toBeDefined();
     expect(find(baseline, "Secret", "mlflow", "mlflow-postgres-replication")).toBeDefined();
