@@ -462,6 +462,7 @@ export async function collect(options: CollectOptions): Promise<ClusterState[]> 
     objects: StateObject[];
     problems: Finding[];
     annotations: AnnotationPatch[];
+    reads: { name: string; namespace: string }[];
   }[] = [];
   for (const env of synthesized) {
     const account = ((env.input as { aws?: { allowedAccountIds?: string[] } }).aws?.allowedAccountIds ?? [
@@ -472,7 +473,8 @@ export async function collect(options: CollectOptions): Promise<ClusterState[]> 
     const problems: Finding[] = [];
     const annotations: AnnotationPatch[] = [];
     const objects = typedObjects(env, context, problems, annotations);
-    pending.push({ env, releases: releasesOf(env, context), objects, problems, annotations });
+    const reads = secretReads(env, context);
+    pending.push({ env, releases: releasesOf(env, context), objects, problems, annotations, reads });
   }
 
   const render = (apiVersions: (env: string) => string[]) => (p: PendingRelease) =>
@@ -538,7 +540,7 @@ export async function collect(options: CollectOptions): Promise<ClusterState[]> 
     const finalObjects = objects.map((o) =>
       isNamespaced(o.object.kind, customScopes) ? o : { ...o, object: withoutNamespace(o.object) },
     );
-    const facts = withOutOfBand(env.facts, finalObjects);
+    const facts = withOutOfBand(env.facts, finalObjects, p.reads);
     problems.push(...applyAnnotations(facts, finalObjects, p.annotations));
     states.push({ environment: facts, objects: finalObjects, problems });
   }
@@ -595,12 +597,53 @@ function applyAnnotations(
 }
 
 /** The facts with the environment's hand-made Secrets placed in the namespaces the stacks create. */
-function withOutOfBand(facts: EnvironmentFacts, objects: readonly StateObject[]): EnvironmentFacts {
+function withOutOfBand(
+  facts: EnvironmentFacts,
+  objects: readonly StateObject[],
+  reads: readonly { name: string; namespace: string }[],
+): EnvironmentFacts {
   if (!facts.handMadeSecrets) return facts;
   const namespaces = objects
     .filter((o) => o.object.kind === "Namespace" && !o.source.startsWith("cluster ("))
     .map((o) => o.object.metadata.name ?? "");
-  return { ...facts, outOfBand: onPremOutOfBand(facts.handMadeSecrets, namespaces) };
+  // Where the stacks read a hand-made Secret to copy it, it exists only where it is read.
+  const declared = onPremOutOfBand(facts.handMadeSecrets, namespaces);
+  const readAt = (name: string) => reads.filter((r) => r.name === name).map((r) => r.namespace);
+  const narrowed = declared.filter(
+    (entry) =>
+      typeof entry.name !== "string" ||
+      readAt(entry.name).length === 0 ||
+      readAt(entry.name).includes(entry.namespace),
+  );
+  for (const read of reads)
+    if (!narrowed.some((e) => e.name === read.name && e.namespace === read.namespace))
+      narrowed.push(
+        ...declared
+          .filter((e) => e.name === read.name)
+          .slice(0, 1)
+          .map((e) => ({ ...e, namespace: read.namespace })),
+      );
+  return { ...facts, outOfBand: narrowed };
+}
+
+/** The Secrets the stacks read through `data.kubernetes_secret_v1` (they must exist at plan time). */
+function secretReads(
+  env: SynthesizedEnvironment,
+  context: StandInContext,
+): { name: string; namespace: string }[] {
+  const out: { name: string; namespace: string }[] = [];
+  for (const [stackName, json] of Object.entries(env.stacks)) {
+    const data =
+      (json as { data?: Record<string, Record<string, unknown>> }).data?.kubernetes_secret_v1 ?? {};
+    for (const read of Object.values(data)) {
+      const r = resolveDeep(read, { name: stackName, json }, context) as {
+        metadata?: { name?: string; namespace?: string } | { name?: string; namespace?: string }[];
+      };
+      const metadata = Array.isArray(r.metadata) ? r.metadata[0] : r.metadata;
+      if (metadata?.name) out.push({ name: metadata.name, namespace: metadata.namespace ?? "default" });
+    }
+  }
+  return out;
 }
 
 const capabilityCache = new Map<string, boolean>();

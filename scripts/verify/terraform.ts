@@ -53,6 +53,8 @@ export function standIn(type: string, id: string, attribute: string, context: St
   return `${label}-${attribute.replace(/[^a-z0-9]+/gi, "-")}`;
 }
 
+const WHOLE_MAP = /^\$\{data\.kubernetes_(secret|config_map)_v1\.[^.{}]+\.(data|binary_data)\}$/;
+
 const REFERENCE = /\$\{([^{}]*)\}/g;
 
 /** Resolves one Terraform expression (without `${}`). */
@@ -113,6 +115,9 @@ export function resolveString(text: string, stack: StackContext, context: StandI
 
 /** Resolves every string inside a JSON value. */
 export function resolveDeep<T>(value: T, stack: StackContext, context: StandInContext): T {
+  // A whole map read from an existing Secret or ConfigMap (a copy of a hand-made Secret): its
+  // keys are the source's, unknown offline.
+  if (typeof value === "string" && WHOLE_MAP.test(value)) return {} as T;
   if (typeof value === "string") return resolveString(value, stack, context) as T;
   if (Array.isArray(value)) return value.map((v) => resolveDeep(v, stack, context)) as T;
   if (value !== null && typeof value === "object") {
