@@ -141,12 +141,19 @@ describe.each(ON_PREM.map((s) => [s.environment.name, s] as const))("%s serving"
       expect(predictor.metadata.annotations).toEqual({});
     });
 
-    it("annotates that Secret with the s3-* settings KServe v0.20 reads from it", () => {
-      const [annotations, ...others] = Object.values(resourcesOf(json, "kubernetes_annotations"));
-      expect(others).toEqual([]);
-      expect(annotations.kind).toBe("Secret");
-      expect(annotations.metadata).toEqual({ name: store.credentialsSecret, namespace: "mlops" });
-      expect(annotations.annotations).toEqual({
+    it("annotates the platform's copy of that Secret with the s3-* settings KServe v0.20 reads from it", () => {
+      expect(resourcesOf(json, "kubernetes_annotations")).toEqual({});
+      const copies = Object.values(resourcesOf(synthesized.platform.json, "kubernetes_secret_v1")).filter(
+        (secret) => secret.metadata.name === store.credentialsSecret && secret.metadata.namespace === "mlops",
+      );
+      expect(copies).toHaveLength(1);
+      const {
+        "mlops-platform/copied-from": from,
+        "mlops-platform/purpose": _purpose,
+        ...annotations
+      } = copies[0].metadata.annotations;
+      expect(from).toBe(`${env.stateBackend.namespace}/${store.credentialsSecret}`);
+      expect(annotations).toEqual({
         "serving.kserve.io/s3-endpoint": store.endpoint.replace("https://", ""),
         "serving.kserve.io/s3-usehttps": "1",
         "serving.kserve.io/s3-region": store.region,

@@ -144,6 +144,49 @@ describe.each(NAMES)("%s-platform", (name) => {
   });
 });
 
+describe.each(NAMES)("%s: the Secrets the platform team makes by hand", (name) => {
+  const env = synthesized[name].environment;
+  const json = synthesized[name].platform.json;
+  const copies = Object.values<any>(json.resource.kubernetes_secret_v1 ?? {});
+  const sources = Object.values<any>(json.data?.kubernetes_secret_v1 ?? {});
+  const copiedTo = (secret: string) =>
+    copies
+      .filter((copy) => copy.metadata.name === secret)
+      .map((copy) => copy.metadata.namespace)
+      .sort();
+  const created = Object.values<any>(json.resource.kubernetes_namespace_v1).map((ns) => ns.metadata.name);
+
+  it("are read from the state namespace, which exists before the platform", () => {
+    expect(sources.length).toBeGreaterThan(0);
+    for (const source of sources) expect(source.metadata.namespace).toBe(env.stateBackend.namespace);
+    expect(created).not.toContain(env.stateBackend.namespace);
+  });
+
+  it("reach every namespace that uses them", () => {
+    expect(copiedTo(env.registry.pullSecretName)).toEqual([...created].sort());
+    expect(copiedTo(env.objectStore.credentialsSecret)).toEqual(["kubeflow", "mlflow", "mlops"]);
+    expect(copiedTo(env.tls.caSecret)).toEqual(["cert-manager"]);
+    expect(copiedTo(env.directory.bindPasswordSecret.name)).toEqual(["argocd"]);
+    for (const receiver of env.platform.alerting.receivers)
+      expect(copiedTo(`alert-receiver-${receiver.name}`)).toEqual(["monitoring"]);
+  });
+
+  it("copy values by reference only, and label the bind password for Argo CD", () => {
+    for (const copy of copies) {
+      expect(copy.data).toMatch(/^\$\{data\.kubernetes_secret_v1\.[^.]+\.data\}$/);
+      expect(copy.type).toMatch(/^\$\{data\.kubernetes_secret_v1\.[^.]+\.type\}$/);
+    }
+    const bind = copies.find((copy) => copy.metadata.name === env.directory.bindPasswordSecret.name);
+    expect(bind.metadata.labels["app.kubernetes.io/part-of"]).toBe("argocd");
+  });
+
+  it("are in place before the first chart installs", () => {
+    const certManager = releaseOf(json, "cert-manager") as any;
+    const copyIds = Object.keys(json.resource.kubernetes_secret_v1).map((id) => `kubernetes_secret_v1.${id}`);
+    for (const id of copyIds) expect(certManager.depends_on).toContain(id);
+  });
+});
+
 describe("MLflow's PostgreSQL (CloudNativePG)", () => {
   it.each([
     ["onprem-test", 1],

@@ -9,7 +9,9 @@ import { ChartCatalog, type ChartValueFiles } from "../constructs/platform/chart
 import type { PlatformChart } from "../constructs/platform/charts";
 import { PlatformNamespace, type TrafficRule } from "../constructs/platform/platform-namespace";
 import { ClusterAddons, gpuNodePlacement } from "../constructs/platform/cluster-addons";
-import { Monitoring, alertReceiverSecrets } from "../constructs/platform/monitoring";
+import { Monitoring, alertReceiverSecretName, alertReceiverSecrets } from "../constructs/platform/monitoring";
+import { SecretCopies } from "../constructs/platform/secret-copies";
+import { kserveObjectStoreAnnotations } from "../constructs/serving/object-store-access";
 import { PlatformSecrets } from "../constructs/platform/platform-secrets";
 import { Mlflow } from "../constructs/platform/mlflow";
 import { GpuOperator } from "../constructs/platform/gpu-operator";
@@ -153,9 +155,19 @@ export class PlatformStack extends TerraformStack {
         "privileged",
         "the NVIDIA device plugin mounts the kubelet's device-plugin socket, DCGM needs SYS_ADMIN, and the GPU Operator's driver, toolkit and validator pods are privileged with host paths",
       ),
+      postgresOperator:
+        target.databaseProvisioning.kind === "cloudnative-pg"
+          ? this.addonNamespace("PostgresOperatorNamespace", NS.postgresOperator, "restricted")
+          : undefined,
     };
 
-    const base: ITerraformDependable[] = [];
+    // Everything else waits for these: the hand-made Secrets in the namespaces that use them.
+    const base: ITerraformDependable[] = [
+      ...this.copyHandMadeSecrets(target, platform.alerting.receivers, [
+        ...Object.values(this.namespaces),
+        ...Object.values(addonNamespaces).filter((ns): ns is PlatformNamespace => ns !== undefined),
+      ]),
+    ];
     if (target.storageClass.create) {
       base.push(
         new StorageClassV1(this, "StorageClass", {
@@ -265,11 +277,14 @@ export class PlatformStack extends TerraformStack {
       });
     }
 
-    const database = this.provisionDatabase(target, charts, ha, login ? [MLFLOW_LOGIN_DATABASE] : [], [
-      this.namespaces.mlflow.namespace,
-      secrets.release.release,
-      this.monitoring.release.release,
-    ]);
+    const database = this.provisionDatabase(
+      target,
+      charts,
+      ha,
+      addonNamespaces.postgresOperator,
+      login ? [MLFLOW_LOGIN_DATABASE] : [],
+      [this.namespaces.mlflow.namespace, secrets.release.release, this.monitoring.release.release],
+    );
 
     this.mlflow = new Mlflow(this, "Mlflow", {
       charts,
@@ -368,6 +383,7 @@ export class PlatformStack extends TerraformStack {
     target: ClusterTarget,
     charts: ChartCatalog,
     ha: boolean,
+    operatorNamespace: PlatformNamespace | undefined,
     extraDatabases: readonly string[],
     dependsOn: ITerraformDependable[],
   ): ITerraformDependable[] {
@@ -379,11 +395,8 @@ export class PlatformStack extends TerraformStack {
         `PlatformStack: ${target.description} runs CloudNativePG, whose backups need an S3-compatible endpoint and a credentials Secret; fix: give the target's objectStore an endpoint and secret credentials`,
       );
     }
-    const operatorNamespace = this.addonNamespace(
-      "PostgresOperatorNamespace",
-      NS.postgresOperator,
-      "restricted",
-    );
+    if (!operatorNamespace)
+      throw new Error("PlatformStack: the CloudNativePG operator's namespace was not created");
     const operator = new PostgresOperator(this, "PostgresOperator", {
       charts,
       namespace: NS.postgresOperator,
@@ -426,6 +439,93 @@ export class PlatformStack extends TerraformStack {
       );
     }
     return [cluster.release.release];
+  }
+
+  /**
+   * Copies the Secrets the platform team made by hand (in the target's hand-made Secrets
+   * namespace) into the namespaces that use them; returns the copies to wait for.
+   */
+  private copyHandMadeSecrets(
+    target: ClusterTarget,
+    receivers: readonly { readonly name: string; readonly secret?: unknown }[],
+    namespaces: readonly PlatformNamespace[],
+  ): ITerraformDependable[] {
+    const source = target.handMadeSecretsNamespace;
+    if (source === undefined) return [];
+    const wanted = new Map<
+      string,
+      {
+        namespaces: Set<string>;
+        labels: Record<string, string>;
+        purposes: string[];
+        annotationsIn: Record<string, Record<string, string>>;
+      }
+    >();
+    const want = (
+      name: string | undefined,
+      where: readonly string[],
+      purpose: string,
+      extra: { labels?: Record<string, string>; annotationsIn?: Record<string, Record<string, string>> } = {},
+    ) => {
+      if (name === undefined) return;
+      const entry = wanted.get(name) ?? {
+        namespaces: new Set(),
+        labels: {},
+        purposes: [],
+        annotationsIn: {},
+      };
+      where.forEach((namespace) => entry.namespaces.add(namespace));
+      Object.assign(entry.labels, extra.labels);
+      Object.assign(entry.annotationsIn, extra.annotationsIn);
+      if (!entry.purposes.includes(purpose)) entry.purposes.push(purpose);
+      wanted.set(name, entry);
+    };
+    const store = target.objectStore;
+    const artifactReaders = [NS.mlflow, NS.kubeflow, NS.serving];
+    want(
+      target.imageMirror?.pullSecretName,
+      namespaces.map((ns) => ns.literalName),
+      "pulls images through the registry mirror",
+    );
+    if (store.credentials.kind === "secret")
+      want(store.credentials.secretName, artifactReaders, "object store keys", {
+        // KServe's storage initializer reads the store's settings from the keys Secret's annotations.
+        annotationsIn: { [NS.serving]: kserveObjectStoreAnnotations(store) },
+      });
+    want(store.caBundle?.name, artifactReaders, "CA bundle of the object store");
+    want(target.certificateIssuer?.caSecretName, [NS.certManager], "the organisation CA's ClusterIssuer");
+    const login = target.directoryLogin;
+    if (login) {
+      want(login.directory.bindPasswordSecret.name, [NS.argocd], "Dex's directory bind password", {
+        // Argo CD resolves `$<secret>:<key>` only from Secrets labelled part of it.
+        labels: { "app.kubernetes.io/part-of": "argocd" },
+      });
+      want(login.directory.caSecret?.name, [NS.argocd], "CA of the directory's LDAPS certificate");
+      want(
+        login.issuerCaSecret?.name,
+        [NS.monitoring, NS.mlflow, NS.kubeflow],
+        "CA of the UIs' certificates (their servers call Dex)",
+      );
+    }
+    for (const receiver of receivers)
+      if (receiver.secret === undefined)
+        want(
+          alertReceiverSecretName(receiver.name),
+          [NS.monitoring],
+          `credential of alert receiver ${receiver.name}`,
+        );
+    const copies = new SecretCopies(this, "HandMadeSecrets", {
+      sourceNamespace: source,
+      copies: [...wanted].map(([name, entry]) => ({
+        name,
+        namespaces: [...entry.namespaces],
+        labels: entry.labels,
+        annotationsIn: entry.annotationsIn,
+        purpose: entry.purposes.join("; "),
+      })),
+      dependsOn: namespaces.map((ns) => ns.namespace),
+    });
+    return copies.copies;
   }
 
   private addonNamespace(id: string, name: string, level: "restricted" | "privileged", exception?: string) {

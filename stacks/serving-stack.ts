@@ -1,7 +1,6 @@
 import { Construct } from "constructs";
 import { TerraformStack } from "cdktf";
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
-import { Annotations } from "@cdktf/provider-kubernetes/lib/annotations";
 import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
 import { DataKubernetesSecretV1 } from "@cdktf/provider-kubernetes/lib/data-kubernetes-secret-v1";
 import type { AnyEnvironment } from "../environments/targets";
@@ -9,7 +8,12 @@ import type { ReleaseContent } from "../environments/release-schema";
 import type { ClusterTarget } from "../constructs/platform/cluster-target";
 import { PLATFORM_SERVICE_ACCOUNTS } from "../constructs/platform/service-accounts";
 import { ModelServing, type ServingExposure } from "../constructs/serving/model-serving";
-import { objectStoreAccess, pullSecrets } from "../constructs/serving/object-store-access";
+import {
+  KSERVE_CA_BUNDLE,
+  kserveObjectStoreAnnotations,
+  objectStoreAccess,
+  pullSecrets,
+} from "../constructs/serving/object-store-access";
 import { InferenceServices, PREDICTOR_HEALTH_PATH } from "../constructs/serving/inference-services";
 import { ScheduledJobs } from "../constructs/serving/scheduled-jobs";
 import { imageName } from "../constructs/lib/workload-defaults";
@@ -27,28 +31,6 @@ export interface ServingStackProps {
 
 /** Secret with the workloads' MLflow credentials, kept in sync by the platform (see MLFLOW_CLIENT). */
 export const MLFLOW_CLIENT_SECRET = MLFLOW_CLIENT.secretName;
-
-/**
- * Where KServe v0.20's storage initializer finds the object store's CA: a ConfigMap it mounts
- * (`serving.kserve.io/s3-cabundle-configmap`) in the directory of the file named by
- * `serving.kserve.io/s3-cabundle`, which becomes AWS_CA_BUNDLE. The directory and file name are
- * KServe's defaults (`/etc/ssl/custom-certs`, `cabundle.crt`).
- */
-export const KSERVE_CA_BUNDLE = {
-  configMap: "kserve-object-store-ca",
-  directory: "/etc/ssl/custom-certs",
-  file: "cabundle.crt",
-} as const;
-
-/** The `serving.kserve.io/s3-*` annotations KServe v0.20's credential builder reads. */
-export const KSERVE_S3_ANNOTATIONS = {
-  endpoint: "serving.kserve.io/s3-endpoint",
-  useHttps: "serving.kserve.io/s3-usehttps",
-  region: "serving.kserve.io/s3-region",
-  verifySsl: "serving.kserve.io/s3-verifyssl",
-  caBundle: "serving.kserve.io/s3-cabundle",
-  caBundleConfigMap: "serving.kserve.io/s3-cabundle-configmap",
-} as const;
 
 /**
  * The workload of one environment, from its release file: the serving Deployment, one KServe
@@ -139,16 +121,10 @@ export class ServingStack extends TerraformStack {
     // predictor's service account where it carries a web identity role (IRSA), and otherwise
     // from the annotations of the Secret the service account lists, whose
     // AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY keys it reads as the chart configures it.
-    const kserveS3: Record<string, string> = {
-      [KSERVE_S3_ANNOTATIONS.region]: store.region,
-      [KSERVE_S3_ANNOTATIONS.endpoint]:
-        store.endpoint?.replace(/^https?:\/\//, "") ?? `s3.${store.region}.amazonaws.com`,
-      [KSERVE_S3_ANNOTATIONS.useHttps]: "1",
-    };
     const storeSecret = store.credentials.kind === "secret" ? store.credentials.secretName : undefined;
     const predictorAccount = storeSecret
       ? serviceAccount("kservePredictor", {}, [storeSecret])
-      : serviceAccount("kservePredictor", kserveS3);
+      : serviceAccount("kservePredictor", kserveObjectStoreAnnotations(store));
     if (storeSecret) {
       if (store.caBundle) {
         // KServe mounts a CA bundle from a ConfigMap only: a copy of the CA certificate (public
@@ -161,22 +137,8 @@ export class ServingStack extends TerraformStack {
           data: { [KSERVE_CA_BUNDLE.file]: ca.data.lookup(store.caBundle.key) },
         });
       }
-      // The Secret is created out of band; Terraform owns only these annotations on it.
-      new Annotations(this, "ObjectStoreSecretAnnotations", {
-        apiVersion: "v1",
-        kind: "Secret",
-        metadata: { name: storeSecret, namespace },
-        annotations: {
-          ...kserveS3,
-          [KSERVE_S3_ANNOTATIONS.verifySsl]: "1",
-          ...(store.caBundle
-            ? {
-                [KSERVE_S3_ANNOTATIONS.caBundleConfigMap]: KSERVE_CA_BUNDLE.configMap,
-                [KSERVE_S3_ANNOTATIONS.caBundle]: `${KSERVE_CA_BUNDLE.directory}/${KSERVE_CA_BUNDLE.file}`,
-              }
-            : {}),
-        },
-      });
+      // The platform copies the keys Secret into this namespace with KServe's s3-* annotations
+      // (kserveObjectStoreAnnotations).
     }
     this.inferenceServices = new InferenceServices(this, "InferenceServices", {
       namespace,

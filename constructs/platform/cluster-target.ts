@@ -226,6 +226,14 @@ export interface ClusterTarget {
    * directory through Dex; unset: each UI keeps its own local login (EKS today).
    */
   readonly directoryLogin?: DirectoryLoginTarget;
+  /**
+   * Namespace, existing before the platform, where the platform team creates the Secrets the
+   * environment names (registry pull Secret, object store keys and CA, directory bind password
+   * and CA, the organisation's CA, alert receivers' credentials). The platform copies each into
+   * the namespaces that use it, before anything runs there. Unset: the target needs none (EKS:
+   * workload identity and the cloud secret store).
+   */
+  readonly handMadeSecretsNamespace?: string;
   /** Components the Kubernetes distribution runs itself (RKE2 ships metrics-server). */
   readonly bundled: { readonly metricsServer: boolean };
   /** Cluster components Prometheus can scrape; managed control planes keep theirs out of reach. */

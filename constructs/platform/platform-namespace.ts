@@ -90,6 +90,8 @@ export class PlatformNamespace extends Construct {
   public readonly namespace: NamespaceV1;
   /** The namespace name as a reference: use it so objects are created after the namespace. */
   public readonly name: string;
+  /** The namespace name as written (for construct ids and comparisons). */
+  public readonly literalName: string;
   public readonly podSecurity: PodSecurityLevel;
 
   constructor(scope: Construct, id: string, props: PlatformNamespaceProps) {
@@ -134,6 +136,7 @@ export class PlatformNamespace extends Construct {
       },
     });
     this.name = this.namespace.metadata.name;
+    this.literalName = props.name;
 
     if (props.quota) {
       new ResourceQuotaV1(this, "Quota", {

@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import type { ITerraformDependable } from "cdktf";
+import { Token, type ITerraformDependable } from "cdktf";
 import { DataKubernetesSecretV1 } from "@cdktf/provider-kubernetes/lib/data-kubernetes-secret-v1";
 import { SecretV1 } from "@cdktf/provider-kubernetes/lib/secret-v1";
 
@@ -11,6 +11,8 @@ export interface SecretCopy {
   readonly namespaces: readonly string[];
   /** Labels the copies carry (Argo CD resolves `$<secret>:<key>` only from its own labelled Secrets). */
   readonly labels?: Readonly<Record<string, string>>;
+  /** Annotations of the copy in one namespace (KServe reads the object store's settings from them). */
+  readonly annotationsIn?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** Why the namespaces need it, for the reader of the plan. */
   readonly purpose: string;
 }
@@ -51,6 +53,12 @@ export class SecretCopies extends Construct {
         );
       }
       seen.add(copy.name);
+      const unresolved = copy.namespaces.find((namespace) => Token.isUnresolved(namespace));
+      if (unresolved !== undefined) {
+        throw new Error(
+          `SecretCopies: ${copy.name} lists a namespace only known at apply time; fix: list namespace names as written (the dependency comes from dependsOn)`,
+        );
+      }
       const targets = [...new Set(copy.namespaces)].filter(
         (namespace) => namespace !== props.sourceNamespace,
       );
@@ -68,6 +76,7 @@ export class SecretCopies extends Construct {
               annotations: {
                 "mlops-platform/copied-from": `${props.sourceNamespace}/${copy.name}`,
                 "mlops-platform/purpose": copy.purpose,
+                ...copy.annotationsIn?.[namespace],
               },
             },
             type: source.type,

@@ -91,3 +91,46 @@ export function providerPlacement(placement: NodePlacement) {
 export function pullSecrets(name: string | undefined): { name: string }[] | undefined {
   return name ? [{ name }] : undefined;
 }
+
+/**
+ * Where KServe v0.20's storage initializer finds the object store's CA: a ConfigMap it mounts
+ * (`serving.kserve.io/s3-cabundle-configmap`) in the directory of the file named by
+ * `serving.kserve.io/s3-cabundle`, which becomes AWS_CA_BUNDLE. The directory and file name are
+ * KServe's defaults (`/etc/ssl/custom-certs`, `cabundle.crt`).
+ */
+export const KSERVE_CA_BUNDLE = {
+  configMap: "kserve-object-store-ca",
+  directory: "/etc/ssl/custom-certs",
+  file: "cabundle.crt",
+} as const;
+
+/** The `serving.kserve.io/s3-*` annotations KServe v0.20's credential builder reads. */
+export const KSERVE_S3_ANNOTATIONS = {
+  endpoint: "serving.kserve.io/s3-endpoint",
+  useHttps: "serving.kserve.io/s3-usehttps",
+  region: "serving.kserve.io/s3-region",
+  verifySsl: "serving.kserve.io/s3-verifyssl",
+  caBundle: "serving.kserve.io/s3-cabundle",
+  caBundleConfigMap: "serving.kserve.io/s3-cabundle-configmap",
+} as const;
+
+/**
+ * The `serving.kserve.io/s3-*` annotations of the Secret KServe's storage initializer reads the
+ * object store's keys from (v0.20's credential builder takes them from the Secret the predictor's
+ * service account lists, unless the account carries a web identity role).
+ */
+export function kserveObjectStoreAnnotations(store: ObjectStore): Record<string, string> {
+  return {
+    [KSERVE_S3_ANNOTATIONS.region]: store.region,
+    [KSERVE_S3_ANNOTATIONS.endpoint]:
+      store.endpoint?.replace(/^https?:\/\//, "") ?? `s3.${store.region}.amazonaws.com`,
+    [KSERVE_S3_ANNOTATIONS.useHttps]: "1",
+    [KSERVE_S3_ANNOTATIONS.verifySsl]: "1",
+    ...(store.caBundle
+      ? {
+          [KSERVE_S3_ANNOTATIONS.caBundleConfigMap]: KSERVE_CA_BUNDLE.configMap,
+          [KSERVE_S3_ANNOTATIONS.caBundle]: `${KSERVE_CA_BUNDLE.directory}/${KSERVE_CA_BUNDLE.file}`,
+        }
+      : {}),
+  };
+}

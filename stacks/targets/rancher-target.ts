@@ -94,6 +94,8 @@ export function rancherClusterTarget(env: RancherEnvironment): ClusterTarget {
       gpu: gpuNodePlacement(gpuNodes),
     },
     certificateIssuer: { name: CERTIFICATE_ISSUER, caSecretName: env.tls.caSecret },
+    // The state backend's namespace exists before the platform: the team creates the Secrets there.
+    handMadeSecretsNamespace: env.stateBackend.namespace,
     imageMirror: {
       host: registry.host,
       remotes: { ...registry.remotes },
