@@ -187,6 +187,24 @@ describe.each(NAMES)("%s: the Secrets the platform team makes by hand", (name) =
   });
 });
 
+describe.each(NAMES)("%s: MLflow and the object store", (name) => {
+  const env = synthesized[name].environment;
+  const values = valuesOf(releaseOf(synthesized[name].platform.json, "mlflow"));
+
+  it("reaches the store's endpoint with the keys from its Secret and trusts the store's CA", () => {
+    expect(values.extraEnvVars.MLFLOW_S3_ENDPOINT_URL).toBe(env.objectStore.endpoint);
+    expect(values.artifactRoot.s3.existingSecret.name).toBe(env.objectStore.credentialsSecret);
+    const ca = env.objectStore.caBundleSecret!;
+    const volume = values.extraVolumes.find(
+      (v: any) => v.secret?.secretName === ca.name && v.name === "object-store-ca",
+    );
+    expect(volume.secret.items).toEqual([{ key: ca.key, path: "ca-bundle.pem" }]);
+    const mount = values.extraVolumeMounts.find((m: any) => m.name === volume.name);
+    expect(values.extraEnvVars.AWS_CA_BUNDLE).toBe(`${mount.mountPath}/ca-bundle.pem`);
+    expect(mount.readOnly).toBe(true);
+  });
+});
+
 describe("MLflow's PostgreSQL (CloudNativePG)", () => {
   it.each([
     ["onprem-test", 1],

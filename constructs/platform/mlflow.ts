@@ -9,6 +9,7 @@ import { PLATFORM_SERVICE_ACCOUNTS } from "./service-accounts";
 import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity } from "../lib/workload-defaults";
 import { hostPatterns } from "../lib/cidr";
 import { mirroredImage } from "./image-mirror";
+import { OBJECT_STORE_CA_DIRECTORY, OBJECT_STORE_CA_FILE } from "../serving/object-store-access";
 import { mergeValues, type HelmValues } from "../lib/values";
 
 /** A Secret holding an MLflow user's name and password. */
@@ -236,6 +237,10 @@ export class Mlflow extends Construct {
           extraEnvVars: {
             AWS_DEFAULT_REGION: objectStore.region,
             ...(objectStore.endpoint ? { MLFLOW_S3_ENDPOINT_URL: objectStore.endpoint } : {}),
+            // boto3 trusts the store's internal CA through AWS_CA_BUNDLE (the server proxies artifacts).
+            ...(objectStore.caBundle
+              ? { AWS_CA_BUNDLE: `${OBJECT_STORE_CA_DIRECTORY}/${OBJECT_STORE_CA_FILE}` }
+              : {}),
           },
           ingress: {
             enabled: true,
@@ -260,7 +265,7 @@ export class Mlflow extends Construct {
                 extraDeploy: [mlflowServiceMonitor(props.namespace, labels, metrics)],
               }
             : {}),
-          ...serverVolumes(metrics !== undefined, props.login),
+          ...serverVolumes(metrics !== undefined, props.login, objectStore.caBundle),
           affinity: props.highAvailability
             ? {
                 podAntiAffinity: {
@@ -468,17 +473,31 @@ export class Mlflow extends Construct {
 }
 
 /**
- * Volumes of the server: the metrics directory, and the issuer's CA where the login needs it.
- * Lists replace each other when values merge, so both are listed here once.
+ * Volumes of the server: the metrics directory, the issuer's CA where the login needs it, and the
+ * object store's CA where it is internal. Lists replace each other when values merge, so all are
+ * listed here once.
  */
-function serverVolumes(metrics: boolean, login: MlflowLogin | undefined): HelmValues {
+function serverVolumes(
+  metrics: boolean,
+  login: MlflowLogin | undefined,
+  storeCa: { readonly name: string; readonly key: string } | undefined,
+): HelmValues {
   const volumes = [
     ...(metrics ? [{ name: "prometheus-metrics", emptyDir: { sizeLimit: "256Mi" } }] : []),
     ...(login?.caMounts.extraVolumes ?? []),
+    ...(storeCa
+      ? [
+          {
+            name: "object-store-ca",
+            secret: { secretName: storeCa.name, items: [{ key: storeCa.key, path: OBJECT_STORE_CA_FILE }] },
+          },
+        ]
+      : []),
   ];
   const mounts = [
     ...(metrics ? [{ name: "prometheus-metrics", mountPath: MLFLOW_METRICS_DIRECTORY }] : []),
     ...(login?.caMounts.extraVolumeMounts ?? []),
+    ...(storeCa ? [{ name: "object-store-ca", mountPath: OBJECT_STORE_CA_DIRECTORY, readOnly: true }] : []),
   ];
   return volumes.length > 0 ? { extraVolumes: volumes, extraVolumeMounts: mounts } : {};
 }
