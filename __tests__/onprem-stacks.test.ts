@@ -132,6 +132,16 @@ describe.each(NAMES)("%s-platform", (name) => {
     expect(values.dcgmExporter.serviceMonitor.enabled).toBe(true);
   });
 
+  it("issues the UIs' certificates from the organisation's CA, and a wildcard for the Ingresses KServe writes", () => {
+    const resources = valuesOf(releaseOf(json, "certificate-issuer")).resources;
+    const issuer = resources.find((r: any) => r.kind === "ClusterIssuer");
+    expect(issuer.spec.ca.secretName).toBe(synthesized[name].environment.tls.caSecret);
+    const wildcard = resources.find((r: any) => r.kind === "Certificate");
+    const domain = synthesized[name].environment.platform.domain;
+    expect(wildcard.spec.dnsNames).toEqual([`*.${domain}`, domain]);
+    expect(wildcard.spec.issuerRef.name).toBe(issuer.metadata.name);
+  });
+
   it("installs no AWS-only chart and no metrics-server (RKE2 ships one)", () => {
     const charts = releasesOf(json).map((r) => r.chart.split("/").pop());
     for (const chart of [

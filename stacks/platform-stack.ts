@@ -15,7 +15,7 @@ import { kserveObjectStoreAnnotations } from "../constructs/serving/object-store
 import { PlatformSecrets } from "../constructs/platform/platform-secrets";
 import { Mlflow } from "../constructs/platform/mlflow";
 import { GpuOperator } from "../constructs/platform/gpu-operator";
-import { caClusterIssuer } from "../constructs/platform/ca-issuer";
+import { caClusterIssuer, wildcardCertificate } from "../constructs/platform/ca-issuer";
 import { MlflowPostgres, PostgresOperator } from "../constructs/platform/postgres-cluster";
 import { ArgoCd } from "../constructs/platform/argocd";
 import { Kserve } from "../constructs/platform/kserve";
@@ -42,6 +42,13 @@ export interface PlatformStackProps {
   readonly release: ReleaseContent;
   readonly chartValues: Readonly<Record<PlatformChart, ChartValueFiles>>;
 }
+
+/**
+ * Secret (in cert-manager's namespace) of the certificate for `*.<domain>` where the target has a
+ * ClusterIssuer: the ingress controller's default certificate, which serves the InferenceServices'
+ * Ingresses (KServe writes them without a `tls` section).
+ */
+export const PLATFORM_WILDCARD_CERTIFICATE = "platform-wildcard-tls";
 
 /** Namespaces of the platform, named once. */
 export const PLATFORM_NAMESPACES = {
@@ -203,7 +210,18 @@ export class PlatformStack extends TerraformStack {
         chart: "platform-resources",
         name: "certificate-issuer",
         namespace: addonNamespaces.certManager.name,
-        computedValues: { resources: [caClusterIssuer(target.certificateIssuer)] },
+        computedValues: {
+          resources: [
+            caClusterIssuer(target.certificateIssuer),
+            // The ingress controller's default certificate, for the Ingresses KServe writes.
+            wildcardCertificate({
+              issuer: target.certificateIssuer.name,
+              domain: platform.domain,
+              namespace: NS.certManager,
+              secretName: PLATFORM_WILDCARD_CERTIFICATE,
+            }),
+          ],
+        },
         dependsOn: [operators.certManager.release],
       });
     }

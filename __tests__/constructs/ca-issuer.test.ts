@@ -5,7 +5,12 @@
  * an Ingress carrying the helpers' output against the Kubernetes schema. The upstream checks
  * are skipped, with the reason printed, when the pinned sources are not on this machine.
  */
-import { CLUSTER_ISSUER_ANNOTATION, caClusterIssuer, ingressTls } from "../../constructs/platform/ca-issuer";
+import {
+  CLUSTER_ISSUER_ANNOTATION,
+  caClusterIssuer,
+  ingressTls,
+  wildcardCertificate,
+} from "../../constructs/platform/ca-issuer";
 import { kindSchemas, validateAgainst } from "../../scripts/verify/k8s-schema";
 import { crdSchema, describeWithUpstream, renderPinnedChart, schemaValidator } from "../support/upstream";
 
@@ -29,6 +34,21 @@ describe("caClusterIssuer", () => {
       caClusterIssuer({ name: "internal-ca", caSecretName: "-----BEGIN CERTIFICATE-----" }),
     ).toThrow(
       /caClusterIssuer: caSecretName is "-----BEGIN CERTIFICATE-----"; allowed: the name of a Secret/,
+    );
+  });
+});
+
+describe("wildcardCertificate", () => {
+  it("refuses a domain with a wildcard or scheme, naming the field, the value and the fix", () => {
+    expect(() =>
+      wildcardCertificate({
+        issuer: "ca",
+        domain: "*.example.com",
+        namespace: "cert-manager",
+        secretName: "wild",
+      }),
+    ).toThrow(
+      'wildcardCertificate: domain is "*.example.com"; allowed: a lowercase DNS zone with at least two labels; fix:',
     );
   });
 });
@@ -106,6 +126,28 @@ withUpstream("cert-manager v1.21.1", () => {
     expect(validate(issuer)).toEqual([]);
     // The schema is strict enough to notice a misplaced field.
     expect(validate({ ...issuer, spec: { ca: { secret: "internal-ca-key-pair" } } })).not.toEqual([]);
+  });
+
+  it("the wildcard Certificate matches the pinned CRD and covers the zone and its hosts", () => {
+    const certificate = wildcardCertificate({
+      issuer: "organisation-ca",
+      domain: "mlops.test.example.com",
+      namespace: "cert-manager",
+      secretName: "platform-wildcard-tls",
+    });
+    const validate = schemaValidator(
+      crdSchema("cert-manager-v1.21.1", "cert-manager.io", "Certificate", "v1"),
+    );
+    expect(validate(certificate)).toEqual([]);
+    expect((certificate as any).spec.dnsNames).toEqual([
+      "*.mlops.test.example.com",
+      "mlops.test.example.com",
+    ]);
+    expect((certificate as any).spec.issuerRef).toEqual({
+      group: "cert-manager.io",
+      kind: "ClusterIssuer",
+      name: "organisation-ca",
+    });
   });
 
   it("the raw chart installs it unchanged", async () => {

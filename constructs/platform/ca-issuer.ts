@@ -72,3 +72,40 @@ export function ingressTls(issuer: string, hosts: readonly string[], secretName:
     tls: [{ hosts: [...hosts], secretName }],
   };
 }
+
+/** Where the wildcard certificate of the UIs' and predictors' zone is written. */
+export interface WildcardCertificateProps {
+  /** The ClusterIssuer that signs it. */
+  readonly issuer: string;
+  /** The zone: the certificate covers `*.<domain>` and `<domain>`. */
+  readonly domain: string;
+  readonly namespace: string;
+  readonly secretName: string;
+}
+
+/**
+ * A `Certificate` for `*.<domain>` from the ClusterIssuer. KServe writes the Ingresses of
+ * InferenceServices itself, without a `tls` section, so ingress-shim never issues for them; the
+ * ingress controller serves them with its default certificate, which this one is meant to be
+ * (ingress-nginx: `--default-ssl-certificate=<namespace>/<secretName>`).
+ */
+export function wildcardCertificate(props: WildcardCertificateProps): Record<string, unknown> {
+  requireName("wildcardCertificate", "issuer", props.issuer, "the ClusterIssuer");
+  requireName("wildcardCertificate", "secretName", props.secretName, "the certificate's Secret");
+  requireName("wildcardCertificate", "namespace", props.namespace, "a namespace");
+  if (!HOST.test(props.domain))
+    throw new Error(
+      `wildcardCertificate: domain is ${JSON.stringify(props.domain)}; allowed: a lowercase DNS zone with at least two labels; fix: give the platform's domain, e.g. mlops.example.com`,
+    );
+  return {
+    apiVersion: "cert-manager.io/v1",
+    kind: "Certificate",
+    metadata: { name: props.secretName, namespace: props.namespace },
+    spec: {
+      secretName: props.secretName,
+      dnsNames: [`*.${props.domain}`, props.domain],
+      issuerRef: { group: "cert-manager.io", kind: "ClusterIssuer", name: props.issuer },
+      privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
+    },
+  };
+}
