@@ -2,6 +2,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { currentIdentityTable, replaceTable } from "../scripts/identity-table";
 import { environmentSchema } from "../environments/schema";
+import { rancherEnvironmentSchema } from "../environments/rancher-schema";
+import { withCurrentTables } from "../scripts/field-reference";
 import { schemaFieldPaths } from "./support/schema-paths";
 
 const readme = readFileSync(join(__dirname, "..", "README.md"), "utf8");
@@ -11,10 +13,15 @@ describe("README.md", () => {
     expect(replaceTable(readme, currentIdentityTable())).toBe(readme);
   });
 
-  it("documents every environment field", () => {
-    const documented = schemaFieldPaths(environmentSchema)
-      .map((path) => path.replace(/^nodeGroups\.(general|training|gpu)(?=\.|$)/, "nodeGroups.<group>"))
-      .filter((path, index, all) => all.indexOf(path) === index);
+  it("carries the field references the schemas generate (npm run docs:fields)", () => {
+    expect(withCurrentTables(readme)).toBe(readme);
+  });
+
+  it.each([
+    ["AWS", environmentSchema],
+    ["on-prem", rancherEnvironmentSchema],
+  ] as const)("documents every %s environment field", (_kind, schema) => {
+    const documented = schemaFieldPaths(schema);
     const missing = documented.filter(
       (path) => !new RegExp(`^\\| \`${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\` +\\|`, "m").test(readme),
     );

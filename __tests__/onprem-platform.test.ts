@@ -77,14 +77,14 @@ describe("the platform stack on a Rancher cluster", () => {
 
   it("serves the UIs over TLS with certificates from the organisation's CA", () => {
     const issuer = releases.find((r) => r.name === "certificate-issuer");
-    expect(parse(issuer.values[0]).resources).toEqual([
-      {
-        apiVersion: "cert-manager.io/v1",
-        kind: "ClusterIssuer",
-        metadata: { name: "organisation-ca" },
-        spec: { ca: { secretName: "corp-ca" } },
-      },
-    ]);
+    const resources = parse(issuer.values[0]).resources;
+    expect(resources.map((r: any) => r.kind)).toEqual(["ClusterIssuer", "Certificate"]);
+    expect(resources[0]).toEqual({
+      apiVersion: "cert-manager.io/v1",
+      kind: "ClusterIssuer",
+      metadata: { name: "organisation-ca" },
+      spec: { ca: { secretName: "corp-ca" } },
+    });
     const mlflow = valuesOf("mlflow").ingress;
     expect(mlflow.annotations["cert-manager.io/cluster-issuer"]).toBe("organisation-ca");
     expect(mlflow.tls).toEqual([

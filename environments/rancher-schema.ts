@@ -175,9 +175,13 @@ export const rancherEnvironmentSchema = z
       /** @default 6443 (RKE2) */
       apiServerPort: wholeNumber(1, 65535, "RKE2's API server listens on 6443").default(6443),
       /** @default "10.42.0.0/16" (RKE2) */
-      podCidr: cidr("give the cluster's --cluster-cidr").default(RKE2_DEFAULT_POD_CIDR),
+      podCidr: cidr("give the cluster's --cluster-cidr")
+        .describe("the cluster's --cluster-cidr, an IPv4 range")
+        .default(RKE2_DEFAULT_POD_CIDR),
       /** @default "10.43.0.0/16" (RKE2) */
-      serviceCidr: cidr("give the cluster's --service-cidr").default(RKE2_DEFAULT_SERVICE_CIDR),
+      serviceCidr: cidr("give the cluster's --service-cidr")
+        .describe("the cluster's --service-cidr, an IPv4 range apart from podCidr")
+        .default(RKE2_DEFAULT_SERVICE_CIDR),
       /** Ingress class of the UIs and predictors. @default "nginx" (RKE2's ingress-nginx) */
       ingressClassName: z
         .string()

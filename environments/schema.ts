@@ -144,14 +144,19 @@ export function bucketNameProblem(name: string): string | undefined {
   return undefined;
 }
 
-const bucketName = z.string().superRefine((name, ctx) => {
-  const problem = bucketNameProblem(name);
-  if (problem)
-    ctx.addIssue({
-      code: "custom",
-      message: fix(problem, "choose a globally unique name like acme-mlops-dev-artifacts"),
-    });
-});
+const bucketName = z
+  .string()
+  .superRefine((name, ctx) => {
+    const problem = bucketNameProblem(name);
+    if (problem)
+      ctx.addIssue({
+        code: "custom",
+        message: fix(problem, "choose a globally unique name like acme-mlops-dev-artifacts"),
+      });
+  })
+  .describe(
+    "S3 bucket name: 3 to 63 lower-case letters, digits and hyphens, no dots, not an IP address, no reserved prefix or suffix; globally unique",
+  );
 
 /** ECR repository naming rules. */
 const repositoryName = z
@@ -377,7 +382,12 @@ function nodeGroupSchema(kind: NodeGroupKind) {
       /** Labels added to the `workload=<group>` label every node of the group carries. */
       labels: labelsSchema,
       /** Taints added to the group's own taint (training: workload=training, gpu: nvidia.com/gpu). */
-      taints: z.array(taintSchema).default([]),
+      taints: z
+        .array(taintSchema)
+        .describe(
+          "{ key, value?, effect: NoSchedule | NoExecute | PreferNoSchedule }, added to the group's own taint; one per key, never the group's own key",
+        )
+        .default([]),
     })
     .superRefine((group, ctx) => {
       const taintKeys = new Set<string>(GROUP_TAINT_KEYS[kind]);
@@ -866,27 +876,31 @@ export const environmentSchema = z
         }
       }),
     network: z.strictObject({
-      vpcCidr: cidr("use a private range between /16 and /20, e.g. 10.20.0.0/16").superRefine((text, ctx) => {
-        const parsed = parseCidr(text);
-        if (parsed === undefined) return;
-        if (parsed.prefix < 16 || parsed.prefix > 20) {
-          ctx.addIssue({
-            code: "custom",
-            message: fix(
-              "must be a /16 to /20 block",
-              "use e.g. 10.20.0.0/16: pods take VPC addresses, so leave room",
-            ),
-          });
-        } else if (rangeKind(parsed) !== "private") {
-          ctx.addIssue({
-            code: "custom",
-            message: fix(
-              `is ${describeRange(parsed)}; the VPC must come from private space (${PRIVATE_SPACE})`,
-              "use a private range such as 10.20.0.0/16",
-            ),
-          });
-        }
-      }),
+      vpcCidr: cidr("use a private range between /16 and /20, e.g. 10.20.0.0/16")
+        .describe(
+          "private (RFC 1918) IPv4 /16 to /20 in plain decimal, no host bits; overlaps no other environment's VPC nor eks.serviceIpv4Cidr",
+        )
+        .superRefine((text, ctx) => {
+          const parsed = parseCidr(text);
+          if (parsed === undefined) return;
+          if (parsed.prefix < 16 || parsed.prefix > 20) {
+            ctx.addIssue({
+              code: "custom",
+              message: fix(
+                "must be a /16 to /20 block",
+                "use e.g. 10.20.0.0/16: pods take VPC addresses, so leave room",
+              ),
+            });
+          } else if (rangeKind(parsed) !== "private") {
+            ctx.addIssue({
+              code: "custom",
+              message: fix(
+                `is ${describeRange(parsed)}; the VPC must come from private space (${PRIVATE_SPACE})`,
+                "use a private range such as 10.20.0.0/16",
+              ),
+            });
+          }
+        }),
       /** Availability zones to spread subnets and nodes over. @default 3 */
       azCount: wholeNumber(
         "azCount",
@@ -936,7 +950,12 @@ export const environmentSchema = z
       publicEndpoint: z
         .strictObject({
           enabled: z.boolean(),
-          allowedCidrs: z.array(cidr("list the office or CI egress ranges")).default([]),
+          allowedCidrs: z
+            .array(cidr("list the office or CI egress ranges"))
+            .describe(
+              "public IPv4 ranges only (never 0.0.0.0/0, at most a /8 in all); at least one when enabled",
+            )
+            .default([]),
         })
         .superRefine((endpoint, ctx) => {
           const ranges: Ipv4Cidr[] = [];
@@ -1006,6 +1025,7 @@ export const environmentSchema = z
         .default({ enabled: false, allowedCidrs: [] }),
       /** Service CIDR of the cluster; must not overlap the VPC. @default "172.20.0.0/16" */
       serviceIpv4Cidr: cidr("use a /12 to /24 block outside the VPC, e.g. 172.20.0.0/16")
+        .describe("private (RFC 1918) /12 to /24 (EKS's rule), outside the VPC")
         .superRefine((text, ctx) => {
           const parsed = parseCidr(text);
           if (parsed === undefined) return;

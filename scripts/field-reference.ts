@@ -46,12 +46,22 @@ function describeDefault(value: unknown): string {
   return `\`${JSON.stringify(value)}\``;
 }
 
-/** Peels optional/default/prefault wrappers, noting whether the field may be left out and its default. */
-function unwrap(schema: any): { inner: any; required: boolean; defaultValue?: unknown } {
+/**
+ * Peels optional/default/prefault wrappers, noting whether the field may be left out, its default
+ * and the description the schema gives it (for rules written as code, which no message states).
+ */
+function unwrap(schema: any): {
+  inner: any;
+  required: boolean;
+  defaultValue?: unknown;
+  description?: string;
+} {
   let current = schema;
   let required = true;
   let defaultValue: unknown;
+  let description: string | undefined;
   for (;;) {
+    description ??= typeof current?.description === "string" ? current.description : undefined;
     const def = defOf(current);
     if (!def) break;
     if (def.type === "optional" || def.type === "nullable") required = false;
@@ -65,7 +75,8 @@ function unwrap(schema: any): { inner: any; required: boolean; defaultValue?: un
     } else break;
     current = def.innerType;
   }
-  return { inner: current, required, defaultValue };
+  description ??= typeof current?.description === "string" ? current.description : undefined;
+  return { inner: current, required, defaultValue, description };
 }
 
 function rulesOf(schema: any): string[] {
@@ -91,6 +102,7 @@ function rulesOf(schema: any): string[] {
     for (const rule of rulesOf(unwrap(def.valueType).inner)) add(`values: ${rule}`);
   }
   if (rules.length === 0) add(ruleOf(messageOf(def.error)));
+  if (rules.length === 0 && def.type === "boolean") add("`true` or `false`");
   return rules;
 }
 
@@ -100,13 +112,13 @@ export function fieldRows(schema: z.ZodType, prefix = ""): FieldRow[] {
   if (object?.type !== "object") return [];
   return Object.entries(object.shape as Record<string, unknown>).flatMap(([key, child]) => {
     const path = prefix ? `${prefix}.${key}` : key;
-    const { inner, required, defaultValue } = unwrap(child);
+    const { inner, required, defaultValue, description } = unwrap(child);
     const isSection = defOf(inner)?.type === "object";
     const row: FieldRow = {
       path,
       required,
       defaultValue: describeDefault(defaultValue),
-      rules: isSection ? [] : rulesOf(inner),
+      rules: isSection ? [] : [...(description ? [description] : []), ...rulesOf(inner)],
     };
     return isSection ? [row, ...fieldRows(inner, path)] : [row];
   });
