@@ -11,6 +11,7 @@ import { loadRelease, RELEASES_DIRECTORY } from "../environments/releases";
 import { releaseContent } from "../environments/release-schema";
 import { chartsInstalledOn, PLATFORM_CHARTS } from "../constructs/platform/charts";
 import { promote } from "../scripts/promote";
+import { mergeValues } from "../constructs/lib/values";
 import { synthesizeOnPremEnvironments, type TerraformJson } from "./support/synth";
 
 const synthesized = synthesizeOnPremEnvironments();
@@ -40,16 +41,7 @@ const releaseOf = (json: TerraformJson, name: string): HelmRelease => {
 };
 /** The values layers of a release merged the way Helm merges them (later wins; maps merge). */
 function valuesOf(release: HelmRelease): any {
-  const merge = (a: any, b: any): any =>
-    a && b && typeof a === "object" && typeof b === "object" && !Array.isArray(a) && !Array.isArray(b)
-      ? Object.fromEntries(
-          [...new Set([...Object.keys(a), ...Object.keys(b)])].map((k) => [
-            k,
-            k in b ? merge(a[k], b[k]) : a[k],
-          ]),
-        )
-      : b;
-  return release.values.map((text) => parseYaml(text)).reduce(merge, {});
+  return mergeValues(...release.values.map((text) => parseYaml(text)));
 }
 
 /** Every container image of the typed Kubernetes resources and raw manifests of a stack. */

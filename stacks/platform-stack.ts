@@ -7,7 +7,7 @@ import type { ReleaseContent } from "../environments/release-schema";
 import type { ClusterTarget } from "../constructs/platform/cluster-target";
 import { ChartCatalog, type ChartValueFiles } from "../constructs/platform/chart-catalog";
 import type { PlatformChart } from "../constructs/platform/charts";
-import { PlatformNamespace, type TrafficRule } from "../constructs/platform/platform-namespace";
+import { DNS_EGRESS, PlatformNamespace, type TrafficRule } from "../constructs/platform/platform-namespace";
 import { ClusterAddons, gpuNodePlacement } from "../constructs/platform/cluster-addons";
 import { Monitoring, alertReceiverSecretName, alertReceiverSecrets } from "../constructs/platform/monitoring";
 import { SecretCopies } from "../constructs/platform/secret-copies";
@@ -711,18 +711,7 @@ export class PlatformStack extends TerraformStack {
         podSelector: { matchLabels: { ...dex.podLabels } },
         policyTypes: ["Egress"],
         egress: [
-          {
-            to: [
-              {
-                namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
-                podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
-              },
-            ],
-            ports: [
-              { port: "53", protocol: "UDP" },
-              { port: "53", protocol: "TCP" },
-            ],
-          },
+          DNS_EGRESS,
           {
             to: directory.directoryCidrs.map((cidr) => ({ ipBlock: { cidr } })),
             ports: [{ port: String(dex.port), protocol: "TCP" }],

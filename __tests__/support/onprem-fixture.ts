@@ -4,7 +4,7 @@
  */
 import type { RancherEnvironmentInput } from "../../environments/rancher-schema";
 import { onPremChartRepositories } from "../../constructs/platform/charts";
-import { artifactoryChartRemote } from "../../environments/onprem-test";
+import { artifactoryChartRemote, onPremTest } from "../../environments/onprem-test";
 
 export const onPremTestInput: RancherEnvironmentInput = {
   name: "onprem-test",
@@ -20,16 +20,7 @@ export const onPremTestInput: RancherEnvironmentInput = {
   },
   registry: {
     host: "artifactory.example.com",
-    remotes: {
-      "docker.io": "docker-remote",
-      "quay.io": "quay-remote",
-      "ghcr.io": "ghcr-remote",
-      "registry.k8s.io": "k8s-remote",
-      "nvcr.io": "nvcr-remote",
-      "public.ecr.aws": "ecr-public-remote",
-      "ecr-public.aws.com": "ecr-public-legacy-remote",
-      "gcr.io": "gcr-remote",
-    },
+    remotes: { ...onPremTest.registry.remotes },
     pullSecretName: "artifactory-pull",
     chartRepositories: Object.fromEntries(
       onPremChartRepositories().map((url) => [url, artifactoryChartRemote("artifactory.example.com", url)]),

@@ -86,6 +86,20 @@ function portsOf(rule: TrafficRule) {
  * DNS and the listed flows allowed. Everything namespaced references the namespace, so it is
  * created after it on a first apply.
  */
+/** Egress to the cluster's DNS (CoreDNS pods labelled `k8s-app: kube-dns` in kube-system), as a policy rule. */
+export const DNS_EGRESS = {
+  to: [
+    {
+      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+      podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+    },
+  ],
+  ports: [
+    { port: "53", protocol: "UDP" },
+    { port: "53", protocol: "TCP" },
+  ],
+};
+
 export class PlatformNamespace extends Construct {
   public readonly namespace: NamespaceV1;
   /** The namespace name as a reference: use it so objects are created after the namespace. */
@@ -178,20 +192,7 @@ export class PlatformNamespace extends Construct {
       spec: {
         podSelector: {},
         policyTypes: ["Egress"],
-        egress: [
-          {
-            to: [
-              {
-                namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
-                podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
-              },
-            ],
-            ports: [
-              { port: "53", protocol: "UDP" },
-              { port: "53", protocol: "TCP" },
-            ],
-          },
-        ],
+        egress: [DNS_EGRESS],
       },
     });
     const seen = new Set<string>();
