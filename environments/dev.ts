@@ -4,6 +4,10 @@ import type { EnvironmentInput } from "./schema";
 export const dev: EnvironmentInput = {
   name: "dev",
   protection: "disposable",
+  // Deployed by hand (npm run doctor, then cdktf deploy) with its state in local files: the
+  // pipeline neither diffs nor deploys it. To have CI deploy it, give it a stateBackend and
+  // delivery: { deployedBy: "pipeline", runnerLabels: [...] }.
+  delivery: { deployedBy: "manual" },
   aws: {
     region: "eu-west-1",
     allowedAccountIds: ["111111111111"],
@@ -21,6 +25,9 @@ export const dev: EnvironmentInput = {
       "arn:aws:iam::111111111111:role/platform-admin",
       "arn:aws:iam::111111111111:role/ci-deploy",
     ],
+    // EXAMPLE: 203.0.113.0/24 is a documentation range (RFC 5737) standing for your office or
+    // VPN egress range; replace it before deploying. The schema refuses documentation ranges in
+    // any environment the pipeline deploys.
     publicEndpoint: { enabled: true, allowedCidrs: ["203.0.113.0/24"] },
     controlPlaneLogRetentionDays: 30,
   },

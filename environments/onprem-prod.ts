@@ -10,6 +10,7 @@ export const onPremProd: RancherEnvironmentInput = {
   name: "onprem-prod",
   target: "rancher",
   protection: "protected",
+  delivery: { deployedBy: "pipeline" },
   cluster: {
     kubeconfigContext: "rancher-mlops-prod",
     kubernetesVersion: "1.34",

@@ -31,6 +31,7 @@ export const onPremTest: RancherEnvironmentInput = {
   name: "onprem-test",
   target: "rancher",
   protection: "disposable",
+  delivery: { deployedBy: "pipeline" },
   cluster: {
     kubeconfigContext: "rancher-mlops-test",
     kubernetesVersion: "1.34",

@@ -4,6 +4,9 @@ import type { EnvironmentInput } from "./schema";
 export const prod: EnvironmentInput = {
   name: "prod",
   protection: "protected",
+  // The pipeline diffs and deploys it from a self-hosted runner inside the VPC (the API
+  // endpoint is private): see "Runners" in README.md.
+  delivery: { deployedBy: "pipeline", runnerLabels: ["self-hosted", "mlops-prod"] },
   aws: {
     region: "eu-west-1",
     allowedAccountIds: ["333333333333"],

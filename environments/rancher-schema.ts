@@ -191,6 +191,20 @@ export const rancherEnvironmentSchema = z
       ingressSourceCidrs: z.array(cidr("give the ingress nodes' range")).min(1, {
         error: fix("must list where ingress traffic comes from", "give the ingress nodes' range"),
       }),
+      /**
+       * Namespace of the ingress controller's pods. RKE2's ingress-nginx runs there with host
+       * ports, so the traffic it forwards reaches pods from its pod addresses, and pods calling an
+       * ingress host reach it there after DNAT. @default "kube-system"
+       */
+      ingressControllerNamespace: z
+        .string()
+        .regex(RESOURCE_NAME, {
+          error: fix(
+            "must be a namespace name",
+            "give the namespace the ingress controller runs in, e.g. kube-system",
+          ),
+        })
+        .default("kube-system"),
       /** Storage class of every volume (Longhorn, local-path, a CSI driver's). */
       storageClassName: z.string().regex(RESOURCE_NAME, {
         error: fix(
@@ -364,6 +378,21 @@ export const rancherEnvironmentSchema = z
         "create it in the monitoring, mlflow and kubeflow namespaces with the CA's certificate (no key)",
       ).optional(),
     }),
+    /**
+     * Who deploys the environment. Its state always lives in the cluster, so Jenkins may; the
+     * Jenkinsfile deploys exactly the on-prem environments marked `pipeline` (a test holds it).
+     */
+    delivery: z
+      .strictObject({
+        /** `pipeline`: the Jenkinsfile diffs and deploys it; `manual`: deployed by hand only. */
+        deployedBy: z.enum(["pipeline", "manual"], {
+          error: fix(
+            "must be pipeline or manual",
+            'use "pipeline" for an environment Jenkins deploys, "manual" for one deployed by hand',
+          ),
+        }),
+      })
+      .describe("who deploys the environment"),
     /** Terraform state in the cluster (Kubernetes backend): one Secret per stack. */
     stateBackend: z
       .strictObject({

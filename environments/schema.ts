@@ -726,6 +726,66 @@ export const servingSchema = z
   })
   .prefault({});
 
+/** RFC 5737's documentation ranges: placeholders no client egresses from. */
+export const DOCUMENTATION_RANGES = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"] as const;
+
+/** The documentation range `text` lies in, if any (a wider block is judged by its other rules). */
+export function documentationRangeOf(text: string): string | undefined {
+  const parsed = parseCidr(text);
+  if (parsed === undefined) return undefined;
+  return DOCUMENTATION_RANGES.find((range) => {
+    const documentation = parseCidr(range)!;
+    return parsed.prefix >= documentation.prefix && overlaps(parsed, documentation);
+  });
+}
+
+/** What GitHub Actions accepts as a runner label (`runs-on`). */
+const RUNNER_LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+/** Who deploys an AWS environment, and from which runner. */
+export const awsDeliverySchema = z
+  .strictObject({
+    /**
+     * `pipeline`: the GitHub workflows diff it on pull requests and deploy it on main (needs
+     * `stateBackend` and `runnerLabels`); `manual`: deployed by hand, e.g. from a laptop with
+     * local state; the workflows neither diff nor deploy it.
+     */
+    deployedBy: z
+      .enum(["pipeline", "manual"], {
+        error: fix(
+          "must be pipeline or manual",
+          'use "pipeline" for an environment CI deploys, "manual" for one deployed by hand',
+        ),
+      })
+      .describe(
+        "`pipeline` needs `stateBackend` and `runnerLabels`, and no documentation range (RFC 5737) in `eks.publicEndpoint.allowedCidrs`",
+      ),
+    /**
+     * `runs-on` labels of the runner that diffs and deploys the stacks; a runner inside the VPC
+     * is self-hosted (`["self-hosted", "mlops-<env>"]`). @default none (only for manual delivery)
+     */
+    runnerLabels: z
+      .array(
+        z.string().regex(RUNNER_LABEL, {
+          error: fix(
+            "must be a runner label: letters, digits, . _ - (at most 100), starting with a letter or digit",
+            'use labels like "self-hosted" and "mlops-prod"',
+          ),
+        }),
+      )
+      .min(1, {
+        error: fix(
+          "must list at least one label when given",
+          'list the runner\'s labels, e.g. ["self-hosted", "mlops-prod"]',
+        ),
+      })
+      .describe(
+        "required when `deployedBy` is `pipeline`, refused otherwise; without `self-hosted`, `eks.publicEndpoint` must be enabled",
+      )
+      .optional(),
+  })
+  .describe("who deploys the environment and from which runner");
+
 /** Environment name; stacks are named `<name>-platform` etc. */
 export const environmentNameSchema = z
   .string()
@@ -788,6 +848,8 @@ export const environmentSchema = z
           .default("mlops-platform"),
       })
       .optional(),
+    /** Who deploys the environment: the pipeline (remote state required) or a person by hand. */
+    delivery: awsDeliverySchema,
     /** Cost allocation tags applied to every resource, next to `environment=<name>`. */
     tags: z
       .record(
@@ -1184,6 +1246,7 @@ export const environmentSchema = z
       });
     }
     catalogueProblems(env, ctx);
+    deliveryProblems(env, ctx);
     const { allocatedStorageGib, maxAllocatedStorageGib } = env.database;
     const lowestMaximum = Math.ceil((allocatedStorageGib * 11) / 10);
     const allocationValid = allocatedStorageGib <= MAX_RDS_STORAGE_GIB;
@@ -1362,6 +1425,64 @@ export type EnvironmentInput = z.input<typeof environmentSchema>;
 /** A validated environment with every default filled in. */
 export type Environment = z.output<typeof environmentSchema>;
 export type NodeGroupConfig = Environment["nodeGroups"][NodeGroupKind];
+
+/** What pipeline delivery asks of an environment: remote state, a runner that reaches the cluster. */
+function deliveryProblems(env: Environment, ctx: z.RefinementCtx<Environment>): void {
+  const { deployedBy, runnerLabels } = env.delivery;
+  const issue = (path: (string | number)[], input: unknown, message: string) =>
+    ctx.addIssue({ code: "custom", path, input, message });
+  if (deployedBy === "manual") {
+    if (runnerLabels !== undefined)
+      issue(
+        ["delivery", "runnerLabels"],
+        runnerLabels,
+        fix(
+          "only an environment the pipeline deploys has a runner",
+          'remove delivery.runnerLabels, or set delivery.deployedBy: "pipeline"',
+        ),
+      );
+    return;
+  }
+  if (env.stateBackend === undefined)
+    issue(
+      ["delivery", "deployedBy"],
+      deployedBy,
+      fix(
+        "an environment the pipeline deploys needs remote state (stateBackend): a runner's local state is gone after its job, and the next deploy fails on resources that already exist",
+        'set stateBackend to an S3 bucket, or set delivery.deployedBy: "manual" to deploy it by hand',
+      ),
+    );
+  if (runnerLabels === undefined)
+    issue(
+      ["delivery", "runnerLabels"],
+      MISSING,
+      fix(
+        "must name the runner when the pipeline deploys the environment",
+        `set delivery.runnerLabels, e.g. ["self-hosted", "mlops-${env.name}"] for a runner inside the VPC`,
+      ),
+    );
+  else if (!runnerLabels.includes("self-hosted") && !env.eks.publicEndpoint.enabled)
+    issue(
+      ["delivery", "runnerLabels"],
+      runnerLabels,
+      fix(
+        "name a GitHub-hosted runner, which reaches the cluster only through the public endpoint, and eks.publicEndpoint is disabled",
+        `run a self-hosted runner inside the VPC and list its labels (["self-hosted", "mlops-${env.name}"]), or enable eks.publicEndpoint with the runners' egress ranges`,
+      ),
+    );
+  env.eks.publicEndpoint.allowedCidrs.forEach((block, index) => {
+    const documentation = documentationRangeOf(block);
+    if (documentation !== undefined)
+      issue(
+        ["eks", "publicEndpoint", "allowedCidrs", index],
+        block,
+        fix(
+          `is in the documentation range ${documentation} (RFC 5737), a placeholder no runner or office egresses from, and the pipeline deploys this environment`,
+          "list the real egress ranges of the runners and the office, or disable the public endpoint and deploy from a self-hosted runner inside the VPC",
+        ),
+      );
+  });
+}
 
 /** A service range that does not overlap the VPC. */
 function serviceRangeSuggestion(vpc: Ipv4Cidr): string {

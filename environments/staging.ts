@@ -4,6 +4,9 @@ import type { EnvironmentInput } from "./schema";
 export const staging: EnvironmentInput = {
   name: "staging",
   protection: "disposable",
+  // The pipeline diffs and deploys it from a self-hosted runner inside the VPC (the API
+  // endpoint is private): see "Runners" in README.md.
+  delivery: { deployedBy: "pipeline", runnerLabels: ["self-hosted", "mlops-staging"] },
   aws: {
     region: "eu-west-1",
     allowedAccountIds: ["222222222222"],
@@ -25,7 +28,7 @@ export const staging: EnvironmentInput = {
       "arn:aws:iam::222222222222:role/platform-admin",
       "arn:aws:iam::222222222222:role/ci-deploy",
     ],
-    publicEndpoint: { enabled: true, allowedCidrs: ["203.0.113.0/24"] },
+    publicEndpoint: { enabled: false },
   },
   nodeGroups: {
     general: { minSize: 2, desiredSize: 3, maxSize: 6 },

@@ -10,6 +10,7 @@ export const onPremTestInput: RancherEnvironmentInput = {
   name: "onprem-test",
   target: "rancher",
   protection: "disposable",
+  delivery: { deployedBy: "pipeline" },
   cluster: {
     kubeconfigContext: "rancher-mlops-test",
     apiServerCidrs: ["10.60.0.11/32", "10.60.0.12/32", "10.60.0.13/32"],
