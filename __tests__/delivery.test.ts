@@ -2,33 +2,96 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { ENVIRONMENTS } from "../environments";
+import { deliveryEntries } from "../environments/delivery";
+import { requireEnvironments } from "../environments/load";
 import { PROMOTION_PATHS } from "../environments/promotion";
-import { isOnPremInput } from "../environments/targets";
+import { isAws } from "../environments/targets";
+import { listEnvironments } from "../scripts/environments";
 
 const WORKFLOWS = join(__dirname, "..", ".github", "workflows");
 const workflow = (file: string): any => parse(readFileSync(join(WORKFLOWS, file), "utf8"));
 
+/** The step that prints the list of environments the pipeline deploys. */
+const LIST_COMMAND = "npm run --silent environments -- --json --deployed-by pipeline --target aws";
+const listed = () => {
+  const run = listEnvironments(["--json", "--deployed-by", "pipeline", "--target", "aws"], ENVIRONMENTS);
+  expect(run.stderr).toBe("");
+  return JSON.parse(run.stdout) as any[];
+};
+/** A job that prints the list and hands it on as its output `list`. */
+const expectListJob = (job: any) => {
+  const step = job.steps.find((s: any) => s.id === "list");
+  expect(step.run).toContain(LIST_COMMAND);
+  expect(step.run).toContain('>> "$GITHUB_OUTPUT"');
+  expect(job.outputs.list).toBe("${{ steps.list.outputs.list }}");
+};
+
 describe("GitHub workflows", () => {
-  it("check pull requests with tests, lint, synth and a diff of every environment", () => {
+  it("take the environments from the registry: the pipeline-deployed AWS ones, in promotion order", () => {
+    const loaded = requireEnvironments(ENVIRONMENTS);
+    const expected = deliveryEntries(loaded, { deployedBy: "pipeline", target: "aws" });
+    expect(listed()).toEqual(JSON.parse(JSON.stringify(expected)));
+    // Every pipeline-deployed AWS environment is listed, each after its upstream.
+    const names = listed().map((e) => e.name);
+    const pipeline = loaded.filter((e) => !isOnPremInput(e as never) && e.delivery.deployedBy === "pipeline");
+    expect([...names].sort()).toEqual(pipeline.map((e) => e.name).sort());
+    for (const path of PROMOTION_PATHS) {
+      const onPath = names.filter((name) => path.includes(name));
+      expect(onPath).toEqual(path.filter((name) => onPath.includes(name)));
+    }
+    for (const entry of listed()) {
+      expect(entry.runsOn.length).toBeGreaterThan(0);
+      expect(entry.foundationState.key).toBe(
+        `${loaded.find((e) => e.name === entry.name)!.stateBackend!.keyPrefix}/${entry.name}-foundation.tfstate`,
+      );
+    }
+  });
+
+  it("check pull requests with tests, lint, synth and a diff of every listed environment on its runner", () => {
     const pr = workflow("pull-request.yml");
     const steps = pr.jobs.test.steps.map((s: any) => s.run).filter(Boolean);
     expect(steps).toEqual(["npm ci", "npm test", "npm run lint", "npm run synth"]);
-    expect(pr.jobs.diff.strategy.matrix.environment).toEqual(["dev", "staging", "prod"]);
-    expect(pr.jobs.diff.steps.at(-1).run).toContain("npx cdktf diff");
+    expectListJob(pr.jobs.environments);
+    const diff = pr.jobs.diff;
+    expect(diff.needs).toEqual(["test", "environments"]);
+    expect(diff.strategy.matrix.environment).toBe("${{ fromJSON(needs.environments.outputs.list) }}");
+    expect(diff.strategy["fail-fast"]).toBe(false);
+    expect(diff["runs-on"]).toBe("${{ matrix.environment.runsOn }}");
+    expect(diff.env.FOUNDATION_STATE_KEY).toBe("${{ matrix.environment.foundationState.key }}");
+    const script = diff.steps.at(-1).run as string;
+    expect(script).toContain("npx cdktf diff");
+    // A never-deployed environment: say so, and diff the foundation alone (its full plan).
+    expect(script).toContain('aws s3api head-object --region "$STATE_REGION" --bucket "$STATE_BUCKET"');
+    expect(script).toMatch(
+      /grep -q "\(404\)"[\s\S]*::notice title=\$\{ENVIRONMENT\} has never been deployed::/,
+    );
+    expect(script).toContain('stacks="foundation"');
+    expect(script).toContain('stacks="foundation platform serving"');
+    expect(JSON.stringify(pr)).not.toMatch(/\[\s*"?dev"?\s*,\s*"?staging"?/);
   });
 
-  it("deploy dev, then staging, then prod", () => {
+  it("deploy the listed environments one at a time in promotion order, each on its runner", () => {
     const deploy = workflow("deploy.yml");
     expect(deploy.on.push.branches).toEqual(["main"]);
-    expect(deploy.jobs.staging.needs).toBe("dev");
-    expect(deploy.jobs.prod.needs).toBe("staging");
-    expect(Object.values<any>(deploy.jobs).map((job) => job.with.environment)).toEqual([
-      "dev",
-      "staging",
-      "prod",
-    ]);
+    expectListJob(deploy.jobs.environments);
+    const job = deploy.jobs.deploy;
+    expect(job.needs).toBe("environments");
+    expect(job.strategy).toEqual({
+      "max-parallel": 1,
+      "fail-fast": true,
+      matrix: { environment: "${{ fromJSON(needs.environments.outputs.list) }}" },
+    });
+    expect(job.uses).toBe("./.github/workflows/deploy-environment.yml");
+    expect(job.with).toEqual({
+      environment: "${{ matrix.environment.name }}",
+      "runs-on": "${{ toJSON(matrix.environment.runsOn) }}",
+      region: "${{ matrix.environment.region }}",
+    });
+    expect(Object.keys(deploy.jobs)).toEqual(["environments", "deploy"]);
     const reusable = workflow("deploy-environment.yml");
     expect(reusable.jobs.deploy.environment).toBe("${{ inputs.environment }}");
+    expect(reusable.jobs.deploy["runs-on"]).toBe("${{ fromJSON(inputs.runs-on) }}");
+    expect(reusable.jobs.deploy.steps.at(-1).run).toContain('"${{ inputs.environment }}-serving"');
   });
 
   it("reach AWS only through OIDC role assumption, never static keys", () => {
@@ -84,7 +147,11 @@ describe("Jenkinsfile", () => {
     const deployed = [...jenkinsfile.matchAll(/cdktf deploy --auto-approve ([^']+)'/g)].flatMap((m) =>
       m[1].trim().split(/\s+/),
     );
-    const onPrem = ENVIRONMENTS.filter(isOnPremInput).map((env) => env.name);
+    // The on-prem environments the registry marks for the pipeline, in promotion order.
+    const onPrem = deliveryEntries(requireEnvironments(ENVIRONMENTS), {
+      deployedBy: "pipeline",
+      target: "rancher",
+    }).map((env) => env.name);
     expect(deployed).toEqual(onPrem.flatMap((env) => [`${env}-platform`, `${env}-serving`]));
     expect(PROMOTION_PATHS).toContainEqual(onPrem);
   });
