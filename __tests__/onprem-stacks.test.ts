@@ -134,6 +134,25 @@ describe.each(NAMES)("%s-platform", (name) => {
     expect(wildcard.spec.issuerRef.name).toBe(issuer.metadata.name);
   });
 
+  it("admits entry traffic from the ingress controller's pods as well as the ingress nodes", () => {
+    const cluster = synthesized[name].environment.cluster;
+    const policies = Object.values<any>(json.resource.kubernetes_network_policy_v1);
+    const entry = policies.filter((p) => p.metadata.name === "allow-ingress-load-balancer");
+    expect(entry.map((p) => p.metadata.namespace).sort()).toEqual(
+      ["Kubeflow", "Mlflow", "Serving"].map((id) => expect.stringContaining(`${id}Namespace_`)),
+    );
+    for (const policy of entry) {
+      const from = policy.spec.ingress[0].from;
+      // RKE2's ingress-nginx runs as pods with host ports: it forwards from its pod address.
+      expect(from).toContainEqual({
+        namespace_selector: {
+          match_labels: { "kubernetes.io/metadata.name": cluster.ingressControllerNamespace },
+        },
+      });
+      for (const cidr of cluster.ingressSourceCidrs) expect(from).toContainEqual({ ip_block: { cidr } });
+    }
+  });
+
   it("installs no AWS-only chart and no metrics-server (RKE2 ships one)", () => {
     const charts = releasesOf(json).map((r) => r.chart.split("/").pop());
     for (const chart of [

@@ -7,7 +7,12 @@ import type { ReleaseContent } from "../environments/release-schema";
 import type { ClusterTarget } from "../constructs/platform/cluster-target";
 import { ChartCatalog, type ChartValueFiles } from "../constructs/platform/chart-catalog";
 import type { PlatformChart } from "../constructs/platform/charts";
-import { DNS_EGRESS, PlatformNamespace, type TrafficRule } from "../constructs/platform/platform-namespace";
+import {
+  DNS_EGRESS,
+  PlatformNamespace,
+  type TrafficPeer,
+  type TrafficRule,
+} from "../constructs/platform/platform-namespace";
 import { ClusterAddons, gpuNodePlacement } from "../constructs/platform/cluster-addons";
 import { Monitoring, alertReceiverSecretName, alertReceiverSecrets } from "../constructs/platform/monitoring";
 import { SecretCopies } from "../constructs/platform/secret-copies";
@@ -572,7 +577,7 @@ export class PlatformStack extends TerraformStack {
     const sameNamespace: TrafficRule = { name: "same-namespace", peers: [{ sameNamespace: true }] };
     const fromEntry = (ports: number[]): TrafficRule => ({
       name: "load-balancer",
-      peers: target.traffic.sourceCidrs.map((cidr) => ({ cidr })),
+      peers: entryPeers(target),
       ports: ports.map((port) => ({ port })),
     });
     const toMlflow: TrafficRule = {
@@ -800,7 +805,7 @@ function loginTrafficRules(
           ? [{ namespace: peer.namespace, podLabels: peer.podLabels }]
           : peer.kind === "directory"
             ? (target.directoryLogin?.directoryCidrs ?? []).map((cidr) => ({ cidr }))
-            : target.traffic.sourceCidrs.map((cidr) => ({ cidr }));
+            : entryPeers(target);
       return {
         name: `login-${peer.kind}-${flow.port}`,
         podLabels: flow.podLabels,
@@ -808,6 +813,21 @@ function loginTrafficRules(
         ports: [{ port: flow.port }],
       };
     });
+}
+
+/**
+ * Where entry traffic comes from as the policy engine sees it: the load balancer's or ingress
+ * nodes' ranges, and the ingress controller's pods where they proxy from the pod network (which
+ * is also where pods reach an ingress host after DNAT).
+ */
+function entryPeers(target: ClusterTarget): TrafficPeer[] {
+  return [
+    ...target.traffic.sourceCidrs.map((cidr) => ({ cidr })),
+    ...(target.traffic.sourcePods ?? []).map((pods) => ({
+      namespace: pods.namespace,
+      podLabels: pods.podLabels,
+    })),
+  ];
 }
 
 /**

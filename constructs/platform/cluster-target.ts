@@ -131,6 +131,16 @@ export interface TrafficEntry {
   /** Source ranges of load balancer and ingress traffic as pods see it (for NetworkPolicies). */
   readonly sourceCidrs: string[];
   /**
+   * In-cluster proxies that forward entry traffic from their own pod addresses and that pods
+   * reach when they call an ingress host (an ingress controller running as pods with host
+   * ports): namespaces, narrowed by pod labels where given. None where traffic enters from
+   * outside the pod network only (EKS: the ALB's addresses in the VPC).
+   */
+  readonly sourcePods?: readonly {
+    readonly namespace: string;
+    readonly podLabels?: Readonly<Record<string, string>>;
+  }[];
+  /**
    * How the serving Deployment is reached from outside: a `LoadBalancer` Service where the
    * cloud provisions one (`loadBalancerServiceAnnotations`), or an Ingress of `ingressClassName`
    * in front of a ClusterIP Service where nothing implements `LoadBalancer` (bare RKE2).

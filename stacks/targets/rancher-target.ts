@@ -77,6 +77,7 @@ export function rancherClusterTarget(env: RancherEnvironment): ClusterTarget {
       healthCheckAnnotations: () => ({}),
       tls: true,
       sourceCidrs: [...cluster.ingressSourceCidrs],
+      sourcePods: [{ namespace: cluster.ingressControllerNamespace }],
       // Nothing implements LoadBalancer Services on a bare RKE2 cluster: the ingress controller
       // (rke2-ingress-nginx) publishes the serving Deployment.
       servingExposure: "ingress",
