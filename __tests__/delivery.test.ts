@@ -33,7 +33,7 @@ describe("GitHub workflows", () => {
     expect(listed()).toEqual(JSON.parse(JSON.stringify(expected)));
     // Every pipeline-deployed AWS environment is listed, each after its upstream.
     const names = listed().map((e) => e.name);
-    const pipeline = loaded.filter((e) => !isOnPremInput(e as never) && e.delivery.deployedBy === "pipeline");
+    const pipeline = loaded.filter(isAws).filter((e) => e.delivery.deployedBy === "pipeline");
     expect([...names].sort()).toEqual(pipeline.map((e) => e.name).sort());
     for (const path of PROMOTION_PATHS) {
       const onPath = names.filter((name) => path.includes(name));
@@ -42,7 +42,7 @@ describe("GitHub workflows", () => {
     for (const entry of listed()) {
       expect(entry.runsOn.length).toBeGreaterThan(0);
       expect(entry.foundationState.key).toBe(
-        `${loaded.find((e) => e.name === entry.name)!.stateBackend!.keyPrefix}/${entry.name}-foundation.tfstate`,
+        `${pipeline.find((e) => e.name === entry.name)!.stateBackend!.keyPrefix}/${entry.name}-foundation.tfstate`,
       );
     }
   });
