@@ -225,13 +225,23 @@ describe("EKS cluster", () => {
     expect(devCluster.vpc_config.public_access_cidrs).toEqual(["203.0.113.0/24"]);
   });
 
-  it("grants cluster-admin to exactly the configured principals", () => {
+  it("grants cluster-admin to exactly the configured principals, and view rights to the diff role", () => {
     const entries = Object.values(resourcesOf(prod, "aws_eks_access_entry"));
-    expect(entries.map((e) => e.principal_arn)).toEqual(synthesized.prod.environment.eks.adminPrincipalArns);
+    const viewer = expect.stringMatching(
+      /^arn:\$\{data\.aws_partition\.[^}]+\}:iam::\$\{data\.aws_caller_identity\.[^}]+\}:role\/ci-diff$/,
+    );
+    expect(entries.map((e) => e.principal_arn)).toEqual([
+      ...synthesized.prod.environment.eks.adminPrincipalArns,
+      viewer,
+    ]);
     const associations = Object.values(resourcesOf(prod, "aws_eks_access_policy_association"));
-    expect(associations).toHaveLength(2);
+    expect(associations.map((a) => a.policy_arn.replace(/^.*\//, ""))).toEqual([
+      "AmazonEKSClusterAdminPolicy",
+      "AmazonEKSClusterAdminPolicy",
+      "AmazonEKSViewPolicy",
+    ]);
     for (const association of associations) {
-      expect(association.policy_arn).toMatch(/:eks::aws:cluster-access-policy\/AmazonEKSClusterAdminPolicy$/);
+      expect(association.policy_arn).toMatch(/^arn:\$\{[^}]+\}:eks::aws:cluster-access-policy\//);
       expect(association.access_scope).toEqual({ type: "cluster" });
     }
   });

@@ -1,5 +1,5 @@
 import type { App } from "cdktf";
-import { isOnPrem, type AnyEnvironment } from "../environments/targets";
+import { isAws, isOnPrem, type AnyEnvironment } from "../environments/targets";
 import type { ReleaseContent } from "../environments/release-schema";
 import type { ClusterTarget } from "../constructs/platform/cluster-target";
 import { FoundationStack } from "./foundation-stack";
@@ -8,6 +8,8 @@ import { ServingStack } from "./serving-stack";
 import { eksClusterTarget } from "./targets/eks-target";
 import { rancherClusterTarget } from "./targets/rancher-target";
 import { loadChartValues } from "./helm-values";
+import { promotionLinks, releaseReplicationProblems } from "./promotion-topology";
+import { BootstrapStack, bootstrapAccounts, bootstrapStackName } from "./bootstrap-stack";
 
 /** What one environment is built from: its validated configuration and its current release. */
 export interface EnvironmentBuild {
@@ -28,12 +30,22 @@ export interface EnvironmentStacks {
 
 /** Adds every stack of every environment to the app; inputs must already be validated. */
 export function addEnvironmentStacks(app: App, builds: readonly EnvironmentBuild[]): EnvironmentStacks[] {
+  const links = promotionLinks(builds.map((build) => build.environment).filter(isAws));
+  const problems = builds.flatMap(({ environment, release }) =>
+    isAws(environment)
+      ? releaseReplicationProblems(environment.name, release, links.get(environment.name))
+      : [],
+  );
+  if (problems.length > 0) throw new Error(problems.join("\n"));
   return builds.map(({ environment, release }) => {
     let foundation: FoundationStack | undefined;
     let target: ClusterTarget;
     if (isOnPrem(environment)) target = rancherClusterTarget(environment);
     else {
-      foundation = new FoundationStack(app, `${environment.name}-foundation`, { environment });
+      foundation = new FoundationStack(app, `${environment.name}-foundation`, {
+        environment,
+        promotion: links.get(environment.name),
+      });
       target = eksClusterTarget(foundation);
     }
     const platform = new PlatformStack(app, `${environment.name}-platform`, {
@@ -52,4 +64,20 @@ export function addEnvironmentStacks(app: App, builds: readonly EnvironmentBuild
     serving.addDependency(platform);
     return { foundation, platform, serving };
   });
+}
+
+/**
+ * One bootstrap stack per AWS account hosting environments (`bootstrap-<account id>`): state
+ * bucket, GitHub OIDC provider, deploy and diff roles. `localState` keeps their own state in
+ * local files, for the first apply before the bucket exists; by default it comes from
+ * `MLOPS_BOOTSTRAP_STATE=local`.
+ */
+export function addBootstrapStacks(
+  app: App,
+  environments: readonly AnyEnvironment[],
+  localState = process.env.MLOPS_BOOTSTRAP_STATE === "local",
+): BootstrapStack[] {
+  return bootstrapAccounts(environments.filter(isAws)).map(
+    (account) => new BootstrapStack(app, bootstrapStackName(account.accountId), { account, localState }),
+  );
 }

@@ -29,9 +29,25 @@ import {
 } from "../environments/schema";
 import { configureStateBackend } from "./state-backend";
 import { configureAwsProvider } from "./aws-provider";
+import { EcrReplicationConfiguration } from "@cdktf/provider-aws/lib/ecr-replication-configuration";
+import { EcrRegistryPolicy } from "@cdktf/provider-aws/lib/ecr-registry-policy";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { S3BucketReplicationConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-replication-configuration";
+import { assertExplicitActions, policyDocument } from "../constructs/aws/policy";
+import { modelReplicationStatements } from "../constructs/aws/delivery-policies";
+import { DIFF_ROLE_NAME } from "../environments/github";
+import {
+  MODEL_ARTIFACT_PREFIX,
+  modelReplicationRoleName,
+  platformKeyAlias,
+  type PromotionLinks,
+} from "./promotion-topology";
 
 export interface FoundationStackProps {
   readonly environment: Environment;
+  /** Where this environment's images and models go, or come from (stacks/promotion-topology.ts). */
+  readonly promotion?: PromotionLinks;
 }
 
 /** The taint that keeps other pods off a dedicated group; `general` takes anything. */
@@ -58,6 +74,12 @@ export class FoundationStack extends TerraformStack {
   public readonly trainingRepository: ContainerRegistry;
   /** IRSA roles by the service account they serve. */
   public readonly identities: Record<PlatformServiceAccount, WorkloadIdentity>;
+  /** On a producer: the registry's replication towards the consumers' accounts, if any. */
+  public readonly imageReplication?: EcrReplicationConfiguration;
+  /** On a consumer: the registry policy admitting the producer's replication. */
+  public readonly imageReplicationPolicy?: EcrRegistryPolicy;
+  /** On a producer: the artifacts bucket's replication of model artifacts to the consumers. */
+  public readonly modelReplication?: S3BucketReplicationConfigurationA;
 
   constructor(scope: Construct, id: string, props: FoundationStackProps) {
     super(scope, id);
@@ -69,13 +91,45 @@ export class FoundationStack extends TerraformStack {
     configureStateBackend(this, id, env);
     configureAwsProvider(this, env);
     const account = new AwsAccount(this, "Account", env.aws.region);
+    const producer = props.promotion?.producer;
+    const consumers = props.promotion?.consumers ?? [];
+    // A consumer admits the producer's replication role by its ARN as a condition on the
+    // producer account: the role need not exist yet when this policy is written.
+    const replicationRole = producer
+      ? {
+          account: `arn:${account.partition}:iam::${producer.accountId}:root`,
+          role: `arn:${account.partition}:iam::${producer.accountId}:role/${modelReplicationRoleName(producer.environment)}`,
+        }
+      : undefined;
+    const fromReplicationRole = (role: { account: string; role: string }) => ({
+      principals: [{ type: "AWS" as const, identifiers: [role.account] }],
+      conditions: [{ test: "ArnEquals", variable: "aws:PrincipalArn", values: [role.role] }],
+    });
 
     this.key = new EncryptionKey(this, "PlatformKey", {
-      alias: prefix,
+      alias: platformKeyAlias(env.name),
       account,
       description: `Encrypts the ${env.name} MLOps platform: EKS secrets, S3, RDS, ECR, logs`,
       deletionWindowDays: retain ? 30 : 7,
       preventDestroy: retain,
+      additionalStatements: replicationRole
+        ? [
+            {
+              sid: "ProducerReplicationEncryptsModelReplicas",
+              actions: ["kms:Encrypt", "kms:GenerateDataKey"],
+              resources: ["*"],
+              ...fromReplicationRole(replicationRole),
+              conditions: [
+                ...fromReplicationRole(replicationRole).conditions,
+                {
+                  test: "StringEquals",
+                  variable: "kms:ViaService",
+                  values: [`s3.${env.aws.region}.amazonaws.com`],
+                },
+              ],
+            },
+          ]
+        : undefined,
     });
 
     this.network = new Network(this, "Network", {
@@ -97,6 +151,8 @@ export class FoundationStack extends TerraformStack {
       network: this.network,
       key: this.key,
       adminPrincipalArns: env.eks.adminPrincipalArns,
+      // The pull-request diff role of the bootstrap stack (environments/github.ts).
+      viewerPrincipalArns: [`arn:${account.partition}:iam::${account.accountId}:role/${DIFF_ROLE_NAME}`],
       publicEndpoint: env.eks.publicEndpoint,
       serviceIpv4Cidr: env.eks.serviceIpv4Cidr,
       logRetentionDays: env.eks.controlPlaneLogRetentionDays,
@@ -144,14 +200,35 @@ export class FoundationStack extends TerraformStack {
       retainOnDelete: retain,
     });
 
-    const bucket = (id: string, bucketName: string) =>
+    const bucket = (id: string, bucketName: string, additionalPolicyStatements?: PolicyStatement[]) =>
       new SecureBucket(this, id, {
         bucketName,
         key: this.key,
         noncurrentVersionExpirationDays: env.storage.noncurrentVersionExpirationDays,
         retainOnDelete: retain,
+        additionalPolicyStatements,
       });
-    this.artifactsBucket = bucket("ArtifactsBucket", env.storage.artifactsBucket);
+    const artifactsArn = `arn:${account.partition}:s3:::${env.storage.artifactsBucket}`;
+    this.artifactsBucket = bucket(
+      "ArtifactsBucket",
+      env.storage.artifactsBucket,
+      replicationRole
+        ? [
+            {
+              sid: "ProducerReplicatesModelArtifacts",
+              actions: ["s3:ObjectOwnerOverrideToBucketOwner", "s3:ReplicateObject", "s3:ReplicateTags"],
+              resources: [`${artifactsArn}/${MODEL_ARTIFACT_PREFIX}*`],
+              ...fromReplicationRole(replicationRole),
+            },
+            {
+              sid: "ProducerChecksReplicaBucket",
+              actions: ["s3:GetBucketVersioning", "s3:ListBucket"],
+              resources: [artifactsArn],
+              ...fromReplicationRole(replicationRole),
+            },
+          ]
+        : undefined,
+    );
     this.dataBucket = bucket("DataBucket", env.storage.dataBucket);
 
     const repository = (id: string, name: string) =>
@@ -232,7 +309,106 @@ export class FoundationStack extends TerraformStack {
     }
     this.identities = identities;
 
+    if (consumers.length > 0) {
+      const replicated = consumers.filter((consumer) => consumer.replicateImages);
+      if (replicated.length > 0) {
+        this.imageReplication = new EcrReplicationConfiguration(this, "ImageReplication", {
+          replicationConfiguration: {
+            rule: [
+              {
+                destination: replicated.map((consumer) => ({
+                  region: consumer.region,
+                  registryId: consumer.accountId,
+                })),
+                repositoryFilter: [env.registry.servingRepository, env.registry.trainingRepository].map(
+                  (filter) => ({ filter, filterType: "PREFIX_MATCH" }),
+                ),
+              },
+            ],
+          },
+        });
+      }
+      this.modelReplication = this.replicateModels(account, consumers);
+    }
+    if (producer?.replicateImages) {
+      this.imageReplicationPolicy = new EcrRegistryPolicy(this, "ImageReplicationPolicy", {
+        policy: policyDocument(this, "ImageReplicationPolicyDocument", [
+          {
+            sid: "ProducerReplicatesReleaseImages",
+            actions: ["ecr:ReplicateImage"],
+            resources: [this.servingRepository.arn, this.trainingRepository.arn],
+            principals: [
+              { type: "AWS", identifiers: [`arn:${account.partition}:iam::${producer.accountId}:root`] },
+            ],
+          },
+        ]).json,
+      });
+    }
+
     this.addOutputs();
+  }
+
+  /**
+   * S3 replication of the model artifacts (MLflow's prefix) into every consumer's artifacts
+   * bucket, encrypted there with the consumer's key, owned by the consumer's account.
+   */
+  private replicateModels(
+    account: AwsAccount,
+    consumers: NonNullable<FoundationStackProps["promotion"]>["consumers"],
+  ): S3BucketReplicationConfigurationA {
+    const env = this.environment;
+    const { partition } = account;
+    const destinations = consumers.map((consumer) => ({
+      consumer,
+      bucketArn: `arn:${partition}:s3:::${consumer.artifactsBucket}`,
+      keysArn: `arn:${partition}:kms:${consumer.region}:${consumer.accountId}:key/*`,
+      keyAliasArn: `arn:${partition}:kms:${consumer.region}:${consumer.accountId}:alias/${platformKeyAlias(consumer.environment)}`,
+      region: consumer.region,
+    }));
+    const statements = modelReplicationStatements({
+      sourceBucketArn: this.artifactsBucket.arn,
+      sourceKeyArn: this.key.arn,
+      sourceRegion: env.aws.region,
+      prefix: MODEL_ARTIFACT_PREFIX,
+      destinations,
+    });
+    assertExplicitActions("model replication role", statements);
+    const role = new IamRole(this, "ModelReplicationRole", {
+      name: modelReplicationRoleName(env.name),
+      description: `S3 replicates ${env.name}'s model artifacts to ${consumers.map((c) => c.environment).join(", ")}`,
+      assumeRolePolicy: policyDocument(this, "ModelReplicationTrust", [
+        {
+          sid: "S3AssumesRoleForThisAccount",
+          actions: ["sts:AssumeRole"],
+          principals: [{ type: "Service", identifiers: ["s3.amazonaws.com"] }],
+          conditions: [{ test: "StringEquals", variable: "aws:SourceAccount", values: [account.accountId] }],
+        },
+      ]).json,
+    });
+    new IamRolePolicy(this, "ModelReplicationPermissions", {
+      name: "permissions",
+      role: role.name,
+      policy: policyDocument(this, "ModelReplicationPermissionsDocument", statements).json,
+    });
+    return new S3BucketReplicationConfigurationA(this, "ModelReplication", {
+      bucket: this.artifactsBucket.bucket.id,
+      role: role.arn,
+      rule: destinations.map((destination, index) => ({
+        id: `models-to-${destination.consumer.environment}`,
+        priority: index + 1,
+        status: "Enabled",
+        filter: { prefix: MODEL_ARTIFACT_PREFIX },
+        deleteMarkerReplication: { status: "Disabled" },
+        sourceSelectionCriteria: { sseKmsEncryptedObjects: { status: "Enabled" } },
+        destination: {
+          bucket: destination.bucketArn,
+          account: destination.consumer.accountId,
+          accessControlTranslation: { owner: "Destination" },
+          encryptionConfiguration: { replicaKmsKeyId: destination.keyAliasArn },
+        },
+      })),
+      dependsOn: [this.artifactsBucket.versioning],
+    });
   }
 
   private addOutputs(): void {

@@ -5,7 +5,7 @@ import { loadEnvironments } from "../environments/load";
 import { isOnPrem } from "../environments/targets";
 import { projectRoot } from "../environments/project-root";
 import { loadRelease, RELEASES_DIRECTORY } from "../environments/releases";
-import { addEnvironmentStacks, type EnvironmentBuild } from "./app";
+import { addBootstrapStacks, addEnvironmentStacks, type EnvironmentBuild } from "./app";
 import { HELM_VALUES_DIRECTORY, valueFileProblems } from "./helm-values";
 
 export interface SynthesisOptions {
@@ -78,9 +78,15 @@ export function synthesizeAll(inputs: readonly unknown[], options: SynthesisOpti
   let stacks: string[];
   try {
     const app = new App({ outdir: staging });
-    stacks = addEnvironmentStacks(app, loaded.builds).flatMap((set) =>
-      [set.foundation, set.platform, set.serving].flatMap((stack) => (stack ? [stack.node.id] : [])),
-    );
+    stacks = [
+      ...addBootstrapStacks(
+        app,
+        loaded.builds.map((build) => build.environment),
+      ).map((stack) => stack.node.id),
+      ...addEnvironmentStacks(app, loaded.builds).flatMap((set) =>
+        [set.foundation, set.platform, set.serving].flatMap((stack) => (stack ? [stack.node.id] : [])),
+      ),
+    ];
     app.synth();
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
-import { policyDocument } from "./policy";
+import { policyDocument, type PolicyStatement } from "./policy";
 import type { AwsAccount } from "./account";
 
 export interface EncryptionKeyProps {
@@ -13,6 +13,11 @@ export interface EncryptionKeyProps {
   readonly deletionWindowDays?: number;
   /** Refuse `terraform destroy` of the key. @default false */
   readonly preventDestroy?: boolean;
+  /**
+   * Further key policy statements, for principals of other accounts (IAM policies of this
+   * account cannot grant them the key). Each names its principal and its actions.
+   */
+  readonly additionalStatements?: readonly PolicyStatement[];
 }
 
 /**
@@ -61,6 +66,7 @@ export class EncryptionKey extends Construct {
           },
         ],
       },
+      ...(props.additionalStatements ?? []),
     ]);
     this.key = new KmsKey(this, "Resource", {
       description: props.description,

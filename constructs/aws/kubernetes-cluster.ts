@@ -42,6 +42,11 @@ export interface KubernetesClusterProps {
   readonly key: EncryptionKey;
   /** IAM principals granted cluster-admin through access entries. */
   readonly adminPrincipalArns: readonly string[];
+  /**
+   * IAM principals granted read-only access (AmazonEKSViewPolicy, which leaves out Secrets)
+   * through access entries, e.g. the role pull-request diffs run as. @default none
+   */
+  readonly viewerPrincipalArns?: readonly string[];
   /** @default disabled - only the private endpoint answers */
   readonly publicEndpoint?: PublicEndpoint;
   /** @default "172.20.0.0/16" */
@@ -90,6 +95,12 @@ export class KubernetesCluster extends Construct implements OidcIdentityProvider
     if (props.adminPrincipalArns.length === 0) {
       throw new Error(
         "KubernetesCluster: adminPrincipalArns is empty; name at least one IAM role, or nobody can reach the cluster",
+      );
+    }
+    const both = (props.viewerPrincipalArns ?? []).filter((arn) => props.adminPrincipalArns.includes(arn));
+    if (both.length > 0) {
+      throw new Error(
+        `KubernetesCluster ${props.name}: ${both.join(", ")} is in both adminPrincipalArns and viewerPrincipalArns; EKS allows one access entry per principal; fix: keep it in one list`,
       );
     }
     const publicEndpoint = props.publicEndpoint ?? { enabled: false, allowedCidrs: [] };
@@ -189,6 +200,19 @@ export class KubernetesCluster extends Construct implements OidcIdentityProvider
         clusterName: this.cluster.name,
         principalArn: entry.principalArn,
         policyArn: `arn:${partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy`,
+        accessScope: { type: "cluster" },
+      });
+    });
+    (props.viewerPrincipalArns ?? []).forEach((principalArn, index) => {
+      const entry = new EksAccessEntry(this, `ViewAccess${index}`, {
+        clusterName: this.cluster.name,
+        principalArn,
+        type: "STANDARD",
+      });
+      new EksAccessPolicyAssociation(this, `ViewAccess${index}Policy`, {
+        clusterName: this.cluster.name,
+        principalArn: entry.principalArn,
+        policyArn: `arn:${partition}:eks::aws:cluster-access-policy/AmazonEKSViewPolicy`,
         accessScope: { type: "cluster" },
       });
     });

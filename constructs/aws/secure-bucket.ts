@@ -6,7 +6,7 @@ import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-pub
 import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
-import { policyDocument } from "./policy";
+import { policyDocument, type PolicyStatement } from "./policy";
 import type { EncryptionKey } from "./encryption-key";
 
 export interface SecureBucketProps {
@@ -22,6 +22,8 @@ export interface SecureBucketProps {
    * @default true
    */
   readonly retainOnDelete?: boolean;
+  /** Bucket policy statements after the TLS-only denial, e.g. for another account's role. */
+  readonly additionalPolicyStatements?: readonly PolicyStatement[];
 }
 
 /**
@@ -33,6 +35,8 @@ export class SecureBucket extends Construct {
   public readonly bucketName: string;
   public readonly arn: string;
   public readonly key: EncryptionKey;
+  /** Versioning must be on before replication or a state backend uses the bucket. */
+  public readonly versioning: S3BucketVersioningA;
 
   constructor(scope: Construct, id: string, props: SecureBucketProps) {
     super(scope, id);
@@ -68,7 +72,7 @@ export class SecureBucket extends Construct {
       bucket: this.bucket.id,
       rule: { objectOwnership: "BucketOwnerEnforced" },
     });
-    new S3BucketVersioningA(this, "Versioning", {
+    this.versioning = new S3BucketVersioningA(this, "Versioning", {
       bucket: this.bucket.id,
       versioningConfiguration: { status: "Enabled" },
     });
@@ -92,6 +96,7 @@ export class SecureBucket extends Construct {
           principals: [{ type: "*", identifiers: ["*"] }],
           conditions: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
         },
+        ...(props.additionalPolicyStatements ?? []),
       ]).json,
     });
     new S3BucketLifecycleConfiguration(this, "Lifecycle", {

@@ -12,6 +12,9 @@ import { mirroredImage } from "./image-mirror";
 import { OBJECT_STORE_CA_DIRECTORY, OBJECT_STORE_CA_FILE } from "../serving/object-store-access";
 import { mergeValues, type HelmValues } from "../lib/values";
 
+/** Where MLflow keeps run artifacts and model versions in the artifacts bucket (`s3://<bucket>/<this>/`). */
+export const MLFLOW_ARTIFACT_PATH = "mlflow";
+
 /** A Secret holding an MLflow user's name and password. */
 export interface MlflowUserSecret {
   readonly secretName: string;
@@ -186,7 +189,7 @@ export class Mlflow extends Construct {
             s3: {
               enabled: true,
               bucket: objectStore.artifactsBucket,
-              path: "mlflow",
+              path: MLFLOW_ARTIFACT_PATH,
               // Keys of an S3-compatible store: the chart (1.11.5) maps them to AWS_* variables.
               ...(objectStore.credentials.kind === "secret"
                 ? {

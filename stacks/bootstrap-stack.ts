@@ -1,0 +1,250 @@
+import { Construct } from "constructs";
+import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from "cdktf";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
+import { AwsAccount } from "../constructs/aws/account";
+import { EncryptionKey } from "../constructs/aws/encryption-key";
+import { SecureBucket } from "../constructs/aws/secure-bucket";
+import { assertExplicitActions, policyDocument, type PolicyStatement } from "../constructs/aws/policy";
+import { deployRoleStatements, stateAccessStatements } from "../constructs/aws/delivery-policies";
+import type { Environment } from "../environments/schema";
+import {
+  DEPLOY_ROLE_NAME,
+  DIFF_ROLE_NAME,
+  GITHUB_OIDC_AUDIENCE,
+  GITHUB_OIDC_HOST,
+  GITHUB_REPOSITORY,
+  environmentSubject,
+  pullRequestSubject,
+  repositoryProblem,
+} from "../environments/github";
+import { AWS_PROVIDER_ID } from "./aws-provider";
+import { accountOf } from "./promotion-topology";
+
+/** Prefix of every name the platform's stacks give IAM roles, clusters and log groups. */
+const PLATFORM_NAME_PREFIX = "mlops-";
+
+/** One AWS account hosting environments, as the bootstrap sees it. */
+export interface BootstrapAccount {
+  readonly accountId: string;
+  /** Region of the state bucket, else of the first environment. */
+  readonly region: string;
+  readonly environments: readonly Environment[];
+  /** The state bucket the account's environments name, if any names one. */
+  readonly stateBackend?: { readonly bucket: string; readonly region: string; readonly keyPrefix: string };
+}
+
+/** The bootstrap stack of an account. */
+export function bootstrapStackName(accountId: string): string {
+  return `bootstrap-${accountId}`;
+}
+
+/**
+ * The accounts of the AWS environments, in registry order, each with its environments and its
+ * state bucket. Throws (one line, with the fix) when environments of one account name
+ * different state buckets: the account's bootstrap creates one.
+ */
+export function bootstrapAccounts(environments: readonly Environment[]): BootstrapAccount[] {
+  const byAccount = new Map<string, Environment[]>();
+  for (const env of environments) {
+    const accountId = accountOf(env, "the account bootstrap");
+    byAccount.set(accountId, [...(byAccount.get(accountId) ?? []), env]);
+  }
+  return [...byAccount.entries()].map(([accountId, envs]) => {
+    const withState = envs.filter((env) => env.stateBackend !== undefined);
+    const first = withState[0]?.stateBackend;
+    for (const env of withState.slice(1)) {
+      const state = env.stateBackend!;
+      if (state.bucket !== first!.bucket || state.region !== first!.region) {
+        throw new Error(
+          `environment ${env.name}: stateBackend.bucket "${state.bucket}" (${state.region}) differs from ${withState[0].name}'s "${first!.bucket}" (${first!.region}) in the same account ${accountId}; the account's bootstrap creates one state bucket; fix: use "${first!.bucket}" in ${first!.region} (keys differ per stack already)`,
+        );
+      }
+    }
+    return {
+      accountId,
+      region: first?.region ?? envs[0].aws.region,
+      environments: envs,
+      ...(first
+        ? { stateBackend: { bucket: first.bucket, region: first.region, keyPrefix: first.keyPrefix } }
+        : {}),
+    };
+  });
+}
+
+export interface BootstrapStackProps {
+  readonly account: BootstrapAccount;
+  /**
+   * Keep this stack's own state in a local file: the first apply, before the bucket it creates
+   * exists. Afterwards the state moves into that bucket (README, "Day 0").
+   * @default false
+   */
+  readonly localState?: boolean;
+  /** @default GITHUB_REPOSITORY */
+  readonly repository?: string;
+}
+
+/**
+ * What an AWS account needs before any environment stack can be planned by the pipelines: the
+ * Terraform state bucket under its own key, GitHub's OIDC provider, a deploy role trusted by
+ * this repository's GitHub environments of the account only, and a read-only diff role trusted
+ * by its pull requests only. Applied once by an administrator.
+ */
+export class BootstrapStack extends TerraformStack {
+  public readonly stateBucket?: SecureBucket;
+  public readonly stateKey?: EncryptionKey;
+  public readonly oidcProvider: IamOpenidConnectProvider;
+  public readonly deployRole: IamRole;
+  public readonly diffRole: IamRole;
+  public readonly deployStatements: readonly PolicyStatement[];
+
+  constructor(scope: Construct, id: string, props: BootstrapStackProps) {
+    super(scope, id);
+    const { account: target } = props;
+    const repository = props.repository ?? GITHUB_REPOSITORY;
+    const problem = repositoryProblem(repository);
+    if (problem) throw new Error(problem);
+    const first = target.environments[0];
+
+    const state = target.stateBackend;
+    if (state && !props.localState) {
+      new S3Backend(this, {
+        bucket: state.bucket,
+        key: `${state.keyPrefix}/${id}.tfstate`,
+        region: state.region,
+        encrypt: true,
+      });
+      this.addOverride("terraform.backend.s3.use_lockfile", true);
+    } else {
+      new LocalBackend(this, { path: `../../../terraform.${id}.tfstate` });
+    }
+    new AwsProvider(this, AWS_PROVIDER_ID, {
+      region: target.region,
+      allowedAccountIds: [target.accountId],
+      defaultTags: [
+        {
+          tags: { ...first.tags, "managed-by": "cdktf", "mlops-platform/stack": id },
+        },
+      ],
+    });
+    const account = new AwsAccount(this, "Account", target.region);
+    const { partition } = account;
+
+    let stateStatements = (_: "plan" | "apply"): PolicyStatement[] => [];
+    if (state) {
+      this.stateKey = new EncryptionKey(this, "StateKey", {
+        alias: "mlops-terraform-state",
+        account,
+        description: `Encrypts the Terraform state of ${target.environments.map((e) => e.name).join(", ")}`,
+        deletionWindowDays: 30,
+        preventDestroy: true,
+      });
+      this.stateBucket = new SecureBucket(this, "StateBucket", {
+        bucketName: state.bucket,
+        key: this.stateKey,
+        noncurrentVersionExpirationDays: 90,
+        retainOnDelete: true,
+      });
+      const location = {
+        bucketArn: this.stateBucket.arn,
+        keyPrefix: state.keyPrefix,
+        keyArn: this.stateKey.arn,
+        region: state.region,
+      };
+      stateStatements = (access) => stateAccessStatements(location, access);
+    }
+
+    this.oidcProvider = new IamOpenidConnectProvider(this, "GithubOidcProvider", {
+      url: `https://${GITHUB_OIDC_HOST}`,
+      clientIdList: [GITHUB_OIDC_AUDIENCE],
+      tags: { Name: "github-actions" },
+    });
+    const trust = (documentId: string, subjects: string[]) =>
+      policyDocument(this, documentId, [
+        {
+          sid: "GithubWorkflowsOfThisRepository",
+          actions: ["sts:AssumeRoleWithWebIdentity"],
+          principals: [{ type: "Federated", identifiers: [this.oidcProvider.arn] }],
+          conditions: [
+            { test: "StringEquals", variable: `${GITHUB_OIDC_HOST}:aud`, values: [GITHUB_OIDC_AUDIENCE] },
+            { test: "StringEquals", variable: `${GITHUB_OIDC_HOST}:sub`, values: subjects },
+          ],
+        },
+      ]).json;
+
+    this.deployStatements = [
+      ...deployRoleStatements({
+        partition,
+        accountId: account.accountId,
+        bucketNames: target.environments.flatMap((env) => [
+          env.storage.artifactsBucket,
+          env.storage.dataBucket,
+        ]),
+        repositoryNames: [
+          ...new Set(
+            target.environments.flatMap((env) => [
+              env.registry.servingRepository,
+              env.registry.trainingRepository,
+            ]),
+          ),
+        ],
+        namePrefix: PLATFORM_NAME_PREFIX,
+      }),
+      ...stateStatements("apply"),
+    ];
+    assertExplicitActions(`${id} deploy role`, this.deployStatements);
+    this.deployRole = new IamRole(this, "DeployRole", {
+      name: DEPLOY_ROLE_NAME,
+      description: `Deploys ${target.environments.map((e) => e.name).join(", ")} from ${repository}'s GitHub environments of the same names`,
+      assumeRolePolicy: trust(
+        "DeployTrust",
+        target.environments.map((env) => environmentSubject(env.name, repository)),
+      ),
+      maxSessionDuration: 3600,
+    });
+    new IamRolePolicy(this, "DeployPermissions", {
+      name: "deploy",
+      role: this.deployRole.name,
+      policy: policyDocument(this, "DeployPermissionsDocument", this.deployStatements).json,
+    });
+
+    this.diffRole = new IamRole(this, "DiffRole", {
+      name: DIFF_ROLE_NAME,
+      description: `Plans (read-only) ${target.environments.map((e) => e.name).join(", ")} for ${repository}'s pull requests`,
+      assumeRolePolicy: trust("DiffTrust", [pullRequestSubject(repository)]),
+      maxSessionDuration: 3600,
+    });
+    new IamRolePolicyAttachment(this, "DiffReadOnly", {
+      role: this.diffRole.name,
+      policyArn: `arn:${partition}:iam::aws:policy/ReadOnlyAccess`,
+    });
+    const diffState = stateStatements("plan");
+    if (diffState.length > 0) {
+      new IamRolePolicy(this, "DiffState", {
+        name: "terraform-state",
+        role: this.diffRole.name,
+        policy: policyDocument(this, "DiffStateDocument", diffState).json,
+      });
+    }
+
+    const outputs: Record<string, { value: string; description: string }> = {
+      deploy_role_arn: {
+        value: this.deployRole.arn,
+        description:
+          "AWS_DEPLOY_ROLE_ARN of the account's GitHub environments; list it in eks.adminPrincipalArns",
+      },
+      diff_role_arn: {
+        value: this.diffRole.arn,
+        description: "AWS_DIFF_ROLE_ARN_<env> of the account's environments",
+      },
+      github_oidc_provider_arn: { value: this.oidcProvider.arn, description: "GitHub's OIDC provider" },
+    };
+    if (this.stateBucket) {
+      outputs.state_bucket = { value: this.stateBucket.bucketName, description: "Terraform state bucket" };
+    }
+    for (const [name, spec] of Object.entries(outputs)) new TerraformOutput(this, name, spec);
+  }
+}
