@@ -1,0 +1,167 @@
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, copyFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ENVIRONMENTS } from "../environments";
+import { deliveryEntries } from "../environments/delivery";
+import { loadEnvironments, requireEnvironments } from "../environments/load";
+import { dev } from "../environments/dev";
+import { staging } from "../environments/staging";
+import type { AnyEnvironmentInput } from "../environments/targets";
+import { listEnvironments } from "../scripts/environments";
+import { scaffoldEnvironment } from "../scripts/new-environment";
+import { synthesizeAll } from "../stacks/synthesize";
+import { deliveryProblems } from "./support/registry-checks";
+
+const ROOT = join(__dirname, "..");
+type Mutable = any;
+const variant = (base: AnyEnvironmentInput, change: (env: Mutable) => void): AnyEnvironmentInput => {
+  const copy = structuredClone(base) as Mutable;
+  change(copy);
+  return copy;
+};
+const problemsOf = (inputs: readonly unknown[]) => {
+  const result = loadEnvironments(inputs);
+  return result.ok ? [] : result.problems;
+};
+
+describe("delivery rules", () => {
+  it("hold for the committed registry: remote state, a runner and no placeholder range wherever CI deploys", () => {
+    const environments = requireEnvironments(ENVIRONMENTS);
+    expect(deliveryProblems(environments)).toEqual([]);
+    expect(deliveryEntries(environments, { deployedBy: "pipeline" }).length).toBeGreaterThan(0);
+  });
+
+  it.each<[string, (env: Mutable) => void, string]>([
+    [
+      "pipeline delivery with local state",
+      (e) => delete e.stateBackend,
+      'staging: delivery.deployedBy = "pipeline": an environment the pipeline deploys needs remote state (stateBackend)',
+    ],
+    [
+      "pipeline delivery without a runner",
+      (e) => delete e.delivery.runnerLabels,
+      "staging: delivery.runnerLabels = missing: must name the runner when the pipeline deploys the environment",
+    ],
+    [
+      "a GitHub-hosted runner for a private endpoint",
+      (e) => (e.delivery.runnerLabels = ["ubuntu-24.04"]),
+      'staging: delivery.runnerLabels = ["ubuntu-24.04"]: name a GitHub-hosted runner, which reaches the cluster only through the public endpoint',
+    ],
+    [
+      "a documentation range where the pipeline deploys",
+      (e) => (e.eks.publicEndpoint = { enabled: true, allowedCidrs: ["198.51.100.7/32"] }),
+      'staging: eks.publicEndpoint.allowedCidrs[0] = "198.51.100.7/32": is in the documentation range 198.51.100.0/24 (RFC 5737)',
+    ],
+    [
+      "a runner for an environment deployed by hand",
+      (e) => (e.delivery = { deployedBy: "manual", runnerLabels: ["self-hosted"] }),
+      'staging: delivery.runnerLabels = ["self-hosted"]: only an environment the pipeline deploys has a runner',
+    ],
+  ])("refuses %s with one line naming the field, the value and the fix", (_what, change, expected) => {
+    const problems = problemsOf([variant(staging, change)]);
+    expect(problems).toHaveLength(1);
+    expect(problems[0].startsWith(expected)).toBe(true);
+    expect(problems[0]).toMatch(/; fix: \S/);
+  });
+
+  it("lets an environment deployed by hand keep local state and an example range", () => {
+    expect(problemsOf([dev])).toEqual([]);
+    expect(problemsOf([variant(dev, (e) => (e.delivery = { deployedBy: "pipeline" }))])).toEqual([
+      expect.stringContaining(
+        'dev: delivery.deployedBy = "pipeline": an environment the pipeline deploys needs remote state',
+      ),
+      expect.stringContaining("dev: delivery.runnerLabels = missing"),
+      expect.stringContaining(
+        'dev: eks.publicEndpoint.allowedCidrs[0] = "203.0.113.0/24": is in the documentation range',
+      ),
+    ]);
+  });
+});
+
+describe("npm run new-environment", () => {
+  // A copy of the project's environments folder beside links to what its files import.
+  const root = mkdtempSync(join(tmpdir(), "new-environment-"));
+  const environments = join(root, "environments");
+  cpSync(join(ROOT, "environments"), environments, { recursive: true });
+  for (const linked of ["constructs", "node_modules"]) symlinkSync(join(ROOT, linked), join(root, linked));
+  copyFileSync(join(ROOT, "package.json"), join(root, "package.json"));
+  const contents = () =>
+    Object.fromEntries(
+      [
+        ...readdirSync(environments),
+        ...readdirSync(join(environments, "releases")).map((f) => `releases/${f}`),
+      ]
+        .filter((f) => f !== "releases")
+        .map((f) => [f, readFileSync(join(environments, f), "utf8")]),
+    );
+  const scaffold = (...args: string[]) =>
+    // prettier loads its plugins with dynamic imports, which jest's module system refuses; the
+    // command itself formats with it.
+    scaffoldEnvironment(args, {
+      environmentsDirectory: environments,
+      registry: ENVIRONMENTS,
+      format: async (text) => text,
+    });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it("refuses an existing name, an unknown source and clashing values, writing nothing", async () => {
+    const before = contents();
+    const runs = [
+      await scaffold("--from", "staging", "--name", "prod"),
+      await scaffold("--from", "qa", "--name", "uat"),
+      await scaffold("--from", "staging", "--name", "Bad_Name"),
+      await scaffold("--from", "onprem-test", "--name", "onprem-uat"),
+      await scaffold("--name", "uat"),
+    ];
+    expect(runs.map((r) => r.exitCode)).toEqual([1, 1, 1, 1, 1]);
+    expect(runs[0].stderr).toContain('--name "prod": an environment of that name exists already');
+    expect(runs[1].stderr).toContain('--from "qa": no such environment; fix: name one of dev, staging');
+    expect(runs[2].stderr).toContain('--name "Bad_Name": must be 3 to 24 lower-case letters');
+    expect(runs[3].stderr).toContain(
+      'onprem-uat: cluster.kubeconfigContext = "rancher-mlops-test": is onprem-test\'s cluster too',
+    );
+    for (const run of runs) expect(run.stderr).toMatch(/^No file was written:\n/);
+    expect(contents()).toEqual(before);
+  });
+
+  it("adds a fourth AWS environment that validates, is deployed by the pipeline and synthesizes, with no other edit", async () => {
+    const run = await scaffold("--from", "staging", "--name", "uat");
+    expect(run).toMatchObject({ exitCode: 0, stderr: "" });
+    const release = JSON.parse(readFileSync(join(environments, "releases", "uat.json"), "utf8"));
+    const source = JSON.parse(readFileSync(join(environments, "releases", "staging.json"), "utf8"));
+    const { promotedAt: _at, promotedFrom: _from, ...current } = source.current;
+    expect(release).toEqual({ current, history: [] });
+
+    // The registry as the copied index.ts now lists it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const registry = require(join(environments, "index.ts")).ENVIRONMENTS as AnyEnvironmentInput[];
+    expect(registry.map((e) => e.name)).toEqual([...ENVIRONMENTS.map((e) => e.name), "uat"]);
+    const loaded = requireEnvironments(registry);
+    const uat = loaded.find((e) => e.name === "uat") as Mutable;
+    const staged = loaded.find((e) => e.name === "staging") as Mutable;
+    expect(uat.network.vpcCidr).not.toBe(staged.network.vpcCidr);
+    expect(uat.storage.artifactsBucket).toBe("acme-mlops-uat-artifacts");
+    expect(uat.platform.domain).toBe("mlops.uat.example.com");
+    expect(uat.stateBackend).toEqual(staged.stateBackend);
+    expect(uat.delivery).toEqual({ deployedBy: "pipeline", runnerLabels: ["self-hosted", "mlops-uat"] });
+
+    // The registry-derived checks and the workflows' list take it in.
+    expect(deliveryProblems(loaded)).toEqual([]);
+    const listed = listEnvironments(["--json", "--deployed-by", "pipeline", "--target", "aws"], registry);
+    expect(JSON.parse(listed.stdout).map((e: { name: string }) => e.name)).toEqual([
+      "staging",
+      "prod",
+      "uat",
+    ]);
+
+    const result = synthesizeAll(registry, {
+      outdir: join(root, "cdktf.out"),
+      releasesDirectory: join(environments, "releases"),
+    });
+    if (!result.ok) throw new Error(result.problems.join("\n"));
+    expect(result.stacks).toEqual(expect.arrayContaining(["uat-foundation", "uat-platform", "uat-serving"]));
+    expect(readdirSync(join(root, "cdktf.out", "stacks"))).toEqual(
+      expect.arrayContaining(["uat-foundation", "uat-platform", "uat-serving"]),
+    );
+  }, 300_000);
+});

@@ -1,0 +1,258 @@
+/**
+ * Scaffolds a new environment from an existing one: its file, its release file and its entry
+ * in the registry, with fresh values where environments must differ.
+ *
+ *   npm run new-environment -- --from staging --name uat
+ *
+ * The new file is the source's input with the source's name replaced by the new one in every
+ * value (buckets, domain, tags, alert channels, secret paths, runner labels), the source's state
+ * bucket (one per account; each stack has its own key), a VPC range no environment uses, and, where the two may share an account and region, ECR
+ * repositories under `<name>/`. The release file is the source's current release without its
+ * promotion record. Everything is validated together with the registry before any file is
+ * written; on any problem nothing is written.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { overlaps, parseCidr } from "../constructs/lib/cidr";
+import { loadEnvironments } from "../environments/load";
+import { parseRelease } from "../environments/releases";
+import { environmentNameSchema } from "../environments/schema";
+import { isOnPremInput, type AnyEnvironmentInput } from "../environments/targets";
+import { projectRoot } from "../environments/project-root";
+
+export interface ScaffoldOptions {
+  /** The folder holding the environment files, index.ts and releases/. @default environments */
+  readonly environmentsDirectory?: string;
+  /** The registry's current inputs. @default the ENVIRONMENTS of environments/index.ts */
+  readonly registry?: readonly AnyEnvironmentInput[];
+  /** Formats a written file. @default prettier with the project's configuration */
+  readonly format?: (text: string, parser: "typescript" | "json", path: string) => Promise<string>;
+}
+
+async function prettierFormat(text: string, parser: "typescript" | "json", path: string): Promise<string> {
+  const prettier = await import("prettier");
+  return prettier.format(text, { ...((await prettier.resolveConfig(path)) ?? {}), parser });
+}
+
+export interface ScaffoldRun {
+  readonly exitCode: 0 | 1;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const USAGE = "usage: npm run new-environment -- --from <existing environment> --name <new name>";
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** `value` with every whole-word occurrence of `from` in its strings replaced by `to`. */
+function renamed(value: Json, from: string, to: string): Json {
+  const word = new RegExp(`(?<![a-z0-9])${from.replace(/[-.]/g, "\\$&")}(?![a-z0-9])`, "g");
+  const walk = (v: Json): Json =>
+    typeof v === "string"
+      ? v.replace(word, to)
+      : Array.isArray(v)
+        ? v.map(walk)
+        : v !== null && typeof v === "object"
+          ? Object.fromEntries(Object.entries(v).map(([k, inner]) => [k, walk(inner)]))
+          : v;
+  return walk(value);
+}
+
+/** The first `10.x.0.0/<prefix>` block that overlaps none of `taken`. */
+function freeVpcRange(prefix: number, taken: readonly string[]): string | undefined {
+  const blocks = taken.flatMap((text) => parseCidr(text) ?? []);
+  for (let x = 0; x < 256; x++) {
+    const candidate = `10.${x}.0.0/${prefix}`;
+    const parsed = parseCidr(candidate);
+    if (parsed && !blocks.some((block) => overlaps(parsed, block))) return candidate;
+  }
+  return undefined;
+}
+
+/** The identifier the file exports: `uat`, `mlUat` for ml-uat. */
+export function exportNameOf(name: string): string {
+  return name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+function literal(value: Json): string {
+  if (Array.isArray(value)) return `[${value.map(literal).join(", ")}]`;
+  if (value !== null && typeof value === "object")
+    return `{ ${Object.entries(value)
+      .map(([k, v]) => `${/^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k)}: ${literal(v)}`)
+      .join(", ")} }`;
+  return JSON.stringify(value);
+}
+
+/** The new environment's input, derived from the source's. */
+function derive(source: AnyEnvironmentInput, name: string, registry: readonly AnyEnvironmentInput[]): Json {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a copy of the input, edited by path
+  const env = renamed(JSON.parse(JSON.stringify(source)) as Json, source.name, name) as Record<string, any>;
+  env.name = name;
+  if (env.platform.domain === source.platform.domain)
+    env.platform.domain = `${name}.${source.platform.domain}`;
+  if (isOnPremInput(source)) return env;
+  const aws = registry.filter((e) => !isOnPremInput(e)) as Extract<
+    AnyEnvironmentInput,
+    { network: unknown }
+  >[];
+  const prefix = parseCidr(source.network.vpcCidr)?.prefix ?? 16;
+  const taken = [...aws.map((e) => e.network.vpcCidr), source.eks.serviceIpv4Cidr ?? "172.20.0.0/16"];
+  env.network.vpcCidr = freeVpcRange(prefix, taken) ?? source.network.vpcCidr;
+  // An account has one state bucket (its bootstrap creates it) and every stack its own key, so
+  // the new environment keeps the source's; one in another account names that account's.
+  if (source.stateBackend) env.stateBackend = JSON.parse(JSON.stringify(source.stateBackend)) as Json;
+  for (const field of ["artifactsBucket", "dataBucket"] as const)
+    if (env.storage[field] === source.storage[field]) env.storage[field] = `${source.storage[field]}-${name}`;
+  // ECR repository names are unique per account and region: keep the new ones apart.
+  const accounts: string[] | undefined = source.aws.allowedAccountIds;
+  const mayShare = aws.some(
+    (other) =>
+      other.aws.region === source.aws.region &&
+      (accounts === undefined ||
+        other.aws.allowedAccountIds === undefined ||
+        other.aws.allowedAccountIds.some((id) => accounts.includes(id))),
+  );
+  if (mayShare)
+    for (const [field, fallback] of [
+      ["servingRepository", "mlops-serving"],
+      ["trainingRepository", "mlops-training"],
+    ] as const) {
+      const current: string = env.registry[field] ?? fallback;
+      if (!current.startsWith(`${name}/`)) env.registry[field] = `${name}/${current}`;
+    }
+  return env;
+}
+
+/** Writes `text` to `path` through a temporary file and a rename. */
+function writeAtomically(path: string, text: string): void {
+  const temporary = `${path}.new-environment.tmp`;
+  writeFileSync(temporary, text);
+  renameSync(temporary, path);
+}
+
+export async function scaffoldEnvironment(
+  args: readonly string[],
+  options: ScaffoldOptions = {},
+): Promise<ScaffoldRun> {
+  const fail = (problems: readonly string[]): ScaffoldRun => ({
+    exitCode: 1,
+    stdout: "",
+    stderr: `No file was written:\n${problems.map((p) => `  - ${p}\n`).join("")}`,
+  });
+  let from: string | undefined;
+  let name: string | undefined;
+  for (let i = 0; i < args.length; i += 2) {
+    if (args[i] === "--from" && args[i + 1] !== undefined) from = args[i + 1];
+    else if (args[i] === "--name" && args[i + 1] !== undefined) name = args[i + 1];
+    else return fail([`${args[i]}: not an option this command takes; fix: ${USAGE}`]);
+  }
+  if (from === undefined || name === undefined)
+    return fail([`--from and --name are both required; fix: ${USAGE}`]);
+  const directory = options.environmentsDirectory ?? join(projectRoot(), "environments");
+  const registry = options.registry ?? (await import("../environments")).ENVIRONMENTS;
+  const known = registry.map((e) => e.name);
+
+  const nameCheck = environmentNameSchema.safeParse(name);
+  if (!nameCheck.success)
+    return fail([`--name ${JSON.stringify(name)}: ${nameCheck.error.issues[0].message}`]);
+  const file = join(directory, `${name}.ts`);
+  const releaseFile = join(directory, "releases", `${name}.json`);
+  if (known.includes(name) || existsSync(file) || existsSync(releaseFile))
+    return fail([
+      `--name ${JSON.stringify(name)}: an environment of that name exists already (in the registry, environments/${name}.ts or environments/releases/${name}.json); fix: choose another name`,
+    ]);
+  const source = registry.find((e) => e.name === from);
+  if (source === undefined)
+    return fail([
+      `--from ${JSON.stringify(from)}: no such environment; fix: name one of ${known.join(", ")}`,
+    ]);
+  const exportName = exportNameOf(name);
+  const indexPath = join(directory, "index.ts");
+  const index = readFileSync(indexPath, "utf8");
+  if (new RegExp(`\\b${exportName}\\b`).test(index))
+    return fail([
+      `--name ${JSON.stringify(name)}: environments/index.ts already uses the identifier ${exportName}; fix: choose another name`,
+    ]);
+
+  // The new environment, validated with the whole registry.
+  const input = derive(source, name, registry);
+  const loaded = loadEnvironments([...registry, input]);
+  const problems: string[] = loaded.ok ? [] : [...loaded.problems];
+  // Its release: the source's current one, without the record of where it came from.
+  let releaseText = "";
+  try {
+    const sourceRelease = JSON.parse(readFileSync(join(directory, "releases", `${from}.json`), "utf8")) as {
+      current: Record<string, unknown>;
+    };
+    const { promotedAt: _at, promotedFrom: _from, ...current } = sourceRelease.current;
+    releaseText = `${JSON.stringify({ current, history: [] }, null, 2)}\n`;
+    const release = parseRelease(
+      `releases/${name}.json`,
+      releaseText,
+      name,
+      isOnPremInput(source) ? "rancher" : "aws",
+    );
+    if (!release.ok) problems.push(...release.problems);
+  } catch (error) {
+    problems.push(
+      `releases/${from}.json: cannot be read (${(error as Error).message.split("\n")[0]}); fix: restore the source's release file`,
+    );
+  }
+  if (problems.length > 0)
+    return fail([
+      ...problems,
+      `the scaffold of ${name} from ${from} does not validate; fix: correct the values above in ${from}'s file or pick another --from`,
+    ]);
+
+  const format = options.format ?? prettierFormat;
+  const typeName = isOnPremInput(source) ? "RancherEnvironmentInput" : "EnvironmentInput";
+  const schemaModule = isOnPremInput(source) ? "./rancher-schema" : "./schema";
+  const fileText = await format(
+    [
+      `import type { ${typeName} } from "${schemaModule}";`,
+      "",
+      `/** ${name}: scaffolded from ${from} by npm run new-environment; review the accounts, principals, certificate and sizes. */`,
+      `export const ${exportName}: ${typeName} = ${literal(input)};`,
+      "",
+    ].join("\n"),
+    "typescript",
+    file,
+  );
+  const formattedRelease = await format(releaseText, "json", releaseFile);
+  const importLine = `import { ${exportName} } from "./${name}";\n`;
+  const lastImport = index.lastIndexOf("\nimport ");
+  const afterImports = index.indexOf("\n", lastImport + 1) + 1;
+  const list = /(export const ENVIRONMENTS[^=]*=\s*\[)([\s\S]*?)(\];)/.exec(index);
+  if (lastImport < 0 || list === null)
+    return fail([
+      "environments/index.ts: has no imports or no ENVIRONMENTS list to add to; fix: restore its form (imports, then export const ENVIRONMENTS = [...])",
+    ]);
+  let newIndex = `${index.slice(0, afterImports)}${importLine}${index.slice(afterImports)}`;
+  newIndex = newIndex.replace(
+    /(export const ENVIRONMENTS[^=]*=\s*\[)([\s\S]*?)(\];)/,
+    (_, open: string, entries: string, close: string) =>
+      `${open}${entries.trimEnd().replace(/,$/, "")}, ${exportName}${close}`,
+  );
+  newIndex = await format(newIndex, "typescript", indexPath);
+
+  writeAtomically(file, fileText);
+  writeAtomically(releaseFile, formattedRelease);
+  writeAtomically(indexPath, newIndex);
+  return {
+    exitCode: 0,
+    stdout: [
+      `Wrote environments/${name}.ts, environments/releases/${name}.json and added ${exportName} to environments/index.ts.`,
+      `Review before deploying: ${isOnPremInput(source) ? "the cluster context, registry and object store" : `aws.allowedAccountIds, eks.adminPrincipalArns, platform.tlsCertificateArn and stateBackend (copied from ${from})`}.`,
+      "",
+    ].join("\n"),
+    stderr: "",
+  };
+}
+
+if (require.main === module) {
+  void scaffoldEnvironment(process.argv.slice(2)).then((run) => {
+    process.stdout.write(run.stdout);
+    process.stderr.write(run.stderr);
+    process.exitCode = run.exitCode;
+  });
+}
