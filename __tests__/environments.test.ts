@@ -410,12 +410,19 @@ describe("synthesis of the registry", () => {
   it("writes one cdk.tf.json per stack, free of machine-specific paths", () => {
     const outdir = mkdtempSync(join(tmpdir(), "synth-"));
     const result = synthesizeAll(ENVIRONMENTS, { outdir });
-    // Every environment of the registry, in its order: AWS ones with a foundation.
-    const stacks = ENVIRONMENTS.flatMap((env) => [
-      ...(isOnPremInput(env) ? [] : [`${env.name}-foundation`]),
-      `${env.name}-platform`,
-      `${env.name}-serving`,
-    ]);
+    // One bootstrap stack per AWS account, then every environment of the registry, in its
+    // order: AWS ones with a foundation.
+    const accounts = ENVIRONMENTS.flatMap((env) =>
+      isOnPremInput(env) ? [] : (env.aws.allowedAccountIds ?? []),
+    );
+    const stacks = [...new Set(accounts)].map((account) => `bootstrap-${account}`);
+    stacks.push(
+      ...ENVIRONMENTS.flatMap((env) => [
+        ...(isOnPremInput(env) ? [] : [`${env.name}-foundation`]),
+        `${env.name}-platform`,
+        `${env.name}-serving`,
+      ]),
+    );
     expect(result).toMatchObject({ ok: true, stacks, outdir });
     if (result.ok) {
       expect(result.summary.map((s) => s.stack)).toEqual(stacks);

@@ -554,6 +554,7 @@ describe("the output folder", () => {
     const run = await runSynthesis(() => [dev], { outdir });
     expect(run.exitCode).toBe(0);
     expect(readdirSync(join(outdir, "stacks")).sort()).toEqual([
+      "bootstrap-111111111111",
       "dev-foundation",
       "dev-platform",
       "dev-serving",
@@ -563,7 +564,7 @@ describe("the output folder", () => {
     );
     expect(readdirSync(join(outdir, "..")).sort()).toEqual(["cdktf.out"]);
     expect(run.stdout.split("\n")[0]).toMatch(
-      new RegExp(`^Synthesized 3 stacks \\(\\d+ resources\\) into ${outdir}/stacks:$`),
+      new RegExp(`^Synthesized 4 stacks \\(\\d+ resources\\) into ${outdir}/stacks:$`),
     );
     expect(run.stdout).toMatch(/\n {2}dev-foundation +\d+ resources\n/);
   });
