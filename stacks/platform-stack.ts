@@ -113,8 +113,11 @@ const DATABASE_ADMIN_SECRET = "database-admin";
 const HTTPS = { port: 443 };
 /** The directory login's users and permissions of MLflow (the mlflow-oidc-auth plugin's own database). */
 export const MLFLOW_LOGIN_DATABASE = "mlflow_oidc_auth";
-/** The image mlflow chart 1.11.5 runs its server with (appVersion 3.15.1); it carries mlflow-oidc-auth. */
-const MLFLOW_SERVER_IMAGE = "burakince/mlflow:3.15.1";
+/**
+ * The image mlflow chart 1.11.5 runs its server with (appVersion 3.15.1); it carries
+ * mlflow-oidc-auth and python3 (the serving stack's model registration Job runs in it).
+ */
+export const MLFLOW_SERVER_IMAGE = "burakince/mlflow:3.15.1";
 /** oauth2-proxy in front of the Kubeflow Pipelines UI: the version mlflow chart 1.11.5 pins. */
 const OAUTH2_PROXY_IMAGE = "quay.io/oauth2-proxy/oauth2-proxy:v7.15.4";
 

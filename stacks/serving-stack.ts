@@ -16,10 +16,13 @@ import {
 } from "../constructs/serving/object-store-access";
 import { InferenceServices, PREDICTOR_HEALTH_PATH } from "../constructs/serving/inference-services";
 import { ScheduledJobs } from "../constructs/serving/scheduled-jobs";
+import { ModelRegistration } from "../constructs/serving/model-registration";
+import { mirroredImage } from "../constructs/platform/image-mirror";
+import { MLFLOW_ARTIFACT_PATH } from "../constructs/platform/mlflow";
 import { imageName } from "../constructs/lib/workload-defaults";
 import { configureStateBackend } from "./state-backend";
 import { configureClusterProviders } from "./cluster-providers";
-import { MLFLOW_CLIENT, PLATFORM_NAMESPACES } from "./platform-stack";
+import { MLFLOW_CLIENT, MLFLOW_SERVER_IMAGE, PLATFORM_NAMESPACES } from "./platform-stack";
 
 export interface ServingStackProps {
   readonly environment: AnyEnvironment;
@@ -39,6 +42,7 @@ export const MLFLOW_CLIENT_SECRET = MLFLOW_CLIENT.secretName;
  */
 export class ServingStack extends TerraformStack {
   public readonly serving: ModelServing;
+  public readonly registration: ModelRegistration;
   public readonly inferenceServices: InferenceServices;
   public readonly jobs: ScheduledJobs;
 
@@ -99,6 +103,29 @@ export class ServingStack extends TerraformStack {
             tlsSecret: target.traffic.ingressTlsSecret?.(servingHost),
           };
 
+    // The served version must exist, with the release's alias, in this environment's MLflow:
+    // promotion copies the release and replication the files, never the registry's entries.
+    const served = release.models.find((entry) => entry.registeredModel === release.serving.model.name);
+    if (!served) {
+      throw new Error(
+        `${releaseFile}: serving.model.name "${release.serving.model.name}" is the registeredModel of no models[] entry; add the served version to models[] (registeredModel, version, artifactPath) or name one of theirs`,
+      );
+    }
+    this.registration = new ModelRegistration(this, "ModelRegistration", {
+      namespace,
+      image: target.imageMirror
+        ? mirroredImage(MLFLOW_SERVER_IMAGE, target.imageMirror)
+        : MLFLOW_SERVER_IMAGE,
+      imagePullSecret: pullSecret,
+      trackingUri: props.trackingUri,
+      credentialsSecret: MLFLOW_CLIENT_SECRET,
+      model: release.serving.model,
+      artifactsBucket: target.objectStore.artifactsBucket,
+      artifactPath: served.artifactPath,
+      releaseVersion: served.version,
+      proxiedArtifactPrefix: MLFLOW_ARTIFACT_PATH,
+    });
+
     this.serving = new ModelServing(this, "ModelServing", {
       namespace,
       image: imageName(target.registry.servingRepository, release.serving.image),
@@ -115,6 +142,7 @@ export class ServingStack extends TerraformStack {
       placement: target.placement.general,
       imagePullSecret: pullSecret,
       objectStore: storeAccess,
+      dependsOn: [this.registration.job],
     });
 
     // KServe's storage initializer (v0.20 credential builder) takes the s3-* settings from the

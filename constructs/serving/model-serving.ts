@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import type { ITerraformDependable } from "cdktf";
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
 import { DeploymentV1 } from "@cdktf/provider-kubernetes/lib/deployment-v1";
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
@@ -38,6 +39,8 @@ export interface ModelServingProps {
   readonly imagePullSecret?: string;
   /** Object store endpoint, keys and CA bundle for the MLflow client. @default none (workload identity) */
   readonly objectStore?: ObjectStoreAccess;
+  /** What must be done before the Deployment is created or rolled (e.g. the model's registration). */
+  readonly dependsOn?: ITerraformDependable[];
 }
 
 /**
@@ -177,6 +180,7 @@ export class ModelServing extends Construct {
       },
       waitForRollout: true,
       lifecycle: { ignoreChanges: ["spec[0].replicas"] },
+      dependsOn: props.dependsOn,
     });
 
     const exposure = props.exposure;

@@ -148,6 +148,13 @@ export const REQUIRED_FLOWS: readonly Flow[] = [
     reason: "the serving Deployment loads the champion model through the tracking server",
   },
   {
+    name: "model-registration-to-mlflow",
+    from: { namespace: "mlops", podLabels: { "app.kubernetes.io/name": "model-registration" } },
+    to: MLFLOW,
+    reason:
+      "the serving stack registers the released model version and its alias in this environment's MLflow",
+  },
+  {
     name: "batch-inference-to-mlflow",
     from: { namespace: "mlops", podLabels: { "app.kubernetes.io/name": "batch-inference" } },
     to: MLFLOW,
