@@ -12,10 +12,9 @@ import {
 const synthesized = synthesizeEnvironments();
 const dev = synthesized.dev.platform.json;
 const prod = synthesized.prod.platform.json;
-const ALL: [string, TerraformJson][] = ["dev", "staging", "prod"].map((name) => [
-  name,
-  synthesized[name].platform.json,
-]);
+/** Every AWS environment of the registry. */
+const NAMES = Object.keys(synthesized);
+const ALL: [string, TerraformJson][] = NAMES.map((name) => [name, synthesized[name].platform.json]);
 
 const releases = (json: TerraformJson) => Object.values(resourcesOf(json, "helm_release"));
 const release = (json: TerraformJson, name: string) => {
@@ -28,7 +27,7 @@ const REMOTE_STATE =
   /^\$\{(base64decode\()?data\.terraform_remote_state\.cross-stack-reference-input-(dev|staging|prod)-foundation\.outputs\.[^}]+\}$/;
 const roleOutput = roleArnFromFoundation;
 
-describe.each(["dev", "staging", "prod"])("%s-platform snapshot", (name) => {
+describe.each(NAMES)("%s-platform snapshot", (name) => {
   it("matches the reviewed Terraform", () => {
     expect(synthesized[name].platform.text).toMatchSnapshot();
   });

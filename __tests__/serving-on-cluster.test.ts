@@ -33,7 +33,8 @@ import {
 } from "./support/upstream";
 
 const synthesized = synthesizeEnvironments();
-const NAMES = ["dev", "staging", "prod"] as const;
+/** Every AWS environment of the registry. */
+const NAMES = Object.keys(synthesized);
 
 const inferenceServices = (json: TerraformJson): any[] =>
   Object.values(resourcesOf(json, "kubernetes_manifest"))

@@ -28,7 +28,8 @@ import { PLATFORM_ALERT_LABELS, platformAlerts } from "../../constructs/platform
 import { PLATFORM_NAMESPACES } from "../../stacks/platform-stack";
 
 const envs = synthesizeEnvironments();
-const NAMES = ["dev", "staging", "prod"] as const;
+/** Every AWS environment of the registry. */
+const NAMES = Object.keys(envs);
 const OBSERVED = {
   serving: PLATFORM_NAMESPACES.serving,
   mlflow: PLATFORM_NAMESPACES.mlflow,

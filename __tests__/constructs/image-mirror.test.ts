@@ -5,6 +5,7 @@
  * the mirror and pods must carry the pull secret. The rendering checks are skipped, with the
  * reason printed, when the pinned sources are not on this machine.
  */
+import { ENVIRONMENTS } from "../../environments";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -140,7 +141,7 @@ describe("chartImageValues", () => {
     ];
     const onPrem = (Object.keys(PLATFORM_CHARTS) as PlatformChart[]).filter((c) => !awsOnly.includes(c));
     expect(Object.keys(MIRRORED_CHARTS).sort()).toEqual([...onPrem].sort());
-    for (const env of ["dev", "staging", "prod"]) {
+    for (const env of ENVIRONMENTS.map((e) => e.name)) {
       for (const [chart, version] of Object.entries(pinned(env))) {
         if (chart in MIRRORED_CHARTS)
           expect([chart, MIRRORED_CHARTS[chart as MirroredChart].version]).toEqual([chart, version]);

@@ -1,3 +1,4 @@
+import { ENVIRONMENTS } from "../../environments";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -72,11 +73,11 @@ describe("loadChartValues", () => {
   });
 
   it("has no stray file in the repository's helm-values/", () => {
-    expect(strayValueFiles(["dev", "staging", "prod"])).toEqual([]);
+    expect(strayValueFiles(ENVIRONMENTS.map((e) => e.name))).toEqual([]);
   });
 
   it("parses every values file in the repository", () => {
-    for (const env of ["dev", "staging", "prod"]) expect(() => loadChartValues(env)).not.toThrow();
+    for (const { name } of ENVIRONMENTS) expect(() => loadChartValues(name)).not.toThrow();
   });
 });
 
