@@ -5,6 +5,7 @@
  * the four endpoints as MLflow does (RESOURCE_ALREADY_EXISTS as HTTP 400, versions as strings,
  * the alias's version required as a string, search results paged).
  */
+import { upstreamOf } from "../environments/promotion";
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -31,10 +32,16 @@ const onPrem = synthesizeOnPremEnvironments();
 const releaseOf = (environment: string): any =>
   JSON.parse(readFileSync(`environments/releases/${environment}.json`, "utf8")).current;
 
-const ALL: [string, TerraformJson, any][] = [
-  ...Object.values(aws).map((e) => [e.environment.name, e.serving.json]),
-  ...Object.values(onPrem).map((e) => [e.environment.name, e.serving.json]),
-].map(([name, json]) => [name as string, json as TerraformJson, releaseOf(name as string)]);
+const EVERY: [string, TerraformJson][] = [
+  ...Object.values(aws).map((e): [string, TerraformJson] => [e.environment.name, e.serving.json]),
+  ...Object.values(onPrem).map((e): [string, TerraformJson] => [e.environment.name, e.serving.json]),
+];
+/** Environments a release reaches by promotion: they register it in their own MLflow. */
+const ALL: [string, TerraformJson, any][] = EVERY.filter(([name]) => upstreamOf(name) !== undefined).map(
+  ([name, json]) => [name, json, releaseOf(name)],
+);
+/** Environments that train and register models themselves. */
+const PRODUCERS = EVERY.filter(([name]) => upstreamOf(name) === undefined);
 
 const jobOf = (json: TerraformJson): any => {
   const jobs = Object.values(resourcesOf(json, "kubernetes_job_v1"));
@@ -50,7 +57,16 @@ const deploymentOf = (json: TerraformJson): any => {
   return deployments[0];
 };
 
-describe("model registration Job in every serving stack", () => {
+describe("model registration Job in every serving stack a release reaches by promotion", () => {
+  it("leaves the producing environments' registries to their own users", () => {
+    expect(PRODUCERS.map(([name]) => name).sort()).toEqual(["dev", "onprem-test"]);
+    for (const [, json] of PRODUCERS) {
+      expect(resourcesOf(json, "kubernetes_job_v1")).toEqual({});
+      expect(deploymentOf(json).depends_on ?? []).toEqual([]);
+    }
+    expect(ALL.map(([name]) => name).sort()).toEqual(["onprem-prod", "prod", "staging"]);
+  });
+
   it.each(ALL)(
     "%s: registers the served model with the release's name, alias and files",
     (_name, json, release) => {
@@ -82,7 +98,11 @@ describe("model registration Job in every serving stack", () => {
     },
   );
 
-  it.each(Object.values(aws).map((e) => [e.environment.name, e.serving.json] as const))(
+  it.each(
+    Object.values(aws)
+      .filter((e) => upstreamOf(e.environment.name) !== undefined)
+      .map((e) => [e.environment.name, e.serving.json] as const),
+  )(
     "%s: the source is in the environment's own artifacts bucket (the foundation's output)",
     (_name, json) => {
       expect(envOf(json).MODEL_SOURCES).toMatch(/^s3:\/\/\$\{[^}]+ArtifactsBucket[^}]+\}\/mlflow\//);
@@ -91,7 +111,11 @@ describe("model registration Job in every serving stack", () => {
     },
   );
 
-  it.each(Object.values(onPrem).map((e) => [e.environment.name, e.serving.json, e.environment] as const))(
+  it.each(
+    Object.values(onPrem)
+      .filter((e) => upstreamOf(e.environment.name) !== undefined)
+      .map((e) => [e.environment.name, e.serving.json, e.environment] as const),
+  )(
     "%s: pulls the server image through the mirror with the pull Secret, from the site's bucket",
     (_name, json, environment: any) => {
       const spec = jobOf(json).spec.template.spec;
@@ -274,7 +298,7 @@ class FakeMlflow {
 }
 
 const run = promisify(execFile);
-const onPremServing = onPrem["onprem-test"].serving.json;
+const onPremServing = onPrem["onprem-prod"].serving.json;
 const SCRIPT: string = containerOf(onPremServing).command[2];
 const JOB_ENV = envOf(onPremServing);
 const [SOURCE, PROXIED] = JOB_ENV.MODEL_SOURCES.split(" ");

@@ -17,6 +17,7 @@ import {
 import { InferenceServices, PREDICTOR_HEALTH_PATH } from "../constructs/serving/inference-services";
 import { ScheduledJobs } from "../constructs/serving/scheduled-jobs";
 import { ModelRegistration } from "../constructs/serving/model-registration";
+import { upstreamOf } from "../environments/promotion";
 import { mirroredImage } from "../constructs/platform/image-mirror";
 import { MLFLOW_ARTIFACT_PATH } from "../constructs/platform/mlflow";
 import { imageName } from "../constructs/lib/workload-defaults";
@@ -42,7 +43,8 @@ export const MLFLOW_CLIENT_SECRET = MLFLOW_CLIENT.secretName;
  */
 export class ServingStack extends TerraformStack {
   public readonly serving: ModelServing;
-  public readonly registration: ModelRegistration;
+  /** Set where releases arrive by promotion (the producing environment's registry is its own source of truth). */
+  public readonly registration?: ModelRegistration;
   public readonly inferenceServices: InferenceServices;
   public readonly jobs: ScheduledJobs;
 
@@ -111,20 +113,25 @@ export class ServingStack extends TerraformStack {
         `${releaseFile}: serving.model.name "${release.serving.model.name}" is the registeredModel of no models[] entry; add the served version to models[] (registeredModel, version, artifactPath) or name one of theirs`,
       );
     }
-    this.registration = new ModelRegistration(this, "ModelRegistration", {
-      namespace,
-      image: target.imageMirror
-        ? mirroredImage(MLFLOW_SERVER_IMAGE, target.imageMirror)
-        : MLFLOW_SERVER_IMAGE,
-      imagePullSecret: pullSecret,
-      trackingUri: props.trackingUri,
-      credentialsSecret: MLFLOW_CLIENT_SECRET,
-      model: release.serving.model,
-      artifactsBucket: target.objectStore.artifactsBucket,
-      artifactPath: served.artifactPath,
-      releaseVersion: served.version,
-      proxiedArtifactPrefix: MLFLOW_ARTIFACT_PATH,
-    });
+    // Only where releases arrive by promotion: in the environment that trains and registers models,
+    // its registry (and whoever moves its aliases) is the source of truth.
+    const registration = upstreamOf(env.name)
+      ? new ModelRegistration(this, "ModelRegistration", {
+          namespace,
+          image: target.imageMirror
+            ? mirroredImage(MLFLOW_SERVER_IMAGE, target.imageMirror)
+            : MLFLOW_SERVER_IMAGE,
+          imagePullSecret: pullSecret,
+          trackingUri: props.trackingUri,
+          credentialsSecret: MLFLOW_CLIENT_SECRET,
+          model: release.serving.model,
+          artifactsBucket: target.objectStore.artifactsBucket,
+          artifactPath: served.artifactPath,
+          releaseVersion: served.version,
+          proxiedArtifactPrefix: MLFLOW_ARTIFACT_PATH,
+        })
+      : undefined;
+    this.registration = registration;
 
     this.serving = new ModelServing(this, "ModelServing", {
       namespace,
@@ -142,7 +149,7 @@ export class ServingStack extends TerraformStack {
       placement: target.placement.general,
       imagePullSecret: pullSecret,
       objectStore: storeAccess,
-      dependsOn: [this.registration.job],
+      dependsOn: registration ? [registration.job] : [],
     });
 
     // KServe's storage initializer (v0.20 credential builder) takes the s3-* settings from the
