@@ -1,3 +1,4 @@
+import { upstreamOf } from "../../environments/promotion";
 import type { EnvironmentFacts } from "./state";
 
 /**
@@ -46,7 +47,9 @@ export type FlowCondition =
   /** CloudNativePG beside MLflow: the operator and the instances talk. */
   | "database-in-cluster"
   /** No directory login: the platform creates MLflow's local users. */
-  | "local-logins";
+  | "local-logins"
+  /** Releases arrive by promotion: the serving stack registers the served model version. */
+  | "receives-promotions";
 
 export function flowApplies(flow: Flow, facts: EnvironmentFacts): boolean {
   switch (flow.only) {
@@ -58,6 +61,8 @@ export function flowApplies(flow: Flow, facts: EnvironmentFacts): boolean {
       return facts.databaseService !== undefined;
     case "local-logins":
       return facts.directoryLogin !== true;
+    case "receives-promotions":
+      return upstreamOf(facts.name) !== undefined;
   }
 }
 
@@ -153,6 +158,7 @@ export const REQUIRED_FLOWS: readonly Flow[] = [
     to: MLFLOW,
     reason:
       "the serving stack registers the released model version and its alias in this environment's MLflow",
+    only: "receives-promotions",
   },
   {
     name: "batch-inference-to-mlflow",
