@@ -136,6 +136,7 @@ describe("Jenkinsfile", () => {
       "Diff onprem-test",
       "Deploy onprem-test",
       "Approve onprem-prod",
+      "Promote artifacts to onprem-prod",
       "Deploy onprem-prod",
     ]);
     expect(jenkinsfile).toMatch(
@@ -168,7 +169,32 @@ describe("Jenkinsfile", () => {
       expect(doctor).toBeGreaterThan(-1);
       expect(doctor).toBeLessThan(stage.indexOf("cdktf diff"));
     }
-    for (const name of ["Deploy onprem-test", "Approve onprem-prod", "Deploy onprem-prod"])
+    for (const name of [
+      "Deploy onprem-test",
+      "Approve onprem-prod",
+      "Promote artifacts to onprem-prod",
+      "Deploy onprem-prod",
+    ])
       expect(stageBodies[name]).toContain("when { branch 'main' }");
+  });
+
+  it("copies the release's images and model files to onprem-prod after the approval, before its deploy", () => {
+    const stage = stageBodies["Promote artifacts to onprem-prod"];
+    expect(stage).toContain("sh 'npm run promote-artifacts -- --from onprem-test --to onprem-prod'");
+    expect(stage).not.toContain("--dry-run");
+    // The Artifactory token and the object store keys, where the command and the AWS CLI read them.
+    expect(stage).toContain(
+      "string(credentialsId: 'artifactory-promote-token', variable: 'ARTIFACTORY_TOKEN')",
+    );
+    expect(stage).toMatch(
+      /usernamePassword\(\s*credentialsId: 'object-store-promote-keys',\s*usernameVariable: 'AWS_ACCESS_KEY_ID',\s*passwordVariable: 'AWS_SECRET_ACCESS_KEY',?\s*\)/,
+    );
+    // Neither the kubeconfig nor the deploy: nothing in the cluster changes here.
+    expect(stage).not.toContain("KUBE_CONFIG_PATH");
+    expect(stage).not.toContain("cdktf");
+    // Both credentials are listed in the header, where the agents' needs are.
+    const header = jenkinsfile.slice(0, jenkinsfile.indexOf("pipeline {"));
+    expect(header).toContain("'artifactory-promote-token'");
+    expect(header).toContain("'object-store-promote-keys'");
   });
 });
