@@ -566,21 +566,3 @@ describe("monitoring", () => {
     }
   });
 });
-
-describe("pull-request diffs with a view-only principal", () => {
-  it.each(ALL)(
-    "%s: Helm keeps its release records in ConfigMaps, which a view policy reads (never Secrets)",
-    (_name, json) => {
-      const [helm] = (json.provider?.helm ?? []) as any[];
-      expect(helm.helm_driver).toBe("configmap");
-    },
-  );
-
-  it.each(NAMES)("%s: the diff principal's cluster access is the view policy, not more", (name) => {
-    const foundation = synthesized[name].foundation.json;
-    const policies = Object.values(resourcesOf(foundation, "aws_eks_access_policy_association")) as any[];
-    const view = policies.filter((p) => String(p.policy_arn).endsWith("/AmazonEKSViewPolicy"));
-    expect(view).toHaveLength(1);
-    expect(view[0].access_scope).toEqual({ type: "cluster" });
-  });
-});

@@ -3,14 +3,6 @@ import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { HelmProvider } from "@cdktf/provider-helm/lib/provider";
 import type { ClusterAccess } from "../constructs/platform/cluster-target";
 
-/**
- * Where Helm keeps its release records: ConfigMaps, not Secrets. A plan reads them, and the
- * read-only principal of pull-request diffs has a view policy, which reads ConfigMaps but never
- * Secrets. The records hold the releases' values, which by the platform's rule hold no secret
- * (credentials come from Secrets the charts reference by name).
- */
-export const HELM_RELEASE_STORAGE = "configmap";
-
 /** Kubernetes (and, unless `helm` is false, Helm) providers that reach the target's cluster. */
 export function configureClusterProviders(stack: TerraformStack, access: ClusterAccess, helm = true): void {
   if (access.kind === "exec") {
@@ -23,7 +15,6 @@ export function configureClusterProviders(stack: TerraformStack, access: Cluster
     if (helm) {
       new HelmProvider(stack, "helm", {
         kubernetes: { host: access.host, clusterCaCertificate: access.clusterCaCertificate, exec },
-        helmDriver: HELM_RELEASE_STORAGE,
       });
     }
     return;
@@ -35,7 +26,6 @@ export function configureClusterProviders(stack: TerraformStack, access: Cluster
   if (helm) {
     new HelmProvider(stack, "helm", {
       kubernetes: { configPath: access.configPath, configContext: access.context },
-      helmDriver: HELM_RELEASE_STORAGE,
     });
   }
 }
