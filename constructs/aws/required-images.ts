@@ -1,6 +1,6 @@
 import { Construct } from "constructs";
 import { DataAwsEcrImages } from "@cdktf/provider-aws/lib/data-aws-ecr-images";
-import type { ImageReference } from "../../environments/release-schema";
+import type { PinnedImage } from "../lib/workload-defaults";
 
 /** An image a stack runs, which must already be in its ECR repository. */
 export interface RequiredEcrImage {
@@ -12,7 +12,7 @@ export interface RequiredEcrImage {
   readonly repositoryUrl: string;
   /** Where the reference comes from, e.g. `serving.image of environments/releases/dev.json`. */
   readonly source: string;
-  readonly image: ImageReference;
+  readonly image: PinnedImage;
 }
 
 export interface RequiredEcrImagesProps {
@@ -20,7 +20,7 @@ export interface RequiredEcrImagesProps {
 }
 
 /** The Terraform condition that holds when `image` is among `self.image_ids` of an `aws_ecr_images`. */
-export function imagePresentCondition(image: ImageReference): string {
+export function imagePresentCondition(image: PinnedImage): string {
   if (image.digest !== undefined) {
     return `\${anytrue([for id in self.image_ids : id.image_digest == ${JSON.stringify(image.digest)}])}`;
   }

@@ -1,5 +1,10 @@
 /** Security settings the platform's own workloads run with (Pod Security "restricted"). */
-import type { ImageReference } from "../../environments/release-schema";
+
+/** An image of a release, pinned by tag or by digest (the release file's shape). */
+export interface PinnedImage {
+  readonly tag?: string;
+  readonly digest?: string;
+}
 
 /** Pod security context of a restricted pod running as `uid` (its image's non-root user). */
 export function restrictedPodSecurity(uid = 10001) {
@@ -23,7 +28,7 @@ export const RESTRICTED_CONTAINER_SECURITY = {
 };
 
 /** `repository:tag` or `repository@sha256:...`. */
-export function imageName(repository: string, image: ImageReference): string {
+export function imageName(repository: string, image: PinnedImage): string {
   if (image.digest) return `${repository}@${image.digest}`;
   if (image.tag) return `${repository}:${image.tag}`;
   throw new Error(`image of ${repository} names neither a tag nor a digest; pin one in the release file`);

@@ -4,7 +4,7 @@
  * read the target, never the environment's name or kind.
  */
 import type { Construct } from "constructs";
-import type { ImageReference } from "../../environments/release-schema";
+import type { PinnedImage } from "../lib/workload-defaults";
 import type { PlatformServiceAccount } from "./service-accounts";
 import type { ImageMirror } from "./image-mirror";
 import type { DirectoryRoles, LdapDirectory, SecretKeyRef } from "./directory-login";
@@ -105,7 +105,7 @@ export interface RequiredImages {
 }
 
 export interface RequiredImage {
-  readonly image: ImageReference;
+  readonly image: PinnedImage;
   /** Where the reference is set, for the message, e.g. `serving.image of environments/releases/dev.json`. */
   readonly source: string;
 }

@@ -1,8 +1,27 @@
 import { Construct } from "constructs";
 import type { NodePlacement } from "../platform/cluster-target";
 import { Manifest } from "@cdktf/provider-kubernetes/lib/manifest";
-import type { ServedModel } from "../../environments/release-schema";
 import type { ContainerResources } from "../lib/workload-defaults";
+
+/** A model the release serves (the release file's `models[]` entry). */
+export interface ServedModel {
+  /** InferenceService name and the model's label in metrics. */
+  readonly name: string;
+  readonly registeredModel: string;
+  readonly version: number;
+  /** Path of the version's files inside the artifacts bucket. */
+  readonly artifactPath: string;
+  /** KServe model format, e.g. `mlflow`. */
+  readonly format: string;
+  readonly gpu: boolean;
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+  readonly canary?: {
+    readonly version: number;
+    readonly artifactPath: string;
+    readonly trafficPercent: number;
+  };
+}
 
 export interface InferenceServicesProps {
   readonly namespace: string;
