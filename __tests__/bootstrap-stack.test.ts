@@ -169,6 +169,13 @@ describe("bootstrap stacks", () => {
     });
   });
 
+  it("keep their first apply's state in a local file at the project root, by a relative path", () => {
+    const [account] = bootstrapAccounts(environments).filter((a) => a.stateBackend);
+    const stack = new BootstrapStack(Testing.app(), "bootstrap-first", { account, localState: true });
+    const backend = stack.toTerraform().terraform.backend;
+    expect(backend).toEqual({ local: { path: "../../../terraform.bootstrap-first.tfstate" } });
+  });
+
   it("refuse a repository that is not owner/name", () => {
     const [account] = bootstrapAccounts(environments);
     expect(() => new BootstrapStack(Testing.app(), "bad", { account, repository: "acme/*" })).toThrow(

@@ -69,13 +69,12 @@ export function addEnvironmentStacks(app: App, builds: readonly EnvironmentBuild
 /**
  * One bootstrap stack per AWS account hosting environments (`bootstrap-<account id>`): state
  * bucket, GitHub OIDC provider, deploy and diff roles. `localState` keeps their own state in
- * local files, for the first apply before the bucket exists; by default it comes from
- * `MLOPS_BOOTSTRAP_STATE=local`.
+ * local files, for the first apply before the bucket exists.
  */
 export function addBootstrapStacks(
   app: App,
   environments: readonly AnyEnvironment[],
-  localState = process.env.MLOPS_BOOTSTRAP_STATE === "local",
+  localState: boolean,
 ): BootstrapStack[] {
   return bootstrapAccounts(environments.filter(isAws)).map(
     (account) => new BootstrapStack(app, bootstrapStackName(account.accountId), { account, localState }),

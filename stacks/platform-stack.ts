@@ -36,7 +36,7 @@ import {
   type DirectoryLoginProps,
   type LoginFlow,
 } from "../constructs/platform/directory-login";
-import { mirroredImage } from "../constructs/platform/image-mirror";
+import { imageFrom } from "../constructs/platform/image-mirror";
 import { mergeValues } from "../constructs/lib/values";
 import { configureStateBackend } from "./state-backend";
 import { configureClusterProviders } from "./cluster-providers";
@@ -357,9 +357,7 @@ export class PlatformStack extends TerraformStack {
         computedValues: {
           resources: pipelinesLogin({
             ...login,
-            image: target.imageMirror
-              ? mirroredImage(OAUTH2_PROXY_IMAGE, target.imageMirror)
-              : OAUTH2_PROXY_IMAGE,
+            image: imageFrom(target.imageMirror, OAUTH2_PROXY_IMAGE),
             imagePullSecrets: target.imageMirror ? [target.imageMirror.pullSecretName] : undefined,
             replicas: ha ? 2 : 1,
             ingressClassName: target.traffic.ingressClassName,

@@ -12,13 +12,12 @@ import {
   KSERVE_CA_BUNDLE,
   kserveObjectStoreAnnotations,
   objectStoreAccess,
-  pullSecrets,
 } from "../constructs/serving/object-store-access";
 import { InferenceServices, PREDICTOR_HEALTH_PATH } from "../constructs/serving/inference-services";
 import { ScheduledJobs } from "../constructs/serving/scheduled-jobs";
 import { ModelRegistration } from "../constructs/serving/model-registration";
 import { upstreamOf } from "../environments/promotion";
-import { mirroredImage } from "../constructs/platform/image-mirror";
+import { imageFrom, pullSecrets } from "../constructs/platform/image-mirror";
 import { MLFLOW_ARTIFACT_PATH } from "../constructs/platform/mlflow";
 import { imageName } from "../constructs/lib/workload-defaults";
 import { configureStateBackend } from "./state-backend";
@@ -118,9 +117,7 @@ export class ServingStack extends TerraformStack {
     const registration = upstreamOf(env.name)
       ? new ModelRegistration(this, "ModelRegistration", {
           namespace,
-          image: target.imageMirror
-            ? mirroredImage(MLFLOW_SERVER_IMAGE, target.imageMirror)
-            : MLFLOW_SERVER_IMAGE,
+          image: imageFrom(target.imageMirror, MLFLOW_SERVER_IMAGE),
           imagePullSecret: pullSecret,
           trackingUri: props.trackingUri,
           credentialsSecret: MLFLOW_CLIENT_SECRET,

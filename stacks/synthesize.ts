@@ -15,6 +15,11 @@ export interface SynthesisOptions {
   readonly releasesDirectory?: string;
   /** Where the Helm values files are checked for syntax. @default helm-values */
   readonly valuesDirectory?: string;
+  /**
+   * The bootstrap stacks keep their state in local files (their first apply, before the bucket
+   * they create exists). @default `MLOPS_BOOTSTRAP_STATE=local` in the environment
+   */
+  readonly bootstrapLocalState?: boolean;
 }
 
 /** One synthesized stack: its name and how many Terraform resources it declares. */
@@ -82,6 +87,7 @@ export function synthesizeAll(inputs: readonly unknown[], options: SynthesisOpti
       ...addBootstrapStacks(
         app,
         loaded.builds.map((build) => build.environment),
+        options.bootstrapLocalState ?? process.env.MLOPS_BOOTSTRAP_STATE === "local",
       ).map((stack) => stack.node.id),
       ...addEnvironmentStacks(app, loaded.builds).flatMap((set) =>
         [set.foundation, set.platform, set.serving].flatMap((stack) => (stack ? [stack.node.id] : [])),

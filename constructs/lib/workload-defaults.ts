@@ -27,6 +27,19 @@ export const RESTRICTED_CONTAINER_SECURITY = {
   seccompProfile: { type: "RuntimeDefault" },
 };
 
+/**
+ * Pod Security "restricted" for an upstream image that writes under its own root filesystem
+ * (KServe's storage initializer, MLServer): everything `RESTRICTED_CONTAINER_SECURITY` sets but
+ * the read-only root, which "restricted" does not ask for.
+ */
+export const RESTRICTED_WRITABLE_ROOT_SECURITY = {
+  allowPrivilegeEscalation: false,
+  privileged: false,
+  runAsNonRoot: true,
+  capabilities: { drop: ["ALL"] },
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
 /** `repository:tag` or `repository@sha256:...`. */
 export function imageName(repository: string, image: PinnedImage): string {
   if (image.digest) return `${repository}@${image.digest}`;

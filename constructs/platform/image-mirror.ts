@@ -145,6 +145,16 @@ export function mirroredImage(reference: string, mirror: ImageMirror): string {
   }`;
 }
 
+/** An image as the cluster pulls it: through the target's mirror where it has one, else as given. */
+export function imageFrom(mirror: ImageMirror | undefined, reference: string): string {
+  return mirror ? mirroredImage(reference, mirror) : reference;
+}
+
+/** `imagePullSecrets` of a pod spec (kubernetes provider and Kubernetes JSON alike), or nothing. */
+export function pullSecrets(name: string | undefined): { name: string }[] | undefined {
+  return name ? [{ name }] : undefined;
+}
+
 /** A repository or repository prefix without tag (`ghcr.io/dexidp/dex`, `nvcr.io/nvidia`) on the mirror. */
 export function mirroredRepository(repository: string, mirror: ImageMirror): string {
   const parsed = parseImageReference(repository);

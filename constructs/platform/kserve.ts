@@ -2,6 +2,7 @@ import { Construct } from "constructs";
 import type { ITerraformDependable } from "cdktf";
 import type { ChartCatalog } from "./chart-catalog";
 import type { PlatformRelease } from "./helm-release";
+import { RESTRICTED_WRITABLE_ROOT_SECURITY } from "../lib/workload-defaults";
 
 export interface KserveProps {
   readonly charts: ChartCatalog;
@@ -24,13 +25,7 @@ export interface KserveProps {
  * profile Pod Security "restricted" asks for. The root filesystem stays writable as upstream
  * ships it (the initializer's libraries may cache under its home).
  */
-export const STORAGE_INITIALIZER_SECURITY = {
-  allowPrivilegeEscalation: false,
-  privileged: false,
-  runAsNonRoot: true,
-  capabilities: { drop: ["ALL"] },
-  seccompProfile: { type: "RuntimeDefault" },
-};
+export const STORAGE_INITIALIZER_SECURITY = RESTRICTED_WRITABLE_ROOT_SECURITY;
 
 /**
  * KServe in Standard (raw Kubernetes Deployment) mode: no Knative, no Istio. Its CRDs come

@@ -8,7 +8,7 @@ import type { PlatformRelease } from "./helm-release";
 import { PLATFORM_SERVICE_ACCOUNTS } from "./service-accounts";
 import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity } from "../lib/workload-defaults";
 import { hostPatterns } from "../lib/cidr";
-import { mirroredImage } from "./image-mirror";
+import { imageFrom, pullSecrets } from "./image-mirror";
 import { OBJECT_STORE_CA_DIRECTORY, OBJECT_STORE_CA_FILE } from "../serving/object-store-access";
 import { mergeValues, type HelmValues } from "../lib/values";
 
@@ -315,11 +315,11 @@ export class Mlflow extends Construct {
             restartPolicy: "OnFailure",
             // uid 70 is the postgres user of the alpine image.
             securityContext: restrictedPodSecurity(70),
-            imagePullSecrets: pullSecrets(props.target),
+            imagePullSecrets: pullSecrets(props.target.imageMirror?.pullSecretName),
             container: [
               {
                 name: "create-user",
-                image: workloadImage(props.target, props.postgresClientImage),
+                image: imageFrom(props.target.imageMirror, props.postgresClientImage),
                 command: ["sh", "-ec", DATABASE_USER_SCRIPT],
                 env: [
                   { name: "PGHOST", value: db.host },
@@ -369,11 +369,11 @@ export class Mlflow extends Construct {
           spec: {
             restartPolicy: "OnFailure",
             securityContext: restrictedPodSecurity(),
-            imagePullSecrets: pullSecrets(props.target),
+            imagePullSecrets: pullSecrets(props.target.imageMirror?.pullSecretName),
             container: [
               {
                 name: "service-accounts",
-                image: workloadImage(props.target, login.serverImage),
+                image: imageFrom(props.target.imageMirror, login.serverImage),
                 command: ["python", "-c", SERVICE_ACCOUNTS_SCRIPT],
                 env: [
                   { name: "HOME", value: "/tmp" },
@@ -440,11 +440,11 @@ export class Mlflow extends Construct {
             restartPolicy: "OnFailure",
             // uid 100 is curl_user of the curl image.
             securityContext: restrictedPodSecurity(100),
-            imagePullSecrets: pullSecrets(props.target),
+            imagePullSecrets: pullSecrets(props.target.imageMirror?.pullSecretName),
             container: [
               {
                 name: "create-users",
-                image: workloadImage(props.target, users.image),
+                image: imageFrom(props.target.imageMirror, users.image),
                 command: ["sh", "-euc", script],
                 env: [
                   { name: "MLFLOW", value: this.trackingUri },
@@ -556,14 +556,4 @@ function mlflowServiceMonitor(
       ],
     },
   };
-}
-
-/** An image of the platform's own Jobs, through the target's registry mirror where it has one. */
-function workloadImage(target: ClusterTarget, image: string): string {
-  return target.imageMirror ? mirroredImage(image, target.imageMirror) : image;
-}
-
-/** The mirror's pull Secret, for pods that pull through it. */
-function pullSecrets(target: ClusterTarget): { name: string }[] | undefined {
-  return target.imageMirror ? [{ name: target.imageMirror.pullSecretName }] : undefined;
 }

@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import type { NodePlacement } from "../platform/cluster-target";
 import { Manifest } from "@cdktf/provider-kubernetes/lib/manifest";
-import type { ContainerResources } from "../lib/workload-defaults";
+import { RESTRICTED_WRITABLE_ROOT_SECURITY, type ContainerResources } from "../lib/workload-defaults";
 
 /** A model the release serves (the release file's `models[]` entry). */
 export interface ServedModel {
@@ -85,13 +85,7 @@ export const PREDICTOR_POD_SECURITY = {
  * (`/opt/mlserver/.metrics`), its caches under `/opt/mlserver/.cache` and unpacks model
  * environments under `./envs`; Pod Security "restricted" does not ask for a read-only root.
  */
-export const RUNTIME_CONTAINER_SECURITY = {
-  allowPrivilegeEscalation: false,
-  privileged: false,
-  runAsNonRoot: true,
-  capabilities: { drop: ["ALL"] },
-  seccompProfile: { type: "RuntimeDefault" },
-};
+export const RUNTIME_CONTAINER_SECURITY = RESTRICTED_WRITABLE_ROOT_SECURITY;
 
 /**
  * One KServe InferenceService per released model, in Standard deployment mode, on the v2

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { Construct } from "constructs";
 import type { ITerraformDependable } from "cdktf";
 import { JobV1 } from "@cdktf/provider-kubernetes/lib/job-v1";
-import { pullSecrets } from "./object-store-access";
+import { pullSecrets } from "../platform/image-mirror";
 import { RESTRICTED_CONTAINER_SECURITY, restrictedPodSecurity } from "../lib/workload-defaults";
 
 export interface ModelRegistrationProps {

@@ -7,7 +7,8 @@ import { HorizontalPodAutoscalerV2 } from "@cdktf/provider-kubernetes/lib/horizo
 import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
 import { IngressV1 } from "@cdktf/provider-kubernetes/lib/ingress-v1";
 import type { NodePlacement } from "../platform/cluster-target";
-import { pullSecrets, type ObjectStoreAccess } from "./object-store-access";
+import type { ObjectStoreAccess } from "./object-store-access";
+import { pullSecrets } from "../platform/image-mirror";
 import {
   RESTRICTED_CONTAINER_SECURITY,
   RESTRICTED_POD_SECURITY,

@@ -87,11 +87,6 @@ export function providerPlacement(placement: NodePlacement) {
   };
 }
 
-/** `imagePullSecrets` of a pod spec (kubernetes provider and Kubernetes JSON alike), or nothing. */
-export function pullSecrets(name: string | undefined): { name: string }[] | undefined {
-  return name ? [{ name }] : undefined;
-}
-
 /**
  * Where KServe v0.20's storage initializer finds the object store's CA: a ConfigMap it mounts
  * (`serving.kserve.io/s3-cabundle-configmap`) in the directory of the file named by

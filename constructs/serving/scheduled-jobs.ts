@@ -6,7 +6,8 @@ import {
   type ContainerResources,
 } from "../lib/workload-defaults";
 import type { NodePlacement } from "../platform/cluster-target";
-import { providerPlacement, pullSecrets, type ObjectStoreAccess } from "./object-store-access";
+import { providerPlacement, type ObjectStoreAccess } from "./object-store-access";
+import { pullSecrets } from "../platform/image-mirror";
 
 export interface ScheduledJobSpec {
   readonly name: string;

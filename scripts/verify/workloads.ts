@@ -436,3 +436,18 @@ export function allContainers(
     })),
   ];
 }
+
+/** The ServiceAccount a workload's pods run as, and the object, if the state holds it. */
+export function serviceAccountOf(
+  state: ClusterState,
+  w: Workload,
+): { readonly name: string; readonly object?: KubernetesObject } {
+  const name = w.spec.serviceAccountName ?? w.spec.serviceAccount ?? "default";
+  const object = state.objects.find(
+    (o) =>
+      o.object.kind === "ServiceAccount" &&
+      o.object.metadata.namespace === w.namespace &&
+      o.object.metadata.name === name,
+  )?.object;
+  return { name, object };
+}

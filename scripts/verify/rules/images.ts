@@ -4,7 +4,7 @@
  */
 import type { Finding } from "../finding";
 import type { ClusterState } from "../state";
-import { allContainers, workloads, type Workload } from "../workloads";
+import { allContainers, serviceAccountOf, workloads, type Workload } from "../workloads";
 import { findingFor, type Rule } from "./rule";
 
 /** Registry host of an image reference (Docker Hub when the first part is not a host). */
@@ -29,13 +29,7 @@ export function unpinned(image: string): string | undefined {
 
 /** Pull Secrets a pod gets: its own, and its ServiceAccount's (the admission plugin adds those). */
 export function pullSecretsOf(state: ClusterState, w: Workload): Set<string> {
-  const account = w.spec.serviceAccountName ?? w.spec.serviceAccount ?? "default";
-  const sa = state.objects.find(
-    (o) =>
-      o.object.kind === "ServiceAccount" &&
-      o.object.metadata.namespace === w.namespace &&
-      o.object.metadata.name === account,
-  )?.object as { imagePullSecrets?: { name?: string }[] } | undefined;
+  const sa = serviceAccountOf(state, w).object as { imagePullSecrets?: { name?: string }[] } | undefined;
   return new Set(
     [...(w.spec.imagePullSecrets ?? []), ...(sa?.imagePullSecrets ?? [])].map((s) => s.name ?? ""),
   );

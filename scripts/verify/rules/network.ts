@@ -8,7 +8,7 @@ import type { Finding } from "../finding";
 import { flowApplies, REQUIRED_FLOWS, type Flow, type FlowDestination } from "../flows";
 import { hostInCidr, inBlock } from "../net";
 import type { ClusterState, StateObject } from "../state";
-import { allContainers, selects, workloads, type Workload } from "../workloads";
+import { allContainers, selects, serviceAccountOf, workloads, type Workload } from "../workloads";
 import type { KubernetesObject, Decoded } from "../convert";
 import { findingFor, type Rule } from "./rule";
 
@@ -411,13 +411,7 @@ export function concreteFlows(
     }
   }
   for (const w of all) {
-    const account = w.spec.serviceAccountName ?? w.spec.serviceAccount ?? "default";
-    const sa = state.objects.find(
-      (o) =>
-        o.object.kind === "ServiceAccount" &&
-        o.object.metadata.namespace === w.namespace &&
-        o.object.metadata.name === account,
-    )?.object;
+    const { name: account, object: sa } = serviceAccountOf(state, w);
     const automount =
       w.spec.automountServiceAccountToken ??
       (sa as { automountServiceAccountToken?: boolean } | undefined)?.automountServiceAccountToken ??
