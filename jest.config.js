@@ -1,11 +1,13 @@
-/** Jest transpiles TypeScript with swc (no type checking: `npm run typecheck` does that). */
-/** @type {import('jest').Config} */
-module.exports = {
+/**
+ * Two layers of tests, both transpiled by swc (no type checking: `npm run typecheck` does that):
+ * - unit (`npm test`): schemas, constructs and the synthesized stacks, in process, no tool run;
+ * - integration (`npm run test:integration`): tests that run real tools or whole programs on
+ *   their output: helm and kubectl on the pinned charts and manifests, promtool and amtool,
+ *   python3 against a stand-in MLflow, the app and the scaffold as processes.
+ * CI runs both (`npm run test:all` runs both in one jest run).
+ */
+const shared = {
   testEnvironment: "node",
-  // One worker per core: jest's default keeps a core for its parent process, which idles here
-  // (on 2 cores that halves the parallelism; measured 96 s -> 66 s for the whole suite).
-  maxWorkers: "100%",
-  roots: ["<rootDir>/__tests__"],
   testMatch: ["**/*.test.ts"],
   transform: {
     "^.+\\.ts$": [
@@ -21,6 +23,22 @@ module.exports = {
       "<rootDir>/__tests__/support/token-creation-stack.js",
   },
   setupFilesAfterEnv: ["<rootDir>/__tests__/support/setup.ts"],
-  reporters: ["default", "<rootDir>/__tests__/support/summary-reporter.js"],
   snapshotFormat: { escapeString: false, printBasicPrototype: false },
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  // One worker per core: jest's default keeps a core for its parent process, which idles here
+  // (on 2 cores that halves the parallelism; measured 96 s -> 66 s for the whole suite).
+  maxWorkers: "100%",
+  reporters: ["default", "<rootDir>/__tests__/support/summary-reporter.js"],
+  projects: [
+    {
+      ...shared,
+      displayName: "unit",
+      roots: ["<rootDir>/__tests__"],
+      testPathIgnorePatterns: ["/node_modules/", "<rootDir>/__tests__/integration/"],
+    },
+    { ...shared, displayName: "integration", roots: ["<rootDir>/__tests__/integration"] },
+  ],
 };

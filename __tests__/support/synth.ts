@@ -1,16 +1,24 @@
 /**
- * Synthesis helpers: build an app once per test file and read the Terraform JSON back.
+ * Synthesis helpers: the registry's stacks are synthesized once and shared by every test file
+ * (and by later runs) through a cache keyed by a fingerprint of everything synthesis reads;
+ * other inputs are synthesized in the test file that asks. Terraform JSON is read back from disk.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { join, relative } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { TerraformStack, Testing, type TerraformDataSource, type TerraformResource } from "cdktf";
 import { ENVIRONMENTS } from "../../environments";
-import { loadBuilds } from "../../stacks/synthesize";
+import { loadEnvironments } from "../../environments/load";
+import { projectRoot } from "../../environments/project-root";
 import type { Environment } from "../../environments/schema";
 import type { RancherEnvironment } from "../../environments/rancher-schema";
-import { isOnPrem, isOnPremInput, type AnyEnvironmentInput } from "../../environments/targets";
-import { addEnvironmentStacks } from "../../stacks/app";
+import {
+  isOnPrem,
+  isOnPremInput,
+  type AnyEnvironment,
+  type AnyEnvironmentInput,
+} from "../../environments/targets";
 import type { FoundationStack } from "../../stacks/foundation-stack";
 import type { PlatformStack } from "../../stacks/platform-stack";
 import type { ServingStack } from "../../stacks/serving-stack";
@@ -85,60 +93,187 @@ function forReview(json: TerraformJson): unknown {
 }
 
 /** Reads a stack the app wrote: full synthesis resolves cross-stack references into remote state. */
-function readStack(outdir: string, stack: TerraformStack): SynthesizedStack {
-  const raw = JSON.parse(readFileSync(join(outdir, "stacks", stack.node.id, "cdk.tf.json"), "utf8"));
+function readStack(outdir: string, stackId: string, stack: () => TerraformStack): SynthesizedStack {
+  const raw = JSON.parse(readFileSync(join(outdir, "stacks", stackId, "cdk.tf.json"), "utf8"));
   const json = withoutMetadata(raw) as TerraformJson;
-  return { stack, text: JSON.stringify(forReview(json), null, 2), json };
+  let text: string | undefined;
+  return {
+    get stack() {
+      return stack();
+    },
+    get text() {
+      return (text ??= JSON.stringify(forReview(json), null, 2));
+    },
+    json,
+  };
 }
 
+type EnvironmentStacks = ReturnType<typeof import("../../stacks/app").addEnvironmentStacks>[number];
+
 /** Validates the given environments and synthesizes all their stacks in one app. */
-function synthesizeAllOf(inputs: readonly AnyEnvironmentInput[]) {
+function synthesizeAllOf(inputs: readonly AnyEnvironmentInput[], outdir?: string) {
+  // Loaded here, not at the top: test files served from the cache never load the stacks.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { loadBuilds } = require("../../stacks/synthesize") as typeof import("../../stacks/synthesize");
+  const { addEnvironmentStacks } = require("../../stacks/app") as typeof import("../../stacks/app");
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const loaded = loadBuilds(inputs);
   if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
-  const app = Testing.app();
+  const app = Testing.app(outdir === undefined ? {} : { outdir });
   const all = addEnvironmentStacks(app, loaded.builds);
   app.synth();
-  return loaded.builds.map(({ environment }, index) => ({
-    environment,
-    stacks: all[index],
+  return {
     outdir: app.outdir,
-  }));
+    environments: loaded.builds.map(({ environment }, index) => ({ environment, stacks: all[index] })),
+  };
+}
+
+/** Stack ids of an environment, as the app names them. */
+function stackIdsOf(environment: AnyEnvironment): string[] {
+  const kinds = isOnPrem(environment) ? ["platform", "serving"] : ["foundation", "platform", "serving"];
+  return kinds.map((kind) => `${environment.name}-${kind}`);
+}
+
+/** What synthesis of the registry reads: sources, environments, releases, Helm values, dependencies. */
+const SYNTHESIS_INPUTS = ["constructs", "stacks", "environments", "helm-values", "package-lock.json"];
+
+/** A fingerprint of every file synthesis reads, and of this module (which decides the output form). */
+function synthesisFingerprint(root: string): string {
+  const hash = createHash("sha256");
+  const add = (path: string): void => {
+    const entries = readdirSync(path, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
+    for (const entry of entries) {
+      const child = join(path, entry.name);
+      if (entry.isDirectory()) add(child);
+      else hash.update(relative(root, child)).update("\0").update(readFileSync(child)).update("\0");
+    }
+  };
+  for (const input of SYNTHESIS_INPUTS) {
+    const path = join(root, input);
+    if (!existsSync(path)) continue;
+    if (input.includes(".")) hash.update(input).update("\0").update(readFileSync(path)).update("\0");
+    else add(path);
+  }
+  hash.update(readFileSync(__filename));
+  return hash.digest("hex").slice(0, 16);
+}
+
+/** The registry's stacks on disk: from the cache, or synthesized here and added to it. */
+function registryOutdir(environments: readonly AnyEnvironment[]): {
+  outdir: string;
+  stacks?: EnvironmentStacks[];
+} {
+  const root = projectRoot();
+  const cacheRoot = join(root, "node_modules", ".cache", "mlops-tests", "registry");
+  const cached = join(cacheRoot, synthesisFingerprint(root));
+  const complete = (dir: string) =>
+    environments.every((environment) =>
+      stackIdsOf(environment).every((id) => existsSync(join(dir, "stacks", id, "cdk.tf.json"))),
+    );
+  if (complete(cached)) return { outdir: cached };
+  mkdirSync(cacheRoot, { recursive: true });
+  const work = mkdtempSync(join(cacheRoot, "writing-"));
+  const synthesized = synthesizeAllOf(ENVIRONMENTS as AnyEnvironmentInput[], work);
+  // Another test file may have finished first: its copy is the same, keep whichever landed.
+  try {
+    if (existsSync(cached)) rmSync(cached, { recursive: true, force: true });
+    renameSync(work, cached);
+  } catch {
+    rmSync(work, { recursive: true, force: true });
+  }
+  for (const old of readdirSync(cacheRoot)) {
+    const path = join(cacheRoot, old);
+    if (path !== cached && !old.startsWith("writing-")) rmSync(path, { recursive: true, force: true });
+  }
+  return {
+    outdir: complete(cached) ? cached : synthesized.outdir,
+    stacks: synthesized.environments.map((e) => e.stacks),
+  };
+}
+
+interface Synthesized {
+  readonly outdir: string;
+  readonly environments: readonly AnyEnvironment[];
+  /** The construct trees, built on first use when the output came from the cache. */
+  readonly stacksOf: (index: number) => EnvironmentStacks;
+}
+
+/**
+ * Synthesizes the given environments. The registry (the default) is read from the shared cache;
+ * its construct trees, which few tests need, are built in this file when first asked for.
+ */
+function synthesize(inputs: readonly AnyEnvironmentInput[] | undefined): Synthesized {
+  if (inputs !== undefined) {
+    const { outdir, environments } = synthesizeAllOf(inputs);
+    return {
+      outdir,
+      environments: environments.map((e) => e.environment),
+      stacksOf: (index) => environments[index].stacks,
+    };
+  }
+  const loaded = loadEnvironments(ENVIRONMENTS);
+  if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
+  const registry = registryOutdir(loaded.environments);
+  let stacks = registry.stacks;
+  return {
+    outdir: registry.outdir,
+    environments: loaded.environments,
+    stacksOf: (index) => (stacks ??= synthesizeAllOf(ENVIRONMENTS).environments.map((e) => e.stacks))[index],
+  };
 }
 
 /** Synthesizes AWS environments (the registry's by default): foundation, platform, serving. */
 export function synthesizeEnvironments(
-  inputs: readonly AnyEnvironmentInput[] = AWS_ENVIRONMENT_INPUTS,
+  inputs?: readonly AnyEnvironmentInput[],
 ): Record<string, SynthesizedEnvironment> {
+  const synthesized = synthesize(inputs);
   const result: Record<string, SynthesizedEnvironment> = {};
-  for (const { environment, stacks, outdir } of synthesizeAllOf(inputs)) {
-    const { foundation, platform, serving } = stacks;
-    if (isOnPrem(environment) || foundation === undefined)
+  synthesized.environments.forEach((environment, index) => {
+    if (isOnPrem(environment)) {
+      if (inputs === undefined) return;
       throw new Error(`${environment.name} is on-prem: synthesize it with synthesizeOnPremEnvironments`);
-    result[environment.name] = {
+    }
+    const stacks = () => synthesized.stacksOf(index);
+    const foundation = () => stacks().foundation as FoundationStack;
+    const platform = () => stacks().platform;
+    const serving = () => stacks().serving;
+    const name = environment.name;
+    result[name] = {
       environment,
-      stacks: { foundation, platform, serving },
-      foundation: readStack(outdir, foundation),
-      platform: readStack(outdir, platform),
-      serving: readStack(outdir, serving),
+      get stacks() {
+        return { foundation: foundation(), platform: platform(), serving: serving() };
+      },
+      foundation: readStack(synthesized.outdir, `${name}-foundation`, foundation),
+      platform: readStack(synthesized.outdir, `${name}-platform`, platform),
+      serving: readStack(synthesized.outdir, `${name}-serving`, serving),
     };
-  }
+  });
   return result;
 }
 
 /** Synthesizes on-prem environments (the registry's by default): platform and serving. */
 export function synthesizeOnPremEnvironments(
-  inputs: readonly AnyEnvironmentInput[] = ON_PREM_ENVIRONMENT_INPUTS,
+  inputs?: readonly AnyEnvironmentInput[],
 ): Record<string, SynthesizedOnPremEnvironment> {
+  const synthesized = synthesize(inputs);
   const result: Record<string, SynthesizedOnPremEnvironment> = {};
-  for (const { environment, stacks, outdir } of synthesizeAllOf(inputs)) {
-    if (!isOnPrem(environment)) throw new Error(`${environment.name} is an AWS environment`);
-    result[environment.name] = {
+  synthesized.environments.forEach((environment, index) => {
+    if (!isOnPrem(environment)) {
+      if (inputs === undefined) return;
+      throw new Error(`${environment.name} is an AWS environment`);
+    }
+    const platform = () => synthesized.stacksOf(index).platform;
+    const serving = () => synthesized.stacksOf(index).serving;
+    const name = environment.name;
+    result[name] = {
       environment,
-      stacks: { platform: stacks.platform, serving: stacks.serving },
-      platform: readStack(outdir, stacks.platform),
-      serving: readStack(outdir, stacks.serving),
+      get stacks() {
+        return { platform: platform(), serving: serving() };
+      },
+      platform: readStack(synthesized.outdir, `${name}-platform`, platform),
+      serving: readStack(synthesized.outdir, `${name}-serving`, serving),
     };
-  }
+  });
   return result;
 }
 

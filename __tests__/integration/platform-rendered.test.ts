@@ -7,13 +7,13 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { ENVIRONMENTS } from "../environments";
-import { collect, type ClusterState } from "../scripts/verify/state";
-import { ensureTools } from "../scripts/verify/tools";
-import type { KubernetesObject } from "../scripts/verify/convert";
-import { hostInCidr, inBlock } from "../scripts/verify/net";
-import { MLFLOW_METRICS_DIRECTORY } from "../constructs/platform/mlflow";
-import { UPSTREAM_DIR } from "./support/upstream";
+import { ENVIRONMENTS } from "../../environments";
+import { collect, type ClusterState } from "../../scripts/verify/state";
+import { ensureTools } from "../../scripts/verify/tools";
+import type { KubernetesObject } from "../../scripts/verify/convert";
+import { hostInCidr, inBlock } from "../../scripts/verify/net";
+import { MLFLOW_METRICS_DIRECTORY } from "../../constructs/platform/mlflow";
+import { UPSTREAM_DIR } from "../support/upstream";
 
 const upstream = UPSTREAM_DIR ?? "";
 const chartsDir = join(upstream, "charts");

@@ -10,9 +10,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { platformAlerts, PLATFORM_ALERT_LABELS, type AlertRule } from "../constructs/platform/observability";
-import { platformRuleGroups } from "../constructs/platform/monitoring";
-import { PLATFORM_NAMESPACES } from "../stacks/platform-stack";
+import {
+  platformAlerts,
+  PLATFORM_ALERT_LABELS,
+  type AlertRule,
+} from "../../constructs/platform/observability";
+import { platformRuleGroups } from "../../constructs/platform/monitoring";
+import { PLATFORM_NAMESPACES } from "../../stacks/platform-stack";
 
 const PROMTOOL = process.env.PROMTOOL ?? "promtool";
 const promtoolVersion = spawnSync(PROMTOOL, ["--version"], { encoding: "utf8" });

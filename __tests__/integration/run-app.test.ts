@@ -6,17 +6,17 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ENVIRONMENTS } from "../environments";
-import { dev } from "../environments/dev";
-import { loadEnvironments } from "../environments/load";
-import { synthesizeAll } from "../stacks/synthesize";
+import { ENVIRONMENTS } from "../../environments";
+import { dev } from "../../environments/dev";
+import { loadEnvironments } from "../../environments/load";
+import { synthesizeAll } from "../../stacks/synthesize";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const launcher = require("../scripts/run-app.js") as {
+const launcher = require("../../scripts/run-app.js") as {
   build(out?: string): number;
   sources(): string[];
 };
-const ROOT = join(__dirname, "..");
+const ROOT = join(__dirname, "..", "..");
 // Inside the project, as `.build/` is: the compiled app resolves node_modules and the project's data from there.
 const CACHE = join(ROOT, "node_modules", ".cache");
 
@@ -71,7 +71,7 @@ describe("the compiled app", () => {
 
 describe("npm run bench's generated environments", () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const bench = require("../scripts/bench.js") as {
+  const bench = require("../../scripts/bench.js") as {
     generatedEnvironments(base: unknown, count: number): unknown[];
   };
 

@@ -1,18 +1,18 @@
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ENVIRONMENTS } from "../environments";
-import { deliveryEntries } from "../environments/delivery";
-import { loadEnvironments, requireEnvironments } from "../environments/load";
-import { dev } from "../environments/dev";
-import { staging } from "../environments/staging";
-import type { AnyEnvironmentInput } from "../environments/targets";
-import { listEnvironments } from "../scripts/environments";
-import { scaffoldEnvironment } from "../scripts/new-environment";
-import { synthesizeAll } from "../stacks/synthesize";
-import { deliveryProblems } from "./support/registry-checks";
+import { ENVIRONMENTS } from "../../environments";
+import { deliveryEntries } from "../../environments/delivery";
+import { loadEnvironments, requireEnvironments } from "../../environments/load";
+import { dev } from "../../environments/dev";
+import { staging } from "../../environments/staging";
+import type { AnyEnvironmentInput } from "../../environments/targets";
+import { listEnvironments } from "../../scripts/environments";
+import { scaffoldEnvironment } from "../../scripts/new-environment";
+import { synthesizeAll } from "../../stacks/synthesize";
+import { deliveryProblems } from "../support/registry-checks";
 
-const ROOT = join(__dirname, "..");
+const ROOT = join(__dirname, "..", "..");
 type Mutable = any;
 const variant = (base: AnyEnvironmentInput, change: (env: Mutable) => void): AnyEnvironmentInput => {
   const copy = structuredClone(base) as Mutable;
