@@ -6,12 +6,13 @@
  * - floor: node running the compiled app directly, same output;
  * - 5 and 30 generated AWS environments: time per stack (the synthesis alone, start-up left out)
  *   and peak memory, to show synthesis scales linearly;
- * - tests: the wall time of `npm test` (tsc, then jest), unless `--no-tests`.
+ * - tests: wall time and peak memory (all of its processes together) of `npm test` (type check,
+ *   then the unit layer) and of `npm run test:integration`, unless `--no-tests`.
  *
  *   npm run bench [-- --no-tests] [-- --json]
  */
 "use strict";
-const { spawnSync } = require("node:child_process");
+const { spawn, spawnSync } = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
@@ -127,14 +128,68 @@ function npmSynth() {
   return { seconds };
 }
 
-function testSuite() {
-  const started = process.hrtime.bigint();
-  const run = spawnSync("npm", ["test", "--silent"], { cwd: ROOT, encoding: "utf8", shell: false });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { seconds, ok: run.status === 0 };
+/** Resident memory of a process and all its descendants, in bytes (Linux /proc; 0 elsewhere). */
+function treeResidentBytes(rootPid) {
+  let entries;
+  try {
+    entries = fs.readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    return 0;
+  }
+  const parentOf = new Map();
+  const rss = new Map();
+  for (const pid of entries) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+      // Fields after the command name (which may hold spaces): state, ppid, ...; rss is field 24.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      parentOf.set(Number(pid), Number(fields[1]));
+      rss.set(Number(pid), Number(fields[21]) * 4096);
+    } catch {
+      // The process ended while being read.
+    }
+  }
+  const inTree = (pid) => {
+    for (let current = pid; current > 1; current = parentOf.get(current) ?? 0) {
+      if (current === rootPid) return true;
+    }
+    return false;
+  };
+  let total = 0;
+  for (const [pid, bytes] of rss) if (inTree(pid)) total += bytes;
+  return total;
 }
 
-function main() {
+/** Runs an npm script, sampling the memory of all its processes; resolves with wall time and peak. */
+function testRun(script) {
+  return new Promise((resolve) => {
+    const started = process.hrtime.bigint();
+    const child = spawn("npm", ["run", "--silent", script], {
+      cwd: ROOT,
+      stdio: "ignore",
+      env: { ...process.env, CHECKPOINT_DISABLE: "1" },
+    });
+    let peak = 0;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, treeResidentBytes(child.pid));
+    }, 100);
+    child.on("exit", (code) => {
+      clearInterval(sampler);
+      resolve({
+        seconds: Number(process.hrtime.bigint() - started) / 1e9,
+        peakMiB: Math.round(peak / 2 ** 20),
+        ok: code === 0,
+      });
+    });
+  });
+}
+
+async function testSuites() {
+  await testRun("typecheck"); // warm-up: the incremental type check's build info
+  return { unit: await testRun("test"), integration: await testRun("test:integration") };
+}
+
+async function main() {
   const argv = process.argv.slice(2);
   build();
   const synth = repeated("synth");
@@ -146,7 +201,7 @@ function main() {
       return [count, { ...result, perStackMs: (result.synthSeconds * 1000) / result.stacks }];
     }),
   );
-  const tests = argv.includes("--no-tests") ? undefined : testSuite();
+  const tests = argv.includes("--no-tests") ? undefined : await testSuites();
   const report = {
     machine: {
       cpus: os.cpus().length,
@@ -188,7 +243,18 @@ function main() {
     ),
     row("per stack, 30 / 5", report.perStackRatio30to5.toFixed(2), "target <= 1.10"),
     ...(tests
-      ? [row("npm test (tsc + jest)", `${tests.seconds.toFixed(1)} s`, tests.ok ? "passed" : "FAILED")]
+      ? [
+          row(
+            "npm test (type check + unit)",
+            `${tests.unit.seconds.toFixed(1)} s`,
+            `peak ${tests.unit.peakMiB} MiB${tests.unit.ok ? "" : ", FAILED"}`,
+          ),
+          row(
+            "npm run test:integration",
+            `${tests.integration.seconds.toFixed(1)} s`,
+            `peak ${tests.integration.peakMiB} MiB${tests.integration.ok ? "" : ", FAILED"}`,
+          ),
+        ]
       : []),
     "",
     "JSON:",
@@ -198,7 +264,7 @@ function main() {
   process.stdout.write(lines.join("\n"));
 }
 
-module.exports = { generatedEnvironments };
+module.exports = { generatedEnvironments, treeResidentBytes };
 
 if (require.main !== module) {
   // Required for its helpers (tests).
@@ -209,4 +275,9 @@ if (require.main !== module) {
       process.stderr.write(`${error.stack ?? error}\n`);
       process.exit(1);
     });
-} else main();
+} else {
+  main().catch((error) => {
+    process.stderr.write(`${error.stack ?? error}\n`);
+    process.exit(1);
+  });
+}
