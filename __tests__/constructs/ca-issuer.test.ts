@@ -1,9 +1,9 @@
 /**
  * The internal-CA ClusterIssuer and the Ingress TLS helpers: the objects, the validation of
- * their inputs, the ClusterIssuer against the pinned cert-manager v1.21.1 CRD and through the
- * `raw` 2.0.2 chart that installs it, where cert-manager v1.21.1 reads the CA Secret from, and
- * an Ingress carrying the helpers' output against the Kubernetes schema. The upstream checks
- * are skipped, with the reason printed, when the pinned sources are not on this machine.
+ * their inputs, and an Ingress carrying the helpers' output against the Kubernetes schema. The
+ * ClusterIssuer against the pinned cert-manager v1.21.1 CRD and through the `raw` 2.0.2 chart,
+ * and where cert-manager reads the CA Secret from, are checked in
+ * __tests__/integration/ca-issuer.test.ts.
  */
 import {
   CLUSTER_ISSUER_ANNOTATION,
@@ -12,9 +12,7 @@ import {
   wildcardCertificate,
 } from "../../constructs/platform/ca-issuer";
 import { kindSchemas, validateAgainst } from "../../scripts/verify/k8s-schema";
-import { crdSchema, describeWithUpstream, renderPinnedChart, schemaValidator } from "../support/upstream";
-
-const issuer = caClusterIssuer({ name: "internal-ca", caSecretName: "internal-ca-key-pair" });
+import { issuer } from "../support/ca-issuer";
 
 describe("caClusterIssuer", () => {
   it("is a ClusterIssuer of type CA signing with the existing Secret", () => {
@@ -112,61 +110,4 @@ describe("ingressTls", () => {
     expect(root).toBeDefined();
     expect(validateAgainst(schemas, { type: "object", ref: root }, ingress, "Ingress")).toEqual([]);
   });
-});
-
-const withUpstream = describeWithUpstream("__tests__/constructs/ca-issuer.test.ts", "upstream");
-const render = (name: string, chart: string, version: string, namespace: string, values: object) =>
-  renderPinnedChart({ name, chart, version, namespace, values });
-
-withUpstream("cert-manager v1.21.1", () => {
-  it("the ClusterIssuer matches the pinned CRD, unknown fields refused", () => {
-    const validate = schemaValidator(
-      crdSchema("cert-manager-v1.21.1", "cert-manager.io", "ClusterIssuer", "v1"),
-    );
-    expect(validate(issuer)).toEqual([]);
-    // The schema is strict enough to notice a misplaced field.
-    expect(validate({ ...issuer, spec: { ca: { secret: "internal-ca-key-pair" } } })).not.toEqual([]);
-  });
-
-  it("the wildcard Certificate matches the pinned CRD and covers the zone and its hosts", () => {
-    const certificate = wildcardCertificate({
-      issuer: "organisation-ca",
-      domain: "mlops.test.example.com",
-      namespace: "cert-manager",
-      secretName: "platform-wildcard-tls",
-    });
-    const validate = schemaValidator(
-      crdSchema("cert-manager-v1.21.1", "cert-manager.io", "Certificate", "v1"),
-    );
-    expect(validate(certificate)).toEqual([]);
-    expect((certificate as any).spec.dnsNames).toEqual([
-      "*.mlops.test.example.com",
-      "mlops.test.example.com",
-    ]);
-    expect((certificate as any).spec.issuerRef).toEqual({
-      group: "cert-manager.io",
-      kind: "ClusterIssuer",
-      name: "organisation-ca",
-    });
-  });
-
-  it("the raw chart installs it unchanged", async () => {
-    const objects = await render("platform-issuers", "raw", "2.0.2", "cert-manager", { resources: [issuer] });
-    expect(objects).toHaveLength(1);
-    expect(objects[0]).toMatchObject(issuer);
-    expect(objects[0].metadata.namespace).toBeUndefined();
-  }, 120_000);
-
-  it("the controller reads a ClusterIssuer's Secret from its own namespace", async () => {
-    const objects = await render("cert-manager", "cert-manager", "v1.21.1", "cert-manager", {});
-    const controller = objects.find(
-      (o) => o.kind === "Deployment" && o.metadata.name === "cert-manager",
-    ) as any;
-    const [container] = controller.spec.template.spec.containers;
-    expect(container.args).toContain("--cluster-resource-namespace=$(POD_NAMESPACE)");
-    expect(container.env).toContainEqual({
-      name: "POD_NAMESPACE",
-      valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } },
-    });
-  }, 120_000);
 });
