@@ -234,6 +234,12 @@ describe("EKS cluster", () => {
       ...synthesized.prod.environment.eks.adminPrincipalArns,
       viewer,
     ]);
+    // Only the diff role is in a Kubernetes group: the one the platform stack lets read the
+    // CRDs its plans list (README, "Pull-request diffs of deployed environments").
+    expect(entries.map((e) => e.kubernetes_groups)).toEqual([
+      ...synthesized.prod.environment.eks.adminPrincipalArns.map(() => undefined),
+      ["mlops:pull-request-diff"],
+    ]);
     const associations = Object.values(resourcesOf(prod, "aws_eks_access_policy_association"));
     expect(associations.map((a) => a.policy_arn.replace(/^.*\//, ""))).toEqual([
       "AmazonEKSClusterAdminPolicy",

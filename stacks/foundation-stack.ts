@@ -37,6 +37,7 @@ import { S3BucketReplicationConfigurationA } from "@cdktf/provider-aws/lib/s3-bu
 import { assertExplicitActions, policyDocument } from "../constructs/aws/policy";
 import { modelReplicationStatements } from "../constructs/aws/delivery-policies";
 import { DIFF_ROLE_NAME } from "../environments/github";
+import { PULL_REQUEST_DIFF_GROUP } from "../constructs/platform/pull-request-diff";
 import {
   MODEL_ARTIFACT_PREFIX,
   modelReplicationRoleName,
@@ -151,8 +152,14 @@ export class FoundationStack extends TerraformStack {
       network: this.network,
       key: this.key,
       adminPrincipalArns: env.eks.adminPrincipalArns,
-      // The pull-request diff role of the bootstrap stack (environments/github.ts).
-      viewerPrincipalArns: [`arn:${account.partition}:iam::${account.accountId}:role/${DIFF_ROLE_NAME}`],
+      // The pull-request diff role of the bootstrap stack (environments/github.ts): the view
+      // policy, plus the platform stack's RBAC for its group (reading the CRDs a plan lists).
+      viewers: [
+        {
+          principalArn: `arn:${account.partition}:iam::${account.accountId}:role/${DIFF_ROLE_NAME}`,
+          kubernetesGroups: [PULL_REQUEST_DIFF_GROUP],
+        },
+      ],
       publicEndpoint: env.eks.publicEndpoint,
       serviceIpv4Cidr: env.eks.serviceIpv4Cidr,
       logRetentionDays: env.eks.controlPlaneLogRetentionDays,

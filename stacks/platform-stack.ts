@@ -37,6 +37,7 @@ import {
   type LoginFlow,
 } from "../constructs/platform/directory-login";
 import { imageFrom } from "../constructs/platform/image-mirror";
+import { PullRequestDiffAccess } from "../constructs/platform/pull-request-diff";
 import { mergeValues } from "../constructs/lib/values";
 import { configureStateBackend } from "./state-backend";
 import { configureClusterProviders } from "./cluster-providers";
@@ -137,6 +138,8 @@ export class PlatformStack extends TerraformStack {
   public readonly argocd: ArgoCd;
   public readonly kserve: Kserve;
   public readonly target: ClusterTarget;
+  /** What the pull-request diff principal's group may read beyond its view rights. */
+  public readonly pullRequestDiff: PullRequestDiffAccess;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id);
@@ -146,6 +149,9 @@ export class PlatformStack extends TerraformStack {
     this.target = target;
     configureStateBackend(this, id, env);
     configureClusterProviders(this, target.access);
+    // Pull-request diffs plan this stack and the serving stack with -refresh=false (README,
+    // "Pull-request diffs of deployed environments"); kubernetes_manifest lists the CRDs at plan.
+    this.pullRequestDiff = new PullRequestDiffAccess(this, "PullRequestDiffAccess");
 
     const charts = new ChartCatalog({
       versions: props.release.charts,

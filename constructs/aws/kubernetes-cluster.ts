@@ -31,6 +31,16 @@ export interface PublicEndpoint {
   readonly allowedCidrs: readonly string[];
 }
 
+/** An IAM principal with read-only access to the cluster. */
+export interface ClusterViewer {
+  readonly principalArn: string;
+  /**
+   * Kubernetes groups its access entry carries, for RBAC the cluster grants on top of the view
+   * policy (the union applies). Not `system:` groups, which EKS refuses. @default none
+   */
+  readonly kubernetesGroups?: readonly string[];
+}
+
 export interface KubernetesClusterProps {
   readonly name: string;
   readonly account: AwsAccount;
@@ -43,10 +53,11 @@ export interface KubernetesClusterProps {
   /** IAM principals granted cluster-admin through access entries. */
   readonly adminPrincipalArns: readonly string[];
   /**
-   * IAM principals granted read-only access (AmazonEKSViewPolicy, which leaves out Secrets)
-   * through access entries, e.g. the role pull-request diffs run as. @default none
+   * IAM principals granted read-only access (AmazonEKSViewPolicy, which leaves out Secrets and
+   * custom resources) through access entries, e.g. the role pull-request diffs run as, each with
+   * the Kubernetes groups its entry carries. @default none
    */
-  readonly viewerPrincipalArns?: readonly string[];
+  readonly viewers?: readonly ClusterViewer[];
   /** @default disabled - only the private endpoint answers */
   readonly publicEndpoint?: PublicEndpoint;
   /** @default "172.20.0.0/16" */
@@ -97,10 +108,21 @@ export class KubernetesCluster extends Construct implements OidcIdentityProvider
         "KubernetesCluster: adminPrincipalArns is empty; name at least one IAM role, or nobody can reach the cluster",
       );
     }
-    const both = (props.viewerPrincipalArns ?? []).filter((arn) => props.adminPrincipalArns.includes(arn));
+    const viewers = props.viewers ?? [];
+    const both = viewers
+      .map((viewer) => viewer.principalArn)
+      .filter((arn) => props.adminPrincipalArns.includes(arn));
     if (both.length > 0) {
       throw new Error(
-        `KubernetesCluster ${props.name}: ${both.join(", ")} is in both adminPrincipalArns and viewerPrincipalArns; EKS allows one access entry per principal; fix: keep it in one list`,
+        `KubernetesCluster ${props.name}: ${both.join(", ")} is in both adminPrincipalArns and viewers; EKS allows one access entry per principal; fix: keep it in one list`,
+      );
+    }
+    const systemGroups = viewers.flatMap((viewer) =>
+      (viewer.kubernetesGroups ?? []).filter((group) => group.startsWith("system:")),
+    );
+    if (systemGroups.length > 0) {
+      throw new Error(
+        `KubernetesCluster ${props.name}: viewer groups ${systemGroups.join(", ")} start with "system:", which EKS refuses on access entries; fix: name a group of the platform's own (e.g. mlops:...) and bind RBAC to it`,
       );
     }
     const publicEndpoint = props.publicEndpoint ?? { enabled: false, allowedCidrs: [] };
@@ -203,11 +225,12 @@ export class KubernetesCluster extends Construct implements OidcIdentityProvider
         accessScope: { type: "cluster" },
       });
     });
-    (props.viewerPrincipalArns ?? []).forEach((principalArn, index) => {
+    viewers.forEach(({ principalArn, kubernetesGroups }, index) => {
       const entry = new EksAccessEntry(this, `ViewAccess${index}`, {
         clusterName: this.cluster.name,
         principalArn,
         type: "STANDARD",
+        kubernetesGroups: kubernetesGroups && kubernetesGroups.length > 0 ? [...kubernetesGroups] : undefined,
       });
       new EksAccessPolicyAssociation(this, `ViewAccess${index}Policy`, {
         clusterName: this.cluster.name,
