@@ -1,4 +1,6 @@
-import { readFileSync, readdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { ENVIRONMENTS } from "../environments";
@@ -58,16 +60,87 @@ describe("GitHub workflows", () => {
     expect(diff.strategy["fail-fast"]).toBe(false);
     expect(diff["runs-on"]).toBe("${{ matrix.environment.runsOn }}");
     expect(diff.env.FOUNDATION_STATE_KEY).toBe("${{ matrix.environment.foundationState.key }}");
-    const script = diff.steps.at(-1).run as string;
-    expect(script).toContain("npx cdktf diff");
-    // A never-deployed environment: say so, and diff the foundation alone (its full plan).
-    expect(script).toContain('aws s3api head-object --region "$STATE_REGION" --bucket "$STATE_BUCKET"');
-    expect(script).toMatch(
-      /grep -q "\(404\)"[\s\S]*::notice title=\$\{ENVIRONMENT\} has never been deployed::/,
-    );
-    expect(script).toContain('stacks="foundation"');
-    expect(script).toContain('stacks="foundation platform serving"');
+    // Synthesized once, before the plans that read cdktf.out.
+    const runs = diff.steps.map((s: any) => s.run).filter(Boolean);
+    expect(runs.slice(0, -1)).toEqual(["npm ci", "npm run synth"]);
     expect(JSON.stringify(pr)).not.toMatch(/\[\s*"?dev"?\s*,\s*"?staging"?/);
+  });
+
+  describe("the pull-request plan script, run with stand-ins for aws and terraform", () => {
+    const script = workflow("pull-request.yml").jobs.diff.steps.at(-1).run as string;
+    /** Runs the script as GitHub does (bash -e); `aws` answers `headObject`, terraform logs its arguments. */
+    const run = (headObject: { exit: number; stderr?: string }) => {
+      const bin = mkdtempSync(join(tmpdir(), "pr-plan-"));
+      try {
+        writeFileSync(
+          join(bin, "aws"),
+          `#!/bin/sh\nprintf '%s' '${headObject.stderr ?? ""}' >&2\nexit ${headObject.exit}\n`,
+          { mode: 0o755 },
+        );
+        writeFileSync(join(bin, "terraform"), `#!/bin/sh\necho "terraform $*" >> "${join(bin, "calls")}"\n`, {
+          mode: 0o755,
+        });
+        const result = spawnSync("bash", ["-e", "-c", script], {
+          cwd: bin,
+          encoding: "utf8",
+          env: {
+            PATH: `${bin}:${process.env.PATH}`,
+            ENVIRONMENT: "staging",
+            STATE_BUCKET: "bucket",
+            STATE_REGION: "eu-west-1",
+            FOUNDATION_STATE_KEY: "mlops/staging-foundation.tfstate",
+          },
+        });
+        const calls = existsSync(join(bin, "calls"))
+          ? readFileSync(join(bin, "calls"), "utf8").trim().split("\n")
+          : [];
+        return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls };
+      } finally {
+        rmSync(bin, { recursive: true, force: true });
+      }
+    };
+
+    it("plans a deployed environment's platform and serving without refresh, and says why", () => {
+      const result = run({ exit: 0 });
+      expect(result.status).toBe(0);
+      const dir = (stack: string) => `-chdir=cdktf.out/stacks/staging-${stack}`;
+      expect(result.calls).toEqual([
+        `terraform ${dir("foundation")} init -input=false`,
+        `terraform ${dir("foundation")} plan -input=false`,
+        `terraform ${dir("platform")} init -input=false`,
+        `terraform ${dir("platform")} plan -refresh=false -input=false`,
+        `terraform ${dir("serving")} init -input=false`,
+        `terraform ${dir("serving")} plan -refresh=false -input=false`,
+      ]);
+      expect(result.stdout).toMatch(
+        /^::notice title=staging: platform and serving planned without refresh::/m,
+      );
+      expect(result.stdout).toContain("Helm's release records (Secrets), which the diff role cannot read");
+      expect(result.stdout).toContain("drift");
+    });
+
+    it("plans only the foundation, with a notice, where the environment has never been deployed", () => {
+      const result = run({
+        exit: 254,
+        stderr: "An error occurred (404) when calling the HeadObject operation",
+      });
+      expect(result.status).toBe(0);
+      expect(result.calls).toEqual([
+        "terraform -chdir=cdktf.out/stacks/staging-foundation init -input=false",
+        "terraform -chdir=cdktf.out/stacks/staging-foundation plan -input=false",
+      ]);
+      expect(result.stdout).toMatch(/^::notice title=staging has never been deployed::/m);
+    });
+
+    it("fails, planning nothing, where the foundation state is unreadable", () => {
+      const result = run({
+        exit: 254,
+        stderr: "An error occurred (403) when calling the HeadObject operation",
+      });
+      expect(result.status).toBe(1);
+      expect(result.calls).toEqual([]);
+      expect(result.stdout).toMatch(/^::error title=staging: foundation state unreadable::/m);
+    });
   });
 
   it("deploy the listed environments one at a time in promotion order, each on its runner", () => {
