@@ -1,27 +1,16 @@
-import { mkdtempSync, readdirSync, existsSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+/**
+ * The environment registry: validation of the environment files, the problems reported for bad
+ * input, and the schema helpers. Synthesis of the registry to disk is checked in
+ * __tests__/integration/environments.test.ts.
+ */
 import { ENVIRONMENTS } from "../environments";
 import { loadEnvironments } from "../environments/load";
-import { isAws, isOnPremInput } from "../environments/targets";
+import { isAws } from "../environments/targets";
 import { dev } from "../environments/dev";
 import { prod } from "../environments/prod";
 import { staging } from "../environments/staging";
-import {
-  bucketNameProblem,
-  gpusPerInstance,
-  isArmFamily,
-  type EnvironmentInput,
-} from "../environments/schema";
-import { describeProblems, synthesizeAll } from "../stacks/synthesize";
-
-type Mutable = any;
-/** A deep copy of an environment, changed by `change`. */
-function variant(base: EnvironmentInput, change: (env: Mutable) => void): EnvironmentInput {
-  const copy = structuredClone(base) as Mutable;
-  change(copy);
-  return copy;
-}
+import { bucketNameProblem, gpusPerInstance, isArmFamily } from "../environments/schema";
+import { variant, type Mutable } from "./support/environment-variant";
 
 function problemsOf(inputs: readonly unknown[]): readonly string[] {
   const result = loadEnvironments(inputs);
@@ -391,49 +380,6 @@ describe("bad environment input", () => {
   it("names an environment without a usable name by its position", () => {
     const problems = problemsOf([variant(dev, (e) => delete e.name)]);
     expect(problems).toEqual(["environment #1: name is missing; fix: add name (a string in quotes)"]);
-  });
-});
-
-describe("synthesis of the registry", () => {
-  it("writes nothing and returns the problems when any environment is invalid", () => {
-    const outdir = join(mkdtempSync(join(tmpdir(), "synth-")), "out");
-    const result = synthesizeAll([dev, variant(prod, (e) => (e.network.azCount = 0))], { outdir });
-    expect(result.ok).toBe(false);
-    expect(existsSync(outdir)).toBe(false);
-    if (!result.ok) {
-      const message = describeProblems(result.problems);
-      expect(message).toContain("prod: network.azCount = 0: must be between 2 and 6");
-      expect(message).not.toMatch(/\n\s+at /); // no stack trace
-    }
-  });
-
-  it("writes one cdk.tf.json per stack, free of machine-specific paths", () => {
-    const outdir = mkdtempSync(join(tmpdir(), "synth-"));
-    const result = synthesizeAll(ENVIRONMENTS, { outdir });
-    // One bootstrap stack per AWS account, then every environment of the registry, in its
-    // order: AWS ones with a foundation.
-    const accounts = ENVIRONMENTS.flatMap((env) =>
-      isOnPremInput(env) ? [] : (env.aws.allowedAccountIds ?? []),
-    );
-    const stacks = [...new Set(accounts)].map((account) => `bootstrap-${account}`);
-    stacks.push(
-      ...ENVIRONMENTS.flatMap((env) => [
-        ...(isOnPremInput(env) ? [] : [`${env.name}-foundation`]),
-        `${env.name}-platform`,
-        `${env.name}-serving`,
-      ]),
-    );
-    expect(result).toMatchObject({ ok: true, stacks, outdir });
-    if (result.ok) {
-      expect(result.summary.map((s) => s.stack)).toEqual(stacks);
-      for (const { resources } of result.summary) expect(resources).toBeGreaterThan(0);
-    }
-    expect(readdirSync(join(outdir, "stacks")).sort()).toEqual([...stacks].sort());
-    for (const stack of stacks) {
-      const text = readFileSync(join(outdir, "stacks", stack, "cdk.tf.json"), "utf8");
-      expect(text).not.toContain(outdir);
-      expect(text).not.toContain(process.cwd());
-    }
   });
 });
 
