@@ -15,7 +15,12 @@
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { resourcesOf, synthesizeEnvironments, type TerraformJson } from "./support/synth";
+import {
+  resourcesOf,
+  synthesizeEnvironments,
+  synthesizeOnPremEnvironments,
+  type TerraformJson,
+} from "./support/synth";
 import { UPSTREAM_DIR, describeWithUpstream } from "./support/upstream";
 
 const synthesized = synthesizeEnvironments();
@@ -73,6 +78,20 @@ describe("the pull-request diff principal in the cluster", () => {
     // Nobody else is in the group: the admins need no RBAC beyond their access policy.
     for (const entry of entries.filter((e) => e !== diff[0])) expect(entry.kubernetes_groups).toBeUndefined();
   });
+
+  // Jenkins plans on-prem with the deploy kubeconfig; nothing maps a principal into the group there.
+  it.each(Object.entries(synthesizeOnPremEnvironments()))(
+    "%s: an on-prem platform binds no diff group and creates no ClusterRole for one",
+    (_, onPrem) => {
+      const platform = onPrem.platform.json;
+      const bindings = Object.values(resourcesOf(platform, "kubernetes_cluster_role_binding_v1"));
+      expect(bindings.flatMap((b) => b.subject.map((s: any) => s.name))).not.toContain(
+        "mlops:pull-request-diff",
+      );
+      const roles = Object.values(resourcesOf(platform, "kubernetes_cluster_role_v1"));
+      expect(roles.map((r) => r.metadata.name)).not.toContain("mlops-pull-request-diff");
+    },
+  );
 });
 
 describe("preconditions of a plan without refresh", () => {

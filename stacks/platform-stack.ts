@@ -139,7 +139,8 @@ export class PlatformStack extends TerraformStack {
   public readonly kserve: Kserve;
   public readonly target: ClusterTarget;
   /** What the pull-request diff principal's group may read beyond its view rights. */
-  public readonly pullRequestDiff: PullRequestDiffAccess;
+  /** What pull-request diffs may read beyond a view policy; only where the target maps a diff principal. */
+  public readonly pullRequestDiff?: PullRequestDiffAccess;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id);
@@ -151,7 +152,11 @@ export class PlatformStack extends TerraformStack {
     configureClusterProviders(this, target.access);
     // Pull-request diffs plan this stack and the serving stack with -refresh=false (README,
     // "Pull-request diffs of deployed environments"); kubernetes_manifest lists the CRDs at plan.
-    this.pullRequestDiff = new PullRequestDiffAccess(this, "PullRequestDiffAccess");
+    if (target.pullRequestDiffGroup !== undefined) {
+      this.pullRequestDiff = new PullRequestDiffAccess(this, "PullRequestDiffAccess", {
+        group: target.pullRequestDiffGroup,
+      });
+    }
 
     const charts = new ChartCatalog({
       versions: props.release.charts,

@@ -248,6 +248,12 @@ export interface ClusterTarget {
   readonly bundled: { readonly metricsServer: boolean };
   /** Cluster components Prometheus can scrape; managed control planes keep theirs out of reach. */
   readonly scrapeableComponents: ScrapeableComponents;
+  /**
+   * Kubernetes group the target maps its pull-request diff principal into (EKS: the `ci-diff`
+   * role's access entry); the platform grants it what a plan without refresh reads beyond a view
+   * policy. Unset: pull requests do not plan against this cluster.
+   */
+  readonly pullRequestDiffGroup?: string;
 }
 
 /** Which components of the cluster expose metrics to an in-cluster Prometheus. */

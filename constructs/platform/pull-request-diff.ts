@@ -24,8 +24,13 @@ export const PULL_REQUEST_DIFF_RULES = [
   },
 ] as const;
 
+export interface PullRequestDiffAccessProps {
+  /** Kubernetes group the target maps its diff principal into (EKS: `PULL_REQUEST_DIFF_GROUP`). */
+  readonly group: string;
+}
+
 /**
- * The ClusterRole of the pull-request diff principal and its binding to `PULL_REQUEST_DIFF_GROUP`.
+ * The ClusterRole of the pull-request diff principal and its binding to the target's group.
  * The principal's own view rights (EKS: AmazonEKSViewPolicy, built-in groups without Secrets)
  * cover the rest; the union is what the diff can read.
  */
@@ -33,7 +38,7 @@ export class PullRequestDiffAccess extends Construct {
   public readonly role: ClusterRoleV1;
   public readonly binding: ClusterRoleBindingV1;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: PullRequestDiffAccessProps) {
     super(scope, id);
     const labels = { "app.kubernetes.io/part-of": "mlops-platform" };
     this.role = new ClusterRoleV1(this, "Role", {
@@ -47,7 +52,7 @@ export class PullRequestDiffAccess extends Construct {
     this.binding = new ClusterRoleBindingV1(this, "Binding", {
       metadata: { name: PULL_REQUEST_DIFF_ROLE, labels },
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: this.role.metadata.name },
-      subject: [{ kind: "Group", name: PULL_REQUEST_DIFF_GROUP, apiGroup: "rbac.authorization.k8s.io" }],
+      subject: [{ kind: "Group", name: props.group, apiGroup: "rbac.authorization.k8s.io" }],
     });
   }
 }

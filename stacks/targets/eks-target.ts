@@ -6,6 +6,7 @@ import type { FoundationStack } from "../foundation-stack";
 import { configureAwsProvider } from "../aws-provider";
 import { RequiredEcrImages } from "../../constructs/aws/required-images";
 import { gpuNodePlacement } from "../../constructs/platform/cluster-addons";
+import { PULL_REQUEST_DIFF_GROUP } from "../../constructs/platform/pull-request-diff";
 
 /**
  * The EKS implementation of the cluster target: everything comes from the foundation stack
@@ -153,5 +154,6 @@ export function eksClusterTarget(foundation: FoundationStack): ClusterTarget {
     // EKS runs the control plane out of the cluster's reach (no controller-manager, scheduler
     // or etcd endpoints), and its kube-proxy add-on binds metrics to 127.0.0.1:10249.
     scrapeableComponents: { controllerManager: false, scheduler: false, etcd: false, kubeProxy: false },
+    pullRequestDiffGroup: PULL_REQUEST_DIFF_GROUP,
   };
 }
