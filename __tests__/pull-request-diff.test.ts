@@ -9,19 +9,16 @@
  * - no helm_release upgrade-installs without a version (the one plan that reads the cluster);
  * - the stacks read no Kubernetes data source (data sources are read even without refresh);
  * - every custom kind created through kubernetes_manifest has a structural schema in its pinned
- *   CRD (otherwise the plan dry-run PATCHes the object, a write the role cannot make);
+ *   CRD (otherwise the plan dry-run PATCHes the object, a write the role cannot make): checked
+ *   against the pinned CRDs in `__tests__/integration/pull-request-diff.test.ts`;
  * - the providers authenticate as whoever runs the plan (no role pinned in the token command).
  */
-import { readFileSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
-import { parseAllDocuments } from "yaml";
 import {
   resourcesOf,
   synthesizeEnvironments,
   synthesizeOnPremEnvironments,
   type TerraformJson,
 } from "./support/synth";
-import { UPSTREAM_DIR, describeWithUpstream } from "./support/upstream";
 
 const synthesized = synthesizeEnvironments();
 const NAMES = Object.keys(synthesized);
@@ -152,62 +149,3 @@ describe("preconditions of a plan without refresh", () => {
     },
   );
 });
-
-/** Every CustomResourceDefinition of the pinned sources (`crds/<folder>/*.yaml`). */
-function pinnedCrds(): any[] {
-  const root = join(UPSTREAM_DIR!, "crds");
-  const files = (dir: string): string[] =>
-    readdirSync(dir).flatMap((entry) => {
-      const path = join(dir, entry);
-      if (statSync(path).isDirectory()) return files(path);
-      return /\.ya?ml$/.test(entry) ? [path] : [];
-    });
-  return files(root).flatMap((file) =>
-    parseAllDocuments(readFileSync(file, "utf8"))
-      .map((doc) => doc.toJS())
-      .filter((crd) => crd?.kind === "CustomResourceDefinition"),
-  );
-}
-
-/** API groups served by Kubernetes itself: their kinds have no CRD. */
-const isBuiltInGroup = (group: string) => !group.includes(".") || group.endsWith(".k8s.io");
-
-describeWithUpstream("__tests__/pull-request-diff.test.ts", "CRD schemas")(
-  "custom kinds a plan without refresh meets",
-  () => {
-    const crds = pinnedCrds();
-    const manifests = PLANNED_WITHOUT_REFRESH.flatMap(([stack, json]) =>
-      Object.values(resourcesOf(json, "kubernetes_manifest")).map((resource) => ({
-        stack,
-        manifest: resource.manifest,
-      })),
-    );
-
-    it("the stacks do create custom resources through kubernetes_manifest (the check below is not vacuous)", () => {
-      expect(
-        manifests.filter(({ manifest }) => !isBuiltInGroup(manifest.apiVersion.split("/")[0])).length,
-      ).toBeGreaterThan(0);
-    });
-
-    it("every custom kind has a structural schema in its pinned CRD, so the plan needs no dry-run PATCH", () => {
-      const problems = manifests.flatMap(({ stack, manifest }) => {
-        const [group, version] = manifest.apiVersion.includes("/")
-          ? manifest.apiVersion.split("/")
-          : ["", manifest.apiVersion];
-        if (isBuiltInGroup(group)) return [];
-        const what = `${stack}: ${manifest.kind}.${group}/${version}`;
-        const crd = crds.find((c) => c.spec.group === group && c.spec.names.kind === manifest.kind);
-        if (!crd) return [`${what}: no pinned CRD`];
-        const served = crd.spec.versions.find((v: any) => v.name === version && v.served);
-        if (!served) return [`${what}: version not served by the pinned CRD`];
-        const schema = served.schema?.openAPIV3Schema;
-        if (schema?.type !== "object" || typeof schema.properties !== "object")
-          return [`${what}: the CRD's openAPIV3Schema is not a structural object schema`];
-        if (schema["x-kubernetes-preserve-unknown-fields"] === true)
-          return [`${what}: the CRD's schema preserves unknown fields at its root`];
-        return [];
-      });
-      expect(problems).toEqual([]);
-    });
-  },
-);
