@@ -22,7 +22,6 @@ const shared = {
     "^(\\./|\\./private/|\\./tokens/private/)stack-trace$":
       "<rootDir>/__tests__/support/token-creation-stack.js",
   },
-  setupFilesAfterEnv: ["<rootDir>/__tests__/support/setup.ts"],
   snapshotFormat: { escapeString: false, printBasicPrototype: false },
 };
 

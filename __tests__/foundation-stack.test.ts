@@ -1,3 +1,4 @@
+import "./support/cdktf-matchers";
 import { EksCluster } from "@cdktf/provider-aws/lib/eks-cluster";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";

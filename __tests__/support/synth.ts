@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { TerraformStack, Testing, type TerraformDataSource, type TerraformResource } from "cdktf";
+import type { TerraformDataSource, TerraformResource, TerraformStack } from "cdktf";
 import { ENVIRONMENTS } from "../../environments";
 import { loadEnvironments } from "../../environments/load";
 import { projectRoot } from "../../environments/project-root";
@@ -110,10 +110,14 @@ function readStack(outdir: string, stackId: string, stack: () => TerraformStack)
 
 type EnvironmentStacks = ReturnType<typeof import("../../stacks/app").addEnvironmentStacks>[number];
 
-/** Validates the given environments and synthesizes all their stacks in one app. */
-function synthesizeAllOf(inputs: readonly AnyEnvironmentInput[], outdir?: string) {
+/**
+ * Validates the given environments and builds all their stacks in one app; synthesizes them
+ * unless `synthesis` is false (construct trees alone: logical ids, references).
+ */
+function synthesizeAllOf(inputs: readonly AnyEnvironmentInput[], outdir?: string, synthesis = true) {
   // Loaded here, not at the top: test files served from the cache never load the stacks.
   /* eslint-disable @typescript-eslint/no-require-imports */
+  const { Testing } = require("cdktf") as typeof import("cdktf");
   const { loadBuilds } = require("../../stacks/synthesize") as typeof import("../../stacks/synthesize");
   const { addEnvironmentStacks } = require("../../stacks/app") as typeof import("../../stacks/app");
   /* eslint-enable @typescript-eslint/no-require-imports */
@@ -121,7 +125,7 @@ function synthesizeAllOf(inputs: readonly AnyEnvironmentInput[], outdir?: string
   if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
   const app = Testing.app(outdir === undefined ? {} : { outdir });
   const all = addEnvironmentStacks(app, loaded.builds);
-  app.synth();
+  if (synthesis) app.synth();
   return {
     outdir: app.outdir,
     environments: loaded.builds.map(({ environment }, index) => ({ environment, stacks: all[index] })),
@@ -161,7 +165,7 @@ function synthesisFingerprint(root: string): string {
 /** The registry's stacks on disk: from the cache, or synthesized here and added to it. */
 function registryOutdir(environments: readonly AnyEnvironment[]): {
   outdir: string;
-  stacks?: EnvironmentStacks[];
+  stacks?: { environment: AnyEnvironment; stacks: EnvironmentStacks }[];
 } {
   const root = projectRoot();
   const cacheRoot = join(root, "node_modules", ".cache", "mlops-tests", "registry");
@@ -185,40 +189,47 @@ function registryOutdir(environments: readonly AnyEnvironment[]): {
     const path = join(cacheRoot, old);
     if (path !== cached && !old.startsWith("writing-")) rmSync(path, { recursive: true, force: true });
   }
-  return {
-    outdir: complete(cached) ? cached : synthesized.outdir,
-    stacks: synthesized.environments.map((e) => e.stacks),
-  };
+  return { outdir: complete(cached) ? cached : synthesized.outdir, stacks: synthesized.environments };
 }
 
 interface Synthesized {
   readonly outdir: string;
   readonly environments: readonly AnyEnvironment[];
-  /** The construct trees, built on first use when the output came from the cache. */
-  readonly stacksOf: (index: number) => EnvironmentStacks;
+  /** An environment's construct tree, built on first use when the output came from the cache. */
+  readonly stacksOf: (name: string) => EnvironmentStacks;
 }
+
+const byName = (built: { environment: AnyEnvironment; stacks: EnvironmentStacks }[]) =>
+  new Map(built.map(({ environment, stacks }) => [environment.name, stacks]));
 
 /**
  * Synthesizes the given environments. The registry (the default) is read from the shared cache;
- * its construct trees, which few tests need, are built in this file when first asked for.
+ * the construct trees of its environments of that target, which few tests need, are built (not
+ * synthesized: logical ids do not depend on other stacks) in this file when first asked for.
  */
-function synthesize(inputs: readonly AnyEnvironmentInput[] | undefined): Synthesized {
+function synthesize(
+  inputs: readonly AnyEnvironmentInput[] | undefined,
+  target: "aws" | "rancher",
+): Synthesized {
   if (inputs !== undefined) {
     const { outdir, environments } = synthesizeAllOf(inputs);
+    const stacks = byName(environments);
     return {
       outdir,
       environments: environments.map((e) => e.environment),
-      stacksOf: (index) => environments[index].stacks,
+      stacksOf: (name) => stacks.get(name)!,
     };
   }
   const loaded = loadEnvironments(ENVIRONMENTS);
   if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
   const registry = registryOutdir(loaded.environments);
-  let stacks = registry.stacks;
+  let stacks = registry.stacks && byName(registry.stacks);
+  const ofTarget = target === "aws" ? AWS_ENVIRONMENT_INPUTS : ON_PREM_ENVIRONMENT_INPUTS;
   return {
     outdir: registry.outdir,
     environments: loaded.environments,
-    stacksOf: (index) => (stacks ??= synthesizeAllOf(ENVIRONMENTS).environments.map((e) => e.stacks))[index],
+    stacksOf: (name) =>
+      (stacks ??= byName(synthesizeAllOf(ofTarget, undefined, false).environments)).get(name)!,
   };
 }
 
@@ -226,14 +237,14 @@ function synthesize(inputs: readonly AnyEnvironmentInput[] | undefined): Synthes
 export function synthesizeEnvironments(
   inputs?: readonly AnyEnvironmentInput[],
 ): Record<string, SynthesizedEnvironment> {
-  const synthesized = synthesize(inputs);
+  const synthesized = synthesize(inputs, "aws");
   const result: Record<string, SynthesizedEnvironment> = {};
-  synthesized.environments.forEach((environment, index) => {
+  synthesized.environments.forEach((environment) => {
     if (isOnPrem(environment)) {
       if (inputs === undefined) return;
       throw new Error(`${environment.name} is on-prem: synthesize it with synthesizeOnPremEnvironments`);
     }
-    const stacks = () => synthesized.stacksOf(index);
+    const stacks = () => synthesized.stacksOf(environment.name);
     const foundation = () => stacks().foundation as FoundationStack;
     const platform = () => stacks().platform;
     const serving = () => stacks().serving;
@@ -255,15 +266,15 @@ export function synthesizeEnvironments(
 export function synthesizeOnPremEnvironments(
   inputs?: readonly AnyEnvironmentInput[],
 ): Record<string, SynthesizedOnPremEnvironment> {
-  const synthesized = synthesize(inputs);
+  const synthesized = synthesize(inputs, "rancher");
   const result: Record<string, SynthesizedOnPremEnvironment> = {};
-  synthesized.environments.forEach((environment, index) => {
+  synthesized.environments.forEach((environment) => {
     if (!isOnPrem(environment)) {
       if (inputs === undefined) return;
       throw new Error(`${environment.name} is an AWS environment`);
     }
-    const platform = () => synthesized.stacksOf(index).platform;
-    const serving = () => synthesized.stacksOf(index).serving;
+    const platform = () => synthesized.stacksOf(environment.name).platform;
+    const serving = () => synthesized.stacksOf(environment.name).serving;
     const name = environment.name;
     result[name] = {
       environment,
@@ -291,6 +302,9 @@ export function onlyResource(json: TerraformJson, type: string): any {
 
 /** Logical id of a resource or data source in its stack's JSON. */
 export function idOf(element: TerraformResource | TerraformDataSource): string {
+  // cdktf is loaded only by the files that hold construct trees (see synthesizeAllOf).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { TerraformStack } = require("cdktf") as typeof import("cdktf");
   return TerraformStack.of(element).getLogicalId(element);
 }
 
