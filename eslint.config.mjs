@@ -5,6 +5,7 @@ export default tseslint.config(
     ignores: [
       "node_modules/**",
       "cdktf.out/**",
+      ".build/**",
       "coverage/**",
       "jest.config.js",
       "eslint.config.mjs",
