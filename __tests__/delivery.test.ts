@@ -52,7 +52,14 @@ describe("GitHub workflows", () => {
   it("check pull requests with tests, lint, synth and a diff of every listed environment on its runner", () => {
     const pr = workflow("pull-request.yml");
     const steps = pr.jobs.test.steps.map((s: any) => s.run).filter(Boolean);
-    expect(steps).toEqual(["npm ci", "npm test", "npm run lint", "npm run synth"]);
+    expect(steps).toEqual([
+      "npm ci",
+      "npm test",
+      "sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager",
+      "npm run test:integration",
+      "npm run lint",
+      "npm run synth",
+    ]);
     expectListJob(pr.jobs.environments);
     const diff = pr.jobs.diff;
     expect(diff.needs).toEqual(["test", "environments"]);
@@ -215,6 +222,14 @@ describe("Jenkinsfile", () => {
     expect(jenkinsfile).toMatch(
       /input message: 'Deploy to onprem-prod\?', submitter: 'mlops-release-approvers'/,
     );
+  });
+
+  it("runs both test layers and lint before anything is synthesized", () => {
+    expect([...stageBodies["Test"].matchAll(/sh '([^']+)'/g)].map((m) => m[1])).toEqual([
+      "npm test",
+      "npm run test:integration",
+      "npm run lint",
+    ]);
   });
 
   it("deploys exactly the stacks synthesis writes for the on-prem environments", () => {
