@@ -23,7 +23,7 @@ const promtoolVersion = spawnSync(PROMTOOL, ["--version"], { encoding: "utf8" })
 const available = promtoolVersion.status === 0;
 if (!available) {
   process.stdout.write(
-    `SKIPPED __tests__/alerts-promtool.test.ts: promtool not found (${PROMTOOL}); install the prometheus package or set PROMTOOL\n`,
+    `SKIPPED __tests__/integration/alerts-promtool.test.ts: promtool not found (${PROMTOOL}); install the prometheus package or set PROMTOOL\n`,
   );
 }
 const suite = available ? describe : describe.skip;

@@ -7,7 +7,7 @@ import { parse } from "yaml";
 import { describeWithUpstream, HELM, renderChart, renderPinnedChart } from "../support/upstream";
 import { names, platformOf, releaseOf, synthesized, valuesOf } from "../support/onprem-login";
 
-describeWithUpstream("integration/onprem-login.test.ts", "rendered login charts")(
+describeWithUpstream("__tests__/integration/onprem-login.test.ts", "rendered login charts")(
   "rendered on-prem login",
   () => {
     const render = (name: string, release: string, chartDir: string, namespace: string) =>

@@ -20,7 +20,7 @@ const chartsDir = join(upstream, "charts");
 const available = UPSTREAM_DIR !== undefined && existsSync(join(upstream, "kubeflow-pipelines-2.17.0"));
 if (!available) {
   process.stdout.write(
-    "SKIPPED __tests__/platform-rendered.test.ts: pinned upstream sources not found (../shared/upstream or MLOPS_UPSTREAM_DIR)\n",
+    "SKIPPED __tests__/integration/platform-rendered.test.ts: pinned upstream sources not found (../shared/upstream or MLOPS_UPSTREAM_DIR)\n",
   );
 }
 const suite = available ? describe : describe.skip;
