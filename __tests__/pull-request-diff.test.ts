@@ -13,20 +13,12 @@
  *   against the pinned CRDs in `__tests__/integration/pull-request-diff.test.ts`;
  * - the providers authenticate as whoever runs the plan (no role pinned in the token command).
  */
-import {
-  resourcesOf,
-  synthesizeEnvironments,
-  synthesizeOnPremEnvironments,
-  type TerraformJson,
-} from "./support/synth";
+import { plannedWithoutRefresh } from "./support/pull-request-diff";
+import { resourcesOf, synthesizeEnvironments, synthesizeOnPremEnvironments } from "./support/synth";
 
 const synthesized = synthesizeEnvironments();
 const NAMES = Object.keys(synthesized);
-/** The stacks a pull-request diff plans without refresh, per AWS environment. */
-const PLANNED_WITHOUT_REFRESH: [string, TerraformJson][] = NAMES.flatMap((name) => [
-  [`${name}-platform`, synthesized[name].platform.json] as [string, TerraformJson],
-  [`${name}-serving`, synthesized[name].serving.json] as [string, TerraformJson],
-]);
+const PLANNED_WITHOUT_REFRESH = plannedWithoutRefresh(synthesized);
 
 const READ_VERBS = ["get", "list", "watch"];
 

@@ -5,25 +5,13 @@
  * rendered objects, not on our own values. Skipped, with the reason printed, when the pinned
  * chart sources are not on this machine (see the README's offline verification section).
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { ENVIRONMENTS } from "../../environments";
-import { collect, type ClusterState } from "../../scripts/verify/state";
-import { ensureTools } from "../../scripts/verify/tools";
+import type { ClusterState } from "../../scripts/verify/state";
+import { collectPinnedStates, describeWithPinnedState } from "../support/pinned-state";
 import type { KubernetesObject } from "../../scripts/verify/convert";
 import { hostInCidr, inBlock } from "../../scripts/verify/net";
 import { MLFLOW_METRICS_DIRECTORY } from "../../constructs/platform/mlflow";
-import { UPSTREAM_DIR } from "../support/upstream";
 
-const upstream = UPSTREAM_DIR ?? "";
-const chartsDir = join(upstream, "charts");
-const available = UPSTREAM_DIR !== undefined && existsSync(join(upstream, "kubeflow-pipelines-2.17.0"));
-if (!available) {
-  process.stdout.write(
-    "SKIPPED __tests__/integration/platform-rendered.test.ts: pinned upstream sources not found (../shared/upstream or MLOPS_UPSTREAM_DIR)\n",
-  );
-}
-const suite = available ? describe : describe.skip;
+const suite = describeWithPinnedState("__tests__/integration/platform-rendered.test.ts");
 
 type Obj = KubernetesObject & Record<string, any>;
 
@@ -51,13 +39,7 @@ suite("the platform as rendered from the pinned charts", () => {
   const states: Record<string, ClusterState> = {};
 
   beforeAll(async () => {
-    const wanted = ENVIRONMENTS.filter((e) => e.name === "dev" || e.name === "prod");
-    const collected = await collect({
-      environments: wanted,
-      tools: ensureTools(),
-      charts: { chartsDir, pull: false },
-      kubeflowPipelinesDir: upstream,
-    });
+    const collected = await collectPinnedStates(["dev", "prod"]);
     for (const state of collected) states[state.environment.name] = state;
   }, 240_000);
 

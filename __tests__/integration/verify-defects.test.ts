@@ -3,16 +3,10 @@
  * environment's real cluster state, and shows verify reports each. Needs the pinned charts,
  * CRDs and Kubeflow Pipelines manifests; without them the test says so and skips.
  */
-import { ENVIRONMENTS } from "../../environments";
 import type { KubernetesObject } from "../../scripts/verify/convert";
-import { CrdCatalog } from "../../scripts/verify/crds";
-import type { Finding } from "../../scripts/verify/finding";
 import { RULES } from "../../scripts/verify/rules";
-import { collect, type ClusterState } from "../../scripts/verify/state";
-import { ensureTools } from "../../scripts/verify/tools";
-import { verifyState } from "../../scripts/verify/verify";
-import { join } from "node:path";
-import { UPSTREAM_DIR } from "../support/upstream";
+import type { ClusterState } from "../../scripts/verify/state";
+import { describeWithPinnedState, verifyBaseline, type VerifyBaseline } from "../support/pinned-state";
 
 interface Defect {
   readonly name: string;
@@ -188,58 +182,32 @@ const DEFECTS: readonly Defect[] = [
   },
 ];
 
-const inputs = UPSTREAM_DIR
-  ? {
-      charts: join(UPSTREAM_DIR, "charts"),
-      crds: join(UPSTREAM_DIR, "crds"),
-      kubeflowPipelines: join(UPSTREAM_DIR, "kubeflow-pipelines-2.17.0"),
-    }
-  : undefined;
+describeWithPinnedState("__tests__/integration/verify-defects.test.ts")(
+  "verify reports reintroduced defects in the dev state",
+  () => {
+    let baseline: ClusterState;
+    let added: VerifyBaseline["added"];
 
-if (!inputs) {
-  // Printed, not silent: the defect test needs the pinned charts to build a real state.
-  console.warn(
-    "verify defect test skipped: no pinned upstream sources (../shared/upstream or MLOPS_UPSTREAM_DIR)",
-  );
-}
+    beforeAll(async () => {
+      ({ state: baseline, added } = await verifyBaseline("dev"));
+    }, 120_000);
 
-(inputs ? describe : describe.skip)("verify reports reintroduced defects in the dev state", () => {
-  let baseline: ClusterState;
-  let crds: CrdCatalog;
-  let baselineFindings: Set<string>;
-  const line = (f: Finding) => `${f.object} [${f.rule}] ${f.message}`;
-
-  beforeAll(async () => {
-    const dev = ENVIRONMENTS.filter((e) => (e as { name: string }).name === "dev");
-    [baseline] = await collect({
-      environments: dev,
-      tools: ensureTools(),
-      charts: { chartsDir: inputs!.charts, pull: false },
-      kubeflowPipelinesDir: inputs!.kubeflowPipelines,
+    it("has no render or collection problems in the baseline", () => {
+      expect(baseline.problems).toEqual([]);
+      expect(baseline.objects.length).toBeGreaterThan(300);
     });
-    crds = new CrdCatalog(inputs!.crds);
-    baselineFindings = new Set(verifyState(baseline, RULES, crds).findings.map(line));
-  }, 120_000);
 
-  it("has no render or collection problems in the baseline", () => {
-    expect(baseline.problems).toEqual([]);
-    expect(baseline.objects.length).toBeGreaterThan(300);
-  });
+    it.each(DEFECTS.map((d) => [d.name, d] as const))("reports %s", (_name, defect) => {
+      const state = structuredClone(baseline);
+      defect.apply(state);
+      expect(added(state, defect.rule)).toEqual(
+        expect.arrayContaining([expect.stringContaining(defect.reported)]),
+      );
+    });
 
-  it.each(DEFECTS.map((d) => [d.name, d] as const))("reports %s", (_name, defect) => {
-    const state = structuredClone(baseline);
-    defect.apply(state);
-    // Only the rule the defect is about runs here; the full run is the baseline's.
-    const rule = RULES.filter((r) => r.name === defect.rule);
-    const added = verifyState(state, rule, crds)
-      .findings.filter((f) => !baselineFindings.has(line(f)))
-      .filter((f) => f.rule === defect.rule)
-      .map(line);
-    expect(added).toEqual(expect.arrayContaining([expect.stringContaining(defect.reported)]));
-  });
-
-  it("covers at least ten defect classes across every rule", () => {
-    expect(DEFECTS.length).toBeGreaterThanOrEqual(10);
-    expect(new Set(DEFECTS.map((d) => d.rule))).toEqual(new Set(RULES.map((r) => r.name)));
-  });
-});
+    it("covers at least ten defect classes across every rule", () => {
+      expect(DEFECTS.length).toBeGreaterThanOrEqual(10);
+      expect(new Set(DEFECTS.map((d) => d.rule))).toEqual(new Set(RULES.map((r) => r.name)));
+    });
+  },
+);

@@ -3,16 +3,9 @@
  * nodes, Canal) built once from the pinned sources, what verify adds for RKE2 and the operators,
  * and on-prem defects reintroduced one at a time into copies of it.
  */
-import { ENVIRONMENTS } from "../../environments";
 import type { KubernetesObject } from "../../scripts/verify/convert";
-import { CrdCatalog } from "../../scripts/verify/crds";
-import type { Finding } from "../../scripts/verify/finding";
-import { RULES } from "../../scripts/verify/rules";
-import { collect, type ClusterState } from "../../scripts/verify/state";
-import { ensureTools } from "../../scripts/verify/tools";
-import { verifyState } from "../../scripts/verify/verify";
-import { join } from "node:path";
-import { UPSTREAM_DIR } from "../support/upstream";
+import type { ClusterState } from "../../scripts/verify/state";
+import { describeWithPinnedState, verifyBaseline, type VerifyBaseline } from "../support/pinned-state";
 
 type Loose = any;
 
@@ -34,234 +27,210 @@ function find(state: ClusterState, kind: string, namespace: string | undefined, 
   return found.object;
 }
 
-const inputs = UPSTREAM_DIR
-  ? {
-      charts: join(UPSTREAM_DIR, "charts"),
-      crds: join(UPSTREAM_DIR, "crds"),
-      kubeflowPipelines: join(UPSTREAM_DIR, "kubeflow-pipelines-2.17.0"),
-    }
-  : undefined;
+describeWithPinnedState("__tests__/integration/verify-onprem-defects.test.ts")(
+  "verify on the on-prem (RKE2) state",
+  () => {
+    let baseline: ClusterState;
+    let baselineFindings: ReadonlySet<string>;
+    let added: VerifyBaseline["added"];
 
-if (!inputs) {
-  console.warn(
-    "verify on-prem test skipped: no pinned upstream sources (../shared/upstream or MLOPS_UPSTREAM_DIR)",
-  );
-}
+    beforeAll(async () => {
+      const built = await verifyBaseline("onprem-prod");
+      ({ state: baseline, findings: baselineFindings, added } = built);
+    }, 120_000);
 
-(inputs ? describe : describe.skip)("verify on the on-prem (RKE2) state", () => {
-  let baseline: ClusterState;
-  let crds: CrdCatalog;
-  let baselineFindings: Set<string>;
-  const line = (f: Finding) => `${f.object} [${f.rule}] ${f.message}`;
-  const added = (state: ClusterState, rule: string): string[] =>
-    verifyState(
-      state,
-      RULES.filter((r) => r.name === rule),
-      crds,
-    )
-      .findings.filter((f) => f.rule === rule && !baselineFindings.has(line(f)))
-      .map(line);
-
-  beforeAll(async () => {
-    const prod = ENVIRONMENTS.filter((e) => (e as { name: string }).name === "onprem-prod");
-    [baseline] = await collect({
-      environments: prod,
-      tools: ensureTools(),
-      charts: { chartsDir: inputs!.charts, pull: false },
-      kubeflowPipelinesDir: inputs!.kubeflowPipelines,
+    it("passes every rule", () => {
+      expect(baseline.problems).toEqual([]);
+      expect([...baselineFindings]).toEqual([]);
     });
-    crds = new CrdCatalog(inputs!.crds);
-    baselineFindings = new Set(verifyState(baseline, RULES, crds).findings.map(line));
-  }, 120_000);
 
-  it("passes every rule", () => {
-    expect(baseline.problems).toEqual([]);
-    expect([...baselineFindings]).toEqual([]);
-  });
+    it("models the cluster as RKE2 with Canal and the Artifactory mirror", () => {
+      const env = baseline.environment;
+      expect(env.distribution).toBe("rke2");
+      expect(env.networkPolicyEngine).toBe("post-dnat");
+      expect(env.apiEndpointIps).toEqual(["10.61.0.11", "10.61.0.12", "10.61.0.13"]);
+      expect(env.apiEndpointPort).toBe(6443);
+      expect(env.mirrorRegistry).toBe("artifactory.example.com");
+      expect(env.databaseService).toEqual({ namespace: "mlflow", name: "mlflow-postgres-rw" });
+      expect(find(baseline, "Service", "kube-system", "rke2-coredns-rke2-coredns")).toBeDefined();
+      expect(find(baseline, "IngressClass", undefined, "nginx")).toBeDefined();
+      expect(find(baseline, "APIService", undefined, "v1beta1.metrics.k8s.io")).toBeDefined();
+      // No EKS CoreDNS Deployment on RKE2.
+      expect(baseline.objects.some((o) => o.object.metadata.name === "coredns")).toBe(false);
+    });
 
-  it("models the cluster as RKE2 with Canal and the Artifactory mirror", () => {
-    const env = baseline.environment;
-    expect(env.distribution).toBe("rke2");
-    expect(env.networkPolicyEngine).toBe("post-dnat");
-    expect(env.apiEndpointIps).toEqual(["10.61.0.11", "10.61.0.12", "10.61.0.13"]);
-    expect(env.apiEndpointPort).toBe(6443);
-    expect(env.mirrorRegistry).toBe("artifactory.example.com");
-    expect(env.databaseService).toEqual({ namespace: "mlflow", name: "mlflow-postgres-rw" });
-    expect(find(baseline, "Service", "kube-system", "rke2-coredns-rke2-coredns")).toBeDefined();
-    expect(find(baseline, "IngressClass", undefined, "nginx")).toBeDefined();
-    expect(find(baseline, "APIService", undefined, "v1beta1.metrics.k8s.io")).toBeDefined();
-    // No EKS CoreDNS Deployment on RKE2.
-    expect(baseline.objects.some((o) => o.object.metadata.name === "coredns")).toBe(false);
-  });
+    it("declares the hand-made Secrets the environment file names, never outside the platform's namespaces", () => {
+      const declared = (baseline.environment.outOfBand ?? []).map((e) => `${e.namespace}/${e.name}`);
+      // Made by hand where the stacks read them to copy them, or in each namespace before copies exist.
+      for (const name of ["artifactory-pull", "object-store-credentials", "ad-bind", "corp-ca"])
+        expect(declared.some((d) => d.endsWith(`/${name}`))).toBe(true);
+      expect(declared.filter((d) => d.startsWith("kube-system/") || d.startsWith("default/"))).toEqual([]);
+    });
 
-  it("declares the hand-made Secrets the environment file names, never outside the platform's namespaces", () => {
-    const declared = (baseline.environment.outOfBand ?? []).map((e) => `${e.namespace}/${e.name}`);
-    // Made by hand where the stacks read them to copy them, or in each namespace before copies exist.
-    for (const name of ["artifactory-pull", "object-store-credentials", "ad-bind", "corp-ca"])
-      expect(declared.some((d) => d.endsWith(`/${name}`))).toBe(true);
-    expect(declared.filter((d) => d.startsWith("kube-system/") || d.startsWith("default/"))).toEqual([]);
-  });
+    it("adds CloudNativePG's instances, Services, Secrets and budgets for the Cluster", () => {
+      const pods = baseline.objects.filter(
+        (o) => o.object.kind === "Pod" && o.object.metadata.labels?.["cnpg.io/cluster"] === "mlflow-postgres",
+      );
+      expect(pods.map((p) => p.object.metadata.labels?.["cnpg.io/instanceRole"])).toEqual([
+        "primary",
+        "replica",
+        "replica",
+      ]);
+      const postgres = (pods[0].object.spec as Loose).containers[0];
+      expect(postgres.image).toMatch(
+        /^artifactory\.example\.com\/ghcr-remote\/cloudnative-pg\/postgresql:17\./,
+      );
+      expect(postgres.ports.map((p: { containerPort: number }) => p.containerPort)).toEqual([
+        5432, 9187, 8000,
+      ]);
+      expect(postgres.resources.requests).toEqual({ cpu: "250m", memory: "512Mi" });
+      // Barman Cloud trusts the object store's internal CA from the environment's bundle.
+      expect((pods[0].object.spec as Loose).volumes).toEqual(
+        expect.arrayContaining([{ name: "barman-endpoint-ca", secret: { secretName: "corp-ca-bundle" } }]),
+      );
+      for (const suffix of ["rw", "ro", "r"])
+        expect(find(baseline, "Service", "mlflow", `mlflow-postgres-${suffix}`)).toBeDefined();
+      expect(find(baseline, "Secret", "mlflow", "mlflow-postgres-replication")).toBeDefined();
+      expect(
+        find(baseline, "PodDisruptionBudget", "mlflow", "mlflow-postgres-primary").spec.minAvailable,
+      ).toBe(1);
+      expect(find(baseline, "PodDisruptionBudget", "mlflow", "mlflow-postgres").spec.minAvailable).toBe(1);
+      expect(find(baseline, "ServiceAccount", "mlflow", "mlflow-postgres").imagePullSecrets).toEqual([
+        { name: "artifactory-pull" },
+      ]);
+    });
 
-  it("adds CloudNativePG's instances, Services, Secrets and budgets for the Cluster", () => {
-    const pods = baseline.objects.filter(
-      (o) => o.object.kind === "Pod" && o.object.metadata.labels?.["cnpg.io/cluster"] === "mlflow-postgres",
-    );
-    expect(pods.map((p) => p.object.metadata.labels?.["cnpg.io/instanceRole"])).toEqual([
-      "primary",
-      "replica",
-      "replica",
-    ]);
-    const postgres = (pods[0].object.spec as Loose).containers[0];
-    expect(postgres.image).toMatch(
-      /^artifactory\.example\.com\/ghcr-remote\/cloudnative-pg\/postgresql:17\./,
-    );
-    expect(postgres.ports.map((p: { containerPort: number }) => p.containerPort)).toEqual([5432, 9187, 8000]);
-    expect(postgres.resources.requests).toEqual({ cpu: "250m", memory: "512Mi" });
-    // Barman Cloud trusts the object store's internal CA from the environment's bundle.
-    expect((pods[0].object.spec as Loose).volumes).toEqual(
-      expect.arrayContaining([{ name: "barman-endpoint-ca", secret: { secretName: "corp-ca-bundle" } }]),
-    );
-    for (const suffix of ["rw", "ro", "r"])
-      expect(find(baseline, "Service", "mlflow", `mlflow-postgres-${suffix}`)).toBeDefined();
-    expect(find(baseline, "Secret", "mlflow", "mlflow-postgres-replication")).toBeDefined();
-    expect(find(baseline, "PodDisruptionBudget", "mlflow", "mlflow-postgres-primary").spec.minAvailable).toBe(
-      1,
-    );
-    expect(find(baseline, "PodDisruptionBudget", "mlflow", "mlflow-postgres").spec.minAvailable).toBe(1);
-    expect(find(baseline, "ServiceAccount", "mlflow", "mlflow-postgres").imagePullSecrets).toEqual([
-      { name: "artifactory-pull" },
-    ]);
-  });
+    it("adds the GPU Operator's operands on the GPU nodes only, privileged, from Artifactory", () => {
+      const operands = baseline.objects.filter(
+        (o) => o.object.kind === "DaemonSet" && o.source.startsWith("operator (GPU Operator"),
+      );
+      expect(operands.map((o) => o.object.metadata.name).sort()).toEqual([
+        "gpu-feature-discovery",
+        "nvidia-container-toolkit-daemonset",
+        "nvidia-dcgm-exporter",
+        "nvidia-device-plugin-daemonset",
+        "nvidia-operator-validator",
+      ]);
+      for (const o of operands) {
+        const pod = (o.object.spec as Loose).template.spec;
+        expect(o.object.metadata.namespace).toBe("nvidia-gpu");
+        expect(pod.imagePullSecrets).toEqual([{ name: "artifactory-pull" }]);
+        expect(pod.containers[0].securityContext.privileged).toBe(true);
+        expect(pod.containers[0].image).toMatch(/^artifactory\.example\.com\/nvcr-remote\//);
+      }
+      expect(find(baseline, "ServiceMonitor", "nvidia-gpu", "nvidia-dcgm-exporter")).toBeDefined();
+    });
 
-  it("adds the GPU Operator's operands on the GPU nodes only, privileged, from Artifactory", () => {
-    const operands = baseline.objects.filter(
-      (o) => o.object.kind === "DaemonSet" && o.source.startsWith("operator (GPU Operator"),
-    );
-    expect(operands.map((o) => o.object.metadata.name).sort()).toEqual([
-      "gpu-feature-discovery",
-      "nvidia-container-toolkit-daemonset",
-      "nvidia-dcgm-exporter",
-      "nvidia-device-plugin-daemonset",
-      "nvidia-operator-validator",
-    ]);
-    for (const o of operands) {
-      const pod = (o.object.spec as Loose).template.spec;
-      expect(o.object.metadata.namespace).toBe("nvidia-gpu");
-      expect(pod.imagePullSecrets).toEqual([{ name: "artifactory-pull" }]);
-      expect(pod.containers[0].securityContext.privileged).toBe(true);
-      expect(pod.containers[0].image).toMatch(/^artifactory\.example\.com\/nvcr-remote\//);
-    }
-    expect(find(baseline, "ServiceMonitor", "nvidia-gpu", "nvidia-dcgm-exporter")).toBeDefined();
-  });
-
-  const DEFECTS: readonly {
-    name: string;
-    rule: string;
-    reported: string;
-    apply(state: ClusterState): void;
-  }[] = [
-    {
-      name: "an image not pulled through Artifactory",
-      rule: "images",
-      reported: "Deployment mlflow/mlflow [images] container",
-      apply: (s) =>
-        (find(s, "Deployment", "mlflow", "mlflow").spec.template.spec.containers[0].image =
-          "ghcr.io/mlflow/mlflow:v3.15.1"),
-    },
-    {
-      name: "a pod pulling from Artifactory without the pull Secret",
-      rule: "images",
-      reported:
-        "Deployment mlflow/mlflow [images] pulls from artifactory.example.com without the pull Secret",
-      apply: (s) => delete find(s, "Deployment", "mlflow", "mlflow").spec.template.spec.imagePullSecrets,
-    },
-    {
-      name: "CloudNativePG instances whose ServiceAccount lost the pull Secret",
-      rule: "images",
-      reported:
-        "Pod mlflow/mlflow-postgres-1 [images] pulls from artifactory.example.com without the pull Secret",
-      apply: (s) => delete find(s, "ServiceAccount", "mlflow", "mlflow-postgres").imagePullSecrets,
-    },
-    {
-      name: "a GPU Operator operand not pulled through Artifactory",
-      rule: "images",
-      reported:
-        'DaemonSet nvidia-gpu/nvidia-dcgm-exporter [images] container "nvidia-dcgm-exporter" image nvcr.io/',
-      apply: (s) =>
-        (find(s, "DaemonSet", "nvidia-gpu", "nvidia-dcgm-exporter").spec.template.spec.containers[0].image =
-          "nvcr.io/nvidia/k8s/dcgm-exporter:4.6.0-4.8.3-distroless"),
-    },
-    {
-      name: "a namespace without its egress rule to the API server on 6443",
-      rule: "network",
-      reported: "Pod mlflow/mlflow-postgres-1 [network] flow controller-to-api-server",
-      apply: (s) => {
-        retain(
-          s,
-          (o) =>
-            !(
-              o.object.kind === "NetworkPolicy" &&
-              o.object.metadata.namespace === "mlflow" &&
-              o.object.metadata.name === "allow-egress-kubernetes-api"
-            ),
-        );
+    const DEFECTS: readonly {
+      name: string;
+      rule: string;
+      reported: string;
+      apply(state: ClusterState): void;
+    }[] = [
+      {
+        name: "an image not pulled through Artifactory",
+        rule: "images",
+        reported: "Deployment mlflow/mlflow [images] container",
+        apply: (s) =>
+          (find(s, "Deployment", "mlflow", "mlflow").spec.template.spec.containers[0].image =
+            "ghcr.io/mlflow/mlflow:v3.15.1"),
       },
-    },
-    {
-      name: "an API server rule written for the Service address, which Canal never sees",
-      rule: "network",
-      reported: "endpoint 10.61.0.12:6443)/TCP is blocked by egress from mlflow",
-      apply: (s) => {
-        const policy = find(s, "NetworkPolicy", "mlflow", "allow-egress-kubernetes-api");
-        policy.spec.egress = [
-          { to: [{ ipBlock: { cidr: "10.43.0.1/32" } }], ports: [{ port: 443, protocol: "TCP" }] },
-        ];
+      {
+        name: "a pod pulling from Artifactory without the pull Secret",
+        rule: "images",
+        reported:
+          "Deployment mlflow/mlflow [images] pulls from artifactory.example.com without the pull Secret",
+        apply: (s) => delete find(s, "Deployment", "mlflow", "mlflow").spec.template.spec.imagePullSecrets,
       },
-    },
-    {
-      name: "MLflow's egress to the database without the CloudNativePG instances",
-      rule: "network",
-      reported: "flow mlflow-to-database: Deployment mlflow/mlflow -> Service mlflow/mlflow-postgres-rw:5432",
-      apply: (s) => {
-        for (const name of ["allow-egress-database", "allow-egress-same-namespace"]) {
-          const policy = find(s, "NetworkPolicy", "mlflow", name);
-          policy.spec.egress = [];
-        }
+      {
+        name: "CloudNativePG instances whose ServiceAccount lost the pull Secret",
+        rule: "images",
+        reported:
+          "Pod mlflow/mlflow-postgres-1 [images] pulls from artifactory.example.com without the pull Secret",
+        apply: (s) => delete find(s, "ServiceAccount", "mlflow", "mlflow-postgres").imagePullSecrets,
       },
-    },
-  ];
+      {
+        name: "a GPU Operator operand not pulled through Artifactory",
+        rule: "images",
+        reported:
+          'DaemonSet nvidia-gpu/nvidia-dcgm-exporter [images] container "nvidia-dcgm-exporter" image nvcr.io/',
+        apply: (s) =>
+          (find(s, "DaemonSet", "nvidia-gpu", "nvidia-dcgm-exporter").spec.template.spec.containers[0].image =
+            "nvcr.io/nvidia/k8s/dcgm-exporter:4.6.0-4.8.3-distroless"),
+      },
+      {
+        name: "a namespace without its egress rule to the API server on 6443",
+        rule: "network",
+        reported: "Pod mlflow/mlflow-postgres-1 [network] flow controller-to-api-server",
+        apply: (s) => {
+          retain(
+            s,
+            (o) =>
+              !(
+                o.object.kind === "NetworkPolicy" &&
+                o.object.metadata.namespace === "mlflow" &&
+                o.object.metadata.name === "allow-egress-kubernetes-api"
+              ),
+          );
+        },
+      },
+      {
+        name: "an API server rule written for the Service address, which Canal never sees",
+        rule: "network",
+        reported: "endpoint 10.61.0.12:6443)/TCP is blocked by egress from mlflow",
+        apply: (s) => {
+          const policy = find(s, "NetworkPolicy", "mlflow", "allow-egress-kubernetes-api");
+          policy.spec.egress = [
+            { to: [{ ipBlock: { cidr: "10.43.0.1/32" } }], ports: [{ port: 443, protocol: "TCP" }] },
+          ];
+        },
+      },
+      {
+        name: "MLflow's egress to the database without the CloudNativePG instances",
+        rule: "network",
+        reported:
+          "flow mlflow-to-database: Deployment mlflow/mlflow -> Service mlflow/mlflow-postgres-rw:5432",
+        apply: (s) => {
+          for (const name of ["allow-egress-database", "allow-egress-same-namespace"]) {
+            const policy = find(s, "NetworkPolicy", "mlflow", name);
+            policy.spec.egress = [];
+          }
+        },
+      },
+    ];
 
-  it.each(DEFECTS.map((d) => [d.name, d] as const))("reports %s", (_name, defect) => {
-    const state = structuredClone(baseline);
-    defect.apply(state);
-    expect(added(state, defect.rule)).toEqual(
-      expect.arrayContaining([expect.stringContaining(defect.reported)]),
-    );
-  });
+    it.each(DEFECTS.map((d) => [d.name, d] as const))("reports %s", (_name, defect) => {
+      const state = structuredClone(baseline);
+      defect.apply(state);
+      expect(added(state, defect.rule)).toEqual(
+        expect.arrayContaining([expect.stringContaining(defect.reported)]),
+      );
+    });
 
-  it("counts the CloudNativePG instances against the mlflow quota", () => {
-    const isInstance = (o: { object: KubernetesObject }) =>
-      o.object.kind === "Pod" && o.object.metadata.labels?.["cnpg.io/podRole"] === "instance";
-    const withQuota = (state: ClusterState, memory: string) => {
-      const quota = state.objects.find(
-        (o) => o.object.kind === "ResourceQuota" && o.object.metadata.namespace === "mlflow",
-      )!.object as Loose;
-      quota.spec.hard["requests.memory"] = memory;
-      return state;
-    };
-    // What mlflow's other workloads request at their maximum scale.
-    const others = withQuota(structuredClone(baseline), "1Mi");
-    retain(others, (o) => !isInstance(o));
-    const message = added(others, "quotas").find((f) => f.includes("requests.memory at maximum scale"));
-    const used = /requests\.memory at maximum scale is (\S+),/.exec(message ?? "")?.[1];
-    expect(used).toBeDefined();
-    // A quota that fits them exactly has no room for the three 512Mi instances.
-    const exact = withQuota(structuredClone(baseline), used!);
-    expect(added(exact, "quotas")).toEqual(
-      expect.arrayContaining([expect.stringContaining("ResourceQuota mlflow/platform-quota [quotas]")]),
-    );
-    const withoutInstances = withQuota(structuredClone(baseline), used!);
-    retain(withoutInstances, (o) => !isInstance(o));
-    expect(added(withoutInstances, "quotas")).toEqual([]);
-  });
-});
+    it("counts the CloudNativePG instances against the mlflow quota", () => {
+      const isInstance = (o: { object: KubernetesObject }) =>
+        o.object.kind === "Pod" && o.object.metadata.labels?.["cnpg.io/podRole"] === "instance";
+      const withQuota = (state: ClusterState, memory: string) => {
+        const quota = state.objects.find(
+          (o) => o.object.kind === "ResourceQuota" && o.object.metadata.namespace === "mlflow",
+        )!.object as Loose;
+        quota.spec.hard["requests.memory"] = memory;
+        return state;
+      };
+      // What mlflow's other workloads request at their maximum scale.
+      const others = withQuota(structuredClone(baseline), "1Mi");
+      retain(others, (o) => !isInstance(o));
+      const message = added(others, "quotas").find((f) => f.includes("requests.memory at maximum scale"));
+      const used = /requests\.memory at maximum scale is (\S+),/.exec(message ?? "")?.[1];
+      expect(used).toBeDefined();
+      // A quota that fits them exactly has no room for the three 512Mi instances.
+      const exact = withQuota(structuredClone(baseline), used!);
+      expect(added(exact, "quotas")).toEqual(
+        expect.arrayContaining([expect.stringContaining("ResourceQuota mlflow/platform-quota [quotas]")]),
+      );
+      const withoutInstances = withQuota(structuredClone(baseline), used!);
+      retain(withoutInstances, (o) => !isInstance(o));
+      expect(added(withoutInstances, "quotas")).toEqual([]);
+    });
+  },
+);

@@ -248,15 +248,20 @@ export class CrdCatalog {
     return this.crds.length;
   }
 
+  /** The CRD of a kind, if the catalog has one. */
+  crd(group: string, kind: string): Crd | undefined {
+    return this.crds.find((c) => c.group === group && c.kind === kind);
+  }
+
   has(group: string, kind: string): boolean {
-    return this.crds.some((c) => c.group === group && c.kind === kind);
+    return this.crd(group, kind) !== undefined;
   }
 
   validate(object: { apiVersion: string; kind: string }): CustomValidation {
     const [group, version] = object.apiVersion.includes("/")
       ? object.apiVersion.split("/")
       : ["", object.apiVersion];
-    const crd = this.crds.find((c) => c.group === group && c.kind === object.kind);
+    const crd = this.crd(group, object.kind);
     if (!crd) return { found: "no-crd", errors: [] };
     const entry = crd.versions.find((v) => v.name === version && v.served);
     if (!entry)
