@@ -41,6 +41,7 @@ import { PullRequestDiffAccess } from "../constructs/platform/pull-request-diff"
 import { mergeValues } from "../constructs/lib/values";
 import { configureStateBackend } from "./state-backend";
 import { configureClusterProviders } from "./cluster-providers";
+import { webhookIngressRules } from "./platform-webhooks";
 
 export interface PlatformStackProps {
   readonly environment: AnyEnvironment;
@@ -664,6 +665,7 @@ export class PlatformStack extends TerraformStack {
             scraping,
             sameNamespace,
             ...loginRules(NS.kubeflow, "ingress"),
+            ...webhookIngressRules(target, NS.kubeflow),
           ],
           egress: [
             toMlflow,
@@ -680,14 +682,7 @@ export class PlatformStack extends TerraformStack {
         podSecurity: "restricted",
         ...common,
         isolation: {
-          ingress: [
-            {
-              name: "webhooks",
-              peers: target.apiServer.cidrs.map((cidr) => ({ cidr })),
-              ports: [{ port: 9443 }],
-            },
-            scraping,
-          ],
+          ingress: [...webhookIngressRules(target, NS.kserve), scraping],
           egress: [...apiServer],
         },
       }),

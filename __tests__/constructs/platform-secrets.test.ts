@@ -16,7 +16,13 @@ function inClusterTarget(overrides: Partial<ClusterTarget> = {}): ClusterTarget 
     description: "test cluster",
     clusterName: "test",
     access: { kind: "kubeconfig", configPath: "~/.kube/config", context: "test" },
-    apiServer: { serviceIp: "10.43.0.1", servicePort: 443, cidrs: ["10.60.0.0/24"], port: 6443 },
+    apiServer: {
+      serviceIp: "10.43.0.1",
+      servicePort: 443,
+      cidrs: ["10.60.0.0/24"],
+      port: 6443,
+      webhookSourceCidrs: ["10.60.0.0/24", "10.42.0.0/16"],
+    },
     networkPolicyEngine: "post-dnat",
     podCidrs: ["10.42.0.0/16"],
     database: {

@@ -6,6 +6,7 @@
 import type { KubernetesObject } from "../../scripts/verify/convert";
 import { RULES } from "../../scripts/verify/rules";
 import type { ClusterState } from "../../scripts/verify/state";
+import { calledWebhooks, catalogued, unselectedPods } from "../support/webhook-catalog";
 import { describeWithPinnedState, verifyBaseline, type VerifyBaseline } from "../support/pinned-state";
 
 interface Defect {
@@ -175,6 +176,19 @@ const DEFECTS: readonly Defect[] = [
     },
   },
   {
+    name: "the Kubeflow Pipelines cache webhook unreachable from the API server (issue 17 item 5)",
+    rule: "network",
+    reported:
+      "MutatingWebhookConfiguration cache-webhook-kubeflow [network] flow api-server-to-webhook: Service kubeflow/cache-server:443 (Deployment cache-server)/TCP is blocked by ingress into kubeflow from API server (EKS control-plane network interface",
+    apply: (s) => {
+      const index = s.objects.findIndex(
+        (o) => o.object.kind === "NetworkPolicy" && o.object.metadata.name === "allow-ingress-cache-webhook",
+      );
+      if (index < 0) throw new Error("the dev state has no NetworkPolicy allow-ingress-cache-webhook");
+      s.objects.splice(index, 1);
+    },
+  },
+  {
     name: "an unpinned image",
     rule: "images",
     reported: 'Deployment mlops/mlops-serving [images] container "server" image',
@@ -195,6 +209,11 @@ describeWithPinnedState("__tests__/integration/verify-defects.test.ts")(
     it("has no render or collection problems in the baseline", () => {
       expect(baseline.problems).toEqual([]);
       expect(baseline.objects.length).toBeGreaterThan(300);
+    });
+
+    it("lists every webhook the platform installs, with the port its Service resolves to (stacks/platform-webhooks.ts)", () => {
+      expect(calledWebhooks(baseline).map((w) => w.key)).toEqual(catalogued("eks"));
+      expect(unselectedPods(baseline, "eks")).toEqual([]);
     });
 
     it.each(DEFECTS.map((d) => [d.name, d] as const))("reports %s", (_name, defect) => {

@@ -5,6 +5,9 @@
  */
 import type { KubernetesObject } from "../../scripts/verify/convert";
 import type { ClusterState } from "../../scripts/verify/state";
+import { RULES } from "../../scripts/verify/rules";
+import { formatFinding, verifyState } from "../../scripts/verify/verify";
+import { calledWebhooks, catalogued, unselectedPods } from "../support/webhook-catalog";
 import { describeWithPinnedState, verifyBaseline, type VerifyBaseline } from "../support/pinned-state";
 
 type Loose = any;
@@ -27,16 +30,25 @@ function find(state: ClusterState, kind: string, namespace: string | undefined, 
   return found.object;
 }
 
+/** The webhook rule of the kserve namespace as it was before issue 17: the control-plane nodes only. */
+function admitOnlyNodeAddresses(state: ClusterState): void {
+  const policy = find(state, "NetworkPolicy", "kserve", "allow-ingress-webhooks");
+  policy.spec.ingress[0].from = ["10.61.0.11/32", "10.61.0.12/32", "10.61.0.13/32"].map((cidr) => ({
+    ipBlock: { cidr },
+  }));
+}
+
 describeWithPinnedState("__tests__/integration/verify-onprem-defects.test.ts")(
   "verify on the on-prem (RKE2) state",
   () => {
     let baseline: ClusterState;
     let baselineFindings: ReadonlySet<string>;
     let added: VerifyBaseline["added"];
+    let crds: VerifyBaseline["crds"];
 
     beforeAll(async () => {
       const built = await verifyBaseline("onprem-prod");
-      ({ state: baseline, findings: baselineFindings, added } = built);
+      ({ state: baseline, findings: baselineFindings, added, crds } = built);
     }, 120_000);
 
     it("passes every rule", () => {
@@ -57,6 +69,45 @@ describeWithPinnedState("__tests__/integration/verify-onprem-defects.test.ts")(
       expect(find(baseline, "APIService", undefined, "v1beta1.metrics.k8s.io")).toBeDefined();
       // No EKS CoreDNS Deployment on RKE2.
       expect(baseline.objects.some((o) => o.object.metadata.name === "coredns")).toBe(false);
+    });
+
+    it("lists every webhook the platform installs, with the port its Service resolves to (stacks/platform-webhooks.ts)", () => {
+      expect(calledWebhooks(baseline).map((w) => w.key)).toEqual(catalogued("rke2"));
+      expect(unselectedPods(baseline, "rke2")).toEqual([]);
+    });
+
+    it("calls every webhook from the control-plane nodes and their Canal tunnel addresses", () => {
+      expect(baseline.environment.apiServerSources?.map((s) => s.ip)).toEqual([
+        "10.61.0.11",
+        "10.61.0.12",
+        "10.61.0.13",
+        "10.42.0.0",
+        "10.42.128.0",
+        "10.42.255.0",
+      ]);
+      // The cache-deployer's webhook configuration, which no manifest holds, is in the state.
+      const cache = baseline.objects.find(
+        (o) =>
+          o.object.kind === "MutatingWebhookConfiguration" &&
+          o.object.metadata.name === "cache-webhook-kubeflow",
+      );
+      expect(cache?.source).toMatch(/^controller \(Kubeflow Pipelines 2\.17\.0 cache-deployer/);
+    });
+
+    it("fails a webhook admitting only node addresses on Canal with one line naming the webhook and the fix", () => {
+      const state = structuredClone(baseline);
+      admitOnlyNodeAddresses(state);
+      const lines = verifyState(
+        state,
+        RULES.filter((r) => r.name === "network"),
+        crds,
+      ).findings.map(formatFinding);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        /^onprem-prod onprem-prod-platform helm_release kserve-resources MutatingWebhookConfiguration inferenceservice\.serving\.kserve\.io \[network\] flow api-server-to-webhook: Service kserve\/kserve-webhook-server-service:443 \(Deployment kserve-controller-manager\)\/TCP \(and \d+ more webhook configurations\) is blocked by ingress into kserve from API server \(control-plane node 10\.61\.0\.11 through its Canal tunnel address 10\.42\.0\.0\)/,
+      );
+      expect(lines[0]).toContain("failurePolicy Fail");
+      expect(lines[0]).toContain("; fix: admit 10.42.0.0/16 on port 9443 into the webhook's pods in kserve");
     });
 
     it("declares the hand-made Secrets the environment file names, never outside the platform's namespaces", () => {
@@ -183,6 +234,28 @@ describeWithPinnedState("__tests__/integration/verify-onprem-defects.test.ts")(
           policy.spec.egress = [
             { to: [{ ipBlock: { cidr: "10.43.0.1/32" } }], ports: [{ port: 443, protocol: "TCP" }] },
           ];
+        },
+      },
+      {
+        name: "a webhook policy admitting only the control-plane node addresses on Canal (issue 17 item 3)",
+        rule: "network",
+        reported:
+          "MutatingWebhookConfiguration inferenceservice.serving.kserve.io [network] flow api-server-to-webhook: Service kserve/kserve-webhook-server-service:443",
+        apply: admitOnlyNodeAddresses,
+      },
+      {
+        name: "the Kubeflow Pipelines cache webhook without its ingress rule (issue 17 item 5)",
+        rule: "network",
+        reported:
+          "MutatingWebhookConfiguration cache-webhook-kubeflow [network] flow api-server-to-webhook: Service kubeflow/cache-server:443",
+        apply: (s) => {
+          retain(
+            s,
+            (o) =>
+              !(
+                o.object.kind === "NetworkPolicy" && o.object.metadata.name === "allow-ingress-cache-webhook"
+              ),
+          );
         },
       },
       {

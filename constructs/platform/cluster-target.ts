@@ -157,14 +157,19 @@ export interface ClusterTarget {
    * Where the Kubernetes API server is, as pods and the network policy engine see it:
    * - `serviceIp`/`servicePort`: the `kubernetes` Service in `default` (first address of the
    *   service range), which in-cluster clients dial;
-   * - `cidrs`/`port`: the API server's own addresses after DNAT (egress of controllers, and
-   *   the source of webhook calls into the cluster).
+   * - `cidrs`/`port`: the API server's own addresses after DNAT (egress of controllers);
+   * - `webhookSourceCidrs`: where the API server's calls into the cluster (admission and
+   *   conversion webhooks) come from as the policy engine of a webhook's pod sees them, which is
+   *   not always where it listens (on Canal a control-plane node reaches a pod on another node
+   *   from its tunnel address in the pod range). Every webhook behind a default-deny policy
+   *   admits these on its pod's port.
    */
   readonly apiServer: {
     readonly serviceIp: string;
     readonly servicePort: number;
     readonly cidrs: string[];
     readonly port: number;
+    readonly webhookSourceCidrs: string[];
   };
   /**
    * How NetworkPolicies are enforced. `pre-dnat`: `ipBlock` peers are matched against the

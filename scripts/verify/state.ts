@@ -32,6 +32,7 @@ import {
 } from "./render";
 import type { Tools } from "./tools";
 import { firstAddress, hostInCidr, someAddressIn } from "./net";
+import { eksApiServerSources, rke2ApiServerSources, type ApiServerSource } from "./api-server-sources";
 import type { Finding } from "./finding";
 import {
   CLUSTER_PROVIDED,
@@ -43,6 +44,7 @@ import {
   type OutOfBandObject,
 } from "./out-of-band";
 import { GPU_OPERATOR_NODE_LABELS, operandObjects } from "./operands";
+import { kubeflowCacheWebhooks } from "./kfp-cache-webhook";
 import { rancherClusterTarget } from "../../stacks/targets/rancher-target";
 
 export interface StateObject {
@@ -73,6 +75,11 @@ export interface EnvironmentFacts {
   readonly apiEndpointIps?: readonly string[];
   /** Port the API server's endpoints listen on (443 on EKS, 6443 on RKE2). */
   readonly apiEndpointPort: number;
+  /**
+   * Where the API server's calls to webhooks come from as the called pod's policy engine sees
+   * them (`api-server-sources.ts`); unset: the API server's endpoint addresses.
+   */
+  readonly apiServerSources?: readonly ApiServerSource[];
   /** Where the database resolves (inside the VPC). */
   readonly databaseIp: string;
   readonly databasePort: number;
@@ -227,6 +234,7 @@ function onPremFactsOf(environment: RancherEnvironment): EnvironmentFacts {
     apiEndpointIp: someAddressIn(cluster.apiServerCidrs[0]),
     apiEndpointIps: cluster.apiServerCidrs.map(someAddressIn),
     apiEndpointPort: cluster.apiServerPort,
+    apiServerSources: rke2ApiServerSources(cluster.apiServerCidrs, cluster.podCidr),
     databaseIp: hostInCidr(cluster.podCidr, 100),
     databasePort: 5432,
     objectStoreIp: someAddressIn(environment.objectStore.cidrs[0]),
@@ -275,6 +283,7 @@ function factsOf(environment: Environment, foundation: TerraformJson | undefined
     apiServiceIp: firstAddress(environment.eks.serviceIpv4Cidr),
     apiEndpointIp: hostInCidr(vpc, 200),
     apiEndpointPort: 443,
+    apiServerSources: eksApiServerSources(vpc, foundation),
     databaseIp: hostInCidr(vpc, 100),
     databasePort: 5432,
     objectStoreIp: "52.218.0.10",
@@ -536,6 +545,7 @@ export async function collect(options: CollectOptions): Promise<ClusterState[]> 
       objects.push({ object, source: "cluster (maintained by prometheus-operator)" });
     }
     objects.push(...operandObjects(objects.map((o) => o.object)));
+    objects.push(...kubeflowCacheWebhooks(objects.map((o) => o.object)));
     const customScopes = clusterScopedCustomKinds(objects.map((o) => o.object));
     const finalObjects = objects.map((o) =>
       isNamespaced(o.object.kind, customScopes) ? o : { ...o, object: withoutNamespace(o.object) },

@@ -36,12 +36,16 @@ export function eksClusterTarget(foundation: FoundationStack): ClusterTarget {
       },
     },
     // In-cluster clients dial the `kubernetes` Service; the private endpoint's network
-    // interfaces it forwards to (and webhook calls come from) live in the cluster's subnets.
+    // interfaces it forwards to live in the cluster's subnets. The API server calls webhooks
+    // from the same cross-account interfaces, which EKS places in the subnets the cluster is
+    // given (the private subnets, `kubernetes-cluster.ts`) with addresses it picks: the VPC
+    // range covers every one of them, now and after EKS replaces them.
     apiServer: {
       serviceIp: firstHostAddress(env.eks.serviceIpv4Cidr),
       servicePort: 443,
       cidrs: [vpc],
       port: 443,
+      webhookSourceCidrs: [vpc],
     },
     // The VPC CNI network policy agent matches ipBlock peers before Service DNAT.
     networkPolicyEngine: "pre-dnat",

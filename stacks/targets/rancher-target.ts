@@ -35,6 +35,7 @@ export function rancherClusterTarget(env: RancherEnvironment): ClusterTarget {
       servicePort: 443,
       cidrs: [...cluster.apiServerCidrs],
       port: cluster.apiServerPort,
+      webhookSourceCidrs: rke2WebhookSourceCidrs(cluster),
     },
     networkPolicyEngine: "post-dnat",
     podCidrs: [cluster.podCidr],
@@ -125,4 +126,24 @@ export function rancherClusterTarget(env: RancherEnvironment): ClusterTarget {
       issuerCaSecret: env.tls.caBundleSecret ? { ...env.tls.caBundleSecret } : undefined,
     },
   };
+}
+
+/**
+ * Where the API server's webhook calls reach a pod from on RKE2 with Canal (Calico policy over
+ * flannel VXLAN): from the control-plane node's own address when the pod runs on that node or
+ * the traffic leaves by the node's interface, and from the node's tunnel address otherwise.
+ * flannel gives `flannel.1` the first address of the node's podCIDR, and the kernel picks it as
+ * the source of host traffic routed into the tunnel; RKE2's own policy for host networking
+ * (`pkg/controllers/cisnetworkpolicy`, `rke2-flannel-host-networking`) admits exactly those
+ * addresses, one per node, rewritten on every node change.
+ *
+ * The platform admits the whole pod range rather than each node's tunnel address: the
+ * controller manager assigns a node's podCIDR when the node joins, so a list written at plan
+ * time breaks (webhooks time out, rancher/rke2#5315) as soon as a control-plane node is
+ * replaced or joins in another order. The cost is that every pod of the cluster may open a
+ * connection to a webhook's port (and only that port); the webhook servers answer admission
+ * reviews over TLS and change nothing themselves.
+ */
+export function rke2WebhookSourceCidrs(cluster: RancherEnvironment["cluster"]): string[] {
+  return [...cluster.apiServerCidrs, cluster.podCidr];
 }

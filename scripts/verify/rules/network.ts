@@ -2,13 +2,15 @@
  * network: evaluates each flow the platform needs against the NetworkPolicies as the cluster's
  * policy engine does and fails every blocked flow. On EKS the VPC CNI network policy agent
  * matches `ipBlock` peers against the destination before DNAT: a Service's ClusterIP (the
- * `kubernetes` Service IP for the API server), not the endpoints behind it.
+ * `kubernetes` Service IP for the API server), not the endpoints behind it. Webhooks are called
+ * from every address the environment's API server calls from (`apiServerSources`).
  */
 import type { Finding } from "../finding";
 import { flowApplies, REQUIRED_FLOWS, type Flow, type FlowDestination } from "../flows";
 import { hostInCidr, inBlock } from "../net";
 import type { ClusterState, StateObject } from "../state";
-import { allContainers, selects, serviceAccountOf, workloads, type Workload } from "../workloads";
+import { allContainers, objectName, selects, serviceAccountOf, workloads, type Workload } from "../workloads";
+import type { ApiServerSource } from "../api-server-sources";
 import type { KubernetesObject, Decoded } from "../convert";
 import { findingFor, type Rule } from "./rule";
 
@@ -40,6 +42,8 @@ interface Endpoint {
   readonly pod?: { readonly namespace: string; readonly labels: Readonly<Record<string, string>> };
   /** The address the engine sees for this end. */
   readonly ip: string;
+  /** For external sources: the range a NetworkPolicy admits this address by. */
+  readonly admitWith?: string;
 }
 
 interface Target {
@@ -209,6 +213,63 @@ function resolvePort(
     }
   }
   return { port: fallback, portName: typeof target === "string" ? target : undefined };
+}
+
+const API_SERVER_TO_WEBHOOK = "api-server-to-webhook";
+
+/** Where the API server's webhook calls come from; without a model, its own endpoint addresses. */
+function apiServerSources(env: ClusterState["environment"]): readonly ApiServerSource[] {
+  return (
+    env.apiServerSources ??
+    (env.apiEndpointIps ?? [env.apiEndpointIp]).map((ip) => ({ ip, description: ip, admitWith: `${ip}/32` }))
+  );
+}
+
+type Hook = {
+  clientConfig?: { service?: { namespace: string; name: string } };
+  failurePolicy?: string;
+  timeoutSeconds?: number;
+};
+
+/** What a webhook configuration does when its Service is unreachable (admissionregistration/v1 defaults: Fail, 10 s). */
+function whenUnreachable(owner: StateObject | undefined, service: string): string {
+  const o = owner?.object;
+  if (!o || !o.kind.endsWith("WebhookConfiguration")) return "its API calls fail";
+  const hooks = ((o as { webhooks?: Hook[] }).webhooks ?? []).filter((h) => {
+    const s = h.clientConfig?.service;
+    return s !== undefined && service.startsWith(`Service ${s.namespace}/${s.name}:`);
+  });
+  if (hooks.some((h) => (h.failurePolicy ?? "Fail") === "Fail"))
+    return "failurePolicy Fail: the API server refuses every request the webhook covers";
+  const timeout = Math.max(...hooks.map((h) => h.timeoutSeconds ?? 10));
+  return `failurePolicy Ignore: every request it covers waits ${timeout} s, then passes without the webhook`;
+}
+
+/**
+ * The webhook flows a policy blocks, one line per called Service: which API server sources are
+ * refused, what that does, and the ranges and port to admit.
+ */
+function webhookFindings(state: ClusterState, blocked: readonly ConcreteFlow[]): Finding[] {
+  const groups = new Map<string, ConcreteFlow[]>();
+  for (const f of blocked) {
+    const key = f.target.description;
+    groups.set(key, [...(groups.get(key) ?? []), f]);
+  }
+  return [...groups.values()].map((flows) => {
+    const [first] = flows;
+    const callers = [...new Set(flows.map((f) => (f.owner ? objectName(f.owner.object) : "")))];
+    const sources = [...new Set(flows.map((f) => f.source.description))];
+    const ranges = [...new Set(flows.map((f) => f.source.admitWith ?? `${f.source.ip}/32`))];
+    const namespace = first.target.backend.pod?.namespace;
+    const others = callers.length > 1 ? ` (and ${callers.length - 1} more webhook configurations)` : "";
+    return findingFor(
+      state,
+      "network",
+      first.owner!,
+      `flow ${API_SERVER_TO_WEBHOOK}: ${first.target.description}/${first.target.protocol}${others} is blocked by ingress into ${namespace} from ${sources.join(", ")}; ${whenUnreachable(first.owner, first.target.description)}`,
+      `admit ${ranges.join(", ")} on port ${first.target.backend.port} into the webhook's pods in ${namespace} (a NetworkPolicy ingress rule with these ipBlocks; the platform's are webhookIngressRules in stacks/platform-webhooks.ts, from the target's apiServer.webhookSourceCidrs)`,
+    );
+  });
 }
 
 interface ConcreteFlow {
@@ -463,13 +524,17 @@ export function concreteFlows(
         problems.push({ flow: `webhook ${o.kind} ${o.metadata.name}`, message: targets });
         continue;
       }
-      // The API server calls from each control-plane node.
-      for (const ip of env.apiEndpointIps ?? [env.apiEndpointIp])
+      // The API server calls from every address the target says its calls come from.
+      for (const source of apiServerSources(env))
         for (const target of targets)
           flows.push({
-            flow: "api-server-to-webhook",
+            flow: API_SERVER_TO_WEBHOOK,
             owner: at,
-            source: { description: `API server (${ip})`, ip },
+            source: {
+              description: `API server (${source.description})`,
+              ip: source.ip,
+              admitWith: source.admitWith,
+            },
             target,
           });
     }
@@ -620,10 +685,15 @@ export function networkRule(table: readonly Flow[] = REQUIRED_FLOWS): Rule {
         });
       }
       const reported = new Set<string>();
+      const blockedWebhooks: ConcreteFlow[] = [];
       for (const f of flows) {
         const out = egressAllowed(state, policies, f.source, f.target, preDnat);
         const into = ingressAllowed(state, policies, f.source, f.target);
         if (out && into) continue;
+        if (f.flow === API_SERVER_TO_WEBHOOK && f.owner) {
+          blockedWebhooks.push(f);
+          continue;
+        }
         const side = !out
           ? `egress from ${f.source.pod?.namespace}`
           : `ingress into ${f.target.backend.pod?.namespace}`;
@@ -647,6 +717,7 @@ export function networkRule(table: readonly Flow[] = REQUIRED_FLOWS): Rule {
           ),
         );
       }
+      findings.push(...webhookFindings(state, blockedWebhooks));
       return findings;
     },
   };
