@@ -270,7 +270,10 @@ export class FoundationStack extends TerraformStack {
         statements: secretReaderStatements(
           keyed,
           this.database.masterUserSecretArn,
-          env.platform.alerting.receivers.map((receiver) => receiver.secret.remoteKey),
+          [
+            ...env.platform.alerting.receivers.map((receiver) => receiver.secret.remoteKey),
+            ...(env.platform.alerting.heartbeat ? [env.platform.alerting.heartbeat.secret.remoteKey] : []),
+          ],
         ),
       },
       mlflowServer: {
