@@ -68,12 +68,51 @@ describe("MlflowPostgres values", () => {
     const releases = json.resource.helm_release as Record<string, any>;
     const [clusterId, cluster] = Object.entries(releases).find(([, r]) => r.chart === "cluster")!;
     const operatorId = Object.keys(releases).find((id) => releases[id].chart === "cloudnative-pg")!;
-    const copyId = Object.keys(releases).find((id) => releases[id].chart === "raw")!;
+    const copyId = Object.keys(releases).find(
+      (id) => releases[id].chart === "raw" && releases[id].name === "mlflow-postgres-backup-credentials",
+    )!;
     expect(cluster).toMatchObject({ namespace: "mlflow", version: "0.8.1", name: "mlflow-postgres" });
     expect(cluster.depends_on).toEqual(
       expect.arrayContaining([`helm_release.${operatorId}`, `helm_release.${copyId}`]),
     );
     expect(clusterId).toBeDefined();
+  });
+
+  it("leaves out the chart's alerts that cannot be true: the HA ones by instances, zone spread, logical replication", () => {
+    const excluded = (instances: number) =>
+      helmValues(build({ instances }).database.release.values).cluster.monitoring.prometheusRule;
+    const always = [
+      "CNPGClusterZoneSpreadWarning",
+      "CNPGClusterLogicalReplicationErrors",
+      "CNPGClusterLogicalReplicationErrorsCritical",
+      "CNPGClusterLogicalReplicationLagging",
+      "CNPGClusterLogicalReplicationLaggingCritical",
+      "CNPGClusterLogicalReplicationStopped",
+      "CNPGClusterLogicalReplicationStoppedCritical",
+    ];
+    expect(excluded(1)).toEqual({
+      enabled: true,
+      excludeRules: ["CNPGClusterHACritical", "CNPGClusterHAWarning", ...always],
+    });
+    expect(excluded(2).excludeRules).toEqual(["CNPGClusterHAWarning", ...always]);
+    expect(excluded(3).excludeRules).toEqual(always);
+  });
+
+  it("installs the WAL archiving and backup alerts as a PrometheusRule beside the Cluster, with monitoring only", () => {
+    const { database } = build();
+    const [rule] = helmValues(database.alerts!.values).resources as any[];
+    expect(rule.kind).toBe("PrometheusRule");
+    expect(rule.metadata).toEqual({ name: "mlflow-postgres-backup-alerts", namespace: "mlflow" });
+    expect(rule.spec.groups[0].rules.map((r: any) => r.alert)).toEqual([
+      "CNPGWALArchivingFailing",
+      "CNPGBackupTooOld",
+      "CNPGBackupFailed",
+    ]);
+    for (const r of rule.spec.groups[0].rules) {
+      expect(r.expr).toContain('namespace="mlflow", pod=~"mlflow-postgres-([1-9][0-9]*)$"');
+      expect(r.labels).toMatchObject({ namespace: "mlflow", cnpg_cluster: "mlflow-postgres", platform: "mlops" });
+    }
+    expect(build({ monitoring: false }).database.alerts).toBeUndefined();
   });
 
   it("pins PostgreSQL 17 and spreads the instances over nodes", () => {
