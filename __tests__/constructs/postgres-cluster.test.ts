@@ -6,7 +6,13 @@
 import { parse } from "yaml";
 import { renderValues, type HelmValues } from "../../constructs/lib/values";
 import { MLFLOW_AUTH_DATABASE } from "../../constructs/platform/mlflow";
-import type { MlflowPostgresProps } from "../../constructs/platform/postgres-cluster";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import {
+  BARMAN_PLUGIN_MIGRATION,
+  CNPG_OPERATOR_OF_CHART,
+  type MlflowPostgresProps,
+} from "../../constructs/platform/postgres-cluster";
 import { baseProps, build, operatorProps, resources } from "../support/postgres-cluster";
 
 /** The values as Helm receives them: the release's YAML read back. */
@@ -287,5 +293,34 @@ describe("validation", () => {
         { resources: { requests: { cpu: "lots", memory: "128Mi" }, limits: { cpu: "1", memory: "1Gi" } } },
       ),
     ).toThrow(/PostgresOperator: resources\.requests\.cpu is "lots"/);
+  });
+});
+
+describe("the pinned CloudNativePG operator", () => {
+  const releasesDir = join(__dirname, "..", "..", "environments", "releases");
+  const pinned = readdirSync(releasesDir)
+    .filter((file) => file.endsWith(".json"))
+    .flatMap((file) => {
+      const version = JSON.parse(readFileSync(join(releasesDir, file), "utf8")).current.charts["cloudnative-pg"];
+      return version === undefined ? [] : [[file, version as string]];
+    });
+
+  it("is pinned by the on-prem release files", () => {
+    expect(pinned.map(([file]) => file).sort()).toEqual(["onprem-prod.json", "onprem-test.json"]);
+  });
+
+  it.each(pinned)("%s pins a chart whose operator still runs in-tree Barman Cloud backups (before 1.31)", (file, version) => {
+    const operator = CNPG_OPERATOR_OF_CHART[version];
+    const [major, minor] = (operator ?? "").split(".").map(Number);
+    if (operator === undefined || major !== 1 || minor >= 31)
+      throw new Error(
+        `releases/${file} pins cloudnative-pg ${version}, whose operator is ${operator ?? "not known to run in-tree backups"}. ${BARMAN_PLUGIN_MIGRATION}`,
+      );
+    expect(operator).toBe("1.30.0");
+  });
+
+  it("the message names the plugin, the Cluster's plugins section and the ObjectStore", () => {
+    for (const needed of ["plugin-barman-cloud", "barman-cloud.cloudnative-pg.io", "isWALArchiver", "ObjectStore", "1.31"])
+      expect(BARMAN_PLUGIN_MIGRATION).toContain(needed);
   });
 });

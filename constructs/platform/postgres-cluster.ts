@@ -14,6 +14,28 @@ import { PLATFORM_ALERT_LABELS, type AlertRule } from "./observability";
 
 /** PostgreSQL major version of the MLflow database. Changing it is a major upgrade. */
 export const POSTGRES_MAJOR = 17;
+/**
+ * Operator versions of the `cloudnative-pg` chart versions the platform has been checked with.
+ * Every one still runs the in-tree Barman Cloud backups (`backup.barmanObjectStore`), which
+ * CloudNativePG 1.31.0 removes: a chart whose operator is 1.31 or later needs
+ * `BARMAN_PLUGIN_MIGRATION` first.
+ */
+export const CNPG_OPERATOR_OF_CHART: Readonly<Record<string, string>> = { "0.29.0": "1.30.0" };
+
+/** What an operator bump to CloudNativePG 1.31 or later needs before it is pinned. */
+export const BARMAN_PLUGIN_MIGRATION =
+  "CloudNativePG 1.31 removes the in-tree Barman Cloud backups this platform configures " +
+  "(Cluster spec.backup.barmanObjectStore, ScheduledBackup method barmanObjectStore). Before pinning a " +
+  "cloudnative-pg chart whose operator is 1.31 or later: install the Barman Cloud plugin (chart " +
+  "plugin-barman-cloud from https://cloudnative-pg.github.io/charts, which needs cert-manager) in the " +
+  "operator's namespace, with its network flows; switch MlflowPostgres to the plugin (chart cluster: " +
+  "backups.method plugin and pluginConfiguration.name barman-cloud.cloudnative-pg.io, which render an " +
+  "ObjectStore barmancloud.cnpg.io/v1 and spec.plugins [{name: barman-cloud.cloudnative-pg.io, " +
+  "isWALArchiver: true, parameters.barmanObjectName}], and scheduledBackups[].method plugin); move the " +
+  "backup credentials and CA to the ObjectStore; check the backup alerts against the metrics the plugin " +
+  "exports (cnpg_collector_*_backup_timestamp are deprecated in 1.30); then add the chart's version to " +
+  "CNPG_OPERATOR_OF_CHART in constructs/platform/postgres-cluster.ts";
+
 /** Port of the `-rw`, `-ro` and `-r` Services and of the instances. */
 export const POSTGRES_PORT = 5432;
 /** Port of an instance's status endpoint, which the operator calls. */
