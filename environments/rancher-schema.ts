@@ -151,7 +151,10 @@ const onPremReceiverSchema = z.discriminatedUnion(
        * Events API v2 endpoint Alertmanager posts to, e.g. an internal relay that forwards to
        * PagerDuty (`pagerduty_configs[].url`). @default https://events.pagerduty.com/v2/enqueue
        */
-      url: notificationUrl("the Events API v2 endpoint or a relay", "https://pagerduty-relay.example.com/v2/enqueue").optional(),
+      url: notificationUrl(
+        "the Events API v2 endpoint or a relay",
+        "https://pagerduty-relay.example.com/v2/enqueue",
+      ).optional(),
     }),
     z.strictObject({
       kind: z.literal("webhook"),

@@ -95,9 +95,7 @@ describe("proxies and relays per receiver", () => {
 });
 
 describe("the heartbeat (dead man's switch)", () => {
-  const receivers: AlertReceiver[] = [
-    { kind: "pagerduty", name: "on-call", severities: ["critical"] },
-  ];
+  const receivers: AlertReceiver[] = [{ kind: "pagerduty", name: "on-call", severities: ["critical"] }];
 
   it("without it, Watchdog goes to the null receiver", () => {
     const config = alertmanagerConfig(receivers) as any;
@@ -153,7 +151,10 @@ describe("the heartbeat (dead man's switch)", () => {
       `prod: platform.alerting.receivers[0].name = "heartbeat": is the name of the heartbeat's receiver (platform.alerting.heartbeat is set); fix: give every receiver its own name`,
     ]);
     expect(
-      problemsOf(prod, (e) => (e.platform.alerting.heartbeat = { secret: { remoteKey: "https://hc-ping.com/x" } })),
+      problemsOf(
+        prod,
+        (e) => (e.platform.alerting.heartbeat = { secret: { remoteKey: "https://hc-ping.com/x" } }),
+      ),
     ).toEqual([
       'prod: platform.alerting.heartbeat.secret.remoteKey = "https://hc-ping.com/x": must be a Secrets Manager secret name or ARN; fix: create the secret in Secrets Manager and give its name, e.g. mlops/prod/alerting/slack',
     ]);

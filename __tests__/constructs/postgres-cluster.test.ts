@@ -116,7 +116,11 @@ describe("MlflowPostgres values", () => {
     ]);
     for (const r of rule.spec.groups[0].rules) {
       expect(r.expr).toContain('namespace="mlflow", pod=~"mlflow-postgres-([1-9][0-9]*)$"');
-      expect(r.labels).toMatchObject({ namespace: "mlflow", cnpg_cluster: "mlflow-postgres", platform: "mlops" });
+      expect(r.labels).toMatchObject({
+        namespace: "mlflow",
+        cnpg_cluster: "mlflow-postgres",
+        platform: "mlops",
+      });
     }
     expect(build({ monitoring: false }).database.alerts).toBeUndefined();
   });
@@ -301,7 +305,9 @@ describe("the pinned CloudNativePG operator", () => {
   const pinned = readdirSync(releasesDir)
     .filter((file) => file.endsWith(".json"))
     .flatMap((file) => {
-      const version = JSON.parse(readFileSync(join(releasesDir, file), "utf8")).current.charts["cloudnative-pg"];
+      const version = JSON.parse(readFileSync(join(releasesDir, file), "utf8")).current.charts[
+        "cloudnative-pg"
+      ];
       return version === undefined ? [] : [[file, version as string]];
     });
 
@@ -309,18 +315,27 @@ describe("the pinned CloudNativePG operator", () => {
     expect(pinned.map(([file]) => file).sort()).toEqual(["onprem-prod.json", "onprem-test.json"]);
   });
 
-  it.each(pinned)("%s pins a chart whose operator still runs in-tree Barman Cloud backups (before 1.31)", (file, version) => {
-    const operator = CNPG_OPERATOR_OF_CHART[version];
-    const [major, minor] = (operator ?? "").split(".").map(Number);
-    if (operator === undefined || major !== 1 || minor >= 31)
-      throw new Error(
-        `releases/${file} pins cloudnative-pg ${version}, whose operator is ${operator ?? "not known to run in-tree backups"}. ${BARMAN_PLUGIN_MIGRATION}`,
-      );
-    expect(operator).toBe("1.30.0");
-  });
+  it.each(pinned)(
+    "%s pins a chart whose operator still runs in-tree Barman Cloud backups (before 1.31)",
+    (file, version) => {
+      const operator = CNPG_OPERATOR_OF_CHART[version];
+      const [major, minor] = (operator ?? "").split(".").map(Number);
+      if (operator === undefined || major !== 1 || minor >= 31)
+        throw new Error(
+          `releases/${file} pins cloudnative-pg ${version}, whose operator is ${operator ?? "not known to run in-tree backups"}. ${BARMAN_PLUGIN_MIGRATION}`,
+        );
+      expect(operator).toBe("1.30.0");
+    },
+  );
 
   it("the message names the plugin, the Cluster's plugins section and the ObjectStore", () => {
-    for (const needed of ["plugin-barman-cloud", "barman-cloud.cloudnative-pg.io", "isWALArchiver", "ObjectStore", "1.31"])
+    for (const needed of [
+      "plugin-barman-cloud",
+      "barman-cloud.cloudnative-pg.io",
+      "isWALArchiver",
+      "ObjectStore",
+      "1.31",
+    ])
       expect(BARMAN_PLUGIN_MIGRATION).toContain(needed);
   });
 });

@@ -245,29 +245,37 @@ describe("proxies, relays and the heartbeat (amtool)", () => {
   });
 
   amtoolIt("amtool check-config refuses a proxy URL Alertmanager cannot parse (the check can fail)", () => {
-    const config = alertmanagerConfig([{ ...EVERY_RECEIVER_KIND[0], proxyUrl: "http://proxy.example.com:3128" }]);
+    const config = alertmanagerConfig([
+      { ...EVERY_RECEIVER_KIND[0], proxyUrl: "http://proxy.example.com:3128" },
+    ]);
     (config as any).receivers[1].slack_configs[0].http_config.proxy_url = "http://proxy example:3128";
     withConfig(config, (work) => {
       expect(run(AMTOOL as string, ["check-config", "alertmanager.yaml"], work).ok).toBe(false);
     });
   });
 
-  amtoolIt.each(["onprem-test", "onprem-prod"])("%s: amtool check-config accepts the configuration", (env) => {
-    withConfig(onPremConfig(env), (work) => {
-      const result = run(AMTOOL as string, ["check-config", "alertmanager.yaml"], work);
-      expect(result.ok).toBe(true);
-    });
-  });
+  amtoolIt.each(["onprem-test", "onprem-prod"])(
+    "%s: amtool check-config accepts the configuration",
+    (env) => {
+      withConfig(onPremConfig(env), (work) => {
+        const result = run(AMTOOL as string, ["check-config", "alertmanager.yaml"], work);
+        expect(result.ok).toBe(true);
+      });
+    },
+  );
 
-  amtoolIt("onprem-prod: Watchdog reaches only the heartbeat; alerts by severity reach their receivers", () => {
-    const config = onPremConfig("onprem-prod");
-    expect(routesTo(config, ["alertname=Watchdog", "severity=none"])).toBe("heartbeat");
-    expect(routesTo(config, ["alertname=InfoInhibitor", "severity=none"])).toBe("null");
-    expect(routesTo(config, ["alertname=CNPGClusterOffline", "severity=critical"])).toBe(
-      "on-call,platform-team",
-    );
-    expect(routesTo(config, ["alertname=KubePodCrashLooping", "severity=warning"])).toBe("platform-team");
-  });
+  amtoolIt(
+    "onprem-prod: Watchdog reaches only the heartbeat; alerts by severity reach their receivers",
+    () => {
+      const config = onPremConfig("onprem-prod");
+      expect(routesTo(config, ["alertname=Watchdog", "severity=none"])).toBe("heartbeat");
+      expect(routesTo(config, ["alertname=InfoInhibitor", "severity=none"])).toBe("null");
+      expect(routesTo(config, ["alertname=CNPGClusterOffline", "severity=critical"])).toBe(
+        "on-call,platform-team",
+      );
+      expect(routesTo(config, ["alertname=KubePodCrashLooping", "severity=warning"])).toBe("platform-team");
+    },
+  );
 
   amtoolIt("without a heartbeat, Watchdog goes to null (the route test can tell them apart)", () => {
     const config = alertmanagerConfig(EVERY_RECEIVER_KIND.filter((r) => r.kind !== "webhook"));

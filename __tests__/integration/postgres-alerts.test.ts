@@ -183,8 +183,16 @@ suite("cluster 0.8.1's alerts on a healthy on-prem Cluster (promtool)", () => {
     const fires = [{ job: JOB }];
     expect(
       promtoolTest(full["onprem-test"], healthyCluster(1), [
-        { evalTime: "2h", alert: "CNPGClusterHACritical", fires: fires.map((f) => ({ ...f, ...chartLabels("critical") })) },
-        { evalTime: "2h", alert: "CNPGClusterHAWarning", fires: fires.map((f) => ({ ...f, ...chartLabels("warning") })) },
+        {
+          evalTime: "2h",
+          alert: "CNPGClusterHACritical",
+          fires: fires.map((f) => ({ ...f, ...chartLabels("critical") })),
+        },
+        {
+          evalTime: "2h",
+          alert: "CNPGClusterHAWarning",
+          fires: fires.map((f) => ({ ...f, ...chartLabels("warning") })),
+        },
       ]),
     ).toBe("");
   });
@@ -204,34 +212,47 @@ suite("cluster 0.8.1's alerts on a healthy on-prem Cluster (promtool)", () => {
     const logical = alertsOf(full["onprem-test"]).filter((a) => a.includes("LogicalReplication"));
     expect(logical).toHaveLength(6);
     const left = (env: string) =>
-      alertsOf(full[env]).filter((alert) => !alertsOf(platform[env]).includes(alert)).sort();
+      alertsOf(full[env])
+        .filter((alert) => !alertsOf(platform[env]).includes(alert))
+        .sort();
     expect(left("onprem-test")).toEqual(
       ["CNPGClusterHACritical", "CNPGClusterHAWarning", "CNPGClusterZoneSpreadWarning", ...logical].sort(),
     );
     expect(left("onprem-prod")).toEqual(["CNPGClusterZoneSpreadWarning", ...logical].sort());
   });
 
-  it.each(Object.keys(INSTANCES))("%s: every remaining rule of the chart is quiet on a healthy Cluster", (env) => {
-    const remaining = alertsOf(platform[env]);
-    expect(remaining.length).toBeGreaterThanOrEqual(10);
-    expect(
-      promtoolTest(
-        platform[env],
-        healthyCluster(INSTANCES[env]),
-        remaining.map((alert) => ({ evalTime: "2h", alert, fires: [] })),
-      ),
-    ).toBe("");
-  });
+  it.each(Object.keys(INSTANCES))(
+    "%s: every remaining rule of the chart is quiet on a healthy Cluster",
+    (env) => {
+      const remaining = alertsOf(platform[env]);
+      expect(remaining.length).toBeGreaterThanOrEqual(10);
+      expect(
+        promtoolTest(
+          platform[env],
+          healthyCluster(INSTANCES[env]),
+          remaining.map((alert) => ({ evalTime: "2h", alert, fires: [] })),
+        ),
+      ).toBe("");
+    },
+  );
 
-  it.each(Object.keys(INSTANCES))("%s: the healthy series feed every remaining rule (the quiet is not absence)", (env) => {
-    const names = new Set(healthyCluster(INSTANCES[env]).map((s) => s.series.split("{")[0]));
-    for (const rule of platform[env].flatMap((g) => g.rules)) {
-      const metrics = [...rule.expr.matchAll(/\b(cnpg_[a-z_]+|kube_[a-z_]+|kubelet_[a-z_]+|up)\{/g)].map((m) => m[1]);
-      // The tablespace arm of the disk alerts reads volumes the Cluster does not have.
-      const fed = metrics.filter((m) => m !== "kube_pod_spec_volumes_persistentvolumeclaims_info");
-      expect({ alert: rule.alert, unfed: fed.filter((m) => !names.has(m)) }).toEqual({ alert: rule.alert, unfed: [] });
-    }
-  });
+  it.each(Object.keys(INSTANCES))(
+    "%s: the healthy series feed every remaining rule (the quiet is not absence)",
+    (env) => {
+      const names = new Set(healthyCluster(INSTANCES[env]).map((s) => s.series.split("{")[0]));
+      for (const rule of platform[env].flatMap((g) => g.rules)) {
+        const metrics = [...rule.expr.matchAll(/\b(cnpg_[a-z_]+|kube_[a-z_]+|kubelet_[a-z_]+|up)\{/g)].map(
+          (m) => m[1],
+        );
+        // The tablespace arm of the disk alerts reads volumes the Cluster does not have.
+        const fed = metrics.filter((m) => m !== "kube_pod_spec_volumes_persistentvolumeclaims_info");
+        expect({ alert: rule.alert, unfed: fed.filter((m) => !names.has(m)) }).toEqual({
+          alert: rule.alert,
+          unfed: [],
+        });
+      }
+    },
+  );
 
   it("onprem-test: one instance down fires CNPGClusterOffline, which clears when it is back (a remaining rule can fire)", () => {
     const series = healthyCluster(1).map((s) =>
@@ -256,30 +277,43 @@ promtoolOnly("the platform's WAL archiving and backup alerts (promtool)", () => 
     platform: "mlops",
   });
   const replace = (series: Series[], name: string, values: string, pod = `${CLUSTER}-1`) =>
-    series.map((s) => (s.series.startsWith(`${name}{`) && s.series.includes(`pod="${pod}"`) ? { ...s, values } : s));
+    series.map((s) =>
+      s.series.startsWith(`${name}{`) && s.series.includes(`pod="${pod}"`) ? { ...s, values } : s,
+    );
 
-  it.each([1, 3])("all quiet on a healthy Cluster of %i instance(s), replicas exporting zero timestamps", (n) => {
-    expect(
-      promtoolTest(
-        groups,
-        healthyCluster(n),
-        ["CNPGWALArchivingFailing", "CNPGBackupTooOld", "CNPGBackupFailed"].map((alert) => ({
-          evalTime: "2h",
-          alert,
-          fires: [],
-        })),
-      ),
-    ).toBe("");
-  });
+  it.each([1, 3])(
+    "all quiet on a healthy Cluster of %i instance(s), replicas exporting zero timestamps",
+    (n) => {
+      expect(
+        promtoolTest(
+          groups,
+          healthyCluster(n),
+          ["CNPGWALArchivingFailing", "CNPGBackupTooOld", "CNPGBackupFailed"].map((alert) => ({
+            evalTime: "2h",
+            alert,
+            fires: [],
+          })),
+        ),
+      ).toBe("");
+    },
+  );
 
   it("CNPGWALArchivingFailing fires after 15 minutes of failures and clears at the next archival", () => {
     // Archived until minute 20, then every attempt fails until minute 80, then archiving resumes.
-    let series = replace(healthyCluster(3), "cnpg_pg_stat_archiver_last_archived_time", "60+60x19 1200x60 4860+60x70");
+    let series = replace(
+      healthyCluster(3),
+      "cnpg_pg_stat_archiver_last_archived_time",
+      "60+60x19 1200x60 4860+60x70",
+    );
     series = replace(series, "cnpg_pg_stat_archiver_last_failed_time", "-1x20 1260+60x60 4800x70");
     expect(
       promtoolTest(groups, series, [
         { evalTime: "30m", alert: "CNPGWALArchivingFailing", fires: [] },
-        { evalTime: "40m", alert: "CNPGWALArchivingFailing", fires: [own("critical", { pod: `${CLUSTER}-1` })] },
+        {
+          evalTime: "40m",
+          alert: "CNPGWALArchivingFailing",
+          fires: [own("critical", { pod: `${CLUSTER}-1` })],
+        },
         { evalTime: "90m", alert: "CNPGWALArchivingFailing", fires: [] },
       ]),
     ).toBe("");
@@ -290,7 +324,11 @@ promtoolOnly("the platform's WAL archiving and backup alerts (promtool)", () => 
     series = replace(series, "cnpg_pg_stat_archiver_last_failed_time", "60+60x150");
     expect(
       promtoolTest(groups, series, [
-        { evalTime: "30m", alert: "CNPGWALArchivingFailing", fires: [own("critical", { pod: `${CLUSTER}-1` })] },
+        {
+          evalTime: "30m",
+          alert: "CNPGWALArchivingFailing",
+          fires: [own("critical", { pod: `${CLUSTER}-1` })],
+        },
       ]),
     ).toBe("");
   });

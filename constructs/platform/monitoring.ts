@@ -342,7 +342,8 @@ export function notificationUrlProblem(value: string): string | undefined {
   } catch {
     return "is not a URL";
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") return `uses ${url.protocol.replace(":", "")}, not http or https`;
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    return `uses ${url.protocol.replace(":", "")}, not http or https`;
   if (url.hostname === "") return "names no host";
   if (url.username !== "" || url.password !== "") return "carries a user or password";
   if (/\s/.test(value)) return "contains white space";

@@ -632,7 +632,12 @@ export function excludedChartAlerts(instances: number): ExcludedAlert[] {
       ? [{ alert: "CNPGClusterHACritical", reason: "one instance has no standby replica" }]
       : []),
     ...(instances < 3
-      ? [{ alert: "CNPGClusterHAWarning", reason: `${instances} instance(s) never have two standby replicas` }]
+      ? [
+          {
+            alert: "CNPGClusterHAWarning",
+            reason: `${instances} instance(s) never have two standby replicas`,
+          },
+        ]
       : []),
     {
       alert: "CNPGClusterZoneSpreadWarning",
