@@ -148,6 +148,9 @@ describe("npm run doctor", () => {
   describe("on-prem environments", () => {
     const KUBECONFIG = "/tmp/rancher.yaml";
     const withKubeconfig = { CHECKPOINT_DISABLE: "1", KUBE_CONFIG_PATH: KUBECONFIG };
+    /** The command that lists a Secret's key names (go-template over .data, no value printed). */
+    const secretKeys = (name: string) =>
+      `kubectl get secret ${name} -n terraform-state -o go-template --template {{range $key, $value := .data}}{{$key}}{{"\\n"}}{{end}} --context rancher-mlops-test --kubeconfig ${KUBECONFIG}`;
     const serverVersion = (minor: string) =>
       installed(JSON.stringify({ clientVersion: {}, serverVersion: { major: "1", minor } }));
     const rancher: Answers = {
@@ -157,6 +160,8 @@ describe("npm run doctor", () => {
         serverVersion("34"),
       [`kubectl get namespace terraform-state --context rancher-mlops-test -o name --kubeconfig ${KUBECONFIG}`]:
         installed("namespace/terraform-state\n"),
+      [secretKeys("alert-receiver-platform-team")]: installed("api-url\n"),
+      [secretKeys("alert-receiver-heartbeat")]: installed("url\n"),
     };
     const onPrem = (answers: Answers, env: Record<string, string> = withKubeconfig) => {
       const result = runDoctor(machine(answers, env), ENVIRONMENTS, "onprem-test");
@@ -215,6 +220,38 @@ describe("npm run doctor", () => {
         "FAIL onprem-test state: namespace terraform-state not readable (Error from server (NotFound)",
       );
       expect(text).toContain("fix: kubectl --context rancher-mlops-test create namespace terraform-state");
+      expect(exitCode).toBe(1);
+    });
+
+    it("checks that each receiver's Secret holds the key its kind reads, the heartbeat's included", () => {
+      const { exitCode, text } = onPrem(rancher);
+      expect(text).toContain("ok   onprem-test secret alert-receiver-platform-team: holds api-url\n");
+      expect(text).toContain("ok   onprem-test secret alert-receiver-heartbeat: holds url\n");
+      expect(exitCode).toBe(0);
+    });
+
+    it("fails on a receiver Secret with another key, naming the keys it has (never the values) and the fix", () => {
+      const { exitCode, text } = onPrem({
+        ...rancher,
+        [secretKeys("alert-receiver-platform-team")]: installed("url\nwebhook\n"),
+      });
+      expect(text).toContain(
+        "FAIL onprem-test secret alert-receiver-platform-team: holds url, webhook, not api-url (what a slack receiver reads); fix: kubectl -n terraform-state delete secret alert-receiver-platform-team; kubectl -n terraform-state create secret generic alert-receiver-platform-team --from-literal=api-url=<value>\n",
+      );
+      expect(exitCode).toBe(1);
+    });
+
+    it("fails on a missing receiver Secret, with the command that creates it", () => {
+      const { exitCode, text } = onPrem({
+        ...rancher,
+        [secretKeys("alert-receiver-heartbeat")]: failing(
+          'Error from server (NotFound): secrets "alert-receiver-heartbeat" not found',
+          1,
+        ),
+      });
+      expect(text).toContain(
+        'FAIL onprem-test secret alert-receiver-heartbeat: not readable in terraform-state (Error from server (NotFound): secrets "alert-receiver-heartbeat" not found); fix: kubectl -n terraform-state create secret generic alert-receiver-heartbeat --from-literal=url=<value>',
+      );
       expect(exitCode).toBe(1);
     });
 

@@ -1,5 +1,5 @@
 import type { RancherEnvironmentInput } from "./rancher-schema";
-import { onPremTest } from "./onprem-test";
+import { ORGANISATION_PROXY, onPremTest } from "./onprem-test";
 
 /**
  * On-prem production: the Rancher prod cluster on RHEL, with the GPU prod nodes. Protected:
@@ -55,14 +55,17 @@ export const onPremProd: RancherEnvironmentInput = {
     pipelines: { manifestsRepository: "https://git.example.com/mirrors/kubeflow-pipelines.git" },
     alerting: {
       receivers: [
-        { kind: "pagerduty", name: "on-call", severities: ["critical"] },
+        { kind: "pagerduty", name: "on-call", severities: ["critical"], proxyUrl: ORGANISATION_PROXY },
         {
           kind: "slack",
           name: "platform-team",
           channel: "#mlops-prod-alerts",
           severities: ["critical", "warning", "info"],
+          proxyUrl: ORGANISATION_PROXY,
         },
       ],
+      // A page when the alert path itself breaks: the checking service alerts when pings stop.
+      heartbeat: { proxyUrl: ORGANISATION_PROXY, intervalMinutes: 5 },
     },
   },
 };

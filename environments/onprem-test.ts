@@ -13,6 +13,9 @@ export function artifactoryChartRemote(host: string, upstream: string): string {
     : `https://${host}/artifactory/api/helm/${key}`;
 }
 
+/** The organisation's outbound HTTP proxy: the clusters reach the internet only through it. */
+export const ORGANISATION_PROXY = "http://proxy.example.com:3128";
+
 /** Artifactory of the on-prem environments and its remote repository per upstream registry. */
 const ARTIFACTORY = "artifactory.example.com";
 const REGISTRY_REMOTES = {
@@ -82,6 +85,7 @@ export const onPremTest: RancherEnvironmentInput = {
     monitoring: { retentionDays: 7, storageGib: 20 },
     // The clusters reach no internet: Argo CD reads the manifests from the organisation's mirror.
     pipelines: { manifestsRepository: "https://git.example.com/mirrors/kubeflow-pipelines.git" },
+    // Slack and the heartbeat service are on the internet, reached through the organisation's proxy.
     alerting: {
       receivers: [
         {
@@ -89,8 +93,10 @@ export const onPremTest: RancherEnvironmentInput = {
           name: "platform-team",
           channel: "#mlops-test-alerts",
           severities: ["critical", "warning"],
+          proxyUrl: ORGANISATION_PROXY,
         },
       ],
+      heartbeat: { proxyUrl: ORGANISATION_PROXY },
     },
   },
 };

@@ -14,6 +14,7 @@ import {
   partitionOf,
   REGION_ZONES,
 } from "./catalogues";
+import { notificationUrlProblem } from "../constructs/platform/monitoring";
 
 /**
  * Kubernetes versions in EKS standard support when this release was cut, with the managed
@@ -561,6 +562,33 @@ export const ALERT_SEVERITIES = ["critical", "warning", "info"] as const;
 const SECRETS_MANAGER_SECRET =
   /^(arn:aws(-[a-z]+)*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+|[A-Za-z0-9/_+=.@-]{1,512})$/;
 
+/**
+ * The URL of an HTTP proxy or relay Alertmanager calls: http or https, with a host, without user
+ * or password (those would sit in Helm values and the state; a relay's credential goes in the
+ * receiver's Secret).
+ */
+export const notificationUrl = (what: string, example: string) =>
+  z.string().superRefine((text, ctx) => {
+    const problem = notificationUrlProblem(text);
+    if (problem)
+      ctx.addIssue({
+        code: "custom",
+        input: text,
+        message: fix(
+          `must be the http:// or https:// URL of ${what} without user or password (this one ${problem})`,
+          `use e.g. ${example}; a credential goes in the receiver's Secret, not in the URL`,
+        ),
+      });
+  });
+
+/** Minutes between heartbeat pings. */
+export const heartbeatInterval = z
+  .number({ error: fix("must be a whole number of minutes", "use e.g. 5") })
+  .int({ error: fix("must be a whole number of minutes", "use e.g. 5") })
+  .min(1, { error: fix("must be at least 1", "ping every 1 to 60 minutes") })
+  .max(60, { error: fix("must be at most 60", "ping at least hourly") })
+  .optional();
+
 const receiverCommon = {
   /** Receiver name in Alertmanager and in its Secret's name (`alert-receiver-<name>`). */
   name: z.string().regex(/^[a-z][a-z0-9-]{0,38}[a-z0-9]$/, {
@@ -696,6 +724,19 @@ const awsPlatformSchema = z.strictObject({
   alerting: z
     .strictObject({
       receivers: z.array(alertReceiverSchema).default([]),
+      /**
+       * Dead man's switch: the always-firing `Watchdog` alert is posted every `intervalMinutes`
+       * to a healthchecks-style URL (the service alerts when the pings stop). The URL is read
+       * from this Secrets Manager secret, copied into `alert-receiver-heartbeat` (key `url`).
+       * @default none (Watchdog goes nowhere)
+       */
+      heartbeat: z
+        .strictObject({
+          secret: receiverCommon.secret,
+          /** Minutes between pings; the checking service's period must be longer. @default 5 */
+          intervalMinutes: heartbeatInterval,
+        })
+        .optional(),
     })
     .prefault({}),
 });
@@ -1332,7 +1373,7 @@ export const environmentSchema = z
         ),
       });
     }
-    const receiverNames = new Set<string>();
+    const receiverNames = new Set<string>(env.platform.alerting.heartbeat ? ["heartbeat"] : []);
     env.platform.alerting.receivers.forEach((receiver, index) => {
       if (receiverNames.has(receiver.name) || receiver.name === "null") {
         ctx.addIssue({
@@ -1342,7 +1383,9 @@ export const environmentSchema = z
           message: fix(
             receiver.name === "null"
               ? "is the name of the receiver that drops alerts"
-              : "must be unique among the receivers",
+              : receiver.name === "heartbeat" && env.platform.alerting.heartbeat
+                ? "is the name of the heartbeat's receiver (platform.alerting.heartbeat is set)"
+                : "must be unique among the receivers",
             "give every receiver its own name",
           ),
         });

@@ -7,7 +7,8 @@
  * Node and npm, Terraform and its version, the AWS CLI and the account its credentials belong
  * to against each environment's allowed accounts, the state bucket of each environment that
  * keeps remote state, the update check of the cdktf CLI; for on-prem environments the kubeconfig
- * (`KUBE_CONFIG_PATH`), each cluster's context and version, and the state backend's namespace.
+ * (`KUBE_CONFIG_PATH`), each cluster's context and version, the state backend's namespace, and
+ * the keys of the alert receivers' hand-made Secrets there (names only: values are not printed).
  */
 import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
@@ -16,6 +17,11 @@ import { loadEnvironments } from "../environments/load";
 import { isAws, isOnPrem } from "../environments/targets";
 import type { Environment } from "../environments/schema";
 import type { RancherEnvironment } from "../environments/rancher-schema";
+import {
+  alertReceiverSecretKey,
+  alertReceiverSecretName,
+  withHeartbeat,
+} from "../constructs/platform/monitoring";
 
 /** The oldest versions the project works with: Node for synth and tests, Terraform for S3 native locking. */
 export const MINIMUM_NODE = "20.0.0";
@@ -313,8 +319,59 @@ function onPremChecks(ctx: DoctorContext, environments: readonly RancherEnvironm
             fix: `kubectl --context ${context} create namespace ${namespace} (see "On-prem: Rancher clusters" in README.md)`,
           },
     );
+    if (state.code === 0)
+      checks.push(...receiverSecretChecks(environment, (args) => kubectl([...args, "--context", context])));
   }
   return checks;
+}
+
+/** Prints a Secret's key names, one a line, never a value. */
+const SECRET_KEY_NAMES = '{{range $key, $value := .data}}{{$key}}{{"\\n"}}{{end}}';
+
+/**
+ * Each alert receiver's Secret `alert-receiver-<name>` (the heartbeat's included) in the state
+ * namespace, holding the key Alertmanager reads for its kind: with another key the deploy
+ * succeeds and every notification fails when sent. Only the key names are printed.
+ */
+function receiverSecretChecks(
+  environment: RancherEnvironment,
+  kubectl: (args: string[]) => CommandResult,
+): Check[] {
+  const namespace = environment.stateBackend.namespace;
+  const alerting = environment.platform.alerting;
+  return withHeartbeat(alerting.receivers, alerting.heartbeat).map((receiver): Check => {
+    const name = alertReceiverSecretName(receiver.name);
+    const key = alertReceiverSecretKey(receiver.kind);
+    const subject = `${environment.name} secret ${name}`;
+    const create = `kubectl -n ${namespace} create secret generic ${name} --from-literal=${key}=<value>`;
+    const read = kubectl([
+      "get",
+      "secret",
+      name,
+      "-n",
+      namespace,
+      "-o",
+      "go-template",
+      "--template",
+      SECRET_KEY_NAMES,
+    ]);
+    if (read.code !== 0)
+      return {
+        status: "fail",
+        subject,
+        detail: `not readable in ${namespace} (${firstLine(read.stderr) || `exit ${read.code}`})`,
+        fix: `${create} (see "Before the first deploy, on the Rancher side" in README.md)`,
+      };
+    const keys = read.stdout.split("\n").filter((line) => line !== "");
+    return keys.includes(key)
+      ? { status: "ok", subject, detail: `holds ${key}` }
+      : {
+          status: "fail",
+          subject,
+          detail: `holds ${keys.length > 0 ? keys.join(", ") : "no key"}, not ${key} (what a ${receiver.kind} receiver reads)`,
+          fix: `kubectl -n ${namespace} delete secret ${name}; ${create}`,
+        };
+  });
 }
 
 /** One line per check: `ok   terraform 1.11.4`, `FAIL aws credentials: ...; fix: ...`. */

@@ -267,11 +267,10 @@ export class FoundationStack extends TerraformStack {
       },
       externalSecrets: {
         purpose: "copies this environment's database and alert receiver credentials into Kubernetes Secrets",
-        statements: secretReaderStatements(
-          keyed,
-          this.database.masterUserSecretArn,
-          env.platform.alerting.receivers.map((receiver) => receiver.secret.remoteKey),
-        ),
+        statements: secretReaderStatements(keyed, this.database.masterUserSecretArn, [
+          ...env.platform.alerting.receivers.map((receiver) => receiver.secret.remoteKey),
+          ...(env.platform.alerting.heartbeat ? [env.platform.alerting.heartbeat.secret.remoteKey] : []),
+        ]),
       },
       mlflowServer: {
         purpose: "reads and writes run artifacts and models in the artifacts bucket",

@@ -14,7 +14,14 @@ import {
   type TrafficRule,
 } from "../constructs/platform/platform-namespace";
 import { ClusterAddons, gpuNodePlacement } from "../constructs/platform/cluster-addons";
-import { Monitoring, alertReceiverSecretName, alertReceiverSecrets } from "../constructs/platform/monitoring";
+import {
+  Monitoring,
+  alertReceiverSecretKey,
+  alertReceiverSecretName,
+  alertReceiverSecrets,
+  withHeartbeat,
+  type AlertReceiver,
+} from "../constructs/platform/monitoring";
 import { SecretCopies } from "../constructs/platform/secret-copies";
 import { kserveObjectStoreAnnotations } from "../constructs/serving/object-store-access";
 import { PlatformSecrets } from "../constructs/platform/platform-secrets";
@@ -188,9 +195,11 @@ export class PlatformStack extends TerraformStack {
           : undefined,
     };
 
+    // The receivers reading a credential from `alert-receiver-<name>`, the heartbeat's included.
+    const credentialedReceivers = withHeartbeat(platform.alerting.receivers, platform.alerting.heartbeat);
     // Everything else waits for these: the hand-made Secrets in the namespaces that use them.
     const base: ITerraformDependable[] = [
-      ...this.copyHandMadeSecrets(target, platform.alerting.receivers, [
+      ...this.copyHandMadeSecrets(target, credentialedReceivers, [
         ...Object.values(this.namespaces),
         ...Object.values(addonNamespaces).filter((ns): ns is PlatformNamespace => ns !== undefined),
       ]),
@@ -266,7 +275,7 @@ export class PlatformStack extends TerraformStack {
       databaseSecret: { namespace: NS.mlflow, name: DATABASE_ADMIN_SECRET },
       generated: [...credentials, ...(loginSecrets?.generated ?? [])],
       shared: [{ credential: MLFLOW_CLIENT, consumerNamespace: NS.serving }, ...(loginSecrets?.shared ?? [])],
-      fromSecretStore: alertReceiverSecrets(platform.alerting.receivers, NS.monitoring),
+      fromSecretStore: alertReceiverSecrets(credentialedReceivers, NS.monitoring),
       dependsOn: [
         operators.externalSecrets.release,
         this.namespaces.mlflow.namespace,
@@ -287,6 +296,7 @@ export class PlatformStack extends TerraformStack {
       observed: { serving: NS.serving, mlflow: NS.mlflow, pipelines: NS.kubeflow },
       scrapeable: target.scrapeableComponents,
       receivers: platform.alerting.receivers,
+      heartbeat: platform.alerting.heartbeat,
       login: login ? grafanaLogin(target, login, platform.exposure) : undefined,
       dependsOn: [...base, secrets.release.release],
     });
@@ -483,7 +493,7 @@ export class PlatformStack extends TerraformStack {
    */
   private copyHandMadeSecrets(
     target: ClusterTarget,
-    receivers: readonly { readonly name: string; readonly secret?: unknown }[],
+    receivers: readonly AlertReceiver[],
     namespaces: readonly PlatformNamespace[],
   ): ITerraformDependable[] {
     const source = target.handMadeSecretsNamespace;
@@ -495,13 +505,18 @@ export class PlatformStack extends TerraformStack {
         labels: Record<string, string>;
         purposes: string[];
         annotationsIn: Record<string, Record<string, string>>;
+        requiredKeys: Set<string>;
       }
     >();
     const want = (
       name: string | undefined,
       where: readonly string[],
       purpose: string,
-      extra: { labels?: Record<string, string>; annotationsIn?: Record<string, Record<string, string>> } = {},
+      extra: {
+        labels?: Record<string, string>;
+        annotationsIn?: Record<string, Record<string, string>>;
+        requiredKeys?: readonly string[];
+      } = {},
     ) => {
       if (name === undefined) return;
       const entry = wanted.get(name) ?? {
@@ -509,10 +524,12 @@ export class PlatformStack extends TerraformStack {
         labels: {},
         purposes: [],
         annotationsIn: {},
+        requiredKeys: new Set(),
       };
       where.forEach((namespace) => entry.namespaces.add(namespace));
       Object.assign(entry.labels, extra.labels);
       Object.assign(entry.annotationsIn, extra.annotationsIn);
+      extra.requiredKeys?.forEach((key) => entry.requiredKeys.add(key));
       if (!entry.purposes.includes(purpose)) entry.purposes.push(purpose);
       wanted.set(name, entry);
     };
@@ -549,6 +566,8 @@ export class PlatformStack extends TerraformStack {
           alertReceiverSecretName(receiver.name),
           [NS.monitoring],
           `credential of alert receiver ${receiver.name}`,
+          // Alertmanager reads the file of this key: with another key every notification fails when sent.
+          { requiredKeys: [alertReceiverSecretKey(receiver.kind)] },
         );
     const copies = new SecretCopies(this, "HandMadeSecrets", {
       sourceNamespace: source,
@@ -557,6 +576,7 @@ export class PlatformStack extends TerraformStack {
         namespaces: [...entry.namespaces],
         labels: entry.labels,
         annotationsIn: entry.annotationsIn,
+        requiredKeys: [...entry.requiredKeys],
         purpose: entry.purposes.join("; "),
       })),
       dependsOn: namespaces.map((ns) => ns.namespace),

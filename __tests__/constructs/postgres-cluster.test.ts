@@ -6,7 +6,13 @@
 import { parse } from "yaml";
 import { renderValues, type HelmValues } from "../../constructs/lib/values";
 import { MLFLOW_AUTH_DATABASE } from "../../constructs/platform/mlflow";
-import type { MlflowPostgresProps } from "../../constructs/platform/postgres-cluster";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import {
+  BARMAN_PLUGIN_MIGRATION,
+  CNPG_OPERATOR_OF_CHART,
+  type MlflowPostgresProps,
+} from "../../constructs/platform/postgres-cluster";
 import { baseProps, build, operatorProps, resources } from "../support/postgres-cluster";
 
 /** The values as Helm receives them: the release's YAML read back. */
@@ -68,12 +74,55 @@ describe("MlflowPostgres values", () => {
     const releases = json.resource.helm_release as Record<string, any>;
     const [clusterId, cluster] = Object.entries(releases).find(([, r]) => r.chart === "cluster")!;
     const operatorId = Object.keys(releases).find((id) => releases[id].chart === "cloudnative-pg")!;
-    const copyId = Object.keys(releases).find((id) => releases[id].chart === "raw")!;
+    const copyId = Object.keys(releases).find(
+      (id) => releases[id].chart === "raw" && releases[id].name === "mlflow-postgres-backup-credentials",
+    )!;
     expect(cluster).toMatchObject({ namespace: "mlflow", version: "0.8.1", name: "mlflow-postgres" });
     expect(cluster.depends_on).toEqual(
       expect.arrayContaining([`helm_release.${operatorId}`, `helm_release.${copyId}`]),
     );
     expect(clusterId).toBeDefined();
+  });
+
+  it("leaves out the chart's alerts that cannot be true: the HA ones by instances, zone spread, logical replication", () => {
+    const excluded = (instances: number) =>
+      helmValues(build({ instances }).database.release.values).cluster.monitoring.prometheusRule;
+    const always = [
+      "CNPGClusterZoneSpreadWarning",
+      "CNPGClusterLogicalReplicationErrors",
+      "CNPGClusterLogicalReplicationErrorsCritical",
+      "CNPGClusterLogicalReplicationLagging",
+      "CNPGClusterLogicalReplicationLaggingCritical",
+      "CNPGClusterLogicalReplicationStopped",
+      "CNPGClusterLogicalReplicationStoppedCritical",
+    ];
+    expect(excluded(1)).toEqual({
+      enabled: true,
+      excludeRules: ["CNPGClusterHACritical", "CNPGClusterHAWarning", ...always],
+    });
+    expect(excluded(2).excludeRules).toEqual(["CNPGClusterHAWarning", ...always]);
+    expect(excluded(3).excludeRules).toEqual(always);
+  });
+
+  it("installs the WAL archiving and backup alerts as a PrometheusRule beside the Cluster, with monitoring only", () => {
+    const { database } = build();
+    const [rule] = helmValues(database.alerts!.values).resources as any[];
+    expect(rule.kind).toBe("PrometheusRule");
+    expect(rule.metadata).toEqual({ name: "mlflow-postgres-backup-alerts", namespace: "mlflow" });
+    expect(rule.spec.groups[0].rules.map((r: any) => r.alert)).toEqual([
+      "CNPGWALArchivingFailing",
+      "CNPGBackupTooOld",
+      "CNPGBackupFailed",
+    ]);
+    for (const r of rule.spec.groups[0].rules) {
+      expect(r.expr).toContain('namespace="mlflow", pod=~"mlflow-postgres-([1-9][0-9]*)$"');
+      expect(r.labels).toMatchObject({
+        namespace: "mlflow",
+        cnpg_cluster: "mlflow-postgres",
+        platform: "mlops",
+      });
+    }
+    expect(build({ monitoring: false }).database.alerts).toBeUndefined();
   });
 
   it("pins PostgreSQL 17 and spreads the instances over nodes", () => {
@@ -248,5 +297,45 @@ describe("validation", () => {
         { resources: { requests: { cpu: "lots", memory: "128Mi" }, limits: { cpu: "1", memory: "1Gi" } } },
       ),
     ).toThrow(/PostgresOperator: resources\.requests\.cpu is "lots"/);
+  });
+});
+
+describe("the pinned CloudNativePG operator", () => {
+  const releasesDir = join(__dirname, "..", "..", "environments", "releases");
+  const pinned = readdirSync(releasesDir)
+    .filter((file) => file.endsWith(".json"))
+    .flatMap((file) => {
+      const version = JSON.parse(readFileSync(join(releasesDir, file), "utf8")).current.charts[
+        "cloudnative-pg"
+      ];
+      return version === undefined ? [] : [[file, version as string]];
+    });
+
+  it("is pinned by the on-prem release files", () => {
+    expect(pinned.map(([file]) => file).sort()).toEqual(["onprem-prod.json", "onprem-test.json"]);
+  });
+
+  it.each(pinned)(
+    "%s pins a chart whose operator still runs in-tree Barman Cloud backups (before 1.31)",
+    (file, version) => {
+      const operator = CNPG_OPERATOR_OF_CHART[version];
+      const [major, minor] = (operator ?? "").split(".").map(Number);
+      if (operator === undefined || major !== 1 || minor >= 31)
+        throw new Error(
+          `releases/${file} pins cloudnative-pg ${version}, whose operator is ${operator ?? "not known to run in-tree backups"}. ${BARMAN_PLUGIN_MIGRATION}`,
+        );
+      expect(operator).toBe("1.30.0");
+    },
+  );
+
+  it("the message names the plugin, the Cluster's plugins section and the ObjectStore", () => {
+    for (const needed of [
+      "plugin-barman-cloud",
+      "barman-cloud.cloudnative-pg.io",
+      "isWALArchiver",
+      "ObjectStore",
+      "1.31",
+    ])
+      expect(BARMAN_PLUGIN_MIGRATION).toContain(needed);
   });
 });

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import Ajv from "ajv";
 import { parse, parseAllDocuments, stringify } from "yaml";
-import { synthesizeEnvironments } from "../support/synth";
+import { synthesizeEnvironments, synthesizeOnPremEnvironments } from "../support/synth";
 import { findExecutable, UPSTREAM_DIR } from "../support/upstream";
 import { ensureTools } from "../../scripts/verify/tools";
 import { alertmanagerConfig, controlPlaneValues } from "../../constructs/platform/monitoring";
@@ -169,6 +169,117 @@ describe("every receiver kind", () => {
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
+  });
+});
+
+describe("proxies, relays and the heartbeat (amtool)", () => {
+  const amtoolVersion = AMTOOL
+    ? /version (\d+)\.(\d+)\./.exec(spawnSync(AMTOOL, ["--version"], { encoding: "utf8" }).stdout ?? "")
+    : null;
+  const webhookFiles =
+    amtoolVersion !== null && (Number(amtoolVersion[1]) > 0 || Number(amtoolVersion[2]) >= 26);
+  /**
+   * The configuration as amtool of this machine can load it: before 0.26 it knows no webhook
+   * `url_file`, so the webhooks' bodies are replaced by a literal URL. Routing reads only the
+   * route tree and the receivers' names, which stay as they are.
+   */
+  const loadable = (config: Record<string, any>) =>
+    webhookFiles
+      ? config
+      : {
+          ...config,
+          receivers: config.receivers.map((r: any) =>
+            r.webhook_configs
+              ? {
+                  ...r,
+                  webhook_configs: r.webhook_configs.map(({ url_file: _file, ...rest }: any) => ({
+                    ...rest,
+                    url: "http://webhook.invalid/",
+                  })),
+                }
+              : r,
+          ),
+        };
+  if (AMTOOL && !webhookFiles) {
+    process.stdout.write(
+      `SKIPPED __tests__/integration/alerts.test.ts: amtool ${amtoolVersion?.slice(1).join(".") ?? "of unknown version"} predates webhook url_file (Alertmanager 0.26): the heartbeat's and webhooks' files are checked in process only, routing on the real route tree\n`,
+    );
+  }
+  const onPrem = synthesizeOnPremEnvironments();
+  const onPremConfig = (env: string) => monitoringValues(onPrem[env].platform.json).alertmanager.config;
+  const withConfig = <T>(config: Record<string, any>, body: (dir: string) => T): T => {
+    const work = mkdtempSync(join(tmpdir(), "routes-"));
+    try {
+      writeFileSync(join(work, "alertmanager.yaml"), stringify(loadable(config)));
+      return body(work);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  };
+  const routesTo = (config: Record<string, any>, labels: string[]): string =>
+    withConfig(config, (work) => {
+      const result = run(
+        AMTOOL as string,
+        ["config", "routes", "test", "--config.file=alertmanager.yaml", ...labels],
+        work,
+      );
+      if (!result.ok) throw new Error(result.output);
+      return result.stdout.trim();
+    });
+  const amtoolIt = AMTOOL ? it : it.skip;
+
+  amtoolIt("amtool check-config accepts proxy_url on every kind and PagerDuty's relay url", () => {
+    const config = alertmanagerConfig(
+      EVERY_RECEIVER_KIND.map((receiver) => ({
+        ...receiver,
+        proxyUrl: "http://proxy.example.com:3128",
+        ...(receiver.kind === "pagerduty" ? { url: "https://pagerduty-relay.example.com/v2/enqueue" } : {}),
+      })),
+      { proxyUrl: "http://proxy.example.com:3128" },
+    );
+    withConfig(config, (work) => {
+      const result = run(AMTOOL as string, ["check-config", "alertmanager.yaml"], work);
+      expect(result.output).toContain(` - ${EVERY_RECEIVER_KIND.length + 2} receivers`);
+      expect(result.ok).toBe(true);
+    });
+  });
+
+  amtoolIt("amtool check-config refuses a proxy URL Alertmanager cannot parse (the check can fail)", () => {
+    const config = alertmanagerConfig([
+      { ...EVERY_RECEIVER_KIND[0], proxyUrl: "http://proxy.example.com:3128" },
+    ]);
+    (config as any).receivers[1].slack_configs[0].http_config.proxy_url = "http://proxy example:3128";
+    withConfig(config, (work) => {
+      expect(run(AMTOOL as string, ["check-config", "alertmanager.yaml"], work).ok).toBe(false);
+    });
+  });
+
+  amtoolIt.each(["onprem-test", "onprem-prod"])(
+    "%s: amtool check-config accepts the configuration",
+    (env) => {
+      withConfig(onPremConfig(env), (work) => {
+        const result = run(AMTOOL as string, ["check-config", "alertmanager.yaml"], work);
+        expect(result.ok).toBe(true);
+      });
+    },
+  );
+
+  amtoolIt(
+    "onprem-prod: Watchdog reaches only the heartbeat; alerts by severity reach their receivers",
+    () => {
+      const config = onPremConfig("onprem-prod");
+      expect(routesTo(config, ["alertname=Watchdog", "severity=none"])).toBe("heartbeat");
+      expect(routesTo(config, ["alertname=InfoInhibitor", "severity=none"])).toBe("null");
+      expect(routesTo(config, ["alertname=CNPGClusterOffline", "severity=critical"])).toBe(
+        "on-call,platform-team",
+      );
+      expect(routesTo(config, ["alertname=KubePodCrashLooping", "severity=warning"])).toBe("platform-team");
+    },
+  );
+
+  amtoolIt("without a heartbeat, Watchdog goes to null (the route test can tell them apart)", () => {
+    const config = alertmanagerConfig(EVERY_RECEIVER_KIND.filter((r) => r.kind !== "webhook"));
+    expect(routesTo(config, ["alertname=Watchdog", "severity=none"])).toBe("null");
   });
 });
 

@@ -8,6 +8,7 @@
  */
 import type { HelmValues } from "../../constructs/lib/values";
 import {
+  BARMAN_PLUGIN_MIGRATION,
   CNPG_OPERATOR_METRICS_PORT,
   CNPG_OPERATOR_POD_LABELS,
   CNPG_WEBHOOK_PORT,
@@ -241,6 +242,8 @@ rendered("cloudnative-pg 0.29.0 with PostgresOperator's values", () => {
     expect(deployment.spec.replicas).toBe(2);
     const pod = deployment.spec.template.spec;
     const [container] = pod.containers;
+    const [, minor] = /:1\.(\d+)\./.exec(container.image) ?? [];
+    if (Number(minor) >= 31) throw new Error(`the chart runs ${container.image}. ${BARMAN_PLUGIN_MIGRATION}`);
     expect(container.image).toBe("ghcr.io/cloudnative-pg/cloudnative-pg:1.30.0");
     expect(container.args).toContain("--leader-elect");
     expect(container.resources).toEqual(operatorProps(undefined as never).resources);

@@ -40,6 +40,12 @@ export interface MonitoringProps {
    */
   readonly receivers: readonly AlertReceiver[];
   /**
+   * A dead man's switch: Prometheus's always-firing `Watchdog` alert is posted to a
+   * healthchecks-style URL every `intervalMinutes`, so an outside service notices when the alert
+   * path (Prometheus, Alertmanager, their network) breaks. Unset: Watchdog goes nowhere.
+   */
+  readonly heartbeat?: AlertHeartbeat;
+  /**
    * Grafana's directory login (`grafanaLoginValues`, under `grafana:`) and its Ingress, merged
    * over the rest. Unset: Grafana's local login only, no Ingress.
    */
@@ -70,6 +76,7 @@ export class Monitoring extends Construct {
     if (!Number.isInteger(props.storageGib) || props.storageGib < 10) {
       throw new Error(`Monitoring: storageGib (${props.storageGib}) must be a whole number >= 10`);
     }
+    validateReceivers(props.receivers, props.heartbeat);
     const replicas = props.highAvailability ? 2 : 1;
     const alerts = platformAlerts(props.observed, props.thresholds ?? DEFAULT_ALERT_THRESHOLDS);
     const volume = (gib: number) => ({
@@ -101,9 +108,11 @@ export class Monitoring extends Construct {
             alertmanagerSpec: {
               replicas: props.highAvailability ? 3 : 1,
               storage: volume(10),
-              secrets: props.receivers.map((receiver) => alertReceiverSecretName(receiver.name)),
+              secrets: withHeartbeat(props.receivers, props.heartbeat).map((receiver) =>
+                alertReceiverSecretName(receiver.name),
+              ),
             },
-            config: alertmanagerConfig(props.receivers),
+            config: alertmanagerConfig(props.receivers, props.heartbeat),
           },
           ...controlPlaneValues(props.scrapeable),
           grafana: {
@@ -265,11 +274,108 @@ export type AlertReceiver = {
    * copied into `alert-receiver-<name>`; unset where that Secret is created in the cluster.
    */
   readonly secret?: { readonly remoteKey: string; readonly property?: string };
+  /**
+   * HTTP proxy Alertmanager sends this receiver's notifications through
+   * (`http_config.proxy_url`), for clusters that reach the internet only through one.
+   */
+  readonly proxyUrl?: string;
 } & (
   | { readonly kind: "slack"; readonly channel: string }
-  | { readonly kind: "pagerduty" }
+  | {
+      readonly kind: "pagerduty";
+      /**
+       * Events API v2 endpoint, e.g. an internal relay that forwards to PagerDuty
+       * (`pagerduty_configs[].url`). @default Alertmanager's, https://events.pagerduty.com/v2/enqueue
+       */
+      readonly url?: string;
+    }
   | { readonly kind: "webhook" }
 );
+
+/** The dead man's switch: `Watchdog` posted to the URL in `alert-receiver-heartbeat` (key `url`). */
+export interface AlertHeartbeat {
+  /** Where the URL is in the cloud secret store; unset where `alert-receiver-heartbeat` is made in the cluster. */
+  readonly secret?: { readonly remoteKey: string; readonly property?: string };
+  /** HTTP proxy the pings go through (`http_config.proxy_url`). */
+  readonly proxyUrl?: string;
+  /** Minutes between pings (Alertmanager's `repeat_interval` for Watchdog); the checking service's period must be longer. @default 5 */
+  readonly intervalMinutes?: number;
+}
+
+/** The receiver (and `alert-receiver-<name>` Secret) of the heartbeat. */
+export const HEARTBEAT_RECEIVER = "heartbeat";
+/** Minutes between heartbeat pings unless the environment says otherwise. */
+export const DEFAULT_HEARTBEAT_MINUTES = 5;
+
+/**
+ * The receivers that read a credential from `alert-receiver-<name>`: the environment's and, when
+ * set, the heartbeat (a webhook whose Secret holds the ping URL under `url`).
+ */
+export function withHeartbeat(
+  receivers: readonly AlertReceiver[],
+  heartbeat: AlertHeartbeat | undefined,
+): AlertReceiver[] {
+  return heartbeat
+    ? [
+        ...receivers,
+        {
+          kind: "webhook",
+          name: HEARTBEAT_RECEIVER,
+          severities: [],
+          secret: heartbeat.secret,
+          proxyUrl: heartbeat.proxyUrl,
+        },
+      ]
+    : [...receivers];
+}
+
+/**
+ * Why `value` cannot be the URL of a proxy or relay Alertmanager calls, or undefined: it must
+ * parse, use http or https, name a host, and carry no user or password (a credential there would
+ * sit in Helm values and Terraform state; a relay's own credential belongs in the receiver's
+ * Secret).
+ */
+export function notificationUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "is not a URL";
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    return `uses ${url.protocol.replace(":", "")}, not http or https`;
+  if (url.hostname === "") return "names no host";
+  if (url.username !== "" || url.password !== "") return "carries a user or password";
+  if (/\s/.test(value)) return "contains white space";
+  return undefined;
+}
+
+function validateReceivers(receivers: readonly AlertReceiver[], heartbeat: AlertHeartbeat | undefined): void {
+  const check = (field: string, value: string | undefined) => {
+    if (value === undefined) return;
+    const problem = notificationUrlProblem(value);
+    if (problem)
+      throw new Error(
+        `Monitoring: ${field} is ${JSON.stringify(value)}, which ${problem}; allowed: an http:// or https:// URL without user or password; fix: give the proxy's or relay's URL and keep credentials in the receiver's Secret`,
+      );
+  };
+  receivers.forEach((receiver, index) => {
+    if (receiver.name === HEARTBEAT_RECEIVER && heartbeat)
+      throw new Error(
+        `Monitoring: receivers[${index}].name is "${HEARTBEAT_RECEIVER}"; allowed: any other name while the heartbeat is set (its Secret is alert-receiver-${HEARTBEAT_RECEIVER}); fix: rename the receiver`,
+      );
+    check(`receivers[${index}].proxyUrl`, receiver.proxyUrl);
+    if (receiver.kind === "pagerduty") check(`receivers[${index}].url`, receiver.url);
+  });
+  if (heartbeat) {
+    check("heartbeat.proxyUrl", heartbeat.proxyUrl);
+    const minutes = heartbeat.intervalMinutes ?? DEFAULT_HEARTBEAT_MINUTES;
+    if (!Number.isInteger(minutes) || minutes < 1 || minutes > 60)
+      throw new Error(
+        `Monitoring: heartbeat.intervalMinutes is ${minutes}; allowed: a whole number from 1 to 60; fix: ping at least hourly, and give the checking service a longer period`,
+      );
+  }
+}
 
 /** The Secret key holding each kind's credential. */
 const RECEIVER_SECRET_KEY: Record<AlertReceiver["kind"], string> = {
@@ -311,18 +417,34 @@ export function alertReceiverSecrets(
 /** Receiver that drops what it gets (the chart's, kept for Watchdog and InfoInhibitor). */
 const NULL_RECEIVER = "null";
 
-function receiverConfig(receiver: AlertReceiver): Record<string, unknown> {
+function receiverConfig(receiver: AlertReceiver, sendResolved = true): Record<string, unknown> {
   const file = `${ALERTMANAGER_SECRETS_DIR}/${alertReceiverSecretName(receiver.name)}/${RECEIVER_SECRET_KEY[receiver.kind]}`;
+  const http = receiver.proxyUrl ? { http_config: { proxy_url: receiver.proxyUrl } } : {};
   switch (receiver.kind) {
     case "slack":
       return {
         name: receiver.name,
-        slack_configs: [{ api_url_file: file, channel: receiver.channel, send_resolved: true }],
+        slack_configs: [
+          { api_url_file: file, channel: receiver.channel, send_resolved: sendResolved, ...http },
+        ],
       };
     case "pagerduty":
-      return { name: receiver.name, pagerduty_configs: [{ routing_key_file: file, send_resolved: true }] };
+      return {
+        name: receiver.name,
+        pagerduty_configs: [
+          {
+            routing_key_file: file,
+            ...(receiver.url ? { url: receiver.url } : {}),
+            send_resolved: sendResolved,
+            ...http,
+          },
+        ],
+      };
     case "webhook":
-      return { name: receiver.name, webhook_configs: [{ url_file: file, send_resolved: true }] };
+      return {
+        name: receiver.name,
+        webhook_configs: [{ url_file: file, send_resolved: sendResolved, ...http }],
+      };
   }
 }
 
@@ -333,14 +455,24 @@ function severityMatcher(severities: readonly AlertSeverity[]): string {
 /**
  * Alertmanager's configuration (replacing the chart's, whose only receiver is `null`): every
  * receiver gets the severities it asked for (`continue`, so several may get the same alert),
- * Watchdog and InfoInhibitor go nowhere, and what no receiver takes falls to `null`.
+ * InfoInhibitor goes nowhere, Watchdog goes to the heartbeat when there is one (nowhere
+ * otherwise), and what no receiver takes falls to `null`.
+ *
+ * The heartbeat's route re-sends Watchdog every `intervalMinutes` (checked each minute) and
+ * never sends its resolution: when Prometheus stops, Watchdog resolves, and a resolved message
+ * would count as one more ping.
  *
  * Inhibition keeps the chart's rules, except that InfoInhibitor no longer silences the
  * platform's own info alerts: it fires whenever info alerts fire in a namespace without a
  * warning, so LowGPUUtilization (which has no namespace) would never be delivered.
  */
-export function alertmanagerConfig(receivers: readonly AlertReceiver[]): Record<string, unknown> {
+export function alertmanagerConfig(
+  receivers: readonly AlertReceiver[],
+  heartbeat?: AlertHeartbeat,
+): Record<string, unknown> {
   const [platformLabel, platformValue] = Object.entries(PLATFORM_ALERT_LABELS)[0];
+  const watchdog = 'alertname = "Watchdog"';
+  const heartbeatReceiver = heartbeat ? withHeartbeat([], heartbeat)[0] : undefined;
   return {
     global: { resolve_timeout: "5m" },
     route: {
@@ -350,7 +482,15 @@ export function alertmanagerConfig(receivers: readonly AlertReceiver[]): Record<
       group_interval: "5m",
       repeat_interval: "12h",
       routes: [
-        { receiver: NULL_RECEIVER, matchers: ['alertname = "Watchdog"'] },
+        heartbeat
+          ? {
+              receiver: HEARTBEAT_RECEIVER,
+              matchers: [watchdog],
+              group_wait: "0s",
+              group_interval: "1m",
+              repeat_interval: `${heartbeat.intervalMinutes ?? DEFAULT_HEARTBEAT_MINUTES}m`,
+            }
+          : { receiver: NULL_RECEIVER, matchers: [watchdog] },
         { receiver: NULL_RECEIVER, matchers: ['alertname = "InfoInhibitor"'] },
         ...receivers.map((receiver) => ({
           receiver: receiver.name,
@@ -359,7 +499,11 @@ export function alertmanagerConfig(receivers: readonly AlertReceiver[]): Record<
         })),
       ],
     },
-    receivers: [{ name: NULL_RECEIVER }, ...receivers.map(receiverConfig)],
+    receivers: [
+      { name: NULL_RECEIVER },
+      ...receivers.map((receiver) => receiverConfig(receiver)),
+      ...(heartbeatReceiver ? [receiverConfig(heartbeatReceiver, false)] : []),
+    ],
     inhibit_rules: [
       {
         source_matchers: ['severity = "critical"'],

@@ -10,9 +10,32 @@ import type { GeneratedCredential } from "./platform-secrets";
 import type { PlatformRelease } from "./helm-release";
 import type { ContainerResources } from "../lib/workload-defaults";
 import type { HelmValues } from "../lib/values";
+import { PLATFORM_ALERT_LABELS, type AlertRule } from "./observability";
 
 /** PostgreSQL major version of the MLflow database. Changing it is a major upgrade. */
 export const POSTGRES_MAJOR = 17;
+/**
+ * Operator versions of the `cloudnative-pg` chart versions the platform has been checked with.
+ * Every one still runs the in-tree Barman Cloud backups (`backup.barmanObjectStore`), which
+ * CloudNativePG 1.31.0 removes: a chart whose operator is 1.31 or later needs
+ * `BARMAN_PLUGIN_MIGRATION` first.
+ */
+export const CNPG_OPERATOR_OF_CHART: Readonly<Record<string, string>> = { "0.29.0": "1.30.0" };
+
+/** What an operator bump to CloudNativePG 1.31 or later needs before it is pinned. */
+export const BARMAN_PLUGIN_MIGRATION =
+  "CloudNativePG 1.31 removes the in-tree Barman Cloud backups this platform configures " +
+  "(Cluster spec.backup.barmanObjectStore, ScheduledBackup method barmanObjectStore). Before pinning a " +
+  "cloudnative-pg chart whose operator is 1.31 or later: install the Barman Cloud plugin (chart " +
+  "plugin-barman-cloud from https://cloudnative-pg.github.io/charts, which needs cert-manager) in the " +
+  "operator's namespace, with its network flows; switch MlflowPostgres to the plugin (chart cluster: " +
+  "backups.method plugin and pluginConfiguration.name barman-cloud.cloudnative-pg.io, which render an " +
+  "ObjectStore barmancloud.cnpg.io/v1 and spec.plugins [{name: barman-cloud.cloudnative-pg.io, " +
+  "isWALArchiver: true, parameters.barmanObjectName}], and scheduledBackups[].method plugin); move the " +
+  "backup credentials and CA to the ObjectStore; check the backup alerts against the metrics the plugin " +
+  "exports (cnpg_collector_*_backup_timestamp are deprecated in 1.30); then add the chart's version to " +
+  "CNPG_OPERATOR_OF_CHART in constructs/platform/postgres-cluster.ts";
+
 /** Port of the `-rw`, `-ro` and `-r` Services and of the instances. */
 export const POSTGRES_PORT = 5432;
 /** Port of an instance's status endpoint, which the operator calls. */
@@ -189,7 +212,11 @@ export interface MlflowPostgresProps {
    */
   readonly credentials: GeneratedCredential;
   readonly backup: PostgresBackupProps;
-  /** PodMonitor and PrometheusRule of the Cluster; need the prometheus-operator CRDs first. */
+  /**
+   * PodMonitor and PrometheusRule of the Cluster (the chart's rules less those that cannot be
+   * true here, see `excludedChartAlerts`) and the archiving and backup alerts
+   * (`postgresBackupAlerts`); need the prometheus-operator CRDs first.
+   */
   readonly monitoring: boolean;
   /**
    * More databases owned by the same role, each a `Database` resource like the auth database
@@ -242,6 +269,8 @@ export class MlflowPostgres extends Construct {
   public readonly release: PlatformRelease;
   /** The release copying the object store's keys for Barman Cloud. */
   public readonly backupCredentials: PlatformRelease;
+  /** The WAL archiving and backup alerts (a PrometheusRule), when `monitoring` is set. */
+  public readonly alerts?: PlatformRelease;
   public readonly clusterName: string;
   /** Read-write Service: `<cluster>-rw.<namespace>.svc`. */
   public readonly host: string;
@@ -337,6 +366,25 @@ export class MlflowPostgres extends Construct {
       computedValues: mlflowPostgresValues(props, name, this.backupSecretName),
       dependsOn: [props.operator.release.release, this.backupCredentials.release, ...(props.dependsOn ?? [])],
     });
+
+    if (props.monitoring) {
+      this.alerts = props.charts.install(this, "Alerts", {
+        chart: "platform-resources",
+        name: `${name}-alerts`,
+        namespace: props.namespace,
+        computedValues: {
+          resources: [
+            {
+              apiVersion: "monitoring.coreos.com/v1",
+              kind: "PrometheusRule",
+              metadata: { name: `${name}-backup-alerts`, namespace: props.namespace },
+              spec: { groups: [postgresBackupRuleGroup(props.namespace, name)] },
+            },
+          ],
+        },
+        dependsOn: props.dependsOn,
+      });
+    }
   }
 
   /**
@@ -550,6 +598,122 @@ export class MlflowPostgres extends Construct {
   }
 }
 
+/** An alert of the chart `cluster` the platform leaves out, and why it cannot be true there. */
+export interface ExcludedAlert {
+  readonly alert: string;
+  readonly reason: string;
+}
+
+/**
+ * The alerts of the chart `cluster` 0.8.1 (`prometheus_rules/`) that cannot be true for a
+ * Cluster of `instances` instances on the platform's clusters, so would fire forever or never:
+ * - CNPGClusterHACritical (`streaming replicas - wal receiver up < 1`) with one instance,
+ *   which has no standby to stream to;
+ * - CNPGClusterHAWarning (`< 2`) with fewer than three instances;
+ * - CNPGClusterZoneSpreadWarning, which counts zones through `kube_node_labels`'
+ *   `label_topology_kubernetes_io_zone`: kube-state-metrics exports no node label unless
+ *   allow-listed (the platform allows none), so it sees one zone and fires whenever
+ *   instances > 1; on-prem nodes carry no zone either;
+ * - the six logical replication alerts: the Cluster has no subscriptions and the chart's
+ *   logical replication queries are off (`instrumentation.logicalReplication: false`), so their
+ *   metrics never exist.
+ */
+export function excludedChartAlerts(instances: number): ExcludedAlert[] {
+  const logical = [
+    "CNPGClusterLogicalReplicationErrors",
+    "CNPGClusterLogicalReplicationErrorsCritical",
+    "CNPGClusterLogicalReplicationLagging",
+    "CNPGClusterLogicalReplicationLaggingCritical",
+    "CNPGClusterLogicalReplicationStopped",
+    "CNPGClusterLogicalReplicationStoppedCritical",
+  ];
+  return [
+    ...(instances < 2
+      ? [{ alert: "CNPGClusterHACritical", reason: "one instance has no standby replica" }]
+      : []),
+    ...(instances < 3
+      ? [
+          {
+            alert: "CNPGClusterHAWarning",
+            reason: `${instances} instance(s) never have two standby replicas`,
+          },
+        ]
+      : []),
+    {
+      alert: "CNPGClusterZoneSpreadWarning",
+      reason: "kube-state-metrics exports no zone label of the nodes (kube_node_labels)",
+    },
+    ...logical.map((alert) => ({
+      alert,
+      reason: "no logical replication: no subscriptions, and its metrics are not collected",
+    })),
+  ];
+}
+
+/** Hours a base backup may be old before it is overdue: the daily schedule plus time to finish. */
+export const BACKUP_MAX_AGE_HOURS = 26;
+
+/**
+ * Alerts on what keeps the database recoverable, over the metrics CloudNativePG 1.30 exports
+ * (pkg/management/postgres/webserver/metricserver/pg_collector.go; the `pg_stat_archiver` query
+ * of config/manager/default-monitoring.yaml, collected on the primary only):
+ * - WAL archiving fails: PostgreSQL's last failed archival is newer than its last successful one
+ *   (`cnpg_pg_stat_archiver_last_failed_time` > `..._last_archived_time`, -1 when never). A
+ *   re-created Cluster over an archive prefix that is not empty fails every archival this way
+ *   and keeps its WAL until `pg_wal` fills the volume. Clears at the next successful archival.
+ * - the last successful base backup is older than `BACKUP_MAX_AGE_HOURS`
+ *   (`cnpg_collector_last_available_backup_timestamp`, from the Cluster's status, 0 before the
+ *   first; only the primary sets it, so the maximum over the instances is the Cluster's). The
+ *   chart's ScheduledBackup runs one at creation (`immediate`), so a new Cluster has one within
+ *   the hour. Clears at the next successful backup.
+ * - the last backup failed (`cnpg_collector_last_failed_backup_timestamp` newer than the last
+ *   successful one). Clears at the next successful backup.
+ */
+export function postgresBackupAlerts(namespace: string, cluster: string): AlertRule[] {
+  const pods = `namespace="${namespace}", pod=~"${cluster}-([1-9][0-9]*)$"`;
+  const backup = (metric: string) => `max by (namespace) (cnpg_collector_${metric}{${pods}})`;
+  return [
+    {
+      alert: "CNPGWALArchivingFailing",
+      expr: `max by (namespace, pod) (cnpg_pg_stat_archiver_last_failed_time{${pods}}) > max by (namespace, pod) (cnpg_pg_stat_archiver_last_archived_time{${pods}})`,
+      for: "15m",
+      severity: "critical",
+      summary: `WAL archiving of ${namespace}/${cluster} fails`,
+      description: `PostgreSQL on {{ $labels.pod }} has failed to archive WAL to the object store since its last successful archival: point-in-time recovery stops at that point and WAL piles up in pg_wal until the volume is full. Read the instance's log (barman-cloud-wal-archive); a re-created Cluster refuses an archive prefix that is not empty.`,
+    },
+    {
+      alert: "CNPGBackupTooOld",
+      expr: `time() - ${backup("last_available_backup_timestamp")} > ${BACKUP_MAX_AGE_HOURS * 3600}`,
+      for: "1h",
+      severity: "warning",
+      summary: `The last base backup of ${namespace}/${cluster} is older than ${BACKUP_MAX_AGE_HOURS}h`,
+      description: `No base backup of ${cluster} has succeeded for {{ $value | humanizeDuration }} (the ScheduledBackup runs daily). Check the Backup resources in ${namespace} and the object store.`,
+    },
+    {
+      alert: "CNPGBackupFailed",
+      expr: `${backup("last_failed_backup_timestamp")} > ${backup("last_available_backup_timestamp")}`,
+      for: "5m",
+      severity: "warning",
+      summary: `The last base backup of ${namespace}/${cluster} failed`,
+      description: `The most recent base backup of ${cluster} failed after the last successful one. Check the failed Backup resource in ${namespace} (kubectl get backups) and the object store.`,
+    },
+  ];
+}
+
+/** The backup alerts as one rule group of a PrometheusRule. */
+export function postgresBackupRuleGroup(namespace: string, cluster: string): Record<string, unknown> {
+  return {
+    name: `cloudnative-pg-backups/${cluster}`,
+    rules: postgresBackupAlerts(namespace, cluster).map((rule) => ({
+      alert: rule.alert,
+      expr: rule.expr,
+      for: rule.for,
+      labels: { severity: rule.severity, namespace, cnpg_cluster: cluster, ...PLATFORM_ALERT_LABELS },
+      annotations: { summary: rule.summary, description: rule.description },
+    })),
+  };
+}
+
 /** The chart values of the Cluster (chart `cluster` 0.8.1). */
 function mlflowPostgresValues(props: MlflowPostgresProps, name: string, backupSecret: string): HelmValues {
   const backup = props.backup;
@@ -584,7 +748,10 @@ function mlflowPostgresValues(props: MlflowPostgresProps, name: string, backupSe
       monitoring: {
         enabled: props.monitoring,
         podMonitor: { enabled: true },
-        prometheusRule: { enabled: true },
+        prometheusRule: {
+          enabled: true,
+          excludeRules: excludedChartAlerts(props.instances).map((excluded) => excluded.alert),
+        },
         // The chart renders these queries into a ConfigMap the Cluster does not reference; no
         // logical replication here either.
         instrumentation: { logicalReplication: false },

@@ -3,6 +3,8 @@ import { Token, type ITerraformDependable } from "cdktf";
 import { DataKubernetesSecretV1 } from "@cdktf/provider-kubernetes/lib/data-kubernetes-secret-v1";
 import { SecretV1 } from "@cdktf/provider-kubernetes/lib/secret-v1";
 
+const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
+
 /** One Secret the platform team created by hand, and where the platform needs it. */
 export interface SecretCopy {
   /** Its name, in the source namespace and in every copy. */
@@ -15,6 +17,11 @@ export interface SecretCopy {
   readonly annotationsIn?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** Why the namespaces need it, for the reader of the plan. */
   readonly purpose: string;
+  /**
+   * Keys the Secret must hold; checked when the plan reads it, before anything is installed
+   * (the check reads what the copy reads anyway, nothing more goes into the state).
+   */
+  readonly requiredKeys?: readonly string[];
 }
 
 export interface SecretCopiesProps {
@@ -63,8 +70,26 @@ export class SecretCopies extends Construct {
         (namespace) => namespace !== props.sourceNamespace,
       );
       if (targets.length === 0) continue;
+      const keys = [...new Set(copy.requiredKeys ?? [])];
+      const badKey = keys.find((key) => !SECRET_KEY.test(key));
+      if (badKey !== undefined) {
+        throw new Error(
+          `SecretCopies: ${copy.name} requires the key ${JSON.stringify(badKey)}; allowed: a Secret key (letters, digits, '-', '_', '.'); fix: name the key as the consumer reads it`,
+        );
+      }
       const source = new DataKubernetesSecretV1(this, `${copy.name}-source`, {
         metadata: { name: copy.name, namespace: props.sourceNamespace },
+        lifecycle:
+          keys.length > 0
+            ? {
+                postcondition: [
+                  {
+                    condition: `\${alltrue([for key in ${JSON.stringify(keys)} : contains(keys(self.data), key)])}`,
+                    errorMessage: `Secret ${props.sourceNamespace}/${copy.name} (${copy.purpose}) must hold the key${keys.length > 1 ? "s" : ""} ${keys.join(", ")}; fix: recreate it with that key (kubectl -n ${props.sourceNamespace} create secret generic ${copy.name} ${keys.map((key) => `--from-literal=${key}=...`).join(" ")}) and plan again`,
+                  },
+                ],
+              }
+            : undefined,
       });
       for (const namespace of targets) {
         this.copies.push(

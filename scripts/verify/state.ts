@@ -224,7 +224,10 @@ function onPremFactsOf(environment: RancherEnvironment): EnvironmentFacts {
       directoryCa: directory.caSecret?.name,
       issuerCa: tls.caSecret,
       issuerCaBundle: tls.caBundleSecret?.name,
-      alertReceivers: receivers.map((r) => r.name),
+      alertReceivers: [
+        ...receivers.map((r) => r.name),
+        ...(environment.platform.alerting?.heartbeat ? ["heartbeat"] : []),
+      ],
     },
     name: environment.name,
     kubeVersion: cluster.kubernetesVersion,
