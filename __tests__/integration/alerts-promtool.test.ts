@@ -209,7 +209,7 @@ const CASES: AlertCase[] = [
     alert: "HighInferenceLatency",
     title: "fires on the slow serving path of a model whose other path is fast and busier",
     series: [
-      ...histogram(deploymentBuckets("churn"), { "0.5": 400, "1": 400, "2.5": 400, "+Inf": 400 }, 15),
+      ...histogram(deploymentBuckets("churn"), { "0.5": 2000, "1": 2000, "2.5": 2000, "+Inf": 2000 }, 15),
       ...histogram(predictorBuckets("churn", INFER_PATH), SLOW, 15),
     ],
     evalMinute: 12,
