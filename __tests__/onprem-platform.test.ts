@@ -42,6 +42,14 @@ const releaseOf = (chart: string) => releases.find((r) => r.chart === chart || r
 const valuesOf = (chart: string) => parse(releaseOf(chart).values[0]);
 
 describe("the platform stack on a Rancher cluster", () => {
+  it("labels no namespace for load balancer readiness gates (ingress-nginx proxies to endpoints)", () => {
+    for (const ns of Object.values<any>(json.resource.kubernetes_namespace_v1)) {
+      expect(Object.keys(ns.metadata.labels ?? {}).filter((key) => key.startsWith("elbv2.k8s.aws/"))).toEqual(
+        [],
+      );
+    }
+  });
+
   it("takes every chart from an Artifactory remote", () => {
     for (const release of releases) {
       const source = release.repository ?? release.chart;

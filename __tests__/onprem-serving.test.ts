@@ -80,6 +80,45 @@ describe.each(ON_PREM.map((s) => [s.environment.name, s] as const))("%s serving"
     });
   });
 
+  describe("InferenceService routes (ingress-nginx)", () => {
+    const routes = () =>
+      Object.fromEntries(
+        Object.values(resourcesOf(json, "kubernetes_ingress_v1")).map((i) => [i.metadata.name, i]),
+      );
+
+    it("publishes every model at its KServe host through the platform's own Ingress, with TLS from the issuer", () => {
+      const services = inferenceServices(json);
+      expect(services.length).toBeGreaterThan(0);
+      for (const isvc of services) {
+        const name: string = isvc.metadata.name;
+        const route = routes()[`${name}-route`];
+        const host = `${name}-mlops.${env.platform.domain}`;
+        expect(route.spec.ingress_class_name).toBe(env.cluster.ingressClassName);
+        expect(route.metadata.annotations).toEqual({ "cert-manager.io/cluster-issuer": "organisation-ca" });
+        expect(route.spec.tls).toEqual([{ hosts: [host], secret_name: `${host.replace(/\./g, "-")}-tls` }]);
+        expect(route.spec.rule[0].http.path[0].backend.service).toEqual({
+          name: `${name}-${isvc.spec.predictor.name}-predictor`,
+          port: { number: 80 },
+        });
+        const canary = routes()[`${name}-canary`];
+        const [spec] = (isvc.spec.canary ?? []) as any[];
+        if (!spec) {
+          expect(canary).toBeUndefined();
+          continue;
+        }
+        expect(canary.metadata.annotations).toEqual({
+          "nginx.ingress.kubernetes.io/canary": "true",
+          "nginx.ingress.kubernetes.io/canary-weight": String(spec.trafficPercent),
+        });
+        expect(canary.spec.rule[0].host).toBe(host);
+        expect(canary.spec.rule[0].http.path[0].backend.service).toEqual({
+          name: `${name}-${spec.predictor.name}-predictor`,
+          port: { number: 80 },
+        });
+      }
+    });
+  });
+
   describe("exposure without a cloud load balancer", () => {
     it("has no LoadBalancer Service", () => {
       const types = Object.values(resourcesOf(json, "kubernetes_service_v1")).map((s) => s.spec.type);
@@ -87,9 +126,11 @@ describe.each(ON_PREM.map((s) => [s.environment.name, s] as const))("%s serving"
     });
 
     it("publishes the serving Service through an Ingress of the target's class, with TLS from the issuer", () => {
-      const [ingress, ...others] = Object.values(resourcesOf(json, "kubernetes_ingress_v1"));
-      expect(others).toEqual([]);
       const host = `serving.${env.platform.domain}`;
+      const ingresses = Object.values(resourcesOf(json, "kubernetes_ingress_v1"));
+      // The others are the InferenceServices' routes.
+      const [ingress, ...others] = ingresses.filter((i) => i.metadata.name === "mlops-serving");
+      expect(others).toEqual([]);
       expect(ingress.spec.ingress_class_name).toBe(env.cluster.ingressClassName);
       expect(ingress.metadata.annotations).toEqual({ "cert-manager.io/cluster-issuer": "organisation-ca" });
       expect(ingress.spec.tls).toEqual([{ hosts: [host], secret_name: `${host.replace(/\./g, "-")}-tls` }]);
@@ -213,7 +254,12 @@ describe("the AWS serving stacks keep their EKS behaviour", () => {
       expect(service.metadata.annotations["service.beta.kubernetes.io/aws-load-balancer-type"]).toBe(
         "external",
       );
-      expect(resourcesOf(json, "kubernetes_ingress_v1")).toEqual({});
+      // Only the InferenceServices' routes.
+      expect(
+        Object.values(resourcesOf(json, "kubernetes_ingress_v1")).filter(
+          (i) => !i.metadata.name.endsWith("-route"),
+        ),
+      ).toEqual([]);
     });
 
     it("pulls from ECR without a pull Secret and reaches S3 by workload identity (no keys, no endpoint)", () => {

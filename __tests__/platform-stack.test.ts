@@ -173,6 +173,25 @@ describe("namespaces", () => {
     },
   );
 
+  it.each(ALL)(
+    "%s: namespaces whose pods are ALB or NLB ip targets get the load balancer controller's pod readiness gates",
+    (_name, json) => {
+      const all = namespaces(json);
+      for (const name of ["mlops", "mlflow", "argocd"]) {
+        expect({ name, labels: all[name].ns.metadata.labels }).toMatchObject({
+          name,
+          labels: { "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled" },
+        });
+      }
+      // No load balancer target there on EKS (no directory login: no Grafana or pipelines login Ingress).
+      for (const name of ["kserve", "kubeflow", "monitoring"]) {
+        expect({ name, labels: all[name].ns.metadata.labels }).not.toMatchObject({
+          labels: { "elbv2.k8s.aws/pod-readiness-gate-inject": expect.anything() },
+        });
+      }
+    },
+  );
+
   it("sizes quotas from the environment", () => {
     const [quota] = inNamespace(prod, "kubernetes_resource_quota_v1", "mlflow");
     expect(quota.spec.hard).toMatchObject({ "requests.cpu": "32", "requests.memory": "128Gi" });
@@ -456,6 +475,8 @@ describe("the ML platform", () => {
       deploymentMode: "Standard",
       gateway: { disableIstioVirtualHost: true, ingressGateway: { className: "alb" } },
     });
+    // The serving stack's routes publish the InferenceServices; KServe's would send canaries nothing.
+    expect(valuesOf(prod, "kserve-resources").kserve.controller.gateway.disableIngressCreation).toBe(true);
   });
 
   it("runs Argo CD HA in prod and single in dev, admin password never in values", () => {

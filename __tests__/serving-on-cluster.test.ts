@@ -79,14 +79,24 @@ describe("canaries the v0.20 CRD accepts", () => {
   });
 });
 
-describe("Ingresses of InferenceServices get a load balancer", () => {
+describe("routes of InferenceServices get a load balancer", () => {
   it.each(NAMES)(
-    "%s: InferenceServices carry IP targets, the v2 health check and the UIs' group and scheme",
+    "%s: each route carries IP targets, the v2 health check and the UIs' group and scheme; the InferenceService none",
     (name) => {
       const platformIngress = ingresses(synthesized[name].platform.json);
-      for (const isvc of inferenceServices(synthesized[name].serving.json)) {
-        const annotations = isvc.metadata.annotations;
-        // KServe v0.20 copies the InferenceService's annotations onto the Ingress it creates.
+      const routes = ingresses(synthesized[name].serving.json).filter((i) =>
+        i.metadata.name.endsWith("-route"),
+      );
+      const services = inferenceServices(synthesized[name].serving.json);
+      expect(routes.map((r) => r.metadata.name).sort()).toEqual(
+        services.map((isvc) => `${isvc.metadata.name}-route`).sort(),
+      );
+      for (const isvc of services) {
+        // KServe copies the InferenceService's annotations onto its pods and Services.
+        expect(Object.keys(isvc.metadata.annotations).filter((k) => k.startsWith("alb."))).toEqual([]);
+      }
+      for (const route of routes) {
+        const annotations = route.metadata.annotations;
         expect(annotations["alb.ingress.kubernetes.io/target-type"]).toBe("ip");
         expect(annotations["alb.ingress.kubernetes.io/healthcheck-path"]).toBe(PREDICTOR_HEALTH_PATH);
         expect(annotations["alb.ingress.kubernetes.io/group.name"]).toBe(`mlops-${name}`);

@@ -162,6 +162,30 @@ describe("KServe InferenceServices", () => {
     expect(demand.spec.canary).toBeUndefined();
   });
 
+  it("labels each predictor with its version and track, which the predictor scrape keeps", () => {
+    const [churn, demand] = inferenceServices(synthesized.staging.serving.json);
+    expect(churn.spec.predictor.labels).toEqual({
+      "mlops-platform/model-version": "v7",
+      "mlops-platform/track": "primary",
+    });
+    expect(churn.spec.canary[0].predictor.labels).toEqual({
+      "mlops-platform/model-version": "v8",
+      "mlops-platform/track": "canary",
+    });
+    expect(demand.spec.predictor.labels["mlops-platform/track"]).toBe("primary");
+  });
+
+  it.each(ALL)(
+    "%s: carries no load balancer annotations (KServe would copy them onto pods and Services)",
+    (_n, json) => {
+      for (const service of inferenceServices(json)) {
+        expect(
+          Object.keys(service.metadata.annotations).filter((key) => key.startsWith("alb.ingress")),
+        ).toEqual([]);
+      }
+    },
+  );
+
   it("gives the predictors' service account its IRSA role and the S3 settings of KServe's storage initializer", () => {
     const account = accounts(prod)["kserve-predictor"];
     expect(account.metadata.annotations).toMatchObject({
@@ -223,4 +247,63 @@ describe("scheduled jobs", () => {
       roleOutput("BatchInferenceIdentity"),
     );
   });
+});
+
+describe("InferenceService routes (ALB)", () => {
+  const routes = (json: TerraformJson): Record<string, any> =>
+    Object.fromEntries(
+      Object.values(resourcesOf(json, "kubernetes_ingress_v1")).map((ingress) => [
+        ingress.metadata.name,
+        ingress,
+      ]),
+    );
+
+  it("splits staging's canary 90/10 with the load balancer controller's weighted forward action", () => {
+    const churn = routes(synthesized.staging.serving.json)["churn-classifier-route"];
+    expect(churn.spec.ingress_class_name).toBe("alb");
+    const [rule] = churn.spec.rule;
+    expect(rule.host).toBe("churn-classifier-mlops.mlops.staging.example.com");
+    expect(rule.http.path).toEqual([
+      {
+        path: "/",
+        path_type: "Prefix",
+        backend: { service: { name: "churn-classifier-split", port: { name: "use-annotation" } } },
+      },
+    ]);
+    expect(
+      JSON.parse(churn.metadata.annotations["alb.ingress.kubernetes.io/actions.churn-classifier-split"]),
+    ).toEqual({
+      type: "forward",
+      forwardConfig: {
+        targetGroups: [
+          { serviceName: "churn-classifier-v7-predictor", servicePort: 80, weight: 90 },
+          { serviceName: "churn-classifier-v8-predictor", servicePort: 80, weight: 10 },
+        ],
+      },
+    });
+    // Both target groups probe the v2 readiness path of the runtime.
+    expect(churn.metadata.annotations["alb.ingress.kubernetes.io/healthcheck-path"]).toBe("/v2/health/ready");
+  });
+
+  it.each(ALL)("%s: a model without canary goes straight to its primary predictor's Service", (_n, json) => {
+    const demand = routes(json)["demand-forecaster-route"];
+    const [path] = demand.spec.rule[0].http.path;
+    expect(path.backend.service).toEqual({
+      name: expect.stringMatching(/^demand-forecaster-v\d+-predictor$/),
+      port: { number: 80 },
+    });
+    expect(Object.keys(demand.metadata.annotations).filter((key) => key.includes("/actions."))).toEqual([]);
+  });
+
+  it.each(ALL)(
+    "%s: carries the target's load balancer settings, which Terraform keeps in step",
+    (name, json) => {
+      for (const route of Object.values(routes(json)).filter((r) => r.metadata.name.endsWith("-route"))) {
+        expect(route.metadata.annotations).toMatchObject({
+          "alb.ingress.kubernetes.io/group.name": `mlops-${name}`,
+          "alb.ingress.kubernetes.io/target-type": "ip",
+        });
+      }
+    },
+  );
 });

@@ -619,12 +619,17 @@ export class PlatformStack extends TerraformStack {
       ports: [{ port: 5000 }],
     };
     const common = { quota, containerDefaults };
+    // Namespaces whose pods are load balancer targets (Ingress backends, LoadBalancer Services):
+    // the serving Deployment and the predictors, MLflow, Argo CD, and with the directory login
+    // the pipelines' login proxy and Grafana.
+    const entryTarget = { labels: { ...target.traffic.targetNamespaceLabels } };
     const flows = login ? loginFlows(login) : [];
     const loginRules = (namespace: string, direction: LoginFlow["direction"]) =>
       loginTrafficRules(target, flows, namespace, direction);
 
     const namespaces = {
       serving: new PlatformNamespace(this, "ServingNamespace", {
+        ...entryTarget,
         name: NS.serving,
         podSecurity: "restricted",
         ...common,
@@ -634,6 +639,7 @@ export class PlatformStack extends TerraformStack {
         },
       }),
       mlflow: new PlatformNamespace(this, "MlflowNamespace", {
+        ...entryTarget,
         name: NS.mlflow,
         podSecurity: "restricted",
         ...common,
@@ -673,6 +679,7 @@ export class PlatformStack extends TerraformStack {
         },
       }),
       kubeflow: new PlatformNamespace(this, "KubeflowNamespace", {
+        ...(login ? entryTarget : {}),
         name: NS.kubeflow,
         podSecurity: "baseline",
         podSecurityException:
@@ -707,11 +714,13 @@ export class PlatformStack extends TerraformStack {
         },
       }),
       argocd: new PlatformNamespace(this, "ArgoCdNamespace", {
+        ...entryTarget,
         name: NS.argocd,
         podSecurity: "restricted",
         ...common,
       }),
       monitoring: new PlatformNamespace(this, "MonitoringNamespace", {
+        ...(login ? entryTarget : {}),
         name: NS.monitoring,
         podSecurity: "privileged",
         podSecurityException:

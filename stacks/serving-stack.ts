@@ -14,6 +14,7 @@ import {
   objectStoreAccess,
 } from "../constructs/serving/object-store-access";
 import { InferenceServices, PREDICTOR_HEALTH_PATH } from "../constructs/serving/inference-services";
+import { InferenceRoutes, inferenceServiceHost } from "../constructs/serving/inference-routes";
 import { ScheduledJobs } from "../constructs/serving/scheduled-jobs";
 import { ModelRegistration } from "../constructs/serving/model-registration";
 import { upstreamOf } from "../environments/promotion";
@@ -45,6 +46,7 @@ export class ServingStack extends TerraformStack {
   /** Set where releases arrive by promotion (the producing environment's registry is its own source of truth). */
   public readonly registration?: ModelRegistration;
   public readonly inferenceServices: InferenceServices;
+  public readonly inferenceRoutes: InferenceRoutes;
   public readonly jobs: ScheduledJobs;
 
   constructor(scope: Construct, id: string, props: ServingStackProps) {
@@ -179,12 +181,21 @@ export class ServingStack extends TerraformStack {
       serviceAccountName: predictorAccount.metadata.name,
       gpuPlacement: target.placement.gpu,
       imagePullSecret: pullSecret,
-      // Published with the UIs' ingress settings (one load balancer group, same scheme), its
-      // health check on the v2 readiness path: the runtimes answer 404 on `/`.
-      ingressAnnotations: {
+    });
+    // The models' routes, which split a canary's share by weight: published with the UIs'
+    // ingress settings (one load balancer group, same scheme), the health check on the v2
+    // readiness path (the runtimes answer 404 on `/`).
+    this.inferenceRoutes = new InferenceRoutes(this, "InferenceRoutes", {
+      namespace,
+      models: release.models,
+      host: (model) => inferenceServiceHost(model, namespace, env.platform.domain),
+      className: target.traffic.ingressClassName,
+      annotations: {
         ...target.traffic.ingressAnnotations(env.platform.exposure),
         ...target.traffic.healthCheckAnnotations(PREDICTOR_HEALTH_PATH),
       },
+      tlsSecret: target.traffic.ingressTlsSecret?.bind(target.traffic),
+      weightedRouting: target.traffic.weightedRouting,
     });
 
     const training = serviceAccount("modelTraining");

@@ -49,36 +49,51 @@ describe("scrape targets (synthesized)", () => {
     );
   });
 
-  it.each(NAMES)("%s: MLServer predictors are scraped on 8082, named by their InferenceService", (env) => {
-    const monitor = podMonitor(env, "kserve-mlserver-predictors");
-    expect(monitor.selector).toEqual({
-      matchExpressions: [
-        { key: "serving.kserve.io/inferenceservice", operator: "Exists" },
-        { key: "modelClass", operator: "Exists" },
-      ],
-    });
-    expect(monitor.podMetricsEndpoints).toHaveLength(1);
-    const endpoint = monitor.podMetricsEndpoints[0];
-    // No port filter: the predictor container declares no port.
-    expect(endpoint).not.toHaveProperty("port");
-    expect(endpoint).not.toHaveProperty("portNumber");
-    expect(endpoint.path).toBe("/metrics");
-    expect(endpoint.relabelings).toEqual([
-      { action: "keep", sourceLabels: ["__meta_kubernetes_pod_container_name"], regex: "kserve-container" },
-      {
-        action: "replace",
-        sourceLabels: ["__meta_kubernetes_pod_ip"],
-        regex: "(.+)",
-        targetLabel: "__address__",
-        replacement: "$1:8082",
-      },
-      {
-        action: "replace",
-        sourceLabels: ["__meta_kubernetes_pod_label_serving_kserve_io_inferenceservice"],
-        targetLabel: "inferenceservice",
-      },
-    ]);
-  });
+  it.each(NAMES)(
+    "%s: MLServer predictors are scraped on 8082, named by their InferenceService, version and track",
+    (env) => {
+      const monitor = podMonitor(env, "kserve-mlserver-predictors");
+      expect(monitor.selector).toEqual({
+        matchExpressions: [
+          { key: "serving.kserve.io/inferenceservice", operator: "Exists" },
+          { key: "modelClass", operator: "Exists" },
+        ],
+      });
+      expect(monitor.podMetricsEndpoints).toHaveLength(1);
+      const endpoint = monitor.podMetricsEndpoints[0];
+      // No port filter: the predictor container declares no port.
+      expect(endpoint).not.toHaveProperty("port");
+      expect(endpoint).not.toHaveProperty("portNumber");
+      expect(endpoint.path).toBe("/metrics");
+      expect(endpoint.relabelings).toEqual([
+        { action: "keep", sourceLabels: ["__meta_kubernetes_pod_container_name"], regex: "kserve-container" },
+        {
+          action: "replace",
+          sourceLabels: ["__meta_kubernetes_pod_ip"],
+          regex: "(.+)",
+          targetLabel: "__address__",
+          replacement: "$1:8082",
+        },
+        {
+          action: "replace",
+          sourceLabels: ["__meta_kubernetes_pod_label_serving_kserve_io_inferenceservice"],
+          targetLabel: "inferenceservice",
+        },
+        // The predictor's version and track (primary or canary), from the pod labels KServe copies
+        // from each predictor's `labels`.
+        {
+          action: "replace",
+          sourceLabels: ["__meta_kubernetes_pod_label_mlops_platform_model_version"],
+          targetLabel: "version",
+        },
+        {
+          action: "replace",
+          sourceLabels: ["__meta_kubernetes_pod_label_mlops_platform_track"],
+          targetLabel: "track",
+        },
+      ]);
+    },
+  );
 
   it.each(NAMES)("%s: the Argo Workflows controller is scraped over TLS on its metrics port", (env) => {
     expect(podMonitor(env, "argo-workflows-controller")).toEqual({

@@ -50,7 +50,12 @@ describe("platform alerts", () => {
   it("fires on P95 latency above 1s for 5m, as a warning, over the serving Deployment and MLServer predictors", () => {
     const expr = byName.HighInferenceLatency.expr;
     expect(byName.HighInferenceLatency).toMatchObject({ for: "5m", severity: "warning" });
-    expect(expr).toMatch(/^histogram_quantile\(0\.95, sum by \(model, le\) \(.*\)\) > 1$/);
+    // Per serving path, and per predictor version and track: a slow canary is not averaged away.
+    expect(expr).toMatch(
+      /^histogram_quantile\(0\.95, sum by \(model, serving_path, version, track, le\) \(.*\)\) > 1$/,
+    );
+    expect(expr).toContain('"serving_path", "deployment", "", ""');
+    expect(expr).toContain('"serving_path", "inferenceservice", "", ""');
     expect(expr).toContain('rate(mlops_inference_request_duration_seconds_bucket{namespace="mlops"}[5m])');
     expect(expr).toContain(
       'rate(rest_server_request_duration_seconds_bucket{namespace="mlops",path=~"/v2/models/[^/]+(/versions/[^/]+)?/infer"}[5m])',
@@ -67,7 +72,9 @@ describe("platform alerts", () => {
     expect(expr).toContain(
       'rest_server_requests_total{namespace="mlops",path=~"/v2/models/[^/]+(/versions/[^/]+)?/infer",status_code=~"5.."}',
     );
-    expect(expr).toMatch(/ > 0\.05$/);
+    expect(expr).toMatch(
+      /^sum by \(model, serving_path, version, track\) \(.*\) \/ sum by \(model, serving_path, version, track\) \(.*\) > 0\.05$/,
+    );
   });
 
   it("counts restarts as the difference to an hour ago, not with extrapolating increase()", () => {

@@ -52,6 +52,8 @@ function inClusterTarget(overrides: Partial<ClusterTarget> = {}): ClusterTarget 
       tls: true,
       sourceCidrs: ["10.60.0.0/24"],
       servingExposure: "ingress",
+      weightedRouting: "canary-ingress",
+      targetNamespaceLabels: {},
     },
     objectStoreCidrs: ["10.70.0.0/24"],
     storageClass: { name: "longhorn" },

@@ -1,6 +1,7 @@
 import { Testing, TerraformStack } from "cdktf";
 import { ModelServing, type ModelServingProps } from "../../constructs/serving/model-serving";
-import { InferenceServices } from "../../constructs/serving/inference-services";
+import { InferenceServices, type ServedModel } from "../../constructs/serving/inference-services";
+import { InferenceRoutes, type InferenceRoutesProps } from "../../constructs/serving/inference-routes";
 import { ScheduledJobs, type ScheduledJobSpec } from "../../constructs/serving/scheduled-jobs";
 import { imageName } from "../../constructs/lib/workload-defaults";
 
@@ -54,7 +55,6 @@ describe("InferenceServices", () => {
         nodeSelector: { workload: "gpu" },
         tolerations: [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }],
       },
-      ingressAnnotations: {},
       models: [
         {
           name: "vision",
@@ -76,6 +76,96 @@ describe("InferenceServices", () => {
     ]);
     expect(predictor.model.resources.limits["nvidia.com/gpu"]).toBe("1");
     expect(predictor.model.storageUri).toBe("s3://bucket/mlflow/3/run/artifacts/model");
+  });
+});
+
+describe("InferenceRoutes", () => {
+  const churn: ServedModel = {
+    name: "churn",
+    registeredModel: "churn",
+    version: 7,
+    artifactPath: "mlflow/1/run7/artifacts/model",
+    format: "mlflow",
+    gpu: false,
+    minReplicas: 2,
+    maxReplicas: 4,
+    canary: { version: 8, artifactPath: "mlflow/1/run8/artifacts/model", trafficPercent: 25 },
+  };
+  const routes = (overrides: Partial<InferenceRoutesProps> = {}) => {
+    const s = stack();
+    new InferenceRoutes(s, "Routes", {
+      namespace: "mlops",
+      models: [churn],
+      host: (model) => `${model}-mlops.example.com`,
+      className: "nginx",
+      annotations: { "cert-manager.io/cluster-issuer": "organisation-ca" },
+      tlsSecret: (host) => `${host}-tls`,
+      weightedRouting: "canary-ingress",
+      ...overrides,
+    });
+    return Object.fromEntries(
+      Object.values<any>(synth(s).resource.kubernetes_ingress_v1).map((i) => [i.metadata.name, i]),
+    );
+  };
+
+  it("splits by ingress-nginx's canary: a second Ingress for the same host and path, weighted, without TLS", () => {
+    const { "churn-route": main, "churn-canary": canary } = routes();
+    expect(main.metadata.annotations).toEqual({ "cert-manager.io/cluster-issuer": "organisation-ca" });
+    expect(main.spec.tls).toEqual([
+      { hosts: ["churn-mlops.example.com"], secret_name: "churn-mlops.example.com-tls" },
+    ]);
+    expect(main.spec.rule[0].http.path[0].backend.service).toEqual({
+      name: "churn-v7-predictor",
+      port: { number: 80 },
+    });
+    expect(canary.metadata.annotations).toEqual({
+      "nginx.ingress.kubernetes.io/canary": "true",
+      "nginx.ingress.kubernetes.io/canary-weight": "25",
+    });
+    expect(canary.spec.tls).toBeUndefined();
+    expect(canary.spec.rule[0].host).toBe(main.spec.rule[0].host);
+    expect(canary.spec.rule[0].http.path[0]).toMatchObject({
+      path: main.spec.rule[0].http.path[0].path,
+      path_type: main.spec.rule[0].http.path[0].path_type,
+      backend: { service: { name: "churn-v8-predictor", port: { number: 80 } } },
+    });
+  });
+
+  it("makes no canary Ingress for a model without canary", () => {
+    const { canary: _none, ...stable } = churn;
+    expect(Object.keys(routes({ models: [stable] }))).toEqual(["churn-route"]);
+  });
+
+  it("carries a change of certificate or health check on its own annotations (KServe would not update its Ingress)", () => {
+    const alb = (certificate: string) =>
+      routes({
+        className: "alb",
+        weightedRouting: "forward-action",
+        tlsSecret: undefined,
+        annotations: {
+          "alb.ingress.kubernetes.io/certificate-arn": certificate,
+          "alb.ingress.kubernetes.io/healthcheck-path": "/v2/health/ready",
+        },
+      })["churn-route"];
+    const before = alb("arn:aws:acm:eu-west-1:111111111111:certificate/old");
+    const after = alb("arn:aws:acm:eu-west-1:111111111111:certificate/new");
+    expect(after.metadata.annotations["alb.ingress.kubernetes.io/certificate-arn"]).toBe(
+      "arn:aws:acm:eu-west-1:111111111111:certificate/new",
+    );
+    expect(before.metadata.annotations["alb.ingress.kubernetes.io/certificate-arn"]).toBe(
+      "arn:aws:acm:eu-west-1:111111111111:certificate/old",
+    );
+    // The action and the rest of the route stay as they were.
+    expect(after.spec).toEqual(before.spec);
+    expect(after.metadata.annotations["alb.ingress.kubernetes.io/actions.churn-split"]).toBe(
+      before.metadata.annotations["alb.ingress.kubernetes.io/actions.churn-split"],
+    );
+  });
+
+  it.each([0, 100, 12.5])("fails on a canary share of %s, naming the field and the fix", (trafficPercent) => {
+    expect(() => routes({ models: [{ ...churn, canary: { ...churn.canary!, trafficPercent } }] })).toThrow(
+      `InferenceRoutes churn: canary.trafficPercent (${trafficPercent}) must be a whole number from 1 to 99; promote the canary or remove it instead`,
+    );
   });
 });
 

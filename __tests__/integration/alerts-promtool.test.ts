@@ -78,20 +78,41 @@ function labelText(labels: Record<string, string>): string {
     .join(",");
 }
 
-/** Fills `{{ $labels.x }}` as Prometheus does for alert annotations; anything else is a test error. */
+/**
+ * Fills `{{ $labels.x }}` and `{{ with $labels.x }} {{ . }}{{ end }}` as Prometheus's Go templates
+ * do for alert annotations; anything else is a test error.
+ */
 function expand(template: string, labels: Record<string, string>): string {
-  const text = template.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, name: string) => labels[name] ?? "");
+  const text = template
+    .replace(
+      /\{\{ with \$labels\.(\w+) \}\}(.*?)\{\{ \. \}\}\{\{ end \}\}/g,
+      (_, name: string, before: string) => (labels[name] ? `${before}${labels[name]}` : ""),
+    )
+    .replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, name: string) => labels[name] ?? "");
   if (text.includes("{{")) throw new Error(`template not handled by this test: ${template}`);
   return text;
 }
 
 const INFER_PATH = "/v2/models/{model_name}/infer";
 
-/** An MLServer REST series of InferenceService `isvc`, as the predictor PodMonitor labels it. */
-function mlserver(name: string, isvc: string, extra: Record<string, string>): string {
+/** The primary predictor of every InferenceService below serves v7, a canary v8. */
+const PRIMARY = { version: "v7", track: "primary" };
+const CANARY = { version: "v8", track: "canary" };
+
+/**
+ * An MLServer REST series of InferenceService `isvc`, as the predictor PodMonitor labels it
+ * (`inferenceservice`, and `version` and `track` from the predictor's pod labels).
+ */
+function mlserver(
+  name: string,
+  isvc: string,
+  extra: Record<string, string>,
+  predictor: Record<string, string> = PRIMARY,
+): string {
   return `${name}{${labelText({
     namespace: NS.serving,
     inferenceservice: isvc,
+    ...predictor,
     app_name: "mlserver",
     method: "POST",
     ...extra,
@@ -117,12 +138,34 @@ const JUST_FAST_ENOUGH = { "0.5": 90, "1": 96, "2.5": 100, "+Inf": 100 };
 
 const deploymentBuckets = (model: string) => (le: string) =>
   `mlops_inference_request_duration_seconds_bucket{${labelText({ namespace: NS.serving, model, le })}}`;
-const predictorBuckets = (isvc: string, path: string) => (le: string) =>
-  mlserver("rest_server_request_duration_seconds_bucket", isvc, { path, status_code: "200", le });
+const predictorBuckets =
+  (isvc: string, path: string, predictor: Record<string, string> = PRIMARY) =>
+  (le: string) =>
+    mlserver(
+      "rest_server_request_duration_seconds_bucket",
+      isvc,
+      { path, status_code: "200", le },
+      predictor,
+    );
 const deploymentRequests = (model: string, code: string) =>
   `mlops_inference_requests_total{${labelText({ namespace: NS.serving, model, code })}}`;
-const predictorRequests = (isvc: string, path: string, status: string) =>
-  mlserver("rest_server_requests_total", isvc, { path, status_code: status });
+const predictorRequests = (
+  isvc: string,
+  path: string,
+  status: string,
+  predictor: Record<string, string> = PRIMARY,
+) => mlserver("rest_server_requests_total", isvc, { path, status_code: status }, predictor);
+
+/** What an inference alert names: the model, its serving path, and a predictor's version and track. */
+const viaDeployment = (model: string) => ({ model, serving_path: "deployment" });
+const viaPredictor = (model: string, predictor: Record<string, string> = PRIMARY) => ({
+  model,
+  serving_path: "inferenceservice",
+  ...predictor,
+});
+
+/** P95 around 0.3s: every request under 0.5s. */
+const FAST = { "0.5": 100, "1": 100, "2.5": 100, "+Inf": 100 };
 
 const restarts = (pod: string, instance: string) =>
   `kube_pod_container_status_restarts_total{${labelText({
@@ -153,14 +196,49 @@ const CASES: AlertCase[] = [
     title: "fires on a slow serving Deployment model",
     series: histogram(deploymentBuckets("churn"), SLOW, 15),
     evalMinute: 12,
-    fires: [{ model: "churn" }],
+    fires: [viaDeployment("churn")],
   },
   {
     alert: "HighInferenceLatency",
     title: "fires on a slow InferenceService (MLServer), named by the InferenceService",
     series: histogram(predictorBuckets("fraud", INFER_PATH), SLOW, 15),
     evalMinute: 12,
-    fires: [{ model: "fraud" }],
+    fires: [viaPredictor("fraud")],
+  },
+  {
+    alert: "HighInferenceLatency",
+    title: "fires on the slow serving path of a model whose other path is fast and busier",
+    series: [
+      ...histogram(deploymentBuckets("churn"), { "0.5": 2000, "1": 2000, "2.5": 2000, "+Inf": 2000 }, 15),
+      ...histogram(predictorBuckets("churn", INFER_PATH), SLOW, 15),
+    ],
+    evalMinute: 12,
+    fires: [viaPredictor("churn")],
+  },
+  {
+    alert: "HighInferenceLatency",
+    title: "fires on a slow canary beside a fast primary, naming the canary's version",
+    series: [
+      ...histogram(
+        predictorBuckets("churn", INFER_PATH),
+        { "0.5": 900, "1": 900, "2.5": 900, "+Inf": 900 },
+        15,
+      ),
+      ...histogram(predictorBuckets("churn", INFER_PATH, CANARY), SLOW, 15),
+    ],
+    evalMinute: 12,
+    fires: [viaPredictor("churn", CANARY)],
+  },
+  {
+    alert: "HighInferenceLatency",
+    title: "stays quiet when both paths of a model are fast",
+    series: [
+      ...histogram(deploymentBuckets("churn"), FAST, 15),
+      ...histogram(predictorBuckets("churn", INFER_PATH), FAST, 15),
+      ...histogram(predictorBuckets("churn", INFER_PATH, CANARY), FAST, 15),
+    ],
+    evalMinute: 12,
+    fires: [],
   },
   {
     alert: "HighInferenceLatency",
@@ -196,7 +274,7 @@ const CASES: AlertCase[] = [
       { series: deploymentRequests("churn", "500"), values: ramp(16, 0, 6) },
     ],
     evalMinute: 12,
-    fires: [{ model: "churn" }],
+    fires: [viaDeployment("churn")],
   },
   {
     alert: "HighInferenceErrorRate",
@@ -206,7 +284,29 @@ const CASES: AlertCase[] = [
       { series: predictorRequests("fraud", INFER_PATH, "500"), values: ramp(16, 0, 10) },
     ],
     evalMinute: 12,
-    fires: [{ model: "fraud" }],
+    fires: [viaPredictor("fraud")],
+  },
+  {
+    alert: "HighInferenceErrorRate",
+    title: "fires on a serving path at 50% errors beside a healthy, busier path of the same model",
+    series: [
+      { series: deploymentRequests("churn", "200"), values: ramp(16, 0, 1000) },
+      { series: predictorRequests("churn", INFER_PATH, "200"), values: ramp(16, 0, 25) },
+      { series: predictorRequests("churn", INFER_PATH, "500"), values: ramp(16, 0, 25) },
+    ],
+    evalMinute: 12,
+    fires: [viaPredictor("churn")],
+  },
+  {
+    alert: "HighInferenceErrorRate",
+    title: "fires on a canary at 50% errors beside a healthy primary, naming the canary's version",
+    series: [
+      { series: predictorRequests("churn", INFER_PATH, "200"), values: ramp(16, 0, 900) },
+      { series: predictorRequests("churn", INFER_PATH, "200", CANARY), values: ramp(16, 0, 50) },
+      { series: predictorRequests("churn", INFER_PATH, "503", CANARY), values: ramp(16, 0, 50) },
+    ],
+    evalMinute: 12,
+    fires: [viaPredictor("churn", CANARY)],
   },
   {
     alert: "HighInferenceErrorRate",
@@ -517,6 +617,66 @@ suite("alert rules under promtool", () => {
       writeFileSync(join(work, file), unitTest(rule, testCase).replace(RULE_FILE, rules));
       return run(["test", "rules", file]);
     };
+
+    const inference = (title: string) => {
+      const found = CASES.find((c) => c.title === title);
+      if (!found) throw new Error(`case missing: ${title}`);
+      return found;
+    };
+    const served = `namespace="${NS.serving}"`;
+    const infer = `path=~"/v2/models/[^/]+(/versions/[^/]+)?/infer"`;
+    const byModel = (deployment: string, predictor: string) =>
+      `rate(${deployment}[5m]) or label_replace(rate(${predictor}[5m]), "model", "$1", "inferenceservice", "(.+)")`;
+
+    it("by (model) alone misses a path at 50% errors beside a healthy one", () => {
+      const requests = byModel(
+        `mlops_inference_requests_total{${served}}`,
+        `rest_server_requests_total{${served},${infer}}`,
+      );
+      const errors = byModel(
+        `mlops_inference_requests_total{${served},code=~"5.."}`,
+        `rest_server_requests_total{${served},${infer},status_code=~"5.."}`,
+      );
+      const old = replaced(
+        "HighInferenceErrorRate",
+        `sum by (model) (${errors}) / sum by (model) (${requests}) > 0.05`,
+      );
+      // Stays quiet (promtool passes expecting no alert) where the rule above fires.
+      const result = runWith(
+        old,
+        {
+          ...inference(
+            "fires on a serving path at 50% errors beside a healthy, busier path of the same model",
+          ),
+          fires: [],
+        },
+        3,
+      );
+      expect(result.output).toContain("SUCCESS");
+      expect(result.ok).toBe(true);
+    });
+
+    it("by (model, le) alone blends a slow path into a fast one", () => {
+      const buckets = byModel(
+        `mlops_inference_request_duration_seconds_bucket{${served}}`,
+        `rest_server_request_duration_seconds_bucket{${served},${infer}}`,
+      );
+      const old = replaced(
+        "HighInferenceLatency",
+        `histogram_quantile(0.95, sum by (model, le) (${buckets})) > 1`,
+      );
+      // Stays quiet (promtool passes expecting no alert) where the rule above fires.
+      const result = runWith(
+        old,
+        {
+          ...inference("fires on the slow serving path of a model whose other path is fast and busier"),
+          fires: [],
+        },
+        4,
+      );
+      expect(result.output).toContain("SUCCESS");
+      expect(result.ok).toBe(true);
+    });
 
     it("increase() fires at exactly 3 restarts", () => {
       const exactlyThree = CASES.find((c) => c.title === "stays quiet at exactly 3 restarts within an hour");

@@ -207,6 +207,14 @@ suite("the platform as rendered from the pinned charts", () => {
     expect(JSON.parse(config.data.ingress).urlScheme).toBe(scheme);
   });
 
+  it.each(["dev", "prod"])(
+    "%s: KServe makes no Ingress of its own (the serving stack owns every InferenceService's route)",
+    (env) => {
+      const config = find(env, "ConfigMap", "kserve", "inferenceservice-config");
+      expect(JSON.parse(config.data.ingress).disableIngressCreation).toBe(true);
+    },
+  );
+
   it("prod: External Secrets controllers with several replicas elect a leader", () => {
     for (const name of ["external-secrets", "external-secrets-cert-controller"]) {
       const deployment = find("prod", "Deployment", "external-secrets", name);

@@ -21,6 +21,15 @@ export interface ClusterAddonsProps {
   readonly dependsOn?: ITerraformDependable[];
 }
 
+/**
+ * Namespace label the AWS Load Balancer Controller's pod mutating webhook selects (chart 3.5.0,
+ * `mpod.elbv2.k8s.aws`, `namespaceSelector` when `webhookNamespaceSelectors` is unset): pods
+ * created there that a TargetGroupBinding selects get the target health readiness gate. The
+ * webhook's `failurePolicy` is the chart's `Ignore`: a pod created while it does not answer starts
+ * without the gate.
+ */
+export const POD_READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject";
+
 /** The GPU nodes: labels that select them, and the taint that keeps other pods off (if any). */
 export interface GpuNodes {
   readonly labels: Readonly<Record<string, string>>;

@@ -146,6 +146,21 @@ export interface TrafficEntry {
    * in front of a ClusterIP Service where nothing implements `LoadBalancer` (bare RKE2).
    */
   readonly servingExposure: "load-balancer" | "ingress";
+  /**
+   * How one host's requests are split by weight across two Services (a primary and a canary
+   * predictor), on an Ingress of `ingressClassName`:
+   * - `forward-action`: one Ingress whose backend is a weighted forward action, the AWS Load
+   *   Balancer Controller's `alb.ingress.kubernetes.io/actions.<name>` annotation;
+   * - `canary-ingress`: ingress-nginx's canary, a second Ingress for the same host and path with
+   *   `nginx.ingress.kubernetes.io/canary` and `canary-weight`.
+   */
+  readonly weightedRouting: "forward-action" | "canary-ingress";
+  /**
+   * Labels of every namespace whose pods are load balancer targets by pod IP (Ingress backends
+   * and `LoadBalancer` Services): on EKS the load balancer controller injects pod readiness gates
+   * there, so a rolling update waits until the new pods are healthy targets. {} where none apply.
+   */
+  readonly targetNamespaceLabels: Readonly<Record<string, string>>;
 }
 
 export interface ClusterTarget {

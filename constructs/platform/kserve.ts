@@ -29,8 +29,8 @@ export const STORAGE_INITIALIZER_SECURITY = RESTRICTED_WRITABLE_ROOT_SECURITY;
 
 /**
  * KServe in Standard (raw Kubernetes Deployment) mode: no Knative, no Istio. Its CRDs come
- * from their own chart, installed first; InferenceServices are published through the cluster's
- * ingress class. The ClusterServingRuntimes of the pinned version come from their own chart,
+ * from their own chart, installed first. KServe makes no Ingress: the serving stack publishes
+ * every InferenceService through its own route (`InferenceRoutes`), which splits canaries. The ClusterServingRuntimes of the pinned version come from their own chart,
  * installed once the controller's webhooks answer.
  */
 export class Kserve extends Construct {
@@ -58,6 +58,9 @@ export class Kserve extends Construct {
               domain: props.domain,
               urlScheme: props.urlScheme,
               disableIstioVirtualHost: true,
+              // The platform owns every InferenceService's route (`InferenceRoutes`): KServe's
+              // Ingress would send a canary nothing and keep stale annotations.
+              disableIngressCreation: true,
               ingressGateway: { className: props.ingressClassName },
             },
           },

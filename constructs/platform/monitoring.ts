@@ -5,6 +5,7 @@ import type { ChartCatalog } from "./chart-catalog";
 import type { PlatformRelease } from "./helm-release";
 import type { ScrapeableComponents } from "./cluster-target";
 import { mergeValues, type HelmValues } from "../lib/values";
+import { PREDICTOR_TRACK_LABEL, PREDICTOR_VERSION_LABEL } from "../serving/inference-services";
 import type { SecretFromStore } from "./platform-secrets";
 import {
   DEFAULT_ALERT_THRESHOLDS,
@@ -12,6 +13,8 @@ import {
   MLSERVER,
   PLATFORM_ALERT_LABELS,
   PREDICTOR_MODEL_LABEL,
+  PREDICTOR_TRACK_TARGET_LABEL,
+  PREDICTOR_VERSION_TARGET_LABEL,
   inferenceDashboard,
   platformAlerts,
   type AlertRule,
@@ -163,7 +166,8 @@ export function platformRuleGroups(alerts: readonly AlertRule[]): Record<string,
  * - the serving Deployment on its `http` port;
  * - MLServer predictors of InferenceServices on MLServer's metrics port. Their container
  *   declares no port, so the address is set by relabeling; the InferenceService's name
- *   becomes the `inferenceservice` label;
+ *   becomes the `inferenceservice` label, the predictor's model version and track (primary or
+ *   canary) the `version` and `track` labels;
  * - Kubeflow Pipelines' API server;
  * - the Argo Workflows controller, which serves its metrics over TLS with a certificate it
  *   generates at each start (`metricsConfig.secure` defaults to true since v3.6): there is no
@@ -209,6 +213,15 @@ export function workloadPodMonitors(ns: ObservedNamespaces): Record<string, unkn
               sourceLabels: [`__meta_kubernetes_pod_label_${labelNameOf(INFERENCE_SERVICE_POD_LABEL)}`],
               targetLabel: PREDICTOR_MODEL_LABEL,
             },
+            // The predictor's model version and track (primary or canary), from its pod labels.
+            ...[
+              [PREDICTOR_VERSION_LABEL, PREDICTOR_VERSION_TARGET_LABEL],
+              [PREDICTOR_TRACK_LABEL, PREDICTOR_TRACK_TARGET_LABEL],
+            ].map(([podLabel, targetLabel]) => ({
+              action: "replace",
+              sourceLabels: [`__meta_kubernetes_pod_label_${labelNameOf(podLabel)}`],
+              targetLabel,
+            })),
           ],
         },
       ],

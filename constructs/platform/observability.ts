@@ -83,11 +83,38 @@ export const INFERENCE_SERVICE_POD_LABEL = "serving.kserve.io/inferenceservice";
 /** Target label the predictor scrape adds, holding the InferenceService's name. */
 export const PREDICTOR_MODEL_LABEL = "inferenceservice";
 
-/** Deployment series or MLServer series with the InferenceService as `model`, as a 5m rate. */
+/**
+ * Target labels the predictor scrape adds from the predictor's pod labels: the model version a
+ * predictor serves (`v<N>`) and its track (`primary` or `canary`), so a canary is compared with
+ * its primary. The serving Deployment's series carry neither.
+ */
+export const PREDICTOR_VERSION_TARGET_LABEL = "version";
+export const PREDICTOR_TRACK_TARGET_LABEL = "track";
+
+/**
+ * Label the expressions add to tell the two ways a model is served apart: `deployment` (the
+ * serving Deployment) or `inferenceservice` (a KServe predictor). A model served both ways is two
+ * series, never one sum.
+ */
+export const SERVING_PATH_LABEL = "serving_path";
+
+/** What the inference alerts and panels keep apart: model, serving path, version and track. */
+const BY_SERVED = `model, ${SERVING_PATH_LABEL}, ${PREDICTOR_VERSION_TARGET_LABEL}, ${PREDICTOR_TRACK_TARGET_LABEL}`;
+
+/**
+ * Deployment series or MLServer series with the InferenceService as `model`, as a 5m rate, each
+ * labelled with its serving path.
+ */
 function inferenceRate(deployment: string, predictor: string): string {
+  const path = (expr: string, value: string) =>
+    `label_replace(${expr}, "${SERVING_PATH_LABEL}", "${value}", "", "")`;
   return (
-    `rate(${deployment}[5m])` +
-    ` or label_replace(rate(${predictor}[5m]), "model", "$1", "${PREDICTOR_MODEL_LABEL}", "(.+)")`
+    path(`rate(${deployment}[5m])`, "deployment") +
+    " or " +
+    path(
+      `label_replace(rate(${predictor}[5m]), "model", "$1", "${PREDICTOR_MODEL_LABEL}", "(.+)")`,
+      "inferenceservice",
+    )
   );
 }
 
@@ -119,6 +146,16 @@ function countedInLastHour(counter: string): string {
   return `sum((increase(${counter}[1h]) and ${counter} offset 1h) or (${counter} unless ${counter} offset 1h))`;
 }
 
+/** An alert's model, serving path and, for predictors, track and version, e.g. `churn (inferenceservice canary v8)`. */
+const SERVED_AS =
+  "{{ $labels.model }} ({{ $labels." +
+  SERVING_PATH_LABEL +
+  " }}{{ with $labels." +
+  PREDICTOR_TRACK_TARGET_LABEL +
+  " }} {{ . }}{{ end }}{{ with $labels." +
+  PREDICTOR_VERSION_TARGET_LABEL +
+  " }} {{ . }}{{ end }})";
+
 export function platformAlerts(
   ns: ObservedNamespaces,
   t: AlertThresholds = DEFAULT_ALERT_THRESHOLDS,
@@ -132,20 +169,21 @@ export function platformAlerts(
   return [
     {
       alert: "HighInferenceLatency",
-      expr: `histogram_quantile(0.95, sum by (model, le) (${inference.buckets})) > ${t.p95LatencySeconds}`,
+      expr: `histogram_quantile(0.95, sum by (${BY_SERVED}, le) (${inference.buckets})) > ${t.p95LatencySeconds}`,
       for: "5m",
       severity: "warning",
-      summary: "P95 inference latency of {{ $labels.model }} is above " + `${t.p95LatencySeconds}s`,
+      summary: `P95 inference latency of ${SERVED_AS} is above ${t.p95LatencySeconds}s`,
       description:
-        "The 95th percentile of inference latency (serving Deployment or InferenceService) has exceeded the threshold for 5 minutes.",
+        "The 95th percentile of inference latency of one serving path (the serving Deployment, or one predictor version of an InferenceService) has exceeded the threshold for 5 minutes.",
     },
     {
       alert: "HighInferenceErrorRate",
-      expr: `sum by (model) (${inference.errors}) / sum by (model) (${inference.requests}) > ${t.errorRatio}`,
+      expr: `sum by (${BY_SERVED}) (${inference.errors}) / sum by (${BY_SERVED}) (${inference.requests}) > ${t.errorRatio}`,
       for: "5m",
       severity: "critical",
-      summary: `More than ${t.errorRatio * 100}% of {{ $labels.model }} inference requests fail`,
-      description: "The share of 5xx answers has exceeded the threshold for 5 minutes.",
+      summary: `More than ${t.errorRatio * 100}% of ${SERVED_AS} inference requests fail`,
+      description:
+        "The share of 5xx answers of one serving path (the serving Deployment, or one predictor version of an InferenceService) has exceeded the threshold for 5 minutes.",
     },
     {
       alert: "InferenceServiceRestarts",
@@ -196,44 +234,58 @@ export interface DashboardPanel {
   readonly legend: string;
 }
 
-/** Panels over the serving Deployment and the InferenceServices alike, by `model`. */
+/**
+ * Panels over the serving Deployment and the InferenceServices, kept apart by serving path and,
+ * for predictors, version and track (a canary beside its primary). Healthy traffic shows 0, not
+ * "No data": where no 5xx series exists the error share is 0 per request series, and no model
+ * with traffic counts 0 models.
+ */
 export function inferencePanels(ns: ObservedNamespaces): DashboardPanel[] {
   const inference = inferenceSeries(ns);
+  const served =
+    "{{model}} {{" +
+    SERVING_PATH_LABEL +
+    "}} {{" +
+    PREDICTOR_TRACK_TARGET_LABEL +
+    "}} {{" +
+    PREDICTOR_VERSION_TARGET_LABEL +
+    "}}";
+  const requests = `sum by (${BY_SERVED}) (${inference.requests})`;
   return [
     {
       title: "Inference requests/s",
       type: "timeseries",
       unit: "reqps",
-      expr: `sum(${inference.requests})`,
-      legend: "all models",
+      expr: `sum by (${SERVING_PATH_LABEL}) (${inference.requests})`,
+      legend: `{{${SERVING_PATH_LABEL}}}`,
     },
     {
       title: "P95 latency by model",
       type: "timeseries",
       unit: "s",
-      expr: `histogram_quantile(0.95, sum by (model, le) (${inference.buckets}))`,
-      legend: "{{model}}",
+      expr: `histogram_quantile(0.95, sum by (${BY_SERVED}, le) (${inference.buckets}))`,
+      legend: served,
     },
     {
       title: "Active models",
       type: "stat",
       unit: "short",
-      expr: `count(sum by (model) (${inference.requests}) > 0)`,
+      expr: `count(sum by (model, ${SERVING_PATH_LABEL}) (${inference.requests}) > 0) or vector(0)`,
       legend: "models",
     },
     {
       title: "Error rate %",
       type: "stat",
       unit: "percent",
-      expr: `100 * sum(${inference.errors}) / sum(${inference.requests})`,
-      legend: "errors",
+      expr: `100 * (sum by (${BY_SERVED}) (${inference.errors}) or ${requests} * 0) / ${requests}`,
+      legend: served,
     },
     {
       title: "Request rate by model",
       type: "timeseries",
       unit: "reqps",
-      expr: `sum by (model) (${inference.requests})`,
-      legend: "{{model}}",
+      expr: requests,
+      legend: served,
     },
   ];
 }

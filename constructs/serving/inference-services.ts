@@ -39,12 +39,6 @@ export interface InferenceServicesProps {
   readonly imagePullSecret?: string;
   /** @default requests 500m/1Gi, limits 1/2Gi */
   readonly resources?: ContainerResources;
-  /**
-   * Annotations of the Ingress KServe creates for each InferenceService (the target's: load
-   * balancer group, scheme, target type, health check). KServe gives that Ingress the
-   * InferenceService's own annotations, so they are set there.
-   */
-  readonly ingressAnnotations: Record<string, string>;
 }
 
 const DEFAULT_RESOURCES: ContainerResources = {
@@ -64,6 +58,30 @@ export const PREDICTOR_HEALTH_PATH = "/v2/health/ready";
 
 /** Name of the runtime container in every KServe serving runtime; the model container must keep it. */
 export const RUNTIME_CONTAINER_NAME = "kserve-container";
+
+/**
+ * Pod labels of each predictor, which the predictor scrape turns into the `version` and `track`
+ * labels of its series: the canary's error rate and latency stand beside the primary's.
+ */
+export const PREDICTOR_VERSION_LABEL = "mlops-platform/model-version";
+export const PREDICTOR_TRACK_LABEL = "mlops-platform/track";
+
+/** Name of the predictor serving `version` (KServe's `predictor.name`, kept when a canary is promoted). */
+export function predictorName(version: number): string {
+  return `v${version}`;
+}
+
+/**
+ * Name of the Deployment and Service KServe v0.20.0 makes for a named predictor, primary or
+ * canary alike (`constants.PredictorServiceName`: `<isvc>-<predictor>-predictor`). Its Service
+ * listens on port 80 (`constants.CommonDefaultHttpPort`).
+ */
+export function predictorServiceName(inferenceService: string, version: number): string {
+  return `${inferenceService}-${predictorName(version)}-predictor`;
+}
+
+/** Port of every predictor Service KServe v0.20.0 makes (`constants.CommonDefaultHttpPort`). */
+export const PREDICTOR_SERVICE_PORT = 80;
 
 /** UID the runtime runs as: MLServer's image and KServe's storage initializer both declare `USER 1000`. */
 export const PREDICTOR_UID = 1000;
@@ -90,9 +108,10 @@ export const RUNTIME_CONTAINER_SECURITY = RESTRICTED_WRITABLE_ROOT_SECURITY;
 /**
  * One KServe InferenceService per released model, in Standard deployment mode, on the v2
  * protocol, restricted (pod and runtime container). A canary is a second predictor (KServe's
- * `spec.canary`, which v0.20 supports in Standard mode) that takes `trafficPercent` of the
- * requests with fixed replicas; predictors are named after their model version, so promoting a
- * canary (making it the version) keeps its pods.
+ * `spec.canary`, which v0.20 supports in Standard mode) with fixed replicas; predictors are named
+ * after their model version, so promoting a canary (making it the version) keeps its pods.
+ * KServe v0.20 routes nothing by `trafficPercent` (it sizes the canary's replicas and is copied
+ * to status): the requests are split by the route the platform owns (`InferenceRoutes`).
  */
 export class InferenceServices extends Construct {
   public readonly services: Manifest[] = [];
@@ -101,8 +120,11 @@ export class InferenceServices extends Construct {
     super(scope, id);
     const resources = props.resources ?? DEFAULT_RESOURCES;
     for (const model of props.models) {
-      const predictor = (version: number, artifactPath: string) => ({
-        name: `v${version}`,
+      const predictor = (version: number, artifactPath: string, track: "primary" | "canary") => ({
+        name: predictorName(version),
+        // KServe puts a predictor's labels on its Deployment and pods (the canary's override the
+        // primary's, which it is merged over).
+        labels: { [PREDICTOR_VERSION_LABEL]: predictorName(version), [PREDICTOR_TRACK_LABEL]: track },
         serviceAccountName: props.serviceAccountName,
         ...(props.imagePullSecret ? { imagePullSecrets: [{ name: props.imagePullSecret }] } : {}),
         securityContext: structuredClone(PREDICTOR_POD_SECURITY),
@@ -128,7 +150,7 @@ export class InferenceServices extends Construct {
       });
       const spec: Record<string, unknown> = {
         predictor: {
-          ...predictor(model.version, model.artifactPath),
+          ...predictor(model.version, model.artifactPath, "primary"),
           minReplicas: model.minReplicas,
           maxReplicas: model.maxReplicas,
         },
@@ -137,7 +159,10 @@ export class InferenceServices extends Construct {
         spec.canary = [
           {
             // Canaries run fixed replicas, at most the stable predictor's minimum.
-            predictor: { ...predictor(model.canary.version, model.canary.artifactPath), minReplicas: 1 },
+            predictor: {
+              ...predictor(model.canary.version, model.canary.artifactPath, "canary"),
+              minReplicas: 1,
+            },
             trafficPercent: model.canary.trafficPercent,
           },
         ];
@@ -151,8 +176,9 @@ export class InferenceServices extends Construct {
               name: model.name,
               namespace: props.namespace,
               labels: { "app.kubernetes.io/part-of": "mlops-platform", "mlops-platform/model": model.name },
+              // No load balancer annotations: KServe copies these onto the predictors' Deployments,
+              // pods and Services; the route in front (`InferenceRoutes`) carries them.
               annotations: {
-                ...props.ingressAnnotations,
                 "serving.kserve.io/deploymentMode": "Standard",
                 "mlops-platform/registered-model": `${model.registeredModel}/${model.version}`,
               },

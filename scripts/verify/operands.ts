@@ -6,6 +6,7 @@
  */
 import type { Decoded, KubernetesObject } from "./convert";
 import type { Container, PodSpec } from "./workloads";
+import { kservePredictorServices } from "./kserve-operands";
 
 /** An object an operator creates, with who creates it (the state's `source`). */
 export interface OperandObject {
@@ -539,6 +540,8 @@ function gpuOperatorNamespace(objects: readonly KubernetesObject[]): string | un
 export function operandObjects(objects: readonly KubernetesObject[]): OperandObject[] {
   const out: OperandObject[] = [];
   for (const o of objects) {
+    if (o.kind === "InferenceService" && o.apiVersion.startsWith("serving.kserve.io/"))
+      out.push(...kservePredictorServices(o));
     if (o.kind === "Cluster" && o.apiVersion.startsWith("postgresql.cnpg.io/"))
       out.push(...cloudNativePgObjects(o, objects));
     if (o.kind === "ClusterPolicy" && o.apiVersion.startsWith("nvidia.com/")) {

@@ -208,7 +208,8 @@ function predictorPod(
     ...(object.metadata.labels ?? {}),
     "serving.kserve.io/inferenceservice": name,
     component: "predictor",
-    app: `isvc.${name}-predictor`,
+    // constants.GetRawServiceLabel(PredictorServiceName(isvc, predictor.name)) at v0.20.0.
+    app: `isvc.${predictor.name ? `${name}-${String(predictor.name)}` : name}-predictor`,
   };
   let modelContainer: Container | undefined;
   if (model) {
@@ -414,6 +415,18 @@ export function workloads(state: ClusterState): Workload[] {
         const min = predictor.minReplicas ?? 1;
         const max = Math.max(predictor.maxReplicas ?? min, min);
         out.push({ owner, namespace, ...pod, maxPods: max, surgePods: Math.ceil(max * 0.25), minPods: min });
+        // Each canary: the primary predictor merged with the canary's (buildCanaryPredictor at
+        // v0.20.0), fixed replicas.
+        for (const canary of (spec?.canary ?? []) as { predictor?: Record<string, Decoded> }[]) {
+          const merged = {
+            ...object,
+            spec: { ...spec, predictor: { ...(spec?.predictor ?? {}), ...(canary.predictor ?? {}) } },
+          } as KubernetesObject;
+          const canaryPod = predictorPod(state, merged);
+          if (!canaryPod) continue;
+          const replicas = (canary.predictor?.minReplicas as number | undefined) ?? 1;
+          out.push({ owner, namespace, ...canaryPod, maxPods: replicas, surgePods: 0, minPods: replicas });
+        }
         break;
       }
       default:

@@ -7,6 +7,7 @@ import { configureAwsProvider } from "../aws-provider";
 import { RequiredEcrImages } from "../../constructs/aws/required-images";
 import { gpuNodePlacement } from "../../constructs/platform/cluster-addons";
 import { PULL_REQUEST_DIFF_GROUP } from "../../constructs/platform/pull-request-diff";
+import { POD_READINESS_GATE_LABEL } from "../../constructs/platform/cluster-addons";
 
 /**
  * The EKS implementation of the cluster target: everything comes from the foundation stack
@@ -123,6 +124,11 @@ export function eksClusterTarget(foundation: FoundationStack): ClusterTarget {
       sourceCidrs: [vpc],
       // The load balancer controller provisions an NLB for the serving Service.
       servingExposure: "load-balancer",
+      // The controller's weighted forward action across target groups (one per Service).
+      weightedRouting: "forward-action",
+      // The controller's pod mutating webhook (chart aws-load-balancer-controller 3.5.0,
+      // `mpod.elbv2.k8s.aws`) adds readiness gates to pods of namespaces with this label only.
+      targetNamespaceLabels: { [POD_READINESS_GATE_LABEL]: "enabled" },
     },
     storageClass: {
       name: "gp3",

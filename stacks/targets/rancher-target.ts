@@ -82,6 +82,10 @@ export function rancherClusterTarget(env: RancherEnvironment): ClusterTarget {
       // Nothing implements LoadBalancer Services on a bare RKE2 cluster: the ingress controller
       // (rke2-ingress-nginx) publishes the serving Deployment.
       servingExposure: "ingress",
+      // RKE2's ingress-nginx merges a canary Ingress into the main one's host and path.
+      weightedRouting: "canary-ingress",
+      // ingress-nginx proxies to endpoints it watches: no readiness gates to inject.
+      targetNamespaceLabels: {},
     },
     storageClass: { name: cluster.storageClassName },
     serviceAccountAnnotations: () => ({}),

@@ -229,6 +229,39 @@ export function referencesRule(outOfBand: readonly OutOfBandObject[] = OUT_OF_BA
             if (spec.defaultBackend) backends.push(spec.defaultBackend);
             for (const rule of spec.rules ?? [])
               for (const path of rule.http?.paths ?? []) backends.push(path.backend);
+            // The AWS Load Balancer Controller reads a backend whose port is `use-annotation` from
+            // the action annotation of that name (v3.5.0 pkg/ingress/enhanced_backend_builder.go);
+            // a forward action's target groups name Services and ports.
+            const annotations = o.metadata.annotations ?? {};
+            for (const backend of [...backends]) {
+              if (backend?.service?.port?.name !== "use-annotation") continue;
+              backends.splice(backends.indexOf(backend), 1);
+              const key = `alb.ingress.kubernetes.io/actions.${backend.service.name}`;
+              const text = annotations[key];
+              if (text === undefined) {
+                add(
+                  at,
+                  `backend ${backend.service.name} uses annotation ${key}, which is not set`,
+                  `set ${key} or point the backend at a Service`,
+                );
+                continue;
+              }
+              const action = JSON.parse(text) as {
+                forwardConfig?: { targetGroups?: { serviceName?: string; servicePort?: number | string }[] };
+              };
+              for (const group of action.forwardConfig?.targetGroups ?? []) {
+                if (!group.serviceName) continue;
+                backends.push({
+                  service: {
+                    name: group.serviceName,
+                    port:
+                      typeof group.servicePort === "number"
+                        ? { number: group.servicePort }
+                        : { name: group.servicePort },
+                  },
+                });
+              }
+            }
             for (const backend of backends) {
               if (!backend?.service) continue;
               const service = named(state, "Service", ns, backend.service.name);

@@ -1,0 +1,170 @@
+/**
+ * The inference dashboard's queries evaluated by `promtool test rules` (`promql_expr_test`) on
+ * series the test owns: healthy traffic shows an error rate of 0 and the number of active models,
+ * not "No data"; panels keep the serving path, and a canary's version and track, apart. Skipped,
+ * with the reason printed, when promtool is not installed (Debian/Ubuntu: `apt-get install prometheus`).
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { inferencePanels } from "../../constructs/platform/observability";
+import { PLATFORM_NAMESPACES } from "../../stacks/platform-stack";
+
+const PROMTOOL = process.env.PROMTOOL ?? "promtool";
+const available = spawnSync(PROMTOOL, ["--version"], { encoding: "utf8" }).status === 0;
+if (!available) {
+  process.stdout.write(
+    `SKIPPED __tests__/integration/dashboard-promtool.test.ts: promtool not found (${PROMTOOL}); install the prometheus package or set PROMTOOL\n`,
+  );
+}
+const suite = available ? describe : describe.skip;
+
+const NS = {
+  serving: PLATFORM_NAMESPACES.serving,
+  mlflow: PLATFORM_NAMESPACES.mlflow,
+  pipelines: PLATFORM_NAMESPACES.kubeflow,
+};
+const PANELS = inferencePanels(NS);
+const panel = (title: string) => {
+  const found = PANELS.find((p) => p.title === title);
+  if (!found) throw new Error(`no panel "${title}"`);
+  return found.expr;
+};
+
+const labelText = (labels: Record<string, string>) =>
+  Object.entries(labels)
+    .map(([key, value]) => `${key}="${value}"`)
+    .join(",");
+const INFER_PATH = "/v2/models/{model_name}/infer";
+/** 16 samples a minute apart, growing by `perMinute`. */
+const counter = (perMinute: number) =>
+  Array.from({ length: 16 }, (_, minute) => String(minute * perMinute)).join(" ");
+
+const deploymentRequests = (model: string, code: string) =>
+  `mlops_inference_requests_total{${labelText({ namespace: NS.serving, model, code })}}`;
+const predictorRequests = (isvc: string, status: string, version: string, track: string) =>
+  `rest_server_requests_total{${labelText({
+    namespace: NS.serving,
+    inferenceservice: isvc,
+    version,
+    track,
+    app_name: "mlserver",
+    method: "POST",
+    path: INFER_PATH,
+    status_code: status,
+  })}}`;
+
+/** Healthy traffic, no 5xx anywhere: the serving Deployment, and churn's primary v7 and canary v8. */
+const HEALTHY = [
+  { series: deploymentRequests("churn", "200"), values: counter(600) },
+  { series: predictorRequests("churn", "200", "v7", "primary"), values: counter(540) },
+  { series: predictorRequests("churn", "200", "v8", "canary"), values: counter(60) },
+];
+
+interface ExpectedSample {
+  readonly labels: string;
+  readonly value: number;
+}
+
+suite("inference dashboard queries under promtool", () => {
+  let work: string;
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), "dashboard-queries-"));
+  });
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  let files = 0;
+  /** Runs promtool on `expr` over `series` at minute 10; ok when the result is exactly `expected`. */
+  const evaluate = (expr: string, series: typeof HEALTHY, expected: ExpectedSample[]) => {
+    const file = `case-${files++}.yaml`;
+    writeFileSync(
+      join(work, file),
+      stringify({
+        rule_files: [],
+        evaluation_interval: "1m",
+        tests: [
+          {
+            interval: "1m",
+            input_series: series,
+            promql_expr_test: [
+              {
+                expr,
+                eval_time: "10m30s",
+                exp_samples: expected.map((sample) => ({ labels: sample.labels, value: sample.value })),
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    const result = spawnSync(PROMTOOL, ["test", "rules", file], { cwd: work, encoding: "utf8" });
+    return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };
+  };
+
+  const deployment = '{model="churn",serving_path="deployment"}';
+  const primary = '{model="churn",serving_path="inferenceservice",track="primary",version="v7"}';
+  const canary = '{model="churn",serving_path="inferenceservice",track="canary",version="v8"}';
+
+  it("Error rate % is 0 for every serving path and version when no 5xx series exists", () => {
+    const result = evaluate(panel("Error rate %"), HEALTHY, [
+      { labels: deployment, value: 0 },
+      { labels: primary, value: 0 },
+      { labels: canary, value: 0 },
+    ]);
+    if (!result.ok) throw new Error(result.output);
+    expect(result.output).toContain("SUCCESS");
+  });
+
+  it("Error rate % shows the canary's share of 5xx beside its healthy primary", () => {
+    const result = evaluate(
+      panel("Error rate %"),
+      [...HEALTHY, { series: predictorRequests("churn", "500", "v8", "canary"), values: counter(60) }],
+      [
+        { labels: deployment, value: 0 },
+        { labels: primary, value: 0 },
+        { labels: canary, value: 50 },
+      ],
+    );
+    if (!result.ok) throw new Error(result.output);
+    expect(result.output).toContain("SUCCESS");
+  });
+
+  it("the replaced Error rate % query gives no data on the same healthy series", () => {
+    const served = `namespace="${NS.serving}"`;
+    const infer = `path=~"/v2/models/[^/]+(/versions/[^/]+)?/infer"`;
+    const rate = (deploymentSeries: string, predictorSeries: string) =>
+      `rate(${deploymentSeries}[5m]) or label_replace(rate(${predictorSeries}[5m]), "model", "$1", "inferenceservice", "(.+)")`;
+    const old = `100 * sum(${rate(
+      `mlops_inference_requests_total{${served},code=~"5.."}`,
+      `rest_server_requests_total{${served},${infer},status_code=~"5.."}`,
+    )}) / sum(${rate(`mlops_inference_requests_total{${served}}`, `rest_server_requests_total{${served},${infer}}`)})`;
+    const result = evaluate(old, HEALTHY, []);
+    if (!result.ok) throw new Error(result.output);
+    expect(result.output).toContain("SUCCESS");
+  });
+
+  it("Active models counts each model's serving paths with traffic", () => {
+    const result = evaluate(panel("Active models"), HEALTHY, [{ labels: "{}", value: 2 }]);
+    if (!result.ok) throw new Error(result.output);
+    expect(result.output).toContain("SUCCESS");
+  });
+
+  it("Active models is 0, not no data, when no model has traffic", () => {
+    const idle = HEALTHY.map((s) => ({ series: s.series, values: "5x15" }));
+    const result = evaluate(panel("Active models"), idle, [{ labels: "{}", value: 0 }]);
+    if (!result.ok) throw new Error(result.output);
+    expect(result.output).toContain("SUCCESS");
+  });
+
+  it("Request rate by model keeps the serving path, version and track", () => {
+    const result = evaluate(panel("Request rate by model"), HEALTHY, [
+      { labels: deployment, value: 10 },
+      { labels: primary, value: 9 },
+      { labels: canary, value: 1 },
+    ]);
+    if (!result.ok) throw new Error(result.output);
+    expect(result.output).toContain("SUCCESS");
+  });
+});
