@@ -101,15 +101,18 @@ export class InferenceServices extends Construct {
     super(scope, id);
     const resources = props.resources ?? DEFAULT_RESOURCES;
     for (const model of props.models) {
-      const predictor = (version: number, artifactPath: string) => ({
+      const predictor = (version: number, artifactPath: string, canary: boolean) => ({
         name: `v${version}`,
         serviceAccountName: props.serviceAccountName,
         ...(props.imagePullSecret ? { imagePullSecrets: [{ name: props.imagePullSecret }] } : {}),
         securityContext: structuredClone(PREDICTOR_POD_SECURITY),
         model: {
-          // The container's name: KServe merges this spec into the runtime's container of that
-          // name, and a different one would rename it (the v0.20 CRD requires it on canaries).
-          name: RUNTIME_CONTAINER_NAME,
+          // The container's name. KServe v0.20.0's webhook refuses it on the primary predictor
+          // (inference_service_validation.go, validatePredictor: "the 'name' field is not allowed
+          // in standard predictor"), while the CRD requires it on a canary's model, which the
+          // controller merges over the primary's (predictor.go, buildCanaryPredictor): there it
+          // must be the runtime container's own name, or the merge would rename that container.
+          ...(canary ? { name: RUNTIME_CONTAINER_NAME } : {}),
           modelFormat: { name: model.format },
           protocolVersion: PREDICTOR_PROTOCOL,
           storageUri: `s3://${props.artifactsBucket}/${artifactPath}`,
@@ -128,7 +131,7 @@ export class InferenceServices extends Construct {
       });
       const spec: Record<string, unknown> = {
         predictor: {
-          ...predictor(model.version, model.artifactPath),
+          ...predictor(model.version, model.artifactPath, false),
           minReplicas: model.minReplicas,
           maxReplicas: model.maxReplicas,
         },
@@ -137,7 +140,7 @@ export class InferenceServices extends Construct {
         spec.canary = [
           {
             // Canaries run fixed replicas, at most the stable predictor's minimum.
-            predictor: { ...predictor(model.canary.version, model.canary.artifactPath), minReplicas: 1 },
+            predictor: { ...predictor(model.canary.version, model.canary.artifactPath, true), minReplicas: 1 },
             trafficPercent: model.canary.trafficPercent,
           },
         ];
