@@ -325,7 +325,7 @@ export function referencesRule(outOfBand: readonly OutOfBandObject[] = OUT_OF_BA
         const account =
           w.spec.serviceAccountName ??
           w.spec.serviceAccount ??
-          (w.owner.object.kind === "InferenceService" ? "default" : "default");
+          "default";
         need("ServiceAccount", account, "runs as");
         for (const volume of w.spec.volumes ?? []) {
           if (volume.secret)
