@@ -140,7 +140,10 @@ export class InferenceServices extends Construct {
         spec.canary = [
           {
             // Canaries run fixed replicas, at most the stable predictor's minimum.
-            predictor: { ...predictor(model.canary.version, model.canary.artifactPath, true), minReplicas: 1 },
+            predictor: {
+              ...predictor(model.canary.version, model.canary.artifactPath, true),
+              minReplicas: 1,
+            },
             trafficPercent: model.canary.trafficPercent,
           },
         ];
