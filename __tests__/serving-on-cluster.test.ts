@@ -4,7 +4,7 @@
  * checks them on the pinned upstream sources and a real plan):
  * - a runtime for every InferenceService (the v2 protocol kserve-mlserver requires);
  * - predictor pods that Pod Security "restricted" admits (pod, runtime container, storage initializer);
- * - canaries the KServe v0.20 CRD accepts;
+ * - primary predictors KServe v0.20's webhook admits (no model name), canaries its CRD accepts;
  * - a plan that fails, saying what to push, when a release's image is not in the registry;
  * - Ingresses the AWS Load Balancer Controller can serve (IP targets, a health check that answers).
  */
@@ -68,6 +68,16 @@ describe("predictor pods pass Pod Security restricted", () => {
       capabilities: { drop: ["ALL"] },
       seccompProfile: { type: "RuntimeDefault" },
     });
+  });
+});
+
+describe("primary predictors KServe v0.20.0's webhook admits", () => {
+  // inference_service_validation.go, validatePredictor: "the 'name' field is not allowed in
+  // standard predictor"; the webhook fails closed, so a named model refuses the InferenceService.
+  it.each(NAMES)("%s: no primary predictor names its model container", (name) => {
+    const services = inferenceServices(synthesized[name].serving.json);
+    expect(services.length).toBeGreaterThan(0);
+    for (const isvc of services) expect(isvc.spec.predictor.model).not.toHaveProperty("name");
   });
 });
 

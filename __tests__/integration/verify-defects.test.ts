@@ -7,7 +7,13 @@ import type { KubernetesObject } from "../../scripts/verify/convert";
 import { RULES } from "../../scripts/verify/rules";
 import type { ClusterState } from "../../scripts/verify/state";
 import { calledWebhooks, catalogued, unselectedPods } from "../support/webhook-catalog";
-import { describeWithPinnedState, verifyBaseline, type VerifyBaseline } from "../support/pinned-state";
+import { verifyState } from "../../scripts/verify/verify";
+import {
+  describeWithPinnedState,
+  findingLine,
+  verifyBaseline,
+  type VerifyBaseline,
+} from "../support/pinned-state";
 
 interface Defect {
   readonly name: string;
@@ -189,6 +195,37 @@ const DEFECTS: readonly Defect[] = [
     },
   },
   {
+    name: "a primary predictor that names its model (KServe's webhook refuses it)",
+    rule: "admission",
+    reported:
+      "InferenceService mlops/churn-classifier [admission] spec.predictor.model.name: \"kserve-container\": the 'name' field is not allowed in standard predictor",
+    apply: (s) =>
+      ((find(s, "InferenceService", "mlops", "churn-classifier").spec as Loose).predictor.model.name =
+        "kserve-container"),
+  },
+  {
+    name: "a canary no route sends traffic to",
+    rule: "routing",
+    reported:
+      "InferenceService mlops/churn-classifier [routing] canary v99 has trafficPercent 10 but no route sends traffic to its Service churn-classifier-v99-predictor",
+    apply: (s) => {
+      const spec = find(s, "InferenceService", "mlops", "churn-classifier").spec as Loose;
+      spec.canary = [
+        {
+          predictor: {
+            ...structuredClone(spec.predictor),
+            name: "v99",
+            minReplicas: 1,
+            maxReplicas: undefined,
+          },
+          trafficPercent: 10,
+        },
+      ];
+      spec.canary[0].predictor.model.name = "kserve-container";
+      delete spec.canary[0].predictor.maxReplicas;
+    },
+  },
+  {
     name: "an unpinned image",
     rule: "images",
     reported: 'Deployment mlops/mlops-serving [images] container "server" image',
@@ -201,9 +238,11 @@ describeWithPinnedState("__tests__/integration/verify-defects.test.ts")(
   () => {
     let baseline: ClusterState;
     let added: VerifyBaseline["added"];
+    let crds: VerifyBaseline["crds"];
+    let findings: VerifyBaseline["findings"];
 
     beforeAll(async () => {
-      ({ state: baseline, added } = await verifyBaseline("dev"));
+      ({ state: baseline, added, crds, findings } = await verifyBaseline("dev"));
     }, 120_000);
 
     it("has no render or collection problems in the baseline", () => {
@@ -222,6 +261,19 @@ describeWithPinnedState("__tests__/integration/verify-defects.test.ts")(
       expect(added(state, defect.rule)).toEqual(
         expect.arrayContaining([expect.stringContaining(defect.reported)]),
       );
+    });
+
+    // Items 1 and 2 of the serving defects: every rule runs, and the defect adds exactly one line.
+    it.each(
+      DEFECTS.filter((d) => d.rule === "admission" || d.rule === "routing").map((d) => [d.name, d] as const),
+    )("reports %s in exactly one line naming the object and the fix", (_name, defect) => {
+      const state = structuredClone(baseline);
+      defect.apply(state);
+      const lines = verifyState(state, RULES, crds)
+        .findings.filter((f) => !findings.has(findingLine(f)))
+        .map((f) => `${findingLine(f)}; fix: ${f.fix}`);
+      expect(lines).toEqual([expect.stringContaining(defect.reported)]);
+      expect(lines[0]).toMatch(/; fix: \S/);
     });
 
     it("covers at least ten defect classes across every rule", () => {

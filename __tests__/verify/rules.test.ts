@@ -5,6 +5,7 @@ import type { KubernetesObject } from "../../scripts/verify/convert";
 import { CrdCatalog } from "../../scripts/verify/crds";
 import type { Finding } from "../../scripts/verify/finding";
 import type { Flow } from "../../scripts/verify/flows";
+import { operandObjects } from "../../scripts/verify/operands";
 import { imagesRule } from "../../scripts/verify/rules/images";
 import { networkRule } from "../../scripts/verify/rules/network";
 import { ownershipRule } from "../../scripts/verify/rules/ownership";
@@ -595,11 +596,20 @@ describe("KServe predictors as the controller builds them", () => {
   const isvc = (protocolVersion: string): KubernetesObject => ({
     apiVersion: "serving.kserve.io/v1beta1",
     kind: "InferenceService",
-    metadata: { name: "churn", namespace: "apps" },
+    metadata: {
+      name: "churn",
+      namespace: "apps",
+      annotations: { "serving.kserve.io/deploymentMode": "Standard" },
+    },
     spec: {
       predictor: { model: { modelFormat: { name: "mlflow" }, protocolVersion, storageUri: "s3://b/m" } },
     },
   });
+  /** The objects with what the KServe controller creates from their InferenceServices (as collect adds them). */
+  const withController = (objects: KubernetesObject[]): KubernetesObject[] => [
+    ...objects,
+    ...operandObjects(objects).map((o) => o.object),
+  ];
   const monitor: KubernetesObject = {
     apiVersion: "monitoring.coreos.com/v1",
     kind: "PodMonitor",
@@ -616,11 +626,13 @@ describe("KServe predictors as the controller builds them", () => {
   ];
 
   it("labels MLServer predictors with modelClass, so a PodMonitor selecting it finds them", () => {
-    expect(run(referencesRule(), stateOf([...runtimes, isvc("v2"), monitor]))).toEqual([]);
+    expect(run(referencesRule(), stateOf(withController([...runtimes, isvc("v2"), monitor])))).toEqual([]);
   });
 
   it("leaves other runtimes' predictors without it", () => {
-    expect(messages(run(referencesRule(), stateOf([...runtimes, isvc("v1"), monitor])))).toEqual([
+    expect(
+      messages(run(referencesRule(), stateOf(withController([...runtimes, isvc("v1"), monitor])))),
+    ).toEqual([
       expect.stringContaining(
         'PodMonitor monitoring/mlserver: selector {"matchExpressions":[{"key":"modelClass","operator":"Exists"}]} matches no pod template in apps',
       ),
@@ -630,9 +642,9 @@ describe("KServe predictors as the controller builds them", () => {
   it("takes the image from the selected runtime", () => {
     const latest = runtime("kserve-mlserver", [{ name: "mlflow", priority: 1 }], ["v2"]);
     (latest.spec as { containers: { image: string }[] }).containers[0].image = "seldonio/mlserver";
-    expect(messages(run(imagesRule, stateOf([latest, isvc("v2")])))).toEqual([
+    expect(messages(run(imagesRule, stateOf(withController([latest, isvc("v2")]))))).toEqual([
       expect.stringContaining(
-        'InferenceService apps/churn: container "kserve-container" image seldonio/mlserver has no tag',
+        'Deployment apps/churn-predictor: container "kserve-container" image seldonio/mlserver has no tag',
       ),
     ]);
   });

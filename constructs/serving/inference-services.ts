@@ -129,9 +129,12 @@ export class InferenceServices extends Construct {
         ...(props.imagePullSecret ? { imagePullSecrets: [{ name: props.imagePullSecret }] } : {}),
         securityContext: structuredClone(PREDICTOR_POD_SECURITY),
         model: {
-          // The container's name: KServe merges this spec into the runtime's container of that
-          // name, and a different one would rename it (the v0.20 CRD requires it on canaries).
-          name: RUNTIME_CONTAINER_NAME,
+          // The container's name. KServe v0.20.0's webhook refuses it on the primary predictor
+          // (inference_service_validation.go, validatePredictor: "the 'name' field is not allowed
+          // in standard predictor"), while the CRD requires it on a canary's model, which the
+          // controller merges over the primary's (predictor.go, buildCanaryPredictor): there it
+          // must be the runtime container's own name, or the merge would rename that container.
+          ...(track === "canary" ? { name: RUNTIME_CONTAINER_NAME } : {}),
           modelFormat: { name: model.format },
           protocolVersion: PREDICTOR_PROTOCOL,
           storageUri: `s3://${props.artifactsBucket}/${artifactPath}`,

@@ -6,7 +6,7 @@
  */
 import type { Decoded, KubernetesObject } from "./convert";
 import type { Container, PodSpec } from "./workloads";
-import { kservePredictorServices } from "./kserve-operands";
+import { kserveObjects } from "./controllers/kserve";
 
 /** An object an operator creates, with who creates it (the state's `source`). */
 export interface OperandObject {
@@ -536,14 +536,14 @@ function gpuOperatorNamespace(objects: readonly KubernetesObject[]): string | un
   )?.metadata.namespace;
 }
 
-/** Every object the operators in the state create from its custom resources. */
+/** Every object the operators and controllers in the state create from its custom resources. */
 export function operandObjects(objects: readonly KubernetesObject[]): OperandObject[] {
   const out: OperandObject[] = [];
   for (const o of objects) {
-    if (o.kind === "InferenceService" && o.apiVersion.startsWith("serving.kserve.io/"))
-      out.push(...kservePredictorServices(o));
     if (o.kind === "Cluster" && o.apiVersion.startsWith("postgresql.cnpg.io/"))
       out.push(...cloudNativePgObjects(o, objects));
+    if (o.kind === "InferenceService" && o.apiVersion.startsWith("serving.kserve.io/"))
+      out.push(...kserveObjects(o, objects));
     if (o.kind === "ClusterPolicy" && o.apiVersion.startsWith("nvidia.com/")) {
       const namespace = gpuOperatorNamespace(objects);
       if (namespace) out.push(...gpuOperatorObjects(o, namespace));

@@ -139,15 +139,7 @@ function hpaFor(state: ClusterState, object: KubernetesObject) {
   )?.object.spec as { minReplicas?: number; maxReplicas?: number } | undefined;
 }
 
-/** MLServer's model class per model format, as KServe's MLServer defaults set the `modelClass` label. */
-const MLSERVER_MODEL_CLASSES: Readonly<Record<string, string>> = {
-  sklearn: "mlserver_sklearn.SKLearnModel",
-  xgboost: "mlserver_xgboost.XGBoostModel",
-  lightgbm: "mlserver_lightgbm.LightGBMModel",
-  mlflow: "mlserver_mlflow.MLflowRuntime",
-};
-
-interface ServingRuntimeSpec {
+export interface ServingRuntimeSpec {
   disabled?: boolean;
   protocolVersions?: string[];
   supportedModelFormats?: { name: string; version?: string; autoSelect?: boolean; priority?: number }[];
@@ -159,20 +151,20 @@ interface ServingRuntimeSpec {
  * first) that auto-selects the model's format and protocol, highest priority first.
  */
 export function selectRuntime(
-  state: ClusterState,
+  objects: readonly KubernetesObject[],
   namespace: string,
   model: { runtime?: string; modelFormat?: { name?: string; version?: string }; protocolVersion?: string },
 ): { name: string; spec: ServingRuntimeSpec } | undefined {
-  const runtimes = state.objects
+  const runtimes = objects
     .filter(
       (o) =>
-        (o.object.kind === "ServingRuntime" && o.object.metadata.namespace === namespace) ||
-        o.object.kind === "ClusterServingRuntime",
+        (o.kind === "ServingRuntime" && o.metadata.namespace === namespace) ||
+        o.kind === "ClusterServingRuntime",
     )
     .map((o) => ({
-      name: o.object.metadata.name ?? "",
-      spec: (o.object.spec ?? {}) as ServingRuntimeSpec,
-      namespaced: o.object.kind === "ServingRuntime",
+      name: o.metadata.name ?? "",
+      spec: (o.spec ?? {}) as ServingRuntimeSpec,
+      namespaced: o.kind === "ServingRuntime",
     }));
   if (model.runtime) return runtimes.find((r) => r.name === model.runtime);
   const protocol = model.protocolVersion ?? "v1";
@@ -192,54 +184,6 @@ export function selectRuntime(
         (b.match!.priority ?? 0) - (a.match!.priority ?? 0),
     );
   return candidates[0]?.runtime;
-}
-
-/** Pod spec KServe builds for an InferenceService predictor (Standard mode). */
-function predictorPod(
-  state: ClusterState,
-  object: KubernetesObject,
-): { spec: PodSpec; labels: Record<string, string> } | undefined {
-  const predictor = (object.spec as { predictor?: Record<string, Decoded> } | undefined)?.predictor;
-  if (!predictor) return undefined;
-  const { model, minReplicas: _min, maxReplicas: _max, containers, ...podFields } = predictor;
-  const name = object.metadata.name ?? "";
-  const namespace = object.metadata.namespace ?? "default";
-  const labels: Record<string, string> = {
-    ...(object.metadata.labels ?? {}),
-    "serving.kserve.io/inferenceservice": name,
-    component: "predictor",
-    // constants.GetRawServiceLabel(PredictorServiceName(isvc, predictor.name)) at v0.20.0.
-    app: `isvc.${predictor.name ? `${name}-${String(predictor.name)}` : name}-predictor`,
-  };
-  let modelContainer: Container | undefined;
-  if (model) {
-    const runtime = selectRuntime(state, namespace, model);
-    const base = runtime?.spec.containers?.find((c) => c.name === "kserve-container") ?? {
-      name: "kserve-container",
-    };
-    const own = Object.fromEntries(
-      Object.entries(model as Record<string, unknown>).filter(
-        ([k]) => !["modelFormat", "storageUri", "storage", "runtime", "protocolVersion"].includes(k),
-      ),
-    );
-    modelContainer = {
-      ...base,
-      ...own,
-      name: "kserve-container",
-      env: [...(base.env ?? []), ...((own.env as Container["env"]) ?? [])],
-    };
-    if (runtime?.name === "kserve-mlserver") {
-      labels.modelClass =
-        MLSERVER_MODEL_CLASSES[model.modelFormat?.name ?? ""] ?? MLSERVER_MODEL_CLASSES.sklearn;
-    }
-  }
-  return {
-    spec: {
-      ...(podFields as PodSpec),
-      containers: [...(modelContainer ? [modelContainer] : []), ...((containers as Container[]) ?? [])],
-    },
-    labels,
-  };
 }
 
 /** Resources prometheus-operator gives its config-reloader sidecars, from the operator's arguments. */
@@ -406,27 +350,6 @@ export function workloads(state: ClusterState): Workload[] {
           surgePods: 0,
           minPods: replicas,
         });
-        break;
-      }
-      case "InferenceService": {
-        const pod = predictorPod(state, object);
-        if (!pod) break;
-        const predictor = (spec?.predictor ?? {}) as { minReplicas?: number; maxReplicas?: number };
-        const min = predictor.minReplicas ?? 1;
-        const max = Math.max(predictor.maxReplicas ?? min, min);
-        out.push({ owner, namespace, ...pod, maxPods: max, surgePods: Math.ceil(max * 0.25), minPods: min });
-        // Each canary: the primary predictor merged with the canary's (buildCanaryPredictor at
-        // v0.20.0), fixed replicas.
-        for (const canary of (spec?.canary ?? []) as { predictor?: Record<string, Decoded> }[]) {
-          const merged = {
-            ...object,
-            spec: { ...spec, predictor: { ...(spec?.predictor ?? {}), ...(canary.predictor ?? {}) } },
-          } as KubernetesObject;
-          const canaryPod = predictorPod(state, merged);
-          if (!canaryPod) continue;
-          const replicas = (canary.predictor?.minReplicas as number | undefined) ?? 1;
-          out.push({ owner, namespace, ...canaryPod, maxPods: replicas, surgePods: 0, minPods: replicas });
-        }
         break;
       }
       default:

@@ -51,7 +51,10 @@ export const imagesRule: Rule = {
       for (const { container, kind } of allContainers(w.spec)) {
         const image = container.image;
         if (!image) {
-          if (!["InferenceService", "Prometheus", "Alertmanager"].includes(w.owner.object.kind)) {
+          if (
+            !["Prometheus", "Alertmanager"].includes(w.owner.object.kind) &&
+            !w.owner.source.startsWith("controller (KServe")
+          ) {
             findings.push(
               findingFor(
                 state,

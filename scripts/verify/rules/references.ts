@@ -355,10 +355,7 @@ export function referencesRule(outOfBand: readonly OutOfBandObject[] = OUT_OF_BA
             `create the ${kind}, or declare it in scripts/verify/out-of-band.ts with who creates it`,
           );
         };
-        const account =
-          w.spec.serviceAccountName ??
-          w.spec.serviceAccount ??
-          (w.owner.object.kind === "InferenceService" ? "default" : "default");
+        const account = w.spec.serviceAccountName ?? w.spec.serviceAccount ?? "default";
         need("ServiceAccount", account, "runs as");
         for (const volume of w.spec.volumes ?? []) {
           if (volume.secret)

@@ -1,0 +1,255 @@
+/**
+ * What the KServe v0.20.0 controller creates from an InferenceService in Standard
+ * (RawDeployment) mode, modelled from its source at the tag so the quota, network, reference
+ * and routing rules run on the objects that will exist:
+ * - per predictor, the primary and each `spec.canary[]` one, a Deployment, a Service and an
+ *   HorizontalPodAutoscaler named `<isvc>-<predictor.name>-predictor`
+ *   (pkg/constants/constants.go PredictorServiceName; components/predictor.go Reconcile,
+ *   buildObjectMeta, reconcileCanaryDeployments, canaryReplicaCount, buildCanaryPredictor);
+ * - one Ingress named after the InferenceService whose rules all point at the primary's Service
+ *   on port 80 (reconcilers/ingress/kube_ingress_reconciler.go createRawIngress, generateRule):
+ *   no rule sends anything to a canary.
+ */
+import type { Decoded, KubernetesObject } from "../convert";
+import type { Container, PodSpec } from "../workloads";
+import { selectRuntime } from "../workloads";
+
+/** An object a controller creates, with who creates it (the state's `source`). */
+export interface ControllerObject {
+  readonly object: KubernetesObject;
+  readonly source: string;
+}
+
+/** MLServer's model class per model format, as KServe's MLServer defaults set the `modelClass` label. */
+const MLSERVER_MODEL_CLASSES: Readonly<Record<string, string>> = {
+  sklearn: "mlserver_sklearn.SKLearnModel",
+  xgboost: "mlserver_xgboost.XGBoostModel",
+  lightgbm: "mlserver_lightgbm.LightGBMModel",
+  mlflow: "mlserver_mlflow.MLflowRuntime",
+};
+
+/** Port every predictor Service and Ingress backend uses (constants.CommonDefaultHttpPort). */
+export const KSERVE_SERVICE_PORT = 80;
+/** Container port when the runtime names none (constants.InferenceServiceDefaultHttpPort). */
+const KSERVE_DEFAULT_CONTAINER_PORT = 8080;
+
+/** `<isvc>-<predictor>-predictor`, or `<isvc>-predictor` for an unnamed predictor (PredictorServiceName). */
+export function predictorServiceName(isvc: string, predictor?: string): string {
+  return predictor ? `${isvc}-${predictor}-predictor` : `${isvc}-predictor`;
+}
+
+/** The controller's `ingress` settings, from the `inferenceservice-config` ConfigMap in the state. */
+export interface KserveIngressConfig {
+  readonly ingressClassName?: string;
+  readonly ingressDomain: string;
+  readonly domainTemplate: string;
+  readonly disableIngressCreation: boolean;
+}
+
+export function kserveIngressConfig(objects: readonly KubernetesObject[]): KserveIngressConfig | undefined {
+  const config = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "inferenceservice-config");
+  const text = (config as { data?: Record<string, string> } | undefined)?.data?.ingress;
+  if (!text) return undefined;
+  const ingress = JSON.parse(text) as Partial<KserveIngressConfig>;
+  return {
+    ingressClassName: ingress.ingressClassName,
+    ingressDomain: ingress.ingressDomain ?? "example.com",
+    domainTemplate: ingress.domainTemplate ?? "{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}",
+    disableIngressCreation: ingress.disableIngressCreation === true,
+  };
+}
+
+/** The host GenerateDomainName (reconcilers/ingress/domain.go) builds from the domain template. */
+export function generateDomainName(config: KserveIngressConfig, name: string, namespace: string): string {
+  return config.domainTemplate
+    .replace(/\{\{\s*\.Name\s*\}\}/g, name)
+    .replace(/\{\{\s*\.Namespace\s*\}\}/g, namespace)
+    .replace(/\{\{\s*\.IngressDomain\s*\}\}/g, config.ingressDomain);
+}
+
+type Predictor = Record<string, Decoded>;
+
+/**
+ * The pod spec the controller builds for a predictor: the selected runtime's `kserve-container`
+ * with the model's container fields merged over it, then the predictor's own containers, and
+ * the pod fields of the predictor.
+ */
+function predictorPodSpec(
+  objects: readonly KubernetesObject[],
+  namespace: string,
+  predictor: Predictor,
+): { spec: PodSpec; labels: Record<string, string> } {
+  const {
+    model,
+    name: _name,
+    minReplicas: _min,
+    maxReplicas: _max,
+    containers,
+    labels: _labels,
+    annotations: _annotations,
+    ...podFields
+  } = predictor;
+  const labels: Record<string, string> = {};
+  let modelContainer: Container | undefined;
+  if (model) {
+    const runtime = selectRuntime(objects, namespace, model);
+    const base = runtime?.spec.containers?.find((c) => c.name === "kserve-container") ?? {
+      name: "kserve-container",
+    };
+    const own = Object.fromEntries(
+      Object.entries(model as Record<string, unknown>).filter(
+        ([k]) => !["modelFormat", "storageUri", "storage", "runtime", "protocolVersion", "name"].includes(k),
+      ),
+    );
+    modelContainer = {
+      ...base,
+      ...own,
+      name: "kserve-container",
+      env: [...(base.env ?? []), ...((own.env as Container["env"]) ?? [])],
+    };
+    if (runtime?.name === "kserve-mlserver") {
+      labels.modelClass =
+        MLSERVER_MODEL_CLASSES[model.modelFormat?.name ?? ""] ?? MLSERVER_MODEL_CLASSES.sklearn;
+    }
+  }
+  return {
+    spec: {
+      ...(podFields as PodSpec),
+      containers: [...(modelContainer ? [modelContainer] : []), ...((containers as Container[]) ?? [])],
+    },
+    labels,
+  };
+}
+
+/** Service ports as createDefaultSvc (reconcilers/service/service_reconciler.go) builds them. */
+function servicePorts(spec: PodSpec, name: string): Record<string, Decoded>[] {
+  const container = spec.containers[0];
+  if (!container) return [];
+  const ports = container.ports ?? [];
+  if (ports.length === 0)
+    return [{ name, port: KSERVE_SERVICE_PORT, targetPort: KSERVE_DEFAULT_CONTAINER_PORT, protocol: "TCP" }];
+  return ports.map((p, i) => ({
+    ...(p.name ? { name: p.name } : {}),
+    port: i === 0 ? KSERVE_SERVICE_PORT : p.containerPort,
+    targetPort: p.containerPort,
+    protocol: p.protocol ?? "TCP",
+  }));
+}
+
+/** A predictor's Deployment, Service and HPA (raw_kube_reconciler.go, deployment, service, hpa reconcilers). */
+function predictorObjects(
+  objects: readonly KubernetesObject[],
+  isvc: KubernetesObject,
+  predictor: Predictor,
+  replicas: { min: number; max: number },
+): KubernetesObject[] {
+  const isvcName = isvc.metadata.name ?? "";
+  const namespace = isvc.metadata.namespace ?? "default";
+  const name = predictorServiceName(isvcName, predictor.name as string | undefined);
+  const pod = predictorPodSpec(objects, namespace, predictor);
+  // buildObjectMeta: runtime labels < InferenceService labels < predictor labels < KServe's own.
+  const labels: Record<string, string> = {
+    ...(isvc.metadata.labels ?? {}),
+    ...((predictor.labels as Record<string, string> | undefined) ?? {}),
+    "serving.kserve.io/inferenceservice": isvcName,
+    component: "predictor",
+  };
+  const app = `isvc.${name}`;
+  const meta = { name, namespace, labels };
+  return [
+    {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: meta,
+      spec: {
+        replicas: replicas.min,
+        selector: { matchLabels: { app } },
+        strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: "25%" } },
+        template: { metadata: { labels: { ...labels, ...pod.labels, app } }, spec: pod.spec },
+      },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: meta,
+      spec: { selector: { app }, ports: servicePorts(pod.spec, name) },
+    },
+    {
+      apiVersion: "autoscaling/v2",
+      kind: "HorizontalPodAutoscaler",
+      metadata: meta,
+      spec: {
+        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name },
+        minReplicas: replicas.min,
+        maxReplicas: Math.max(replicas.max, replicas.min),
+      },
+    },
+  ];
+}
+
+/** Everything the KServe controller creates for one InferenceService in Standard mode. */
+export function kserveObjects(
+  isvc: KubernetesObject,
+  objects: readonly KubernetesObject[],
+): ControllerObject[] {
+  const spec = (isvc.spec ?? {}) as {
+    predictor?: Predictor;
+    canary?: { predictor?: Predictor; trafficPercent?: number }[];
+  };
+  const mode = isvc.metadata.annotations?.["serving.kserve.io/deploymentMode"];
+  if (!spec.predictor || (mode !== "Standard" && mode !== "RawDeployment")) return [];
+  const isvcName = isvc.metadata.name ?? "";
+  const namespace = isvc.metadata.namespace ?? "default";
+  const source = `controller (KServe v0.20.0, from InferenceService ${namespace}/${isvcName})`;
+  const primary = spec.predictor;
+  // createHPA: minReplicas below 1 is 1; maxReplicas below minReplicas is minReplicas.
+  const min = Math.max(typeof primary.minReplicas === "number" ? primary.minReplicas : 1, 1);
+  const max = typeof primary.maxReplicas === "number" ? primary.maxReplicas : min;
+  const out = predictorObjects(objects, isvc, primary, { min, max });
+  for (const canary of spec.canary ?? []) {
+    if (!canary.predictor) continue;
+    // canaryReplicaCount: the canary's minReplicas, else ceil(stable minimum x trafficPercent / 100).
+    const replicas =
+      typeof canary.predictor.minReplicas === "number"
+        ? canary.predictor.minReplicas
+        : Math.ceil((min * (canary.trafficPercent ?? 0)) / 100);
+    // buildCanaryPredictor: the canary's fields merged over the primary's, fixed replicas.
+    const merged: Predictor = {
+      ...primary,
+      ...canary.predictor,
+      model: { ...(primary.model ?? {}), ...(canary.predictor.model ?? {}) },
+    };
+    out.push(...predictorObjects(objects, isvc, merged, { min: replicas, max: replicas }));
+  }
+  const config = kserveIngressConfig(objects);
+  const internal = isvc.metadata.labels?.["networking.kserve.io/visibility"] === "cluster-local";
+  if (config && !config.disableIngressCreation && !internal && config.ingressDomain !== "svc.cluster.local") {
+    const backend = predictorServiceName(isvcName, primary.name as string | undefined);
+    const rule = (host: string) => ({
+      host,
+      http: {
+        paths: [
+          {
+            path: "/",
+            pathType: "Prefix",
+            backend: { service: { name: backend, port: { number: KSERVE_SERVICE_PORT } } },
+          },
+        ],
+      },
+    });
+    out.push({
+      apiVersion: "networking.k8s.io/v1",
+      kind: "Ingress",
+      // Only name, namespace and the InferenceService's annotations (createRawIngress).
+      metadata: { name: isvcName, namespace, annotations: { ...(isvc.metadata.annotations ?? {}) } },
+      spec: {
+        ...(config.ingressClassName ? { ingressClassName: config.ingressClassName } : {}),
+        rules: [
+          rule(generateDomainName(config, isvcName, namespace)),
+          rule(generateDomainName(config, backend, namespace)),
+        ],
+      },
+    });
+  }
+  return out.map((object) => ({ object, source }));
+}
