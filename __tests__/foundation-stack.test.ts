@@ -21,11 +21,11 @@ const devStack = synthesized.dev.stacks.foundation;
 const prodStack = synthesized.prod.stacks.foundation;
 const staging = synthesized.staging.foundation.json;
 const prod = synthesized.prod.foundation.json;
-const ALL: [string, TerraformJson][] = [
-  ["dev", dev],
-  ["staging", staging],
-  ["prod", prod],
-];
+/** Every AWS environment of the registry. */
+const ALL: [string, TerraformJson][] = Object.entries(synthesized).map(([name, env]) => [
+  name,
+  env.foundation.json,
+]);
 
 const KEY_ARN = referenceTo(devStack.key.key, "arn");
 

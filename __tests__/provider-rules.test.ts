@@ -326,7 +326,9 @@ describe("inputs the providers would refuse", () => {
 
 /** The 1-based line of `text` holding `needle` (a release file's lines move with its chart list). */
 const lineOf = (text: string, needle: string | RegExp): number =>
-  text.split("\n").findIndex((line) => (typeof needle === "string" ? line.includes(needle) : needle.test(line))) + 1;
+  text
+    .split("\n")
+    .findIndex((line) => (typeof needle === "string" ? line.includes(needle) : needle.test(line))) + 1;
 /** The Kubeflow Pipelines version line of a release file, whatever version it names. */
 const KFP_LINE = /"kubeflowPipelines": "[^"]+",/;
 const prodWithTrailingComma = () => releaseText("prod").replace(/("history": \[[^\]]*\])/, "$1,");

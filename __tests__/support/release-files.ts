@@ -37,7 +37,9 @@ function platformVersions(target: "aws" | "rancher"): Pick<Entry, "charts" | "ku
 
 /** A fixture's text, as `npm run promote` writes a release file. */
 export function fixtureReleaseText(environment: string): string {
-  const target = (FIXTURE_ENVIRONMENTS.rancher as readonly string[]).includes(environment) ? "rancher" : "aws";
+  const target = (FIXTURE_ENVIRONMENTS.rancher as readonly string[]).includes(environment)
+    ? "rancher"
+    : "aws";
   const file = JSON.parse(
     readFileSync(join(FIXTURE_RELEASES_DIRECTORY, `${environment}.json`), "utf8"),
   ) as File;
