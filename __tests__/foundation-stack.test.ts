@@ -21,11 +21,11 @@ const devStack = synthesized.dev.stacks.foundation;
 const prodStack = synthesized.prod.stacks.foundation;
 const staging = synthesized.staging.foundation.json;
 const prod = synthesized.prod.foundation.json;
-const ALL: [string, TerraformJson][] = [
-  ["dev", dev],
-  ["staging", staging],
-  ["prod", prod],
-];
+/** Every AWS environment of the registry. */
+const ALL: [string, TerraformJson][] = Object.entries(synthesized).map(([name, env]) => [
+  name,
+  env.foundation.json,
+]);
 
 const KEY_ARN = referenceTo(devStack.key.key, "arn");
 
@@ -511,21 +511,32 @@ describe("S3 buckets", () => {
 });
 
 describe("ECR repositories", () => {
-  it.each(ALL)("%s: mlops-serving and mlops-training scan on push and keep 10 tagged images", (_n, json) => {
-    const repositories = Object.values(resourcesOf(json, "aws_ecr_repository"));
-    expect(repositories.map((r) => r.name)).toEqual(["mlops-serving", "mlops-training"]);
-    for (const repository of repositories)
-      expect(repository.image_scanning_configuration).toEqual({ scan_on_push: true });
-    for (const lifecycle of Object.values(resourcesOf(json, "aws_ecr_lifecycle_policy"))) {
-      const rules = JSON.parse(lifecycle.policy).rules;
-      expect(rules[0].selection).toMatchObject({ tagStatus: "untagged", countUnit: "days", countNumber: 7 });
-      expect(rules[1].selection).toMatchObject({
-        tagStatus: "tagged",
-        countType: "imageCountMoreThan",
-        countNumber: 10,
-      });
-    }
-  });
+  it.each(ALL)(
+    "%s: the serving and training repositories scan on push and keep 10 tagged images",
+    (name, json) => {
+      const repositories = Object.values(resourcesOf(json, "aws_ecr_repository"));
+      const { registry } = synthesized[name].environment;
+      expect(repositories.map((r) => r.name)).toEqual([
+        registry.servingRepository,
+        registry.trainingRepository,
+      ]);
+      for (const repository of repositories)
+        expect(repository.image_scanning_configuration).toEqual({ scan_on_push: true });
+      for (const lifecycle of Object.values(resourcesOf(json, "aws_ecr_lifecycle_policy"))) {
+        const rules = JSON.parse(lifecycle.policy).rules;
+        expect(rules[0].selection).toMatchObject({
+          tagStatus: "untagged",
+          countUnit: "days",
+          countNumber: 7,
+        });
+        expect(rules[1].selection).toMatchObject({
+          tagStatus: "tagged",
+          countType: "imageCountMoreThan",
+          countNumber: 10,
+        });
+      }
+    },
+  );
 
   it("makes tags immutable in staging and prod, not in dev", () => {
     const mutability = (json: TerraformJson) =>

@@ -6,6 +6,8 @@
  * the synthesized values are checked in __tests__/integration/onprem-login.test.ts.
  */
 import { parse } from "yaml";
+import { ENVIRONMENTS } from "../environments";
+import { isOnPremInput } from "../environments/targets";
 import { resourcesOf } from "./support/synth";
 import type { KubernetesObject } from "./support/upstream";
 import { names, platformOf, synthesized, valuesOf } from "./support/onprem-login";
@@ -14,8 +16,8 @@ const dexConfigOf = (name: string) => parse(valuesOf(platformOf(name), "argo-cd"
 const grafanaOf = (name: string) => valuesOf(platformOf(name), "kube-prometheus-stack").grafana;
 
 describe("on-prem directory login", () => {
-  it("covers both registry environments", () => {
-    expect(names.sort()).toEqual(["onprem-prod", "onprem-test"]);
+  it("covers every on-prem environment of the registry", () => {
+    expect(names).toEqual(ENVIRONMENTS.filter(isOnPremInput).map((input) => input.name));
   });
 
   it.each(names)("%s: Dex binds to the directory with the password from the Secret ad-bind", (name) => {

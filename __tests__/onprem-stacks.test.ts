@@ -3,19 +3,18 @@
  * of AWS, everything through Artifactory, the database sized per environment, the GPU Operator
  * on the GPU nodes, and releases promoted along onprem-test -> onprem-prod.
  */
-import { copyFileSync, mkdtempSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { loadRelease, RELEASES_DIRECTORY } from "../environments/releases";
+import { loadRelease } from "../environments/releases";
 import { releaseContent } from "../environments/release-schema";
 import { chartsInstalledOn, PLATFORM_CHARTS } from "../constructs/platform/charts";
 import { promote } from "../scripts/promote";
 import { mergeValues } from "../constructs/lib/values";
 import { synthesizeOnPremEnvironments, type TerraformJson } from "./support/synth";
+import { fixtureReleases } from "./support/release-files";
 
 const synthesized = synthesizeOnPremEnvironments();
-const NAMES = ["onprem-test", "onprem-prod"] as const;
+/** Every on-prem environment of the registry. */
+const NAMES = Object.keys(synthesized);
 const STACKS = NAMES.flatMap((name) =>
   (["platform", "serving"] as const).map((kind) => ({
     id: `${name}-${kind}`,
@@ -247,12 +246,8 @@ describe("MLflow's PostgreSQL (CloudNativePG)", () => {
 });
 
 describe("promotion along onprem-test -> onprem-prod", () => {
-  const workspace = () => {
-    const directory = mkdtempSync(join(tmpdir(), "releases-"));
-    for (const file of readdirSync(RELEASES_DIRECTORY))
-      copyFileSync(join(RELEASES_DIRECTORY, file), join(directory, file));
-    return directory;
-  };
+  // The fixture release files, in which onprem-test always has something to promote.
+  const workspace = fixtureReleases;
 
   it("copies onprem-test's release into onprem-prod, which stays a valid on-prem release", () => {
     const directory = workspace();

@@ -23,8 +23,11 @@ const release = (json: TerraformJson, name: string) => {
   return found[0];
 };
 const valuesOf = (json: TerraformJson, name: string): any => parse(release(json, name).values[0]);
-const REMOTE_STATE =
-  /^\$\{(base64decode\()?data\.terraform_remote_state\.cross-stack-reference-input-(dev|staging|prod)-foundation\.outputs\.[^}]+\}$/;
+/** An output of the environment's own foundation stack, read through remote state. */
+const remoteStateOf = (name: string) =>
+  new RegExp(
+    `^\\$\\{(base64decode\\()?data\\.terraform_remote_state\\.cross-stack-reference-input-${name}-foundation\\.outputs\\.[^}]+\\}$`,
+  );
 const roleOutput = roleArnFromFoundation;
 
 describe.each(NAMES)("%s-platform snapshot", (name) => {
@@ -36,7 +39,8 @@ describe.each(NAMES)("%s-platform snapshot", (name) => {
 describe("cluster access", () => {
   it.each(ALL)(
     "%s: providers take host, CA and the token command only from foundation outputs",
-    (_name, json) => {
+    (name, json) => {
+      const REMOTE_STATE = remoteStateOf(name);
       const kubernetes = json.provider!.kubernetes[0];
       const helm = json.provider!.helm[0].kubernetes;
       for (const config of [kubernetes, helm]) {
@@ -319,7 +323,7 @@ describe("workload identities", () => {
   it("runs the cluster autoscaler at the cluster's Kubernetes minor, discovering this cluster's groups", () => {
     const values = valuesOf(prod, "cluster-autoscaler");
     expect(values.image.tag).toMatch(/^v1\.34\.\d+$/);
-    expect(values.autoDiscovery.clusterName).toMatch(REMOTE_STATE);
+    expect(values.autoDiscovery.clusterName).toMatch(remoteStateOf("prod"));
     expect(values.cloudProvider).toBe("aws");
   });
 

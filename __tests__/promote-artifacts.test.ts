@@ -2,14 +2,13 @@
  * Promotion of images and model files between on-prem environments: the plan from the target's
  * release, the refusals, and the exact requests and commands the copies make (through a fake).
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ENVIRONMENTS } from "../environments";
 import { requireEnvironments } from "../environments/load";
 import type { RancherEnvironment } from "../environments/rancher-schema";
 import { releaseFileSchema, type ReleaseEntry } from "../environments/release-schema";
-import { RELEASES_DIRECTORY } from "../environments/releases";
 import { isOnPrem } from "../environments/targets";
 import {
   describeCopy,
@@ -21,6 +20,7 @@ import {
   type HttpResponse,
   type PromoteArtifactsContext,
 } from "../scripts/promote-artifacts";
+import { releaseText } from "./support/release-files";
 
 const onPrem = requireEnvironments(ENVIRONMENTS).filter(isOnPrem);
 const environment = (name: string): RancherEnvironment => onPrem.find((e) => e.name === name)!;
@@ -32,7 +32,8 @@ const RUN_A = "mlflow/1/8f2c4b6e9a0d4c1e9b7a5d3f2e1c0b9a/artifacts/model";
 const RUN_B = "mlflow/1/0123456789abcdef0123456789abcdef/artifacts/model";
 const RUN_C = "mlflow/2/c4e6a8b0d2f44e6a8c0e2a4c6e8a0c2e/artifacts/model";
 
-const prodFile = () => JSON.parse(readFileSync(join(RELEASES_DIRECTORY, "onprem-prod.json"), "utf8"));
+/** The fixture onprem-prod release (the registry's moves with every promotion). */
+const prodFile = () => JSON.parse(releaseText("onprem-prod"));
 
 /** onprem-prod's release, with the serving image, training image and models given. */
 function release(change: (current: any) => void = () => {}): ReleaseEntry {
@@ -305,7 +306,7 @@ describe("npm run promote-artifacts", () => {
     [
       "nowhere",
       "onprem-prod",
-      `promote-artifacts: --from "nowhere" is not an environment (dev, staging, prod, onprem-test, onprem-prod); fix: name one of them\n`,
+      `promote-artifacts: --from "nowhere" is not an environment (${ENVIRONMENTS.map((e) => e.name).join(", ")}); fix: name one of them\n`,
     ],
   ])("refuses --from %s --to %s and calls nothing", async (from, to, message) => {
     const { ctx, calls } = machine();

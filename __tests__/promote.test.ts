@@ -1,19 +1,15 @@
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArguments, promote } from "../scripts/promote";
-import { RELEASES_DIRECTORY, loadRelease } from "../environments/releases";
+import { loadRelease } from "../environments/releases";
 import { releaseContent } from "../environments/release-schema";
+import { fixtureReleases, fixtureReleaseText } from "./support/release-files";
 
 const NOW = new Date("2026-11-23T12:00:00Z");
 
-/** A copy of the real release files to promote in. */
-function workspace(): string {
-  const directory = mkdtempSync(join(tmpdir(), "releases-"));
-  for (const file of readdirSync(RELEASES_DIRECTORY))
-    copyFileSync(join(RELEASES_DIRECTORY, file), join(directory, file));
-  return directory;
-}
+/** The fixture release files (which never move with the registry's) to promote in. */
+const workspace = fixtureReleases;
 const snapshot = (directory: string) =>
   Object.fromEntries(
     readdirSync(directory).map((file) => [file, readFileSync(join(directory, file), "utf8")]),
@@ -115,7 +111,7 @@ describe("promote", () => {
 
   it("fails on a missing source file with one line and changes nothing", () => {
     const directory = mkdtempSync(join(tmpdir(), "releases-"));
-    copyFileSync(join(RELEASES_DIRECTORY, "prod.json"), join(directory, "prod.json"));
+    writeFileSync(join(directory, "prod.json"), fixtureReleaseText("prod"));
     const before = snapshot(directory);
     const result = promote({ from: "staging", to: "prod", dryRun: false, directory, now: NOW });
     expect(result).toEqual({

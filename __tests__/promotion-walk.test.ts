@@ -4,12 +4,11 @@
  * registry by replication (same digest, same tags), and every model artifact path its
  * InferenceServices read reaches the target's artifacts bucket.
  */
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Testing, type TerraformStack } from "cdktf";
 import { promote } from "../scripts/promote";
-import { RELEASES_DIRECTORY, loadRelease } from "../environments/releases";
+import { loadRelease } from "../environments/releases";
 import { PROMOTION_PATHS } from "../environments/promotion";
 import { loadBuilds } from "../stacks/synthesize";
 import { addEnvironmentStacks } from "../stacks/app";
@@ -17,17 +16,21 @@ import { isAws } from "../environments/targets";
 import type { Environment } from "../environments/schema";
 import { MODEL_ARTIFACT_PREFIX } from "../stacks/promotion-topology";
 import { AWS_ENVIRONMENT_INPUTS, policyStatements, type TerraformJson } from "./support/synth";
+import { fixtureReleases } from "./support/release-files";
 
-const directory = mkdtempSync(join(tmpdir(), "walk-"));
-for (const file of readdirSync(RELEASES_DIRECTORY))
-  copyFileSync(join(RELEASES_DIRECTORY, file), join(directory, file));
+// The registry's environments of the first path, running the fixture releases (which differ
+// along the path whatever the registry's release files hold today).
+const directory = fixtureReleases();
 const [path] = PROMOTION_PATHS;
 const [producerName, ...consumerNames] = path;
 const steps = consumerNames.map((to, index) =>
   promote({ from: path[index], to, dryRun: false, directory, now: new Date("2026-12-01T10:00:00Z") }),
 );
 
-const loaded = loadBuilds(AWS_ENVIRONMENT_INPUTS, directory);
+const loaded = loadBuilds(
+  AWS_ENVIRONMENT_INPUTS.filter((input) => path.includes(input.name)),
+  directory,
+);
 if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
 const app = Testing.app();
 const sets = addEnvironmentStacks(app, loaded.builds);

@@ -6,20 +6,19 @@
  * the output folder after a synthesis and the names of a synthesized environment are checked in
  * __tests__/integration/provider-rules.test.ts.
  */
-import { chmodSync, copyFileSync, cpSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ENVIRONMENTS } from "../environments";
 import { dev } from "../environments/dev";
 import { prod } from "../environments/prod";
 import { staging } from "../environments/staging";
-import { RELEASES_DIRECTORY } from "../environments/releases";
 import { nodeLabelKeyProblem, type EnvironmentInput } from "../environments/schema";
 import { promote } from "../scripts/promote";
 import { HELM_VALUES_DIRECTORY } from "../stacks/helm-values";
 import { contents, expectOneProblem } from "./support/failed-synthesis";
 import { variant } from "./support/environment-variant";
-import { releasesWith, releaseText } from "./support/release-files";
+import { fixtureReleases, releasesWith, releaseText } from "./support/release-files";
 
 /** [what is wrong, the environments, the start of the one expected message] */
 const ENVIRONMENT_INPUTS: [string, () => readonly EnvironmentInput[], string | RegExp][] = [
@@ -325,6 +324,15 @@ describe("inputs the providers would refuse", () => {
   });
 });
 
+/** The 1-based line of `text` holding `needle` (a release file's lines move with its chart list). */
+const lineOf = (text: string, needle: string | RegExp): number =>
+  text
+    .split("\n")
+    .findIndex((line) => (typeof needle === "string" ? line.includes(needle) : needle.test(line))) + 1;
+/** The Kubeflow Pipelines version line of a release file, whatever version it names. */
+const KFP_LINE = /"kubeflowPipelines": "[^"]+",/;
+const prodWithTrailingComma = () => releaseText("prod").replace(/("history": \[[^\]]*\])/, "$1,");
+
 const devWithPromotedFrom = (() => {
   const release = JSON.parse(releaseText("dev"));
   release.current.promotedFrom = "staging";
@@ -336,12 +344,8 @@ const RELEASE_INPUTS: [string, string, () => string, string][] = [
   [
     "a key given twice (the hidden value would deploy)",
     "prod",
-    () =>
-      releaseText("prod").replace(
-        '"kubeflowPipelines": "2.17.0",',
-        '"kubeflowPipelines": "2.17.0",\n    "kubeflowPipelines": "2.16.0",',
-      ),
-    "releases/prod.json:21: current.kubeflowPipelines is given twice (first on line 20)",
+    () => releaseText("prod").replace(KFP_LINE, '$&\n    "kubeflowPipelines": "2.16.0",'),
+    `releases/prod.json:${lineOf(releaseText("prod"), KFP_LINE) + 1}: current.kubeflowPipelines is given twice (first on line ${lineOf(releaseText("prod"), KFP_LINE)})`,
   ],
   [
     "a byte-order mark",
@@ -353,14 +357,14 @@ const RELEASE_INPUTS: [string, string, () => string, string][] = [
   [
     "a trailing comma",
     "prod",
-    () => releaseText("prod").replace('"history": []', '"history": [],'),
-    "releases/prod.json:57:1: not valid JSON: Expected double-quoted property name (a trailing comma?)",
+    prodWithTrailingComma,
+    `releases/prod.json:${prodWithTrailingComma().trimEnd().split("\n").length}:1: not valid JSON: Expected double-quoted property name (a trailing comma?)`,
   ],
   [
     "an invented promotedFrom",
     "prod",
     () => releaseText("prod").replace('"promotedFrom": "staging"', '"promotedFrom": "dev"'),
-    'releases/prod.json:54: current.promotedFrom = "dev": prod takes releases only from staging',
+    `releases/prod.json:${lineOf(releaseText("prod"), '"promotedFrom": "staging"')}: current.promotedFrom = "dev": prod takes releases only from staging`,
   ],
   [
     "a promotedFrom on the first environment",
@@ -414,12 +418,8 @@ describe("Helm values files that cannot be read", () => {
 });
 
 describe("promotion that would lose or hide a change", () => {
-  function workspace(): string {
-    const directory = mkdtempSync(join(tmpdir(), "releases-"));
-    for (const file of readdirSync(RELEASES_DIRECTORY))
-      copyFileSync(join(RELEASES_DIRECTORY, file), join(directory, file));
-    return directory;
-  }
+  // The fixture release files, in which staging always has something to promote into prod.
+  const workspace = fixtureReleases;
   const NOW = new Date("2026-11-23T12:00:00Z");
 
   const cases: [string, (directory: string) => void, string][] = [
@@ -438,12 +438,9 @@ describe("promotion that would lose or hide a change", () => {
       (d) =>
         writeFileSync(
           join(d, "staging.json"),
-          releaseText("staging").replace(
-            '"kubeflowPipelines": "2.17.0",',
-            '"kubeflowPipelines": "2.17.0",\n    "kubeflowPipelines": "2.99.0",',
-          ),
+          releaseText("staging").replace(KFP_LINE, '$&\n    "kubeflowPipelines": "2.99.0",'),
         ),
-      "promote: source releases/staging.json:21: current.kubeflowPipelines is given twice",
+      `promote: source releases/staging.json:${lineOf(releaseText("staging"), KFP_LINE) + 1}: current.kubeflowPipelines is given twice`,
     ],
     [
       "an invented promotedFrom in the source",
@@ -452,7 +449,7 @@ describe("promotion that would lose or hide a change", () => {
           join(d, "staging.json"),
           releaseText("staging").replace('"promotedFrom": "dev"', '"promotedFrom": "qa"'),
         ),
-      'promote: source releases/staging.json:59: current.promotedFrom = "qa": staging takes releases only from dev',
+      `promote: source releases/staging.json:${lineOf(releaseText("staging"), '"promotedFrom": "dev"')}: current.promotedFrom = "qa": staging takes releases only from dev`,
     ],
   ];
 

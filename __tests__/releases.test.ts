@@ -1,10 +1,14 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { ENVIRONMENTS } from "../environments";
 import { loadRelease, parseRelease, RELEASES_DIRECTORY } from "../environments/releases";
 import { releaseContent } from "../environments/release-schema";
 import { PROMOTION_PATHS, upstreamOf } from "../environments/promotion";
+import { isOnPremInput } from "../environments/targets";
+import { releaseText } from "./support/release-files";
 
-const valid = JSON.parse(readFileSync(join(RELEASES_DIRECTORY, "staging.json"), "utf8"));
+/** The fixture staging release (with a canary), which the registry's promotions never change. */
+const valid = JSON.parse(releaseText("staging"));
+/** Every environment of the registry with its target. */
+const REGISTRY = ENVIRONMENTS.map((input) => [input.name, isOnPremInput(input) ? "rancher" : "aws"] as const);
 function variant(change: (release: any) => void): string {
   const copy = structuredClone(valid);
   change(copy);
@@ -16,13 +20,7 @@ const problems = (text: string) => {
 };
 
 describe("release files", () => {
-  it.each([
-    ["dev", "aws"],
-    ["staging", "aws"],
-    ["prod", "aws"],
-    ["onprem-test", "rancher"],
-    ["onprem-prod", "rancher"],
-  ] as const)("%s's release file is valid for its %s target", (env, target) => {
+  it.each(REGISTRY)("%s's release file is valid for its %s target", (env, target) => {
     const result = loadRelease(env, RELEASES_DIRECTORY, target);
     expect(result.ok ? [] : result.problems).toEqual([]);
   });
@@ -154,22 +152,18 @@ describe("malformed release files", () => {
 });
 
 describe("promotion invariant", () => {
-  it("declares dev -> staging -> prod and onprem-test -> onprem-prod", () => {
-    expect(PROMOTION_PATHS).toEqual([
-      ["dev", "staging", "prod"],
-      ["onprem-test", "onprem-prod"],
-    ]);
-    expect(["dev", "staging", "prod", "onprem-test", "onprem-prod"].map(upstreamOf)).toEqual([
-      undefined,
-      "dev",
-      "staging",
-      undefined,
-      "onprem-test",
-    ]);
+  it("declares paths of registry environments of one target each, which upstreamOf follows", () => {
+    const targets = new Map(REGISTRY);
+    for (const path of PROMOTION_PATHS) {
+      expect(path.filter((name) => !targets.has(name))).toEqual([]);
+      expect(new Set(path.map((name) => targets.get(name))).size).toBe(1);
+      expect(path.map(upstreamOf)).toEqual([undefined, ...path.slice(0, -1)]);
+    }
+    expect(new Set(PROMOTION_PATHS.flat()).size).toBe(PROMOTION_PATHS.flat().length);
   });
 
   it("refuses an on-prem release missing an on-prem chart, and one pinning an AWS-only chart", () => {
-    const text = readFileSync(join(RELEASES_DIRECTORY, "onprem-test.json"), "utf8");
+    const text = releaseText("onprem-test");
     const release = JSON.parse(text);
     delete release.current.charts["cloudnative-pg"];
     release.current.charts["aws-load-balancer-controller"] = "3.5.0";
@@ -185,7 +179,7 @@ describe("promotion invariant", () => {
     ]);
   });
 
-  it.each(["staging", "prod", "onprem-prod"])(
+  it.each(ENVIRONMENTS.map((input) => input.name).filter((name) => upstreamOf(name) !== undefined))(
     "%s runs only a release its upstream environment has run",
     (env) => {
       const upstream = upstreamOf(env)!;

@@ -1,7 +1,9 @@
+import { loadRelease } from "../environments/releases";
 import {
   resourcesOf,
   roleArnFromFoundation,
   synthesizeEnvironments,
+  synthesizeWithFixtureReleases,
   type TerraformJson,
 } from "./support/synth";
 
@@ -26,8 +28,18 @@ const accounts = (json: TerraformJson) =>
   Object.fromEntries(
     Object.values(resourcesOf(json, "kubernetes_service_account_v1")).map((a) => [a.metadata.name, a]),
   );
-/** Serving image tags of the release files: dev runs the newest, prod the oldest. */
-const TAGS: Record<string, string> = { dev: "1.5.0", staging: "1.4.2", prod: "1.4.1" };
+/** The release an environment of the registry runs today. */
+const releaseOf = (name: string) => {
+  const loaded = loadRelease(name);
+  if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
+  return loaded.release.current;
+};
+/** How a stack names a release's image after its repository (`:tag` or `@digest`), as a pattern. */
+const imageRef = (image: { tag?: string; digest?: string }) =>
+  (image.digest ? `@${image.digest}` : `:${image.tag}`).replace(/\./g, "\\.");
+/** The fixture staging release carries a canary, whatever the registry's staging runs. */
+let withCanary: TerraformJson | undefined;
+const fixtureStaging = () => (withCanary ??= synthesizeWithFixtureReleases().staging.serving.json);
 const roleOutput = roleArnFromFoundation;
 
 describe.each(NAMES)("%s-serving snapshot", (name) => {
@@ -40,7 +52,7 @@ describe("serving Deployment", () => {
   it.each(ALL)("%s: runs the release's image from the environment's serving repository", (name, json) => {
     expect(container(json).image).toMatch(
       new RegExp(
-        `^\\$\\{data\\.terraform_remote_state\\.[^}]+ServingRepository[^}]+repository_url\\}:${TAGS[name].replace(/\./g, "\\.")}$`,
+        `^\\$\\{data\\.terraform_remote_state\\.[^}]+ServingRepository[^}]+repository_url\\}${imageRef(releaseOf(name).serving.image)}$`,
       ),
     );
     expect(deployment(json).metadata).toMatchObject({ name: "mlops-serving", namespace: "mlops" });
@@ -135,9 +147,9 @@ describe("serving Deployment", () => {
 });
 
 describe("KServe InferenceServices", () => {
-  it.each(ALL)("%s: one InferenceService per released model, in Standard mode", (_name, json) => {
+  it.each(ALL)("%s: one InferenceService per released model, in Standard mode", (name, json) => {
     const services = inferenceServices(json);
-    expect(services.map((s) => s.metadata.name)).toEqual(["churn-classifier", "demand-forecaster"]);
+    expect(services.map((s) => s.metadata.name)).toEqual(releaseOf(name).models.map((m) => m.name));
     for (const service of services) {
       expect(service.apiVersion).toBe("serving.kserve.io/v1beta1");
       expect(service.metadata.annotations["serving.kserve.io/deploymentMode"]).toBe("Standard");
@@ -151,7 +163,7 @@ describe("KServe InferenceServices", () => {
   });
 
   it("sends the canary's share of traffic to the canary version with fixed replicas", () => {
-    const [churn, demand] = inferenceServices(synthesized.staging.serving.json);
+    const [churn, demand] = inferenceServices(fixtureStaging());
     expect(churn.spec.predictor.name).toBe("v7");
     expect(churn.spec.canary).toHaveLength(1);
     expect(churn.spec.canary[0]).toMatchObject({
@@ -230,7 +242,9 @@ describe("scheduled jobs", () => {
     expect(pod.toleration).toEqual([
       { key: "workload", operator: "Equal", value: "training", effect: "NoSchedule" },
     ]);
-    expect(pod.container[0].image).toMatch(/TrainingRepository[^}]+repository_url\}:1\.4\.1$/);
+    expect(pod.container[0].image).toMatch(
+      new RegExp(`TrainingRepository[^}]+repository_url\\}${imageRef(releaseOf("prod").training.image)}$`),
+    );
     expect(pod.container[0].args.slice(0, 3)).toEqual(["train", "--registered-model", "churn-classifier"]);
     expect(accounts(prod)["model-training"].metadata.annotations["eks.amazonaws.com/role-arn"]).toMatch(
       roleOutput("ModelTrainingIdentity"),

@@ -3,13 +3,18 @@
  * in the registry, with fresh values where environments must differ.
  *
  *   npm run new-environment -- --from staging --name uat
+ *   npm run new-environment -- --from onprem-test --name onprem-uat \
+ *     --set cluster.kubeconfigContext=rancher-mlops-uat --set objectStore.artifactsBucket=... ...
  *
  * The new file is the source's input with the source's name replaced by the new one in every
  * value (buckets, domain, tags, alert channels, secret paths, runner labels), the source's state
  * bucket (one per account; each stack has its own key), a VPC range no environment uses, and, where the two may share an account and region, ECR
  * repositories under `<name>/`. The release file is the source's current release without its
- * promotion record. Everything is validated together with the registry before any file is
- * written; on any problem nothing is written.
+ * promotion record. The new environment is deployed by hand (`delivery.deployedBy: "manual"`, no
+ * runner labels) until its runner, state and roles exist; `--set <field>=<value>` gives the values
+ * the scaffold cannot invent (an on-prem cluster's context, buckets and repositories). Everything
+ * is validated together with the registry before any file is written; on any problem nothing is
+ * written, and a value that clashes names the `--set` that fixes it.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -40,7 +45,49 @@ export interface ScaffoldRun {
   readonly stderr: string;
 }
 
-const USAGE = "usage: npm run new-environment -- --from <existing environment> --name <new name>";
+const USAGE =
+  "usage: npm run new-environment -- --from <existing environment> --name <new name> [--set <field>=<value> ...]";
+
+/** A field path as `--set` takes it: dotted keys, e.g. `cluster.kubeconfigContext`. */
+const FIELD_PATH = /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$-]*)*$/;
+
+/** `--set` values: JSON when they parse as JSON (numbers, booleans, lists), text otherwise. */
+function parseSetValue(text: string): Json {
+  try {
+    return JSON.parse(text) as Json;
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Sets `path` of `env` to `value`. Only fields the source's file has may be set (a new field would
+ * be a typo the schema reports as unknown, or a field of the other kind's schema); returns the
+ * problem otherwise.
+ */
+function setField(env: Record<string, Json>, path: string, value: Json): string | undefined {
+  const keys = path.split(".");
+  let node: Json = env;
+  for (const key of keys.slice(0, -1)) {
+    if (node === null || typeof node !== "object" || Array.isArray(node) || !(key in node))
+      return `--set ${path}: the source's file has no ${key} there; fix: name a field it has (e.g. cluster.kubeconfigContext)`;
+    node = node[key];
+  }
+  const last = keys[keys.length - 1];
+  if (node === null || typeof node !== "object" || Array.isArray(node) || !(last in node))
+    return `--set ${path}: the source's file has no such field; fix: name a field it has (e.g. cluster.kubeconfigContext)`;
+  node[last] = value;
+  return undefined;
+}
+
+/**
+ * A validation problem of the new environment, with the `--set` that fixes it when it names a
+ * field: `<name>: <field> = <value>: ...` becomes `...; or pass --set <field>=<value>`.
+ */
+function withSetHint(problem: string, name: string): string {
+  const match = new RegExp(`^${name.replace(/[-.]/g, "\\$&")}: ([A-Za-z][\\w.]*) = `).exec(problem);
+  return match ? `${problem}; pass it with --set ${match[1]}=<value>` : problem;
+}
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -90,6 +137,8 @@ function derive(source: AnyEnvironmentInput, name: string, registry: readonly An
   env.name = name;
   if (env.platform.domain === source.platform.domain)
     env.platform.domain = `${name}.${source.platform.domain}`;
+  // Deployed by hand until its runner, state bucket and roles exist (README, "Adding an environment").
+  env.delivery = { deployedBy: "manual" };
   if (isOnPremInput(source)) return env;
   const aws = registry.filter((e) => !isOnPremInput(e)) as Extract<
     AnyEnvironmentInput,
@@ -141,10 +190,24 @@ export async function scaffoldEnvironment(
   });
   let from: string | undefined;
   let name: string | undefined;
+  const sets: [string, Json][] = [];
   for (let i = 0; i < args.length; i += 2) {
     if (args[i] === "--from" && args[i + 1] !== undefined) from = args[i + 1];
     else if (args[i] === "--name" && args[i + 1] !== undefined) name = args[i + 1];
-    else return fail([`${args[i]}: not an option this command takes; fix: ${USAGE}`]);
+    else if (args[i] === "--set" && args[i + 1] !== undefined) {
+      const assignment = args[i + 1];
+      const equals = assignment.indexOf("=");
+      const path = assignment.slice(0, Math.max(equals, 0));
+      if (equals < 0 || !FIELD_PATH.test(path))
+        return fail([
+          `--set ${JSON.stringify(assignment)}: not <field>=<value>; fix: e.g. --set cluster.kubeconfigContext=rancher-mlops-uat`,
+        ]);
+      if (path === "name" || path === "target")
+        return fail([
+          `--set ${path}: set by the scaffold; fix: use --name, or --from an environment of the other kind`,
+        ]);
+      sets.push([path, parseSetValue(assignment.slice(equals + 1))]);
+    } else return fail([`${args[i]}: not an option this command takes; fix: ${USAGE}`]);
   }
   if (from === undefined || name === undefined)
     return fail([`--from and --name are both required; fix: ${USAGE}`]);
@@ -175,9 +238,11 @@ export async function scaffoldEnvironment(
     ]);
 
   // The new environment, validated with the whole registry.
-  const input = derive(source, name, registry);
+  const input = derive(source, name, registry) as Record<string, Json>;
+  const setProblems = sets.flatMap(([path, value]) => setField(input, path, value) ?? []);
+  if (setProblems.length > 0) return fail(setProblems);
   const loaded = loadEnvironments([...registry, input]);
-  const problems: string[] = loaded.ok ? [] : [...loaded.problems];
+  const problems: string[] = loaded.ok ? [] : loaded.problems.map((problem) => withSetHint(problem, name));
   // Its release: the source's current one, without the record of where it came from.
   let releaseText = "";
   try {
@@ -198,11 +263,17 @@ export async function scaffoldEnvironment(
       `releases/${from}.json: cannot be read (${(error as Error).message.split("\n")[0]}); fix: restore the source's release file`,
     );
   }
-  if (problems.length > 0)
+  if (problems.length > 0) {
+    const fields = [
+      ...new Set(problems.flatMap((p) => /; pass it with --set ([\w.]+)=<value>$/.exec(p)?.[1] ?? [])),
+    ];
     return fail([
       ...problems,
-      `the scaffold of ${name} from ${from} does not validate; fix: correct the values above in ${from}'s file or pick another --from`,
+      fields.length > 0
+        ? `the scaffold of ${name} from ${from} needs ${fields.length === 1 ? "a value" : "values"} it cannot invent; fix: run it again with ${fields.map((f) => `--set ${f}=<value>`).join(" ")}`
+        : `the scaffold of ${name} from ${from} does not validate; fix: correct the values above in ${from}'s file, pass them with --set <field>=<value>, or pick another --from`,
     ]);
+  }
 
   const format = options.format ?? prettierFormat;
   const typeName = isOnPremInput(source) ? "RancherEnvironmentInput" : "EnvironmentInput";
@@ -211,7 +282,7 @@ export async function scaffoldEnvironment(
     [
       `import type { ${typeName} } from "${schemaModule}";`,
       "",
-      `/** ${name}: scaffolded from ${from} by npm run new-environment; review the accounts, principals, certificate and sizes. */`,
+      `/** ${name}: scaffolded from ${from} by npm run new-environment; review the accounts, principals, certificate and sizes. Deployed by hand until its pipeline steps are done. */`,
       `export const ${exportName}: ${typeName} = ${literal(input)};`,
       "",
     ].join("\n"),
@@ -243,6 +314,7 @@ export async function scaffoldEnvironment(
     stdout: [
       `Wrote environments/${name}.ts, environments/releases/${name}.json and added ${exportName} to environments/index.ts.`,
       `Review before deploying: ${isOnPremInput(source) ? "the cluster context, registry and object store" : `aws.allowedAccountIds, eks.adminPrincipalArns, platform.tlsCertificateArn and stateBackend (copied from ${from})`}.`,
+      `${name} is deployed by hand (delivery.deployedBy: "manual"): the pipeline leaves it alone. To hand it to the pipeline, first ${isOnPremInput(source) ? `give Jenkins its kubeconfig credential (kubeconfig-${name}) and add its diff and deploy stages to the Jenkinsfile` : `register its runner, create its GitHub environment with AWS_DEPLOY_ROLE_ARN and the repository variable AWS_DIFF_ROLE_ARN_${name}`}, then set delivery.deployedBy: "pipeline"${isOnPremInput(source) ? "" : " and delivery.runnerLabels"} (README, "Adding an environment").`,
       "",
     ].join("\n"),
     stderr: "",

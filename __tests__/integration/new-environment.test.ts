@@ -120,11 +120,74 @@ describe("npm run new-environment", () => {
     expect(runs[3].stderr).toContain(
       'onprem-uat: cluster.kubeconfigContext = "rancher-mlops-test": is onprem-test\'s cluster too',
     );
+    // The refusal names exactly the fields the scaffold cannot invent, and the option that gives them.
+    expect(runs[3].stderr.trim().split("\n").at(-1)).toBe(
+      "  - the scaffold of onprem-uat from onprem-test needs values it cannot invent; fix: run it again with --set objectStore.artifactsBucket=<value> --set objectStore.dataBucket=<value> --set cluster.kubeconfigContext=<value> --set registry.servingRepository=<value> --set registry.trainingRepository=<value>",
+    );
     for (const run of runs) expect(run.stderr).toMatch(/^No file was written:\n/);
     expect(contents()).toEqual(before);
   });
 
-  it("adds a fourth AWS environment that validates, is deployed by the pipeline and synthesizes, with no other edit", async () => {
+  it("refuses a --set of a field the source has not, or not in <field>=<value> form, writing nothing", async () => {
+    const before = contents();
+    const unknown = await scaffold(
+      "--from",
+      "staging",
+      "--name",
+      "uat",
+      "--set",
+      "cluster.kubeconfigContext=x",
+    );
+    const malformed = await scaffold("--from", "staging", "--name", "uat", "--set", "storage");
+    expect(unknown).toMatchObject({ exitCode: 1 });
+    expect(unknown.stderr).toContain(
+      "--set cluster.kubeconfigContext: the source's file has no cluster there",
+    );
+    expect(malformed.stderr).toContain('--set "storage": not <field>=<value>');
+    expect(contents()).toEqual(before);
+  });
+
+  it("adds an on-prem environment from onprem-test with the values given by --set, deployed by hand", async () => {
+    const run = await scaffold(
+      "--from",
+      "onprem-test",
+      "--name",
+      "onprem-uat",
+      "--set",
+      "cluster.kubeconfigContext=rancher-mlops-uat",
+      "--set",
+      "objectStore.artifactsBucket=mlops-uat-artifacts",
+      "--set",
+      "objectStore.dataBucket=mlops-uat-data",
+      "--set",
+      "registry.servingRepository=ml-docker-uat-local/mlops-serving",
+      "--set",
+      "registry.trainingRepository=ml-docker-uat-local/mlops-training",
+    );
+    expect(run).toMatchObject({ exitCode: 0, stderr: "" });
+    expect(run.stdout).toContain('onprem-uat is deployed by hand (delivery.deployedBy: "manual")');
+    expect(readFileSync(join(environments, "index.ts"), "utf8")).toContain(
+      'import { onpremUat } from "./onprem-uat";',
+    );
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const written = require(join(environments, "onprem-uat.ts")).onpremUat as AnyEnvironmentInput;
+    const uat = requireEnvironments([...ENVIRONMENTS, written]).find(
+      (e) => e.name === "onprem-uat",
+    ) as Mutable;
+    expect(uat.cluster.kubeconfigContext).toBe("rancher-mlops-uat");
+    expect(uat.objectStore).toMatchObject({
+      artifactsBucket: "mlops-uat-artifacts",
+      dataBucket: "mlops-uat-data",
+    });
+    expect(uat.registry.servingRepository).toBe("ml-docker-uat-local/mlops-serving");
+    expect(uat.delivery).toEqual({ deployedBy: "manual" });
+    // Back to the registry as it was, for the next scaffold.
+    for (const file of ["onprem-uat.ts", join("releases", "onprem-uat.json")])
+      rmSync(join(environments, file), { force: true });
+    copyFileSync(join(ROOT, "environments", "index.ts"), join(environments, "index.ts"));
+  });
+
+  it("adds a fourth AWS environment that validates, is deployed by hand and synthesizes, with no other edit", async () => {
     const run = await scaffold("--from", "staging", "--name", "uat");
     expect(run).toMatchObject({ exitCode: 0, stderr: "" });
     const release = JSON.parse(readFileSync(join(environments, "releases", "uat.json"), "utf8"));
@@ -143,16 +206,17 @@ describe("npm run new-environment", () => {
     expect(uat.storage.artifactsBucket).toBe("acme-mlops-uat-artifacts");
     expect(uat.platform.domain).toBe("mlops.uat.example.com");
     expect(uat.stateBackend).toEqual(staged.stateBackend);
-    expect(uat.delivery).toEqual({ deployedBy: "pipeline", runnerLabels: ["self-hosted", "mlops-uat"] });
-
-    // The registry-derived checks and the workflows' list take it in.
+    // Deployed by hand until its runner, state and roles exist: the pipeline does not list it yet.
+    expect(uat.delivery).toEqual({ deployedBy: "manual" });
+    expect(run.stdout).toContain('uat is deployed by hand (delivery.deployedBy: "manual")');
     expect(deliveryProblems(loaded)).toEqual([]);
-    const listed = listEnvironments(["--json", "--deployed-by", "pipeline", "--target", "aws"], registry);
-    expect(JSON.parse(listed.stdout).map((e: { name: string }) => e.name)).toEqual([
-      "staging",
-      "prod",
-      "uat",
-    ]);
+    const pipeline = (inputs: readonly AnyEnvironmentInput[]) =>
+      JSON.parse(listEnvironments(["--json", "--deployed-by", "pipeline"], inputs).stdout).map(
+        (e: { name: string }) => e.name,
+      );
+    expect(pipeline(registry)).toEqual(pipeline(ENVIRONMENTS));
+    const manual = listEnvironments(["--json", "--deployed-by", "manual"], registry);
+    expect(JSON.parse(manual.stdout).map((e: { name: string }) => e.name)).toContain("uat");
 
     const result = synthesizeAll(registry, {
       outdir: join(root, "cdktf.out"),

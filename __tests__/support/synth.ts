@@ -22,6 +22,7 @@ import {
 import type { FoundationStack } from "../../stacks/foundation-stack";
 import type { PlatformStack } from "../../stacks/platform-stack";
 import type { ServingStack } from "../../stacks/serving-stack";
+import { FIXTURE_ENVIRONMENTS, fixtureReleases } from "./release-files";
 
 /** Synthesized Terraform JSON of one stack. */
 export interface TerraformJson {
@@ -114,14 +115,19 @@ type EnvironmentStacks = ReturnType<typeof import("../../stacks/app").addEnviron
  * Validates the given environments and builds all their stacks in one app; synthesizes them
  * unless `synthesis` is false (construct trees alone: logical ids, references).
  */
-function synthesizeAllOf(inputs: readonly AnyEnvironmentInput[], outdir?: string, synthesis = true) {
+function synthesizeAllOf(
+  inputs: readonly AnyEnvironmentInput[],
+  outdir?: string,
+  synthesis = true,
+  releasesDirectory?: string,
+) {
   // Loaded here, not at the top: test files served from the cache never load the stacks.
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { Testing } = require("cdktf") as typeof import("cdktf");
   const { loadBuilds } = require("../../stacks/synthesize") as typeof import("../../stacks/synthesize");
   const { addEnvironmentStacks } = require("../../stacks/app") as typeof import("../../stacks/app");
   /* eslint-enable @typescript-eslint/no-require-imports */
-  const loaded = loadBuilds(inputs);
+  const loaded = releasesDirectory === undefined ? loadBuilds(inputs) : loadBuilds(inputs, releasesDirectory);
   if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
   const app = Testing.app(outdir === undefined ? {} : { outdir });
   const all = addEnvironmentStacks(app, loaded.builds);
@@ -343,4 +349,27 @@ export function roleArnFromFoundation(identity: string): RegExp {
   return new RegExp(
     `^\\$\\{data\\.terraform_remote_state\\.[^}]+\\.outputs\\.cross-stack-output-aws_iam_role${identity}_Role_[0-9A-F]{8}arn\\}$`,
   );
+}
+
+/**
+ * The registry's AWS environments of the fixture releases' path, running those releases (which
+ * never move; `./release-files`): for checks that need what a release may hold, a canary say,
+ * whatever the registry's environments run today. Synthesized once per test file, when asked.
+ */
+export function synthesizeWithFixtureReleases(): Record<string, SynthesizedEnvironment> {
+  const names: readonly string[] = FIXTURE_ENVIRONMENTS.aws;
+  const inputs = AWS_ENVIRONMENT_INPUTS.filter((input) => names.includes(input.name));
+  const { outdir, environments } = synthesizeAllOf(inputs, undefined, true, fixtureReleases());
+  const result: Record<string, SynthesizedEnvironment> = {};
+  for (const { environment, stacks } of environments) {
+    const name = environment.name;
+    result[name] = {
+      environment: environment as Environment,
+      stacks: stacks as SynthesizedEnvironment["stacks"],
+      foundation: readStack(outdir, `${name}-foundation`, () => stacks.foundation!),
+      platform: readStack(outdir, `${name}-platform`, () => stacks.platform),
+      serving: readStack(outdir, `${name}-serving`, () => stacks.serving),
+    };
+  }
+  return result;
 }
