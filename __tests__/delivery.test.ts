@@ -28,6 +28,79 @@ const expectListJob = (job: any) => {
   expect(job.outputs.list).toBe("${{ steps.list.outputs.list }}");
 };
 
+/** GitHub's token permission levels, ordered: a called job may only ask for a level at or below its caller's. */
+const LEVELS = ["none", "read", "write"] as const;
+const SCOPES = [
+  "actions",
+  "attestations",
+  "checks",
+  "contents",
+  "deployments",
+  "discussions",
+  "id-token",
+  "issues",
+  "models",
+  "packages",
+  "pages",
+  "pull-requests",
+  "repository-projects",
+  "security-events",
+  "statuses",
+] as const;
+type Permissions = Record<(typeof SCOPES)[number], (typeof LEVELS)[number]>;
+/**
+ * A `permissions:` value as GitHub reads it: a map (unlisted scopes are none), `read-all`,
+ * `write-all`, or `{}` (all none). `undefined` means not set at this level.
+ */
+const permissionsOf = (value: unknown): Permissions | undefined => {
+  if (value === undefined) return undefined;
+  const all = (level: (typeof LEVELS)[number]) =>
+    Object.fromEntries(SCOPES.map((scope) => [scope, level])) as Permissions;
+  if (value === "read-all") return all("read");
+  if (value === "write-all") return all("write");
+  const map = all("none");
+  for (const [scope, level] of Object.entries(value as Record<string, string>)) {
+    if (!(SCOPES as readonly string[]).includes(scope)) throw new Error(`unknown permission scope ${scope}`);
+    if (!(LEVELS as readonly string[]).includes(level)) throw new Error(`unknown level ${scope}: ${level}`);
+    map[scope as keyof Permissions] = level as (typeof LEVELS)[number];
+  }
+  return map;
+};
+/**
+ * GitHub's rule for reusable workflows: the caller job's token (its own `permissions`, else its
+ * workflow's top-level ones) is the ceiling; each job of the called workflow gets its own
+ * `permissions` (else the called workflow's top-level ones, else the caller's) and the run is
+ * refused at startup when any scope exceeds the ceiling. Returns GitHub's complaint per breach.
+ */
+const reusableCallProblems = (
+  caller: { workflow: any; job: any; jobName: string },
+  called: any,
+): string[] => {
+  const ceiling = permissionsOf(caller.job.permissions) ?? permissionsOf(caller.workflow.permissions);
+  if (ceiling === undefined)
+    return [`${caller.jobName}: no permissions at the job or the workflow; the repository default decides`];
+  return Object.entries<any>(called.jobs).flatMap(([name, job]) => {
+    const asked = permissionsOf(job.permissions) ?? permissionsOf(called.permissions) ?? ceiling;
+    return SCOPES.filter((scope) => LEVELS.indexOf(asked[scope]) > LEVELS.indexOf(ceiling[scope])).map(
+      (scope) =>
+        `nested job '${name}' is requesting '${scope}: ${asked[scope]}', but is only allowed '${scope}: ${ceiling[scope]}'`,
+    );
+  });
+};
+/** Every job that calls a workflow of this repository, with the workflow it calls. */
+const reusableCalls = () =>
+  readdirSync(WORKFLOWS).flatMap((file) => {
+    const parsed = workflow(file);
+    return Object.entries<any>(parsed.jobs)
+      .filter(([, job]) => typeof job.uses === "string" && job.uses.startsWith("./.github/workflows/"))
+      .map(([jobName, job]) => ({
+        file,
+        jobName,
+        caller: { workflow: parsed, job, jobName },
+        called: workflow(job.uses.slice("./.github/workflows/".length)),
+      }));
+  });
+
 describe("GitHub workflows", () => {
   it("take the environments from the registry: the pipeline-deployed AWS ones, in promotion order", () => {
     const loaded = requireEnvironments(ENVIRONMENTS);
@@ -172,6 +245,34 @@ describe("GitHub workflows", () => {
     expect(reusable.jobs.deploy.environment).toBe("${{ inputs.environment }}");
     expect(reusable.jobs.deploy["runs-on"]).toBe("${{ fromJSON(inputs.runs-on) }}");
     expect(reusable.jobs.deploy.steps.at(-1).run).toContain('"${{ inputs.environment }}-serving"');
+  });
+
+  it("grant every reusable call the permissions its called jobs ask for (GitHub refuses the run otherwise)", () => {
+    const calls = reusableCalls();
+    expect(calls.map((c) => `${c.file}:${c.jobName}`)).toContain("deploy.yml:deploy");
+    for (const call of calls)
+      expect([call.file, call.jobName, reusableCallProblems(call.caller, call.called)]).toEqual([
+        call.file,
+        call.jobName,
+        [],
+      ]);
+  });
+
+  it("model GitHub's narrowing: a called job may ask for no more than its caller holds", () => {
+    const called = { jobs: { deploy: { permissions: { contents: "read", "id-token": "write" } } } };
+    const workflowOnly = { workflow: { permissions: { contents: "read" } }, job: {}, jobName: "deploy" };
+    // deploy.yml before the fix: the job inherited the workflow's contents: read.
+    expect(reusableCallProblems(workflowOnly, called)).toEqual([
+      "nested job 'deploy' is requesting 'id-token: write', but is only allowed 'id-token: none'",
+    ]);
+    const granted = { ...workflowOnly, job: { permissions: { contents: "read", "id-token": "write" } } };
+    expect(reusableCallProblems(granted, called)).toEqual([]);
+    // A called job without permissions gets the called workflow's, else the caller's.
+    expect(reusableCallProblems(workflowOnly, { jobs: { deploy: {} } })).toEqual([]);
+    expect(reusableCallProblems(workflowOnly, { permissions: "write-all", jobs: { deploy: {} } })).toContain(
+      "nested job 'deploy' is requesting 'contents: write', but is only allowed 'contents: read'",
+    );
+    expect(reusableCallProblems({ workflow: {}, job: {}, jobName: "x" }, called)).toHaveLength(1);
   });
 
   it("reach AWS only through OIDC role assumption, never static keys", () => {
