@@ -12,6 +12,7 @@ import { assertExplicitActions, policyDocument, type PolicyStatement } from "../
 import { deployRoleStatements, stateAccessStatements } from "../constructs/aws/delivery-policies";
 import type { Environment } from "../environments/schema";
 import {
+  DEPLOY_BRANCH,
   DEPLOY_ROLE_NAME,
   DIFF_ROLE_NAME,
   GITHUB_OIDC_AUDIENCE,
@@ -162,7 +163,9 @@ export class BootstrapStack extends TerraformStack {
       clientIdList: [GITHUB_OIDC_AUDIENCE],
       tags: { Name: "github-actions" },
     });
-    const trust = (documentId: string, subjects: string[]) =>
+    // Subjects follow the repository's OIDC subject template (environments/github.ts): the
+    // deploy role's are exact; the diff role's leave only the pull request's number open.
+    const trust = (documentId: string, subjects: string[], test: "StringEquals" | "StringLike") =>
       policyDocument(this, documentId, [
         {
           sid: "GithubWorkflowsOfThisRepository",
@@ -170,7 +173,7 @@ export class BootstrapStack extends TerraformStack {
           principals: [{ type: "Federated", identifiers: [this.oidcProvider.arn] }],
           conditions: [
             { test: "StringEquals", variable: `${GITHUB_OIDC_HOST}:aud`, values: [GITHUB_OIDC_AUDIENCE] },
-            { test: "StringEquals", variable: `${GITHUB_OIDC_HOST}:sub`, values: subjects },
+            { test, variable: `${GITHUB_OIDC_HOST}:sub`, values: subjects },
           ],
         },
       ]).json;
@@ -198,10 +201,11 @@ export class BootstrapStack extends TerraformStack {
     assertExplicitActions(`${id} deploy role`, this.deployStatements);
     this.deployRole = new IamRole(this, "DeployRole", {
       name: DEPLOY_ROLE_NAME,
-      description: `Deploys ${target.environments.map((e) => e.name).join(", ")} from ${repository}'s GitHub environments of the same names`,
+      description: `Deploys ${target.environments.map((e) => e.name).join(", ")} from ${repository}'s GitHub environments of the same names, on ${DEPLOY_BRANCH} only`,
       assumeRolePolicy: trust(
         "DeployTrust",
         target.environments.map((env) => environmentSubject(env.name, repository)),
+        "StringEquals",
       ),
       maxSessionDuration: 3600,
     });
@@ -214,7 +218,7 @@ export class BootstrapStack extends TerraformStack {
     this.diffRole = new IamRole(this, "DiffRole", {
       name: DIFF_ROLE_NAME,
       description: `Plans (read-only) ${target.environments.map((e) => e.name).join(", ")} for ${repository}'s pull requests`,
-      assumeRolePolicy: trust("DiffTrust", [pullRequestSubject(repository)]),
+      assumeRolePolicy: trust("DiffTrust", [pullRequestSubject(repository)], "StringLike"),
       maxSessionDuration: 3600,
     });
     new IamRolePolicyAttachment(this, "DiffReadOnly", {
