@@ -230,6 +230,42 @@ describe("bootstrap stacks", () => {
     }
   });
 
+  it("create the permissions boundary the deploy role's roles must carry, and make the deploy role require it", () => {
+    for (const stack of Object.values(json)) {
+      const boundary = only(stack, "aws_iam_policy");
+      expect(boundary.name).toBe("mlops-permissions-boundary");
+      const sids = policyStatements(stack, boundary.policy).map((s: any) => `${s.effect}:${s.sid}`);
+      expect(sids).toEqual(
+        expect.arrayContaining([
+          "Allow:WorkloadServices",
+          "Deny:NoIdentityAdministration",
+          "Deny:NoKeyAdministration",
+        ]),
+      );
+      const deploy = Object.values(stack.resource.aws_iam_role_policy).find(
+        (p: any) => p.name === "deploy",
+      ) as any;
+      const statements = policyStatements(stack, deploy.policy);
+      const create = statements.find((s: any) => s.actions.includes("iam:CreateRole"));
+      expect(create.condition).toEqual([
+        {
+          test: "StringEquals",
+          variable: "iam:PermissionsBoundary",
+          values: [
+            expect.stringMatching(
+              /^arn:\$\{data\.aws_partition\.[^}]+\}:iam::\$\{data\.aws_caller_identity\.[^}]+\}:policy\/mlops-permissions-boundary$/,
+            ),
+          ],
+        },
+      ]);
+      const actions = statements.flatMap((s: any) => s.actions as string[]);
+      expect(actions).not.toContain("iam:DeleteRolePermissionsBoundary");
+      expect(actions.filter((a: string) => /^iam:.*Policy(Version)?$/.test(a) && !/Role/.test(a))).toEqual(
+        [],
+      );
+    }
+  });
+
   it("create the state bucket its environments name: versioned, SSE-KMS under its own key, TLS only, private, old versions expiring", () => {
     for (const account of bootstrapAccounts(environments)) {
       const stack = json[`bootstrap-${account.accountId}`];

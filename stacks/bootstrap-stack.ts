@@ -9,7 +9,14 @@ import { AwsAccount } from "../constructs/aws/account";
 import { EncryptionKey } from "../constructs/aws/encryption-key";
 import { SecureBucket } from "../constructs/aws/secure-bucket";
 import { assertExplicitActions, policyDocument, type PolicyStatement } from "../constructs/aws/policy";
-import { deployRoleStatements, stateAccessStatements } from "../constructs/aws/delivery-policies";
+import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
+import {
+  PERMISSIONS_BOUNDARY_NAME,
+  deployRoleStatements,
+  permissionsBoundaryStatements,
+  stateAccessStatements,
+  stateKeyProtectionStatements,
+} from "../constructs/aws/delivery-policies";
 import type { Environment } from "../environments/schema";
 import {
   DEPLOY_BRANCH,
@@ -23,7 +30,7 @@ import {
   repositoryProblem,
 } from "../environments/github";
 import { AWS_PROVIDER_ID } from "./aws-provider";
-import { accountOf } from "./promotion-topology";
+import { accountOf, platformKeyAlias } from "./promotion-topology";
 
 /** Prefix of every name the platform's stacks give IAM roles, clusters and log groups. */
 const PLATFORM_NAME_PREFIX = "mlops-";
@@ -101,6 +108,9 @@ export class BootstrapStack extends TerraformStack {
   public readonly deployRole: IamRole;
   public readonly diffRole: IamRole;
   public readonly deployStatements: readonly PolicyStatement[];
+  /** The permissions boundary every role the deploy role creates must carry. */
+  public readonly permissionsBoundary: IamPolicy;
+  public readonly permissionsBoundaryStatements: readonly PolicyStatement[];
 
   constructor(scope: Construct, id: string, props: BootstrapStackProps) {
     super(scope, id);
@@ -178,6 +188,19 @@ export class BootstrapStack extends TerraformStack {
         },
       ]).json;
 
+    this.permissionsBoundaryStatements = permissionsBoundaryStatements({
+      state:
+        this.stateBucket && this.stateKey
+          ? { bucketArn: this.stateBucket.arn, keyArn: this.stateKey.arn }
+          : undefined,
+    });
+    this.permissionsBoundary = new IamPolicy(this, "PermissionsBoundary", {
+      name: PERMISSIONS_BOUNDARY_NAME,
+      description:
+        "Permissions boundary of every role ci-deploy creates: the platform's services, no IAM or key administration, no Terraform state",
+      policy: policyDocument(this, "PermissionsBoundaryDocument", this.permissionsBoundaryStatements).json,
+    });
+
     this.deployStatements = [
       ...deployRoleStatements({
         partition,
@@ -195,8 +218,11 @@ export class BootstrapStack extends TerraformStack {
           ),
         ],
         namePrefix: PLATFORM_NAME_PREFIX,
+        foundationStacks: target.environments.map((env) => `${env.name}-foundation`),
+        keyAliases: target.environments.map((env) => platformKeyAlias(env.name)),
       }),
       ...stateStatements("apply"),
+      ...(this.stateKey ? stateKeyProtectionStatements(this.stateKey.arn) : []),
     ];
     assertExplicitActions(`${id} deploy role`, this.deployStatements);
     this.deployRole = new IamRole(this, "DeployRole", {
