@@ -13,6 +13,7 @@ import {
   stateAccessStatements,
   stateKeyProtectionStatements,
 } from "../constructs/aws/delivery-policies";
+import { DATA_SOURCE_API_CALLS, PROVIDER_API_CALLS } from "../constructs/aws/provider-api-calls";
 import { evaluate, type IamRequest } from "./support/iam";
 import { policyStatements, resourcesOf, synthesizeEnvironments } from "./support/synth";
 
@@ -199,8 +200,9 @@ describe("the deploy role cannot make itself admin", () => {
   });
 });
 
+const synthesized = synthesizeEnvironments();
+
 describe("the foundations' roles", () => {
-  const synthesized = synthesizeEnvironments();
   const foundations = Object.values(synthesized).map(
     (env) => [env.environment.name, env.foundation.json] as const,
   );
@@ -238,5 +240,149 @@ describe("the foundations' roles", () => {
           ]).toEqual([id, action, "allow"]);
       }
     }
+  });
+});
+
+describe("the deploy role against the pinned provider's API calls", () => {
+  const environments = Object.values(synthesized);
+
+  /** The deploy role of one environment's account, with a concrete request per action. */
+  const deployRoleFor = (env: (typeof environments)[number]["environment"]) => {
+    const account = env.aws.allowedAccountIds![0];
+    const statements = deployRoleStatements({
+      partition: "aws",
+      accountId: account,
+      bucketNames: [env.storage.artifactsBucket, env.storage.dataBucket],
+      repositoryNames: [env.registry.servingRepository, env.registry.trainingRepository],
+      namePrefix: "mlops-",
+      foundationStacks: [`${env.name}-foundation`],
+      keyAliases: [`mlops-${env.name}`],
+    });
+    const region = env.aws.region;
+    const key = `arn:aws:kms:${region}:${account}:key/1111`;
+    /** The resources one call names, each of which must be allowed. */
+    const requests = (action: string): IamRequest[] => {
+      const [service, name] = action.split(":");
+      const bucket = `arn:aws:s3:::${env.storage.artifactsBucket}`;
+      switch (service) {
+        case "iam":
+          if (name.includes("OpenIDConnectProvider"))
+            return [
+              {
+                action,
+                resource: `arn:aws:iam::${account}:oidc-provider/oidc.eks.${region}.amazonaws.com/id/ABC`,
+              },
+            ];
+          return [
+            {
+              action,
+              resource: `arn:aws:iam::${account}:role/mlops-${env.name}-node`,
+              context: {
+                "iam:PermissionsBoundary": `arn:aws:iam::${account}:policy/${PERMISSIONS_BOUNDARY_NAME}`,
+                "iam:PolicyARN": managed("AmazonEKSWorkerNodePolicy"),
+              },
+            },
+          ];
+        case "kms": {
+          const tagged = {
+            [`aws:ResourceTag/${STACK_TAG}`]: `${env.name}-foundation`,
+            [`aws:RequestTag/${STACK_TAG}`]: `${env.name}-foundation`,
+          };
+          if (name === "CreateKey" || name === "ListAliases")
+            return [{ action, resource: "*", context: tagged }];
+          if (/Alias$/.test(name))
+            return [
+              { action, resource: `arn:aws:kms:${region}:${account}:alias/mlops-${env.name}` },
+              { action, resource: key, context: tagged },
+            ];
+          return [{ action, resource: key, context: tagged }];
+        }
+        case "s3":
+          return /Object/.test(name)
+            ? [{ action, resource: `${bucket}/models/x` }]
+            : [{ action, resource: bucket }];
+        case "ecr":
+          return /Registry|Replication/.test(name)
+            ? [{ action, resource: "*" }]
+            : [
+                {
+                  action,
+                  resource: `arn:aws:ecr:${region}:${account}:repository/${env.registry.servingRepository}`,
+                },
+              ];
+        case "logs":
+          return [
+            {
+              action,
+              resource: `arn:aws:logs:${region}:${account}:log-group:/aws/eks/mlops-${env.name}/cluster`,
+            },
+          ];
+        default:
+          return [{ action, resource: "*" }];
+      }
+    };
+    return { statements, requests };
+  };
+
+  it.each(environments.map((e) => [e.environment.name, e] as const))(
+    "%s: every resource type and data source of its stacks is in the catalogue",
+    (_name, env) => {
+      for (const json of [env.foundation.json, env.platform.json, env.serving.json]) {
+        for (const type of Object.keys(json.resource ?? {}).filter((t) => t.startsWith("aws_")))
+          expect(Object.keys(PROVIDER_API_CALLS)).toContain(type);
+        for (const type of Object.keys(json.data ?? {}).filter((t) => t.startsWith("aws_")))
+          expect(Object.keys(DATA_SOURCE_API_CALLS)).toContain(type);
+      }
+    },
+  );
+
+  it.each(environments.map((e) => [e.environment.name, e] as const))(
+    "%s: the deploy role allows every call to create, read, update and delete what its stacks declare",
+    (_name, env) => {
+      const { statements, requests } = deployRoleFor(env.environment);
+      const refused: string[] = [];
+      const types = new Set(
+        [env.foundation.json, env.platform.json, env.serving.json].flatMap((json) =>
+          Object.keys(json.resource ?? {}),
+        ),
+      );
+      for (const [type, calls] of Object.entries(PROVIDER_API_CALLS)) {
+        if (!types.has(type)) continue;
+        for (const [phase, actions] of Object.entries(calls))
+          for (const action of actions as string[])
+            for (const request of requests(action))
+              if (evaluate(statements, request) !== "allow")
+                refused.push(`${type} ${phase}: ${action} on ${request.resource}`);
+      }
+      const dataTypes = new Set(
+        [env.foundation.json, env.serving.json].flatMap((json) => Object.keys(json.data ?? {})),
+      );
+      for (const [type, actions] of Object.entries(DATA_SOURCE_API_CALLS)) {
+        if (!dataTypes.has(type)) continue;
+        for (const action of actions)
+          for (const request of requests(action))
+            if (evaluate(statements, request) !== "allow")
+              refused.push(`${type} read: ${action} on ${request.resource}`);
+      }
+      expect(refused).toEqual([]);
+    },
+  );
+
+  it("rolls a node group after a launch template change: a new version, made the default", () => {
+    expect(PROVIDER_API_CALLS.aws_launch_template.update).toEqual(
+      expect.arrayContaining(["ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate"]),
+    );
+    const { statements } = deployRoleFor(synthesized.prod.environment);
+    for (const action of [
+      "ec2:CreateLaunchTemplateVersion",
+      "ec2:ModifyLaunchTemplate",
+      "eks:UpdateNodegroupVersion",
+    ])
+      expect([action, evaluate(statements, { action, resource: "*" })]).toEqual([action, "allow"]);
+    // The launch templates the foundation creates do make every version the default.
+    for (const template of Object.values<any>(
+      resourcesOf(synthesized.prod.foundation.json, "aws_launch_template"),
+    ))
+      expect(template.update_default_version).toBe(true);
   });
 });

@@ -225,7 +225,7 @@ export function stateKeyProtectionStatements(keyArn: string): PolicyStatement[] 
 
 /**
  * The deploy role: create, change, read and delete what the foundation, platform and serving
- * stacks declare. Resources are scoped by name where the API allows it; EC2, EKS, RDS and
+ * stacks declare: every IAM action `provider-api-calls.ts` lists for their resource types. Resources are scoped by name where the API allows it; EC2, EKS, RDS and
  * Auto Scaling create calls take `*` because the resource does not exist yet when they are
  * authorized (their names or ids are generated).
  *
@@ -313,11 +313,14 @@ export function deployRoleStatements(scope: DeployScope): PolicyStatement[] {
         "ec2:DetachInternetGateway",
         "ec2:DisassociateAddress",
         "ec2:DisassociateRouteTable",
+        "ec2:ModifyLaunchTemplate",
+        "ec2:ModifySecurityGroupRules",
         "ec2:ModifySubnetAttribute",
         "ec2:ModifyVpcAttribute",
         "ec2:ModifyVpcEndpoint",
         "ec2:ReleaseAddress",
         "ec2:ReplaceRoute",
+        "ec2:ReplaceRouteTableAssociation",
         "ec2:RevokeSecurityGroupEgress",
         "ec2:RevokeSecurityGroupIngress",
         "ec2:RunInstances",
@@ -423,9 +426,11 @@ export function deployRoleStatements(scope: DeployScope): PolicyStatement[] {
     {
       sid: "ClusterOidcProviders",
       actions: [
+        "iam:AddClientIDToOpenIDConnectProvider",
         "iam:CreateOpenIDConnectProvider",
         "iam:DeleteOpenIDConnectProvider",
         "iam:GetOpenIDConnectProvider",
+        "iam:RemoveClientIDFromOpenIDConnectProvider",
         "iam:TagOpenIDConnectProvider",
         "iam:UntagOpenIDConnectProvider",
         "iam:UpdateOpenIDConnectProviderThumbprint",
@@ -456,7 +461,13 @@ export function deployRoleStatements(scope: DeployScope): PolicyStatement[] {
       sid: "CreatePlatformKeys",
       actions: ["kms:CreateKey", "kms:TagResource"],
       resources: ["*"],
-      conditions: [{ test: "StringEquals", variable: `aws:RequestTag/${STACK_TAG}`, values: [...scope.foundationStacks] }],
+      conditions: [
+        {
+          test: "StringEquals",
+          variable: `aws:RequestTag/${STACK_TAG}`,
+          values: [...scope.foundationStacks],
+        },
+      ],
     },
     {
       sid: "PlatformKeys",
@@ -528,6 +539,7 @@ export function deployRoleStatements(scope: DeployScope): PolicyStatement[] {
         "rds:ModifyDBParameterGroup",
         "rds:ModifyDBSubnetGroup",
         "rds:RemoveTagsFromResource",
+        "rds:ResetDBParameterGroup",
       ],
       resources: ["*"],
     },
