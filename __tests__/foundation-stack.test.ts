@@ -519,7 +519,8 @@ describe("ECR repositories", () => {
     for (const lifecycle of Object.values(resourcesOf(json, "aws_ecr_lifecycle_policy"))) {
       const rules = JSON.parse(lifecycle.policy).rules;
       expect(rules[0].selection).toMatchObject({ tagStatus: "untagged", countUnit: "days", countNumber: 7 });
-      expect(rules[1].selection).toMatchObject({
+      expect(rules[1].selection).toMatchObject({ tagStatus: "tagged", tagPatternList: ["*.*.*"] });
+      expect(rules[2].selection).toMatchObject({
         tagStatus: "tagged",
         countType: "imageCountMoreThan",
         countNumber: 10,
