@@ -9,6 +9,9 @@ import { requireEnvironments } from "../environments/load";
 import { PROMOTION_PATHS } from "../environments/promotion";
 import { isAws } from "../environments/targets";
 import { listEnvironments } from "../scripts/environments";
+import { loadEnvironments } from "../environments/load";
+import { prod } from "../environments/prod";
+import { variant } from "./support/environment-variant";
 
 const WORKFLOWS = join(__dirname, "..", ".github", "workflows");
 const workflow = (file: string): any => parse(readFileSync(join(WORKFLOWS, file), "utf8"));
@@ -138,7 +141,7 @@ describe("GitHub workflows", () => {
     expect(diff.needs).toEqual(["test", "environments"]);
     expect(diff.strategy.matrix.environment).toBe("${{ fromJSON(needs.environments.outputs.list) }}");
     expect(diff.strategy["fail-fast"]).toBe(false);
-    expect(diff["runs-on"]).toBe("${{ matrix.environment.runsOn }}");
+    expect(diff["runs-on"]).toBe("${{ matrix.environment.diffRunsOn }}");
     expect(diff.env.FOUNDATION_STATE_KEY).toBe("${{ matrix.environment.foundationState.key }}");
     // Synthesized once, before the plans that read cdktf.out.
     const runs = diff.steps.map((s: any) => s.run).filter(Boolean);
@@ -273,6 +276,44 @@ describe("GitHub workflows", () => {
       "nested job 'deploy' is requesting 'contents: write', but is only allowed 'contents: read'",
     );
     expect(reusableCallProblems({ workflow: {}, job: {}, jobName: "x" }, called)).toHaveLength(1);
+  });
+
+  it("plan pull requests on runners that never take a deploy job (diff and deploy labels, neither within the other)", () => {
+    for (const entry of listed()) {
+      const diff: string[] = entry.diffRunsOn;
+      const deploy: string[] = entry.runsOn;
+      expect(diff).toBeDefined();
+      if (!diff.includes("self-hosted")) continue;
+      expect([entry.name, diff.every((l) => deploy.includes(l))]).toEqual([entry.name, false]);
+      expect([entry.name, deploy.every((l) => diff.includes(l))]).toEqual([entry.name, false]);
+    }
+  });
+
+  it.each([
+    [
+      "the deploy runner's labels",
+      ["self-hosted", "mlops-prod"],
+      "a runner carrying the deploy labels takes pull-request jobs",
+    ],
+    ["a subset of them", ["self-hosted"], "a runner carrying the deploy labels takes pull-request jobs"],
+    [
+      "a superset of them",
+      ["self-hosted", "mlops-prod", "diff"],
+      "a runner carrying the pull-request labels takes deploy jobs",
+    ],
+    ["nothing", undefined, "must name the pull-request runner when the deploy runner is self-hosted"],
+  ])("refuse an environment whose pull-request runner labels are %s", (_what, labels, message) => {
+    const result = loadEnvironments([
+      variant(prod, (e) => {
+        if (labels === undefined) delete e.delivery.diffRunnerLabels;
+        else e.delivery.diffRunnerLabels = labels;
+      }),
+    ]);
+    expect(result.ok ? [] : result.problems).toEqual([
+      expect.stringContaining("prod: delivery.diffRunnerLabels"),
+    ]);
+    expect(result.ok ? "" : result.problems[0]).toContain(message);
+    expect(result.ok ? "" : result.problems[0]).toContain("fix:");
   });
 
   it("reach AWS only through OIDC role assumption, never static keys", () => {

@@ -143,7 +143,11 @@ describe("npm run new-environment", () => {
     expect(uat.storage.artifactsBucket).toBe("acme-mlops-uat-artifacts");
     expect(uat.platform.domain).toBe("mlops.uat.example.com");
     expect(uat.stateBackend).toEqual(staged.stateBackend);
-    expect(uat.delivery).toEqual({ deployedBy: "pipeline", runnerLabels: ["self-hosted", "mlops-uat"] });
+    expect(uat.delivery).toEqual({
+      deployedBy: "pipeline",
+      runnerLabels: ["self-hosted", "mlops-uat"],
+      diffRunnerLabels: ["self-hosted", "mlops-uat-diff"],
+    });
 
     // The registry-derived checks and the workflows' list take it in.
     expect(deliveryProblems(loaded)).toEqual([]);
