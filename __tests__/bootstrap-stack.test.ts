@@ -203,7 +203,7 @@ describe("bootstrap stacks", () => {
     }
   });
 
-  it("give the deploy role named actions only, and the diff role write access to lock files only", () => {
+  it("give the deploy role named actions only, and the diff role no write access to the state, its locks included", () => {
     for (const stack of Object.values(json)) {
       const deploy = Object.values(stack.resource.aws_iam_role_policy).find(
         (p: any) => p.name === "deploy",
@@ -225,8 +225,9 @@ describe("bootstrap stacks", () => {
       const writes = policyStatements(stack, diffState.policy).filter((s) =>
         (s.actions as string[]).some((a) => a.startsWith("s3:Put") || a.startsWith("s3:Delete")),
       );
-      expect(writes).toHaveLength(1);
-      expect(writes[0].resources).toEqual([expect.stringMatching(/\/mlops-platform\/\*\.tflock$/)]);
+      expect(writes).toEqual([]);
+      const kms = policyStatements(stack, diffState.policy).flatMap((s) => s.actions as string[]);
+      expect(kms.filter((a) => /^kms:(Encrypt|GenerateDataKey)/.test(a))).toEqual([]);
     }
   });
 

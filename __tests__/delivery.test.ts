@@ -189,11 +189,11 @@ describe("GitHub workflows", () => {
       const dir = (stack: string) => `-chdir=cdktf.out/stacks/staging-${stack}`;
       expect(result.calls).toEqual([
         `terraform ${dir("foundation")} init -input=false`,
-        `terraform ${dir("foundation")} plan -input=false`,
+        `terraform ${dir("foundation")} plan -lock=false -input=false`,
         `terraform ${dir("platform")} init -input=false`,
-        `terraform ${dir("platform")} plan -refresh=false -input=false`,
+        `terraform ${dir("platform")} plan -lock=false -refresh=false -input=false`,
         `terraform ${dir("serving")} init -input=false`,
-        `terraform ${dir("serving")} plan -refresh=false -input=false`,
+        `terraform ${dir("serving")} plan -lock=false -refresh=false -input=false`,
       ]);
       expect(result.stdout).toMatch(
         /^::notice title=staging: platform and serving planned without refresh::/m,
@@ -210,7 +210,7 @@ describe("GitHub workflows", () => {
       expect(result.status).toBe(0);
       expect(result.calls).toEqual([
         "terraform -chdir=cdktf.out/stacks/staging-foundation init -input=false",
-        "terraform -chdir=cdktf.out/stacks/staging-foundation plan -input=false",
+        "terraform -chdir=cdktf.out/stacks/staging-foundation plan -lock=false -input=false",
       ]);
       expect(result.stdout).toMatch(/^::notice title=staging has never been deployed::/m);
     });
@@ -224,6 +224,17 @@ describe("GitHub workflows", () => {
       expect(result.calls).toEqual([]);
       expect(result.stdout).toMatch(/^::error title=staging: foundation state unreadable::/m);
     });
+  });
+
+  it("never lock the state from a pull request; deploys wait for a held lock instead of failing", () => {
+    const plans = (workflow("pull-request.yml").jobs.diff.steps.at(-1).run as string)
+      .split("\n")
+      .filter((line) => /terraform .* plan /.test(line));
+    expect(plans.length).toBeGreaterThan(0);
+    for (const line of plans) expect(line).toContain("-lock=false");
+    const deploy = workflow("deploy-environment.yml").jobs.deploy;
+    expect(deploy.env.TF_CLI_ARGS_plan).toMatch(/^-lock-timeout=\d+m$/);
+    expect(deploy.env.TF_CLI_ARGS_apply).toMatch(/^-lock-timeout=\d+m$/);
   });
 
   it("deploy the listed environments one at a time in promotion order, each on its runner", () => {

@@ -13,24 +13,24 @@ export interface StateLocation {
 }
 
 /**
- * Access to Terraform state. `plan` reads the state and, with S3 native locking, writes and
- * deletes the `<key>.tflock` object beside it (plan locks unless told `-lock=false`), so even
- * the read-only role writes lock files; only `apply` writes the state itself.
+ * Access to Terraform state. `apply` reads and writes the state and its `<key>.tflock` lock
+ * files (S3 native locking). `plan` only reads: pull-request plans run with `-lock=false`, so
+ * a pull request can neither take a deploy's lock nor break it.
  */
 export function stateAccessStatements(state: StateLocation, access: "plan" | "apply"): PolicyStatement[] {
   const objects = `${state.bucketArn}/${state.keyPrefix}/*`;
-  const locks = `${state.bucketArn}/${state.keyPrefix}/*.tflock`;
   return [
     { sid: "ListStateBucket", actions: ["s3:ListBucket"], resources: [state.bucketArn] },
     { sid: "ReadState", actions: ["s3:GetObject"], resources: [objects] },
-    {
-      sid: access === "apply" ? "WriteStateAndLocks" : "WriteLocks",
-      actions: ["s3:PutObject", "s3:DeleteObject"],
-      resources: [access === "apply" ? objects : locks],
-    },
+    ...(access === "apply"
+      ? [{ sid: "WriteStateAndLocks", actions: ["s3:DeleteObject", "s3:PutObject"], resources: [objects] }]
+      : []),
     {
       sid: "StateKeyThroughS3",
-      actions: ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+      actions:
+        access === "apply"
+          ? ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
+          : ["kms:Decrypt", "kms:DescribeKey"],
       resources: [state.keyArn],
       conditions: [
         { test: "StringEquals", variable: "kms:ViaService", values: [`s3.${state.region}.amazonaws.com`] },
