@@ -309,7 +309,11 @@ describe("bootstrap stacks", () => {
       bucket: account.stateBackend!.bucket,
       key: "mlops-platform/bootstrap-remote.tfstate",
       use_lockfile: true,
+      kms_key_id: `arn:aws:kms:${account.stateBackend!.region}:${account.accountId}:alias/mlops-terraform-state`,
     });
+    // The alias the backend names is the state key's.
+    const alias = Object.values<any>(json[`bootstrap-${account.accountId}`].resource.aws_kms_alias)[0];
+    expect(alias.name).toBe("alias/mlops-terraform-state");
   });
 
   it("keep their first apply's state in a local file at the project root, by a relative path", () => {

@@ -64,6 +64,7 @@ describe("provider and state", () => {
         key: "mlops-platform/prod-foundation.tfstate",
         region: "eu-west-1",
         encrypt: true,
+        kms_key_id: "arn:aws:kms:eu-west-1:333333333333:alias/mlops-terraform-state",
         use_lockfile: true,
       },
     });

@@ -31,6 +31,7 @@ import {
 } from "../environments/github";
 import { AWS_PROVIDER_ID } from "./aws-provider";
 import { accountOf, platformKeyAlias } from "./promotion-topology";
+import { STATE_KEY_ALIAS, stateKeyArn } from "./state-backend";
 
 /** Prefix of every name the platform's stacks give IAM roles, clusters and log groups. */
 const PLATFORM_NAME_PREFIX = "mlops-";
@@ -127,6 +128,7 @@ export class BootstrapStack extends TerraformStack {
         key: `${state.keyPrefix}/${id}.tfstate`,
         region: state.region,
         encrypt: true,
+        kmsKeyId: stateKeyArn(state.region, target.accountId),
       });
       this.addOverride("terraform.backend.s3.use_lockfile", true);
     } else {
@@ -147,7 +149,7 @@ export class BootstrapStack extends TerraformStack {
     let stateStatements = (_: "plan" | "apply"): PolicyStatement[] => [];
     if (state) {
       this.stateKey = new EncryptionKey(this, "StateKey", {
-        alias: "mlops-terraform-state",
+        alias: STATE_KEY_ALIAS,
         account,
         description: `Encrypts the Terraform state of ${target.environments.map((e) => e.name).join(", ")}`,
         deletionWindowDays: 30,
