@@ -9,6 +9,7 @@ import {
   PERMISSIONS_BOUNDARY_NAME,
   STACK_TAG,
   deployRoleStatements,
+  diffRoleStatements,
   permissionsBoundaryStatements,
   stateAccessStatements,
   stateKeyProtectionStatements,
@@ -249,7 +250,7 @@ describe("the deploy role against the pinned provider's API calls", () => {
   /** The deploy role of one environment's account, with a concrete request per action. */
   const deployRoleFor = (env: (typeof environments)[number]["environment"]) => {
     const account = env.aws.allowedAccountIds![0];
-    const statements = deployRoleStatements({
+    const scope = {
       partition: "aws",
       accountId: account,
       bucketNames: [env.storage.artifactsBucket, env.storage.dataBucket],
@@ -257,7 +258,9 @@ describe("the deploy role against the pinned provider's API calls", () => {
       namePrefix: "mlops-",
       foundationStacks: [`${env.name}-foundation`],
       keyAliases: [`mlops-${env.name}`],
-    });
+    };
+    const statements = deployRoleStatements(scope);
+    const diff = diffRoleStatements(scope);
     const region = env.aws.region;
     const key = `arn:aws:kms:${region}:${account}:key/1111`;
     /** The resources one call names, each of which must be allowed. */
@@ -298,7 +301,7 @@ describe("the deploy role against the pinned provider's API calls", () => {
           return [{ action, resource: key, context: tagged }];
         }
         case "s3":
-          return /Object/.test(name)
+          return /^(Get|Put|Delete)Object/.test(name)
             ? [{ action, resource: `${bucket}/models/x` }]
             : [{ action, resource: bucket }];
         case "ecr":
@@ -321,7 +324,7 @@ describe("the deploy role against the pinned provider's API calls", () => {
           return [{ action, resource: "*" }];
       }
     };
-    return { statements, requests };
+    return { statements, diff, requests, account, region, key };
   };
 
   it.each(environments.map((e) => [e.environment.name, e] as const))(
@@ -365,6 +368,54 @@ describe("the deploy role against the pinned provider's API calls", () => {
               refused.push(`${type} read: ${action} on ${request.resource}`);
       }
       expect(refused).toEqual([]);
+    },
+  );
+
+  it.each(environments.map((e) => [e.environment.name, e] as const))(
+    "%s: the diff role reads what a plan refreshes, and no data: objects, images, secrets, parameters",
+    (_name, env) => {
+      const { diff, requests, account, region, key } = deployRoleFor(env.environment);
+      const refused: string[] = [];
+      for (const [type, calls] of Object.entries(PROVIDER_API_CALLS))
+        for (const action of calls.read)
+          for (const request of requests(action))
+            if (evaluate(diff, request) !== "allow")
+              refused.push(`${type}: ${action} on ${request.resource}`);
+      for (const [type, actions] of Object.entries(DATA_SOURCE_API_CALLS))
+        for (const action of actions)
+          for (const request of requests(action))
+            if (evaluate(diff, request) !== "allow")
+              refused.push(`${type}: ${action} on ${request.resource}`);
+      expect(refused).toEqual([]);
+      const bucket = `arn:aws:s3:::${env.environment.storage.dataBucket}`;
+      const repository = `arn:aws:ecr:${region}:${account}:repository/${env.environment.registry.servingRepository}`;
+      const data: IamRequest[] = [
+        { action: "s3:GetObject", resource: `${bucket}/datasets/churn.parquet` },
+        {
+          action: "s3:GetObject",
+          resource: `arn:aws:s3:::${env.environment.storage.artifactsBucket}/mlflow/1/model.pkl`,
+        },
+        { action: "s3:PutObject", resource: `${bucket}/x` },
+        { action: "ecr:BatchGetImage", resource: repository },
+        { action: "ecr:GetDownloadUrlForLayer", resource: repository },
+        {
+          action: "secretsmanager:GetSecretValue",
+          resource: `arn:aws:secretsmanager:${region}:${account}:secret:rds!db-1`,
+        },
+        { action: "ssm:GetParameter", resource: `arn:aws:ssm:${region}:${account}:parameter/anything` },
+        {
+          action: "kms:Decrypt",
+          resource: key,
+          context: { [`aws:ResourceTag/${STACK_TAG}`]: `${env.environment.name}-foundation` },
+        },
+        { action: "s3:GetBucketPolicy", resource: "arn:aws:s3:::someone-elses-bucket" },
+      ];
+      for (const request of data)
+        expect([request.action, request.resource, evaluate(diff, request)]).toEqual([
+          request.action,
+          request.resource,
+          "implicit-deny",
+        ]);
     },
   );
 

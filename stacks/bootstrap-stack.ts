@@ -4,7 +4,6 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
-import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { AwsAccount } from "../constructs/aws/account";
 import { EncryptionKey } from "../constructs/aws/encryption-key";
 import { SecureBucket } from "../constructs/aws/secure-bucket";
@@ -13,7 +12,9 @@ import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
 import {
   PERMISSIONS_BOUNDARY_NAME,
   deployRoleStatements,
+  diffRoleStatements,
   permissionsBoundaryStatements,
+  type DeployScope,
   stateAccessStatements,
   stateKeyProtectionStatements,
 } from "../constructs/aws/delivery-policies";
@@ -109,6 +110,7 @@ export class BootstrapStack extends TerraformStack {
   public readonly deployRole: IamRole;
   public readonly diffRole: IamRole;
   public readonly deployStatements: readonly PolicyStatement[];
+  public readonly diffStatements: readonly PolicyStatement[];
   /** The permissions boundary every role the deploy role creates must carry. */
   public readonly permissionsBoundary: IamPolicy;
   public readonly permissionsBoundaryStatements: readonly PolicyStatement[];
@@ -190,6 +192,25 @@ export class BootstrapStack extends TerraformStack {
         },
       ]).json;
 
+    const delivered: DeployScope = {
+      partition,
+      accountId: account.accountId,
+      bucketNames: target.environments.flatMap((env) => [
+        env.storage.artifactsBucket,
+        env.storage.dataBucket,
+      ]),
+      repositoryNames: [
+        ...new Set(
+          target.environments.flatMap((env) => [
+            env.registry.servingRepository,
+            env.registry.trainingRepository,
+          ]),
+        ),
+      ],
+      namePrefix: PLATFORM_NAME_PREFIX,
+      foundationStacks: target.environments.map((env) => `${env.name}-foundation`),
+      keyAliases: target.environments.map((env) => platformKeyAlias(env.name)),
+    };
     this.permissionsBoundaryStatements = permissionsBoundaryStatements({
       state:
         this.stateBucket && this.stateKey
@@ -204,25 +225,7 @@ export class BootstrapStack extends TerraformStack {
     });
 
     this.deployStatements = [
-      ...deployRoleStatements({
-        partition,
-        accountId: account.accountId,
-        bucketNames: target.environments.flatMap((env) => [
-          env.storage.artifactsBucket,
-          env.storage.dataBucket,
-        ]),
-        repositoryNames: [
-          ...new Set(
-            target.environments.flatMap((env) => [
-              env.registry.servingRepository,
-              env.registry.trainingRepository,
-            ]),
-          ),
-        ],
-        namePrefix: PLATFORM_NAME_PREFIX,
-        foundationStacks: target.environments.map((env) => `${env.name}-foundation`),
-        keyAliases: target.environments.map((env) => platformKeyAlias(env.name)),
-      }),
+      ...deployRoleStatements(delivered),
       ...stateStatements("apply"),
       ...(this.stateKey ? stateKeyProtectionStatements(this.stateKey.arn) : []),
     ];
@@ -245,13 +248,16 @@ export class BootstrapStack extends TerraformStack {
 
     this.diffRole = new IamRole(this, "DiffRole", {
       name: DIFF_ROLE_NAME,
-      description: `Plans (read-only) ${target.environments.map((e) => e.name).join(", ")} for ${repository}'s pull requests`,
+      description: `Plans (reads what a plan refreshes) ${target.environments.map((e) => e.name).join(", ")} for ${repository}'s pull requests`,
       assumeRolePolicy: trust("DiffTrust", [pullRequestSubject(repository)], "StringLike"),
       maxSessionDuration: 3600,
     });
-    new IamRolePolicyAttachment(this, "DiffReadOnly", {
+    this.diffStatements = diffRoleStatements(delivered);
+    assertExplicitActions(`${id} diff role`, this.diffStatements);
+    new IamRolePolicy(this, "DiffPermissions", {
+      name: "plan",
       role: this.diffRole.name,
-      policyArn: `arn:${partition}:iam::aws:policy/ReadOnlyAccess`,
+      policy: policyDocument(this, "DiffPermissionsDocument", this.diffStatements).json,
     });
     const diffState = stateStatements("plan");
     if (diffState.length > 0) {

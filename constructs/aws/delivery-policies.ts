@@ -3,6 +3,7 @@
  * that replicates model artifacts between accounts, as data. Every action is named.
  */
 import type { PolicyStatement } from "./policy";
+import { DATA_SOURCE_API_CALLS, PROVIDER_API_CALLS } from "./provider-api-calls";
 
 /** An account's Terraform state: bucket, key prefix and the key that encrypts it. */
 export interface StateLocation {
@@ -697,5 +698,67 @@ export function modelReplicationStatements(props: {
         },
       ],
     },
+  ];
+}
+
+/**
+ * The diff role: what a plan of the account's stacks reads, and nothing else. Every `read` of
+ * `provider-api-calls.ts` (a plan refreshes each resource) and every data source's call, on the
+ * platform's own buckets, repositories, roles, keys and log groups where IAM can scope the call;
+ * no object, image layer, secret or parameter is readable (AWS's `ReadOnlyAccess` reads all of
+ * them: SSM SecureStrings, every image, every bucket without KMS).
+ */
+export function diffRoleStatements(scope: DeployScope): PolicyStatement[] {
+  const { partition, accountId, namePrefix } = scope;
+  const arn = (service: string, resource: string) => `arn:${partition}:${service}:*:${accountId}:${resource}`;
+  const reads = [
+    ...new Set([
+      ...Object.values(PROVIDER_API_CALLS).flatMap((calls) => calls.read),
+      ...Object.values(DATA_SOURCE_API_CALLS).flat(),
+    ]),
+  ].sort();
+  const of = (service: string, filter: (action: string) => boolean = () => true) =>
+    reads.filter((action) => action.startsWith(`${service}:`) && filter(action));
+  const registryWide = (action: string) => /Registry/.test(action);
+  const oidcProvider = (action: string) => /OpenIDConnectProvider/.test(action);
+  const scoped = ["s3", "ecr", "iam", "kms", "logs"];
+  const buckets = scope.bucketNames.map((name) => `arn:${partition}:s3:::${name}`);
+  return [
+    {
+      sid: "DescribeWhatThePlansRefresh",
+      actions: reads.filter((action) => !scoped.includes(action.split(":")[0])),
+      resources: ["*"],
+    },
+    { sid: "PlatformBucketSettings", actions: of("s3"), resources: buckets },
+    {
+      sid: "PlatformRepositorySettings",
+      actions: of("ecr", (a) => !registryWide(a)),
+      resources: scope.repositoryNames.map((name) => arn("ecr", `repository/${name}`)),
+    },
+    { sid: "RegistrySettings", actions: of("ecr", registryWide), resources: ["*"] },
+    {
+      sid: "PlatformRoles",
+      actions: of("iam", (a) => !oidcProvider(a)),
+      resources: [`arn:${partition}:iam::${accountId}:role/${namePrefix}*`],
+    },
+    {
+      sid: "ClusterOidcProviders",
+      actions: of("iam", oidcProvider),
+      resources: [`arn:${partition}:iam::${accountId}:oidc-provider/oidc.eks.*`],
+    },
+    {
+      sid: "PlatformKeySettings",
+      actions: of("kms", (a) => a !== "kms:ListAliases"),
+      resources: [arn("kms", "key/*")],
+      conditions: [
+        {
+          test: "StringEquals",
+          variable: `aws:ResourceTag/${STACK_TAG}`,
+          values: [...scope.foundationStacks],
+        },
+      ],
+    },
+    { sid: "KeyAliases", actions: ["kms:ListAliases"], resources: ["*"] },
+    { sid: "LogGroupSettings", actions: of("logs"), resources: [arn("logs", "log-group:*")] },
   ];
 }
