@@ -117,7 +117,8 @@ describe("KMS key", () => {
       expect(repository.encryption_configuration).toEqual([{ encryption_type: "KMS", kms_key: KEY_ARN }]);
     }
     const logGroups = Object.values(resourcesOf(dev, "aws_cloudwatch_log_group"));
-    expect(logGroups).toHaveLength(2);
+    // The control plane, the flow logs, and the two types RDS exports.
+    expect(logGroups).toHaveLength(4);
     for (const group of logGroups) expect(group.kms_key_id).toBe(KEY_ARN);
   });
 });

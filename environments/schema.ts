@@ -1164,6 +1164,8 @@ export const environmentSchema = z
       deletionProtection: z.boolean(),
       /** @default true when protected */
       performanceInsights: z.boolean().optional(),
+      /** Days the exported PostgreSQL and upgrade logs are kept. @default 90 */
+      logRetentionDays: logRetention,
     }),
     storage: z.strictObject({
       /** MLflow and pipeline artifacts. */

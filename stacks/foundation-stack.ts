@@ -204,6 +204,7 @@ export class FoundationStack extends TerraformStack {
       backupRetentionDays: env.database.backupRetentionDays,
       deletionProtection: env.database.deletionProtection,
       performanceInsights: env.database.performanceInsights ?? retain,
+      logRetentionDays: env.database.logRetentionDays,
       retainOnDelete: retain,
     });
 
