@@ -353,22 +353,37 @@ describe("GitHub workflows", () => {
 
 describe("Jenkinsfile", () => {
   const jenkinsfile = readFileSync(join(__dirname, "..", "Jenkinsfile"), "utf8");
-  const stageBodies = Object.fromEntries(
-    jenkinsfile
-      .split(/\n    stage\('/)
-      .slice(1)
-      .map((chunk) => [chunk.slice(0, chunk.indexOf("'")), chunk]),
+  /** Each stage's body, nested stages included, by brace matching. */
+  const stageBodies: Record<string, string> = Object.fromEntries(
+    [...jenkinsfile.matchAll(/stage\('([^']+)'\) \{/g)].map((m) => {
+      let depth = 0;
+      let end = m.index!;
+      for (let i = m.index! + m[0].length - 1; i < jenkinsfile.length; i++) {
+        if (jenkinsfile[i] === "{") depth++;
+        else if (jenkinsfile[i] === "}" && --depth === 0) {
+          end = i;
+          break;
+        }
+      }
+      return [m[1], jenkinsfile.slice(m.index!, end + 1)];
+    }),
   );
+  /** A stage's own directives, without those of the stages nested in it. */
+  const ownPart = (name: string) => stageBodies[name].split(/\n\s+stages \{/)[0];
+  const shells = (name: string) => [...stageBodies[name].matchAll(/sh '([^']+)'/g)].map((m) => m[1]);
 
   it("tests and synthesizes, then deploys onprem-test, waits for approval, deploys onprem-prod", () => {
     const stages = [...jenkinsfile.matchAll(/stage\('([^']+)'\)/g)].map((m) => m[1]);
     expect(stages).toEqual([
+      "onprem-test",
       "Install",
       "Test",
       "Synth",
       "Diff onprem-test",
       "Deploy onprem-test",
       "Approve onprem-prod",
+      "onprem-prod",
+      "Install and synth",
       "Promote artifacts to onprem-prod",
       "Deploy onprem-prod",
     ]);
@@ -377,12 +392,23 @@ describe("Jenkinsfile", () => {
     );
   });
 
+  it("holds no agent while it waits for the approval, and no build timeout shorter than the wait", () => {
+    const pipeline = jenkinsfile.slice(jenkinsfile.indexOf("pipeline {"));
+    expect(pipeline).toMatch(/^pipeline \{\n  agent none\n/);
+    const approval = stageBodies["Approve onprem-prod"];
+    expect(approval).not.toContain("agent {");
+    expect(approval).toMatch(/timeout\(time: 3, unit: 'DAYS'\)/);
+    // The two-hour limits sit on the stages holding an agent, not on the whole build.
+    const options = pipeline.slice(0, pipeline.indexOf("stages {"));
+    expect(options).not.toContain("timeout(");
+    for (const name of ["onprem-test", "onprem-prod"]) {
+      expect(ownPart(name)).toContain("agent { label 'rhel' }");
+      expect(ownPart(name)).toContain("timeout(time: 2, unit: 'HOURS')");
+    }
+  });
+
   it("runs both test layers and lint before anything is synthesized", () => {
-    expect([...stageBodies["Test"].matchAll(/sh '([^']+)'/g)].map((m) => m[1])).toEqual([
-      "npm test",
-      "npm run test:integration",
-      "npm run lint",
-    ]);
+    expect(shells("Test")).toEqual(["npm test", "npm run test:integration", "npm run lint"]);
   });
 
   it("deploys exactly the stacks synthesis writes for the on-prem environments", () => {
@@ -398,25 +424,43 @@ describe("Jenkinsfile", () => {
     expect(PROMOTION_PATHS).toContainEqual(onPrem);
   });
 
-  it("hands each stage the kubeconfig where the providers and the state backend read it, after the preflight", () => {
+  it("hands the write-capable kubeconfigs to main only; other branches diff with a read-only one, without refresh or lock", () => {
     // The Kubernetes and Helm providers and Terraform's kubernetes backend read KUBE_CONFIG_PATH.
     expect(jenkinsfile).not.toMatch(/variable: 'KUBECONFIG'/);
-    for (const env of ["onprem-test", "onprem-prod"]) {
-      const stage =
-        env === "onprem-test" ? stageBodies["Diff onprem-test"] : stageBodies["Deploy onprem-prod"];
-      expect(stage).toContain(`file(credentialsId: 'kubeconfig-${env}', variable: 'KUBE_CONFIG_PATH')`);
-      expect(stage).toContain("variable: 'TF_CLI_CONFIG_FILE'");
-      const doctor = stage.indexOf(`npm run doctor -- --env ${env}`);
-      expect(doctor).toBeGreaterThan(-1);
-      expect(doctor).toBeLessThan(stage.indexOf("cdktf diff"));
+    const deployCredentials = ["kubeconfig-onprem-test", "kubeconfig-onprem-prod"];
+    const leaves = Object.entries(stageBodies).filter(([, body]) => !/\n\s+stages \{/.test(body));
+    for (const [name, body] of leaves) {
+      for (const credential of deployCredentials) {
+        if (!body.includes(`credentialsId: '${credential}'`)) continue;
+        // Every stage handing it out runs on main only (itself or the stage around it).
+        const guarded = Object.entries(stageBodies).some(
+          ([outer, outerBody]) =>
+            outerBody.includes(body) && ownPart(outer).includes("when { branch 'main' }"),
+        );
+        expect([name, credential, guarded]).toEqual([name, credential, true]);
+      }
     }
-    for (const name of [
-      "Deploy onprem-test",
-      "Approve onprem-prod",
-      "Promote artifacts to onprem-prod",
-      "Deploy onprem-prod",
-    ])
-      expect(stageBodies[name]).toContain("when { branch 'main' }");
+    const diff = stageBodies["Diff onprem-test"];
+    expect(diff).toContain("when { not { branch 'main' } }");
+    expect(diff).toContain(
+      "file(credentialsId: 'kubeconfig-onprem-test-diff', variable: 'KUBE_CONFIG_PATH')",
+    );
+    expect(diff).toContain("TF_CLI_ARGS_plan = '-refresh=false -lock=false'");
+    expect(diff).not.toContain("cdktf deploy");
+    for (const [stage, env] of [
+      ["Diff onprem-test", "onprem-test"],
+      ["Deploy onprem-test", "onprem-test"],
+      ["Deploy onprem-prod", "onprem-prod"],
+    ]) {
+      const body = stageBodies[stage];
+      expect(body).toContain("variable: 'TF_CLI_CONFIG_FILE'");
+      expect(shells(stage).slice(0, 2)).toEqual([
+        `npm run doctor -- --env ${env}`,
+        `scripts/diff-onprem.sh ${env}`,
+      ]);
+    }
+    // Deploys wait for a held lock.
+    expect(jenkinsfile).toContain("TF_CLI_ARGS_apply = '-lock-timeout=15m'");
   });
 
   it("copies the release's images and model files to onprem-prod after the approval, before its deploy", () => {
@@ -437,5 +481,65 @@ describe("Jenkinsfile", () => {
     const header = jenkinsfile.slice(0, jenkinsfile.indexOf("pipeline {"));
     expect(header).toContain("'artifactory-promote-token'");
     expect(header).toContain("'object-store-promote-keys'");
+    expect(header).toContain("'kubeconfig-onprem-test-diff'");
+  });
+
+  describe("scripts/diff-onprem.sh, run with stand-ins for kubectl and npx", () => {
+    const run = (kubectl: { exit: number; stderr?: string }) => {
+      const bin = mkdtempSync(join(tmpdir(), "diff-onprem-"));
+      try {
+        writeFileSync(
+          join(bin, "kubectl"),
+          `#!/bin/sh\nprintf '%s' '${kubectl.stderr ?? "customresourcedefinition.apiextensions.k8s.io/inferenceservices.serving.kserve.io"}' >&2\nexit ${kubectl.exit}\n`,
+          { mode: 0o755 },
+        );
+        writeFileSync(join(bin, "npx"), `#!/bin/sh\necho "npx $*" >> "${join(bin, "calls")}"\n`, {
+          mode: 0o755,
+        });
+        const result = spawnSync(
+          "bash",
+          [join(__dirname, "..", "scripts", "diff-onprem.sh"), "onprem-test"],
+          {
+            cwd: bin,
+            encoding: "utf8",
+            env: { PATH: `${bin}:${process.env.PATH}`, KUBE_CONFIG_PATH: join(bin, "kubeconfig") },
+          },
+        );
+        const calls = existsSync(join(bin, "calls"))
+          ? readFileSync(join(bin, "calls"), "utf8").trim().split("\n")
+          : [];
+        return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls };
+      } finally {
+        rmSync(bin, { recursive: true, force: true });
+      }
+    };
+
+    it("diffs platform and serving once the platform has installed KServe's CRD", () => {
+      const result = run({ exit: 0 });
+      expect(result.status).toBe(0);
+      expect(result.calls).toEqual([
+        "npx cdktf diff onprem-test-platform",
+        "npx cdktf diff onprem-test-serving",
+      ]);
+    });
+
+    it("diffs only the platform before its first apply, saying why (serving's InferenceServices need the CRD at plan)", () => {
+      const result = run({
+        exit: 1,
+        stderr:
+          'Error from server (NotFound): customresourcedefinitions.apiextensions.k8s.io "inferenceservices.serving.kserve.io" not found',
+      });
+      expect(result.status).toBe(0);
+      expect(result.calls).toEqual(["npx cdktf diff onprem-test-platform"]);
+      expect(result.stdout).toContain(
+        "onprem-test-serving is not planned: the cluster has no inferenceservices.serving.kserve.io yet",
+      );
+    });
+
+    it("fails when the CRD cannot be read for another reason", () => {
+      const result = run({ exit: 1, stderr: "Error from server (Forbidden): forbidden" });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain("must allow get on customresourcedefinitions");
+    });
   });
 });
