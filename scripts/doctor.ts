@@ -6,7 +6,9 @@
  * Prints one line per check and exits 1 when any check fails, each failure with its fix:
  * Node and npm, Terraform and its version, the AWS CLI and the account its credentials belong
  * to against each environment's allowed accounts, the state bucket of each environment that
- * keeps remote state, the update check of the cdktf CLI; for on-prem environments the kubeconfig
+ * keeps remote state, the EKS add-on builds the environment pins (listed by EKS), the
+ * repository's OIDC subject template (with the GitHub CLI), the update check of the cdktf CLI;
+ * for on-prem environments the kubeconfig
  * (`KUBE_CONFIG_PATH`), each cluster's context and version, and the state backend's namespace.
  */
 import { spawnSync } from "node:child_process";
@@ -14,7 +16,8 @@ import { parseArgs } from "node:util";
 import { ENVIRONMENTS } from "../environments";
 import { loadEnvironments } from "../environments/load";
 import { isAws, isOnPrem } from "../environments/targets";
-import type { Environment } from "../environments/schema";
+import { EKS_VERSIONS, type Environment } from "../environments/schema";
+import { GITHUB_REPOSITORY, OIDC_SUBJECT_CLAIM_KEYS } from "../environments/github";
 import type { RancherEnvironment } from "../environments/rancher-schema";
 
 /** The oldest versions the project works with: Node for synth and tests, Terraform for S3 native locking. */
@@ -177,6 +180,7 @@ function awsChecks(ctx: DoctorContext, environments: readonly Environment[]): Ch
     } else {
       checks.push({ status: "ok", subject: `${environment.name} account`, detail: `${account} is allowed` });
     }
+    checks.push(...addonChecks(ctx, environment));
     const state = environment.stateBackend;
     if (!state) {
       checks.push({
@@ -208,6 +212,101 @@ function awsChecks(ctx: DoctorContext, environments: readonly Environment[]): Ch
   return checks;
 }
 
+/** The EKS add-ons the foundation installs, by their name in EKS and their key in EKS_VERSIONS. */
+export const EKS_ADDONS = [
+  ["vpc-cni", "vpcCni"],
+  ["coredns", "coredns"],
+  ["kube-proxy", "kubeProxy"],
+  ["aws-ebs-csi-driver", "ebsCsiDriver"],
+] as const;
+
+/**
+ * The add-on builds the environment pins exist for its Kubernetes version in its region: EKS
+ * publishes them (`describe-addon-versions`), nothing offline can tell. A refused or failed
+ * call is a warning (the credentials may not allow it); a build EKS does not list fails.
+ */
+function addonChecks(ctx: DoctorContext, environment: Environment): Check[] {
+  const version = environment.eks.version;
+  const pinned = EKS_VERSIONS[version];
+  return EKS_ADDONS.map(([addon, key]): Check => {
+    const subject = `${environment.name} add-on ${addon}`;
+    const result = ctx.run("aws", [
+      "eks",
+      "describe-addon-versions",
+      "--addon-name",
+      addon,
+      "--kubernetes-version",
+      version,
+      "--region",
+      environment.aws.region,
+      "--query",
+      "addons[].addonVersions[].addonVersion",
+      "--output",
+      "json",
+    ]);
+    let builds: string[] | undefined;
+    try {
+      builds = result.code === 0 ? (JSON.parse(result.stdout) as string[]) : undefined;
+    } catch {
+      builds = undefined;
+    }
+    if (!Array.isArray(builds))
+      return {
+        status: "warn",
+        subject,
+        detail: `could not list the builds for Kubernetes ${version} (${firstLine(result.stderr) || (result.code === undefined ? "aws not run" : `exit ${result.code}`)})`,
+        fix: "allow eks:DescribeAddonVersions to these credentials to check the pinned build before a deploy",
+      };
+    if (builds.includes(pinned[key]))
+      return { status: "ok", subject, detail: `${pinned[key]} is published for Kubernetes ${version}` };
+    return {
+      status: "fail",
+      subject,
+      detail: `${pinned[key]} is not among the builds EKS publishes for Kubernetes ${version} in ${environment.aws.region} (${builds.slice(0, 3).join(", ") || "none"}${builds.length > 3 ? ", ..." : ""})`,
+      fix: `set EKS_VERSIONS["${version}"].${key} in environments/schema.ts to one of them`,
+    };
+  });
+}
+
+/**
+ * The repository's OIDC subject template: the deploy roles trust `...:ref:refs/heads/main`
+ * subjects only, which GitHub issues once the template includes the ref. Checked with the GitHub
+ * CLI where it is logged in; otherwise a warning.
+ */
+function githubChecks(ctx: DoctorContext, environments: readonly Environment[]): Check[] {
+  if (!environments.some((env) => env.delivery.deployedBy === "pipeline")) return [];
+  const subject = "github oidc subject";
+  const expected = [...OIDC_SUBJECT_CLAIM_KEYS];
+  const fix = `gh api -X PUT repos/${GITHUB_REPOSITORY}/actions/oidc/customization/sub -F use_default=false ${expected.map((key) => `-f 'include_claim_keys[]=${key}'`).join(" ")}`;
+  const result = ctx.run("gh", ["api", `repos/${GITHUB_REPOSITORY}/actions/oidc/customization/sub`]);
+  let template: { use_default?: boolean; include_claim_keys?: string[] } | undefined;
+  try {
+    template = result.code === 0 ? JSON.parse(result.stdout) : undefined;
+  } catch {
+    template = undefined;
+  }
+  if (template === undefined)
+    return [
+      {
+        status: "warn",
+        subject,
+        detail: `could not read ${GITHUB_REPOSITORY}'s template (${firstLine(result.stderr) || (result.code === undefined ? "gh not found" : `exit ${result.code}`)})`,
+        fix: "gh auth login with a token that reads the repository's Actions settings, and run doctor again",
+      },
+    ];
+  const keys = template.include_claim_keys ?? [];
+  if (template.use_default === false && JSON.stringify(keys) === JSON.stringify(expected))
+    return [{ status: "ok", subject, detail: `${expected.join(", ")}: deploy roles trust main only` }];
+  return [
+    {
+      status: "fail",
+      subject,
+      detail: `${GITHUB_REPOSITORY} ${template.use_default !== false ? "uses the default subject" : `includes ${keys.join(", ")}`}; the deploy and diff roles trust subjects of ${expected.join(", ")} only, so no job can assume them`,
+      fix,
+    },
+  ];
+}
+
 /** Every check, for the given environments (all when `only` is unset). */
 export function runDoctor(
   ctx: DoctorContext,
@@ -234,6 +333,7 @@ export function runDoctor(
       });
     }
     checks.push(...awsChecks(ctx, environments.filter(isAws)));
+    checks.push(...githubChecks(ctx, environments.filter(isAws)));
     checks.push(...onPremChecks(ctx, environments.filter(isOnPrem)));
   }
   return { checks, exitCode: checks.some((check) => check.status === "fail") ? 1 : 0 };
