@@ -271,6 +271,24 @@ describe("npm run doctor: what only AWS and GitHub can answer", () => {
     expect(exitCode).toBe(0);
   });
 
+  it("fails a producer's preflight while a consumer's artifacts bucket, its replication destination, does not exist", () => {
+    const head = (environment: string) =>
+      `aws s3api head-bucket --bucket acme-mlops-${environment}-artifacts --region eu-west-1`;
+    const first = run({
+      ...published(dev1_34),
+      [head("staging")]: failing("An error occurred (404) when calling the HeadBucket operation: Not Found"),
+      [head("prod")]: failing("An error occurred (403) when calling the HeadBucket operation: Forbidden"),
+    });
+    expect(first.text).toContain(
+      "FAIL dev model replication to staging: s3://acme-mlops-staging-artifacts does not exist yet, and S3 refuses a replication rule without its destination; fix: deploy staging-foundation first",
+    );
+    // Forbidden from dev's account: it exists (its policy admits only the replication role).
+    expect(first.text).toContain(
+      "ok   dev model replication to prod: s3://acme-mlops-prod-artifacts exists\n",
+    );
+    expect(first.exitCode).toBe(1);
+  });
+
   const template = "gh api repos/acme/mlops-platform/actions/oidc/customization/sub";
   it("fails while the repository's OIDC subject omits the ref: no job could assume the deploy roles", () => {
     const { exitCode, text } = run(

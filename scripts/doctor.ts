@@ -18,6 +18,7 @@ import { loadEnvironments } from "../environments/load";
 import { isAws, isOnPrem } from "../environments/targets";
 import { EKS_VERSIONS, type Environment } from "../environments/schema";
 import { GITHUB_REPOSITORY, OIDC_SUBJECT_CLAIM_KEYS } from "../environments/github";
+import { promotionLinks, type PromotionLinks } from "../stacks/promotion-topology";
 import type { RancherEnvironment } from "../environments/rancher-schema";
 
 /** The oldest versions the project works with: Node for synth and tests, Terraform for S3 native locking. */
@@ -124,7 +125,11 @@ function toolchainChecks(ctx: DoctorContext): Check[] {
   return checks;
 }
 
-function awsChecks(ctx: DoctorContext, environments: readonly Environment[]): Check[] {
+function awsChecks(
+  ctx: DoctorContext,
+  environments: readonly Environment[],
+  links: ReadonlyMap<string, PromotionLinks> = new Map(),
+): Check[] {
   if (environments.length === 0) return [];
   const checks: Check[] = [];
   const identity = ctx.run("aws", ["sts", "get-caller-identity", "--output", "json"]);
@@ -181,6 +186,7 @@ function awsChecks(ctx: DoctorContext, environments: readonly Environment[]): Ch
       checks.push({ status: "ok", subject: `${environment.name} account`, detail: `${account} is allowed` });
     }
     checks.push(...addonChecks(ctx, environment));
+    checks.push(...replicaBucketChecks(ctx, environment, links.get(environment.name)));
     const state = environment.stateBackend;
     if (!state) {
       checks.push({
@@ -210,6 +216,45 @@ function awsChecks(ctx: DoctorContext, environments: readonly Environment[]): Ch
     );
   }
   return checks;
+}
+
+/**
+ * A producer's foundation replicates model artifacts into each consumer's artifacts bucket, and
+ * S3 refuses a replication rule whose destination bucket does not exist: the consumers'
+ * foundations go first. From the producer's account the bucket answers 403 (it exists, the
+ * consumer's policy admits only the replication role) or 404 (not created yet).
+ */
+function replicaBucketChecks(
+  ctx: DoctorContext,
+  environment: Environment,
+  links: PromotionLinks | undefined,
+): Check[] {
+  return (links?.consumers ?? []).map((consumer): Check => {
+    const subject = `${environment.name} model replication to ${consumer.environment}`;
+    const head = ctx.run("aws", [
+      "s3api",
+      "head-bucket",
+      "--bucket",
+      consumer.artifactsBucket,
+      "--region",
+      consumer.region,
+    ]);
+    if (head.code === 0 || /\(403\)|Forbidden/.test(head.stderr))
+      return { status: "ok", subject, detail: `s3://${consumer.artifactsBucket} exists` };
+    if (/\(404\)|Not Found|NoSuchBucket/.test(head.stderr))
+      return {
+        status: "fail",
+        subject,
+        detail: `s3://${consumer.artifactsBucket} does not exist yet, and S3 refuses a replication rule without its destination`,
+        fix: `deploy ${consumer.environment}-foundation first (npx cdktf deploy ${consumer.environment}-foundation with ${consumer.environment}'s credentials, or its pipeline), then ${environment.name}-foundation`,
+      };
+    return {
+      status: "warn",
+      subject,
+      detail: `could not tell whether s3://${consumer.artifactsBucket} exists (${firstLine(head.stderr) || `exit ${head.code}`})`,
+      fix: `make sure ${consumer.environment}-foundation is deployed before ${environment.name}-foundation`,
+    };
+  });
 }
 
 /** The EKS add-ons the foundation installs, by their name in EKS and their key in EKS_VERSIONS. */
@@ -332,7 +377,9 @@ export function runDoctor(
         fix: `use one of ${loaded.environments.map((env) => env.name).join(", ")}`,
       });
     }
-    checks.push(...awsChecks(ctx, environments.filter(isAws)));
+    checks.push(
+      ...awsChecks(ctx, environments.filter(isAws), promotionLinks(loaded.environments.filter(isAws))),
+    );
     checks.push(...githubChecks(ctx, environments.filter(isAws)));
     checks.push(...onPremChecks(ctx, environments.filter(isOnPrem)));
   }
