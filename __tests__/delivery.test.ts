@@ -435,7 +435,7 @@ describe("Jenkinsfile", () => {
         // Every stage handing it out runs on main only (itself or the stage around it).
         const guarded = Object.entries(stageBodies).some(
           ([outer, outerBody]) =>
-            outerBody.includes(body) && ownPart(outer).includes("when { branch 'main' }"),
+            outerBody.includes(body) && /when \{(?![^}]*\bnot\b)[^}]*\bbranch 'main'/.test(ownPart(outer)),
         );
         expect([name, credential, guarded]).toEqual([name, credential, true]);
       }
