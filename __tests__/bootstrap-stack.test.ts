@@ -2,10 +2,12 @@ import { Testing } from "cdktf";
 import { loadEnvironments } from "../environments/load";
 import { isAws } from "../environments/targets";
 import type { Environment } from "../environments/schema";
-import { GITHUB_REPOSITORY } from "../environments/github";
+import { GITHUB_REPOSITORY, OIDC_SUBJECT_CLAIM_KEYS } from "../environments/github";
 import { addBootstrapStacks } from "../stacks/app";
 import { BootstrapStack, bootstrapAccounts } from "../stacks/bootstrap-stack";
 import { AWS_ENVIRONMENT_INPUTS, policyStatements, type TerraformJson } from "./support/synth";
+import { evaluate } from "./support/iam";
+import type { PolicyStatement } from "../constructs/aws/policy";
 
 const loaded = loadEnvironments(AWS_ENVIRONMENT_INPUTS);
 if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
@@ -23,6 +25,56 @@ const only = (stack: TerraformJson, type: string) => {
 };
 const role = (stack: TerraformJson, name: string) =>
   Object.values(stack.resource.aws_iam_role).find((r: any) => r.name === name) as any;
+/** A synthesized policy document's statements in the shape the IAM evaluator reads. */
+const statementsOf = (stack: TerraformJson, reference: string): PolicyStatement[] =>
+  policyStatements(stack, reference).map((s: any) => ({
+    sid: s.sid,
+    effect: s.effect,
+    actions: s.actions,
+    resources: s.resources,
+    conditions: s.condition,
+  }));
+
+/** A job as GitHub's OIDC provider sees it. */
+interface GithubJob {
+  readonly event: "push" | "pull_request" | "pull_request_target" | "workflow_dispatch";
+  /** GITHUB_REF: refs/heads/<branch> for pushes and dispatches, refs/pull/<n>/merge for pull requests. */
+  readonly ref: string;
+  readonly environment?: string;
+  readonly repository?: string;
+}
+/**
+ * The `sub` claim GitHub issues (docs.github.com, "OpenID Connect reference": default subject
+ * formats, and "Customizing the subject claims"): the context is `environment:<name>` for a job
+ * naming an environment, `pull_request` for pull-request events, else `ref:<ref>`; a custom
+ * template joins `<key>:<value>` of its keys in order, `context` contributing the context.
+ */
+const subjectClaim = (job: GithubJob, template: readonly string[] | "default"): string => {
+  const repository = job.repository ?? GITHUB_REPOSITORY;
+  const context = job.environment
+    ? `environment:${job.environment}`
+    : job.event === "pull_request" || job.event === "pull_request_target"
+      ? "pull_request"
+      : `ref:${job.ref}`;
+  if (template === "default") return `repo:${repository}:${context}`;
+  const claims: Record<string, string> = { repo: repository, ref: job.ref };
+  return template.map((key) => (key === "context" ? context : `${key}:${claims[key]}`)).join(":");
+};
+/** Whether a job's token may assume the role: its trust policy evaluated on the token's claims. */
+const mayAssume = (
+  stack: TerraformJson,
+  roleName: string,
+  job: GithubJob,
+  template: readonly string[] | "default" = OIDC_SUBJECT_CLAIM_KEYS,
+) =>
+  evaluate(statementsOf(stack, role(stack, roleName).assume_role_policy), {
+    action: "sts:AssumeRoleWithWebIdentity",
+    resource: "*",
+    context: {
+      "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+      "token.actions.githubusercontent.com:sub": subjectClaim(job, template),
+    },
+  }) === "allow";
 
 describe("bootstrap stacks", () => {
   it("are one per account hosting environments, named after the account", () => {
@@ -43,7 +95,7 @@ describe("bootstrap stacks", () => {
     }
   });
 
-  it("let the deploy role be assumed only from this repository's GitHub environments of the account", () => {
+  it("let the deploy role be assumed only from this repository's GitHub environments of the account, on main", () => {
     for (const env of environments) {
       const stack = json[`bootstrap-${accountOf(env)}`];
       const [trust, ...others] = policyStatements(stack, role(stack, "ci-deploy").assume_role_policy);
@@ -61,10 +113,60 @@ describe("bootstrap stacks", () => {
           variable: "token.actions.githubusercontent.com:sub",
           values: environments
             .filter((other) => accountOf(other) === accountOf(env))
-            .map((other) => `repo:${GITHUB_REPOSITORY}:environment:${other.name}`),
+            .map((other) => `repo:${GITHUB_REPOSITORY}:environment:${other.name}:ref:refs/heads/main`),
         },
       ]);
     }
+  });
+
+  describe("model the sub claim of each trigger against the roles' trust", () => {
+    const staging = environments.find((env) => env.name === "staging")!;
+    const stack = () => json[`bootstrap-${accountOf(staging)}`];
+    const onMain: GithubJob = { event: "push", ref: "refs/heads/main", environment: "staging" };
+
+    it("a push to main deploying staging assumes the deploy role, not the diff role", () => {
+      expect(subjectClaim(onMain, OIDC_SUBJECT_CLAIM_KEYS)).toBe(
+        `repo:${GITHUB_REPOSITORY}:environment:staging:ref:refs/heads/main`,
+      );
+      expect(mayAssume(stack(), "ci-deploy", onMain)).toBe(true);
+      expect(mayAssume(stack(), "ci-diff", onMain)).toBe(false);
+      expect(mayAssume(stack(), "ci-deploy", { ...onMain, event: "workflow_dispatch" })).toBe(true);
+    });
+
+    it("a workflow on another branch naming the staging environment is refused", () => {
+      const branch: GithubJob = { event: "push", ref: "refs/heads/feature", environment: "staging" };
+      expect(mayAssume(stack(), "ci-deploy", branch)).toBe(false);
+      expect(mayAssume(stack(), "ci-deploy", { ...branch, event: "workflow_dispatch" })).toBe(false);
+      // What the default subject allowed before: the environment alone, from any branch.
+      expect(subjectClaim(branch, "default")).toBe(`repo:${GITHUB_REPOSITORY}:environment:staging`);
+    });
+
+    it("a pull request assumes the diff role only, whatever its number; never the deploy role", () => {
+      for (const ref of ["refs/pull/1/merge", "refs/pull/4711/merge"]) {
+        const pr: GithubJob = { event: "pull_request", ref };
+        expect(mayAssume(stack(), "ci-diff", pr)).toBe(true);
+        expect(mayAssume(stack(), "ci-deploy", pr)).toBe(false);
+        expect(mayAssume(stack(), "ci-deploy", { ...pr, environment: "staging" })).toBe(false);
+      }
+      // Another repository's pull requests, and pushes of this one, are refused.
+      expect(
+        mayAssume(stack(), "ci-diff", {
+          event: "pull_request",
+          ref: "refs/pull/1/merge",
+          repository: "acme/fork",
+        }),
+      ).toBe(false);
+      expect(mayAssume(stack(), "ci-diff", { event: "push", ref: "refs/heads/main" })).toBe(false);
+    });
+
+    it("fail closed until the repository's subject template is set: default subjects assume nothing", () => {
+      expect(mayAssume(stack(), "ci-deploy", onMain, "default")).toBe(false);
+      expect(
+        mayAssume(stack(), "ci-diff", { event: "pull_request", ref: "refs/pull/1/merge" }, "default"),
+      ).toBe(false);
+      // Another environment of the account is not staging's neighbour in prod's account.
+      expect(mayAssume(stack(), "ci-deploy", { ...onMain, environment: "prod" })).toBe(false);
+    });
   });
 
   it("let the diff role be assumed only by this repository's pull requests, read-only", () => {
@@ -72,32 +174,37 @@ describe("bootstrap stacks", () => {
       const diff = role(stack, "ci-diff");
       const [trust] = policyStatements(stack, diff.assume_role_policy);
       expect(trust.condition).toContainEqual({
-        test: "StringEquals",
+        test: "StringLike",
         variable: "token.actions.githubusercontent.com:sub",
-        values: [`repo:${GITHUB_REPOSITORY}:pull_request`],
+        values: [`repo:${GITHUB_REPOSITORY}:pull_request:ref:refs/pull/*/merge`],
       });
-      const attachments = Object.values(stack.resource.aws_iam_role_policy_attachment ?? {}) as any[];
-      expect(attachments.map((a) => a.policy_arn)).toEqual([
-        expect.stringMatching(/^arn:\$\{data\.aws_partition\.[^}]+\}:iam::aws:policy\/ReadOnlyAccess$/),
-      ]);
+      // No managed policy (ReadOnlyAccess read every secret parameter, image and bucket): the
+      // plan policy names what a plan reads.
+      expect(stack.resource.aws_iam_role_policy_attachment).toBeUndefined();
+      const plan = Object.values<any>(stack.resource.aws_iam_role_policy).find((p) => p.name === "plan");
+      expect(plan.role).toBe("${aws_iam_role.DiffRole.name}");
     }
   });
 
-  it("use exact StringEquals subjects: no wildcard repository, branch or environment", () => {
+  it("pin the repository, branch and environment in every subject: the pull request's number is the only wildcard", () => {
     for (const stack of Object.values(json)) {
       for (const document of Object.values(stack.data!.aws_iam_policy_document) as any[]) {
         for (const statement of document.statement) {
           for (const condition of statement.condition ?? []) {
             if (!String(condition.variable).startsWith("token.actions")) continue;
-            expect(condition.test).toBe("StringEquals");
-            for (const value of condition.values) expect(value).not.toMatch(/[*?]/);
+            for (const value of condition.values) {
+              const exact = value.replace(/:ref:refs\/pull\/\*\/merge$/, "");
+              expect(exact).not.toMatch(/[*?]/);
+              if (exact !== value) expect(condition.test).toBe("StringLike");
+              else expect(condition.test).toBe("StringEquals");
+            }
           }
         }
       }
     }
   });
 
-  it("give the deploy role named actions only, and the diff role write access to lock files only", () => {
+  it("give the deploy role named actions only, and the diff role no write access to the state, its locks included", () => {
     for (const stack of Object.values(json)) {
       const deploy = Object.values(stack.resource.aws_iam_role_policy).find(
         (p: any) => p.name === "deploy",
@@ -119,8 +226,45 @@ describe("bootstrap stacks", () => {
       const writes = policyStatements(stack, diffState.policy).filter((s) =>
         (s.actions as string[]).some((a) => a.startsWith("s3:Put") || a.startsWith("s3:Delete")),
       );
-      expect(writes).toHaveLength(1);
-      expect(writes[0].resources).toEqual([expect.stringMatching(/\/mlops-platform\/\*\.tflock$/)]);
+      expect(writes).toEqual([]);
+      const kms = policyStatements(stack, diffState.policy).flatMap((s) => s.actions as string[]);
+      expect(kms.filter((a) => /^kms:(Encrypt|GenerateDataKey)/.test(a))).toEqual([]);
+    }
+  });
+
+  it("create the permissions boundary the deploy role's roles must carry, and make the deploy role require it", () => {
+    for (const stack of Object.values(json)) {
+      const boundary = only(stack, "aws_iam_policy");
+      expect(boundary.name).toBe("mlops-permissions-boundary");
+      const sids = policyStatements(stack, boundary.policy).map((s: any) => `${s.effect}:${s.sid}`);
+      expect(sids).toEqual(
+        expect.arrayContaining([
+          "Allow:WorkloadServices",
+          "Deny:NoIdentityAdministration",
+          "Deny:NoKeyAdministration",
+        ]),
+      );
+      const deploy = Object.values(stack.resource.aws_iam_role_policy).find(
+        (p: any) => p.name === "deploy",
+      ) as any;
+      const statements = policyStatements(stack, deploy.policy);
+      const create = statements.find((s: any) => s.actions.includes("iam:CreateRole"));
+      expect(create.condition).toEqual([
+        {
+          test: "StringEquals",
+          variable: "iam:PermissionsBoundary",
+          values: [
+            expect.stringMatching(
+              /^arn:\$\{data\.aws_partition\.[^}]+\}:iam::\$\{data\.aws_caller_identity\.[^}]+\}:policy\/mlops-permissions-boundary$/,
+            ),
+          ],
+        },
+      ]);
+      const actions = statements.flatMap((s: any) => s.actions as string[]);
+      expect(actions).not.toContain("iam:DeleteRolePermissionsBoundary");
+      expect(actions.filter((a: string) => /^iam:.*Policy(Version)?$/.test(a) && !/Role/.test(a))).toEqual(
+        [],
+      );
     }
   });
 
@@ -166,7 +310,11 @@ describe("bootstrap stacks", () => {
       bucket: account.stateBackend!.bucket,
       key: "mlops-platform/bootstrap-remote.tfstate",
       use_lockfile: true,
+      kms_key_id: `arn:aws:kms:${account.stateBackend!.region}:${account.accountId}:alias/mlops-terraform-state`,
     });
+    // The alias the backend names is the state key's.
+    const alias = Object.values<any>(json[`bootstrap-${account.accountId}`].resource.aws_kms_alias)[0];
+    expect(alias.name).toBe("alias/mlops-terraform-state");
   });
 
   it("keep their first apply's state in a local file at the project root, by a relative path", () => {

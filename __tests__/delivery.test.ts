@@ -9,6 +9,9 @@ import { requireEnvironments } from "../environments/load";
 import { PROMOTION_PATHS } from "../environments/promotion";
 import { isAws } from "../environments/targets";
 import { listEnvironments } from "../scripts/environments";
+import { loadEnvironments } from "../environments/load";
+import { prod } from "../environments/prod";
+import { variant } from "./support/environment-variant";
 
 const WORKFLOWS = join(__dirname, "..", ".github", "workflows");
 const workflow = (file: string): any => parse(readFileSync(join(WORKFLOWS, file), "utf8"));
@@ -27,6 +30,79 @@ const expectListJob = (job: any) => {
   expect(step.run).toContain('>> "$GITHUB_OUTPUT"');
   expect(job.outputs.list).toBe("${{ steps.list.outputs.list }}");
 };
+
+/** GitHub's token permission levels, ordered: a called job may only ask for a level at or below its caller's. */
+const LEVELS = ["none", "read", "write"] as const;
+const SCOPES = [
+  "actions",
+  "attestations",
+  "checks",
+  "contents",
+  "deployments",
+  "discussions",
+  "id-token",
+  "issues",
+  "models",
+  "packages",
+  "pages",
+  "pull-requests",
+  "repository-projects",
+  "security-events",
+  "statuses",
+] as const;
+type Permissions = Record<(typeof SCOPES)[number], (typeof LEVELS)[number]>;
+/**
+ * A `permissions:` value as GitHub reads it: a map (unlisted scopes are none), `read-all`,
+ * `write-all`, or `{}` (all none). `undefined` means not set at this level.
+ */
+const permissionsOf = (value: unknown): Permissions | undefined => {
+  if (value === undefined) return undefined;
+  const all = (level: (typeof LEVELS)[number]) =>
+    Object.fromEntries(SCOPES.map((scope) => [scope, level])) as Permissions;
+  if (value === "read-all") return all("read");
+  if (value === "write-all") return all("write");
+  const map = all("none");
+  for (const [scope, level] of Object.entries(value as Record<string, string>)) {
+    if (!(SCOPES as readonly string[]).includes(scope)) throw new Error(`unknown permission scope ${scope}`);
+    if (!(LEVELS as readonly string[]).includes(level)) throw new Error(`unknown level ${scope}: ${level}`);
+    map[scope as keyof Permissions] = level as (typeof LEVELS)[number];
+  }
+  return map;
+};
+/**
+ * GitHub's rule for reusable workflows: the caller job's token (its own `permissions`, else its
+ * workflow's top-level ones) is the ceiling; each job of the called workflow gets its own
+ * `permissions` (else the called workflow's top-level ones, else the caller's) and the run is
+ * refused at startup when any scope exceeds the ceiling. Returns GitHub's complaint per breach.
+ */
+const reusableCallProblems = (
+  caller: { workflow: any; job: any; jobName: string },
+  called: any,
+): string[] => {
+  const ceiling = permissionsOf(caller.job.permissions) ?? permissionsOf(caller.workflow.permissions);
+  if (ceiling === undefined)
+    return [`${caller.jobName}: no permissions at the job or the workflow; the repository default decides`];
+  return Object.entries<any>(called.jobs).flatMap(([name, job]) => {
+    const asked = permissionsOf(job.permissions) ?? permissionsOf(called.permissions) ?? ceiling;
+    return SCOPES.filter((scope) => LEVELS.indexOf(asked[scope]) > LEVELS.indexOf(ceiling[scope])).map(
+      (scope) =>
+        `nested job '${name}' is requesting '${scope}: ${asked[scope]}', but is only allowed '${scope}: ${ceiling[scope]}'`,
+    );
+  });
+};
+/** Every job that calls a workflow of this repository, with the workflow it calls. */
+const reusableCalls = () =>
+  readdirSync(WORKFLOWS).flatMap((file) => {
+    const parsed = workflow(file);
+    return Object.entries<any>(parsed.jobs)
+      .filter(([, job]) => typeof job.uses === "string" && job.uses.startsWith("./.github/workflows/"))
+      .map(([jobName, job]) => ({
+        file,
+        jobName,
+        caller: { workflow: parsed, job, jobName },
+        called: workflow(job.uses.slice("./.github/workflows/".length)),
+      }));
+  });
 
 describe("GitHub workflows", () => {
   it("take the environments from the registry: the pipeline-deployed AWS ones, in promotion order", () => {
@@ -65,7 +141,7 @@ describe("GitHub workflows", () => {
     expect(diff.needs).toEqual(["test", "environments"]);
     expect(diff.strategy.matrix.environment).toBe("${{ fromJSON(needs.environments.outputs.list) }}");
     expect(diff.strategy["fail-fast"]).toBe(false);
-    expect(diff["runs-on"]).toBe("${{ matrix.environment.runsOn }}");
+    expect(diff["runs-on"]).toBe("${{ matrix.environment.diffRunsOn }}");
     expect(diff.env.FOUNDATION_STATE_KEY).toBe("${{ matrix.environment.foundationState.key }}");
     // Synthesized once, before the plans that read cdktf.out.
     const runs = diff.steps.map((s: any) => s.run).filter(Boolean);
@@ -113,11 +189,11 @@ describe("GitHub workflows", () => {
       const dir = (stack: string) => `-chdir=cdktf.out/stacks/staging-${stack}`;
       expect(result.calls).toEqual([
         `terraform ${dir("foundation")} init -input=false`,
-        `terraform ${dir("foundation")} plan -input=false`,
+        `terraform ${dir("foundation")} plan -lock=false -input=false`,
         `terraform ${dir("platform")} init -input=false`,
-        `terraform ${dir("platform")} plan -refresh=false -input=false`,
+        `terraform ${dir("platform")} plan -lock=false -refresh=false -input=false`,
         `terraform ${dir("serving")} init -input=false`,
-        `terraform ${dir("serving")} plan -refresh=false -input=false`,
+        `terraform ${dir("serving")} plan -lock=false -refresh=false -input=false`,
       ]);
       expect(result.stdout).toMatch(
         /^::notice title=staging: platform and serving planned without refresh::/m,
@@ -134,7 +210,7 @@ describe("GitHub workflows", () => {
       expect(result.status).toBe(0);
       expect(result.calls).toEqual([
         "terraform -chdir=cdktf.out/stacks/staging-foundation init -input=false",
-        "terraform -chdir=cdktf.out/stacks/staging-foundation plan -input=false",
+        "terraform -chdir=cdktf.out/stacks/staging-foundation plan -lock=false -input=false",
       ]);
       expect(result.stdout).toMatch(/^::notice title=staging has never been deployed::/m);
     });
@@ -148,6 +224,17 @@ describe("GitHub workflows", () => {
       expect(result.calls).toEqual([]);
       expect(result.stdout).toMatch(/^::error title=staging: foundation state unreadable::/m);
     });
+  });
+
+  it("never lock the state from a pull request; deploys wait for a held lock instead of failing", () => {
+    const plans = (workflow("pull-request.yml").jobs.diff.steps.at(-1).run as string)
+      .split("\n")
+      .filter((line) => /terraform .* plan /.test(line));
+    expect(plans.length).toBeGreaterThan(0);
+    for (const line of plans) expect(line).toContain("-lock=false");
+    const deploy = workflow("deploy-environment.yml").jobs.deploy;
+    expect(deploy.env.TF_CLI_ARGS_plan).toMatch(/^-lock-timeout=\d+m$/);
+    expect(deploy.env.TF_CLI_ARGS_apply).toMatch(/^-lock-timeout=\d+m$/);
   });
 
   it("deploy the listed environments one at a time in promotion order, each on its runner", () => {
@@ -172,6 +259,72 @@ describe("GitHub workflows", () => {
     expect(reusable.jobs.deploy.environment).toBe("${{ inputs.environment }}");
     expect(reusable.jobs.deploy["runs-on"]).toBe("${{ fromJSON(inputs.runs-on) }}");
     expect(reusable.jobs.deploy.steps.at(-1).run).toContain('"${{ inputs.environment }}-serving"');
+  });
+
+  it("grant every reusable call the permissions its called jobs ask for (GitHub refuses the run otherwise)", () => {
+    const calls = reusableCalls();
+    expect(calls.map((c) => `${c.file}:${c.jobName}`)).toContain("deploy.yml:deploy");
+    for (const call of calls)
+      expect([call.file, call.jobName, reusableCallProblems(call.caller, call.called)]).toEqual([
+        call.file,
+        call.jobName,
+        [],
+      ]);
+  });
+
+  it("model GitHub's narrowing: a called job may ask for no more than its caller holds", () => {
+    const called = { jobs: { deploy: { permissions: { contents: "read", "id-token": "write" } } } };
+    const workflowOnly = { workflow: { permissions: { contents: "read" } }, job: {}, jobName: "deploy" };
+    // deploy.yml before the fix: the job inherited the workflow's contents: read.
+    expect(reusableCallProblems(workflowOnly, called)).toEqual([
+      "nested job 'deploy' is requesting 'id-token: write', but is only allowed 'id-token: none'",
+    ]);
+    const granted = { ...workflowOnly, job: { permissions: { contents: "read", "id-token": "write" } } };
+    expect(reusableCallProblems(granted, called)).toEqual([]);
+    // A called job without permissions gets the called workflow's, else the caller's.
+    expect(reusableCallProblems(workflowOnly, { jobs: { deploy: {} } })).toEqual([]);
+    expect(reusableCallProblems(workflowOnly, { permissions: "write-all", jobs: { deploy: {} } })).toContain(
+      "nested job 'deploy' is requesting 'contents: write', but is only allowed 'contents: read'",
+    );
+    expect(reusableCallProblems({ workflow: {}, job: {}, jobName: "x" }, called)).toHaveLength(1);
+  });
+
+  it("plan pull requests on runners that never take a deploy job (diff and deploy labels, neither within the other)", () => {
+    for (const entry of listed()) {
+      const diff: string[] = entry.diffRunsOn;
+      const deploy: string[] = entry.runsOn;
+      expect(diff).toBeDefined();
+      if (!diff.includes("self-hosted")) continue;
+      expect([entry.name, diff.every((l) => deploy.includes(l))]).toEqual([entry.name, false]);
+      expect([entry.name, deploy.every((l) => diff.includes(l))]).toEqual([entry.name, false]);
+    }
+  });
+
+  it.each([
+    [
+      "the deploy runner's labels",
+      ["self-hosted", "mlops-prod"],
+      "a runner carrying the deploy labels takes pull-request jobs",
+    ],
+    ["a subset of them", ["self-hosted"], "a runner carrying the deploy labels takes pull-request jobs"],
+    [
+      "a superset of them",
+      ["self-hosted", "mlops-prod", "diff"],
+      "a runner carrying the pull-request labels takes deploy jobs",
+    ],
+    ["nothing", undefined, "must name the pull-request runner when the deploy runner is self-hosted"],
+  ])("refuse an environment whose pull-request runner labels are %s", (_what, labels, message) => {
+    const result = loadEnvironments([
+      variant(prod, (e) => {
+        if (labels === undefined) delete e.delivery.diffRunnerLabels;
+        else e.delivery.diffRunnerLabels = labels;
+      }),
+    ]);
+    expect(result.ok ? [] : result.problems).toEqual([
+      expect.stringContaining("prod: delivery.diffRunnerLabels"),
+    ]);
+    expect(result.ok ? "" : result.problems[0]).toContain(message);
+    expect(result.ok ? "" : result.problems[0]).toContain("fix:");
   });
 
   it("reach AWS only through OIDC role assumption, never static keys", () => {
@@ -200,22 +353,37 @@ describe("GitHub workflows", () => {
 
 describe("Jenkinsfile", () => {
   const jenkinsfile = readFileSync(join(__dirname, "..", "Jenkinsfile"), "utf8");
-  const stageBodies = Object.fromEntries(
-    jenkinsfile
-      .split(/\n    stage\('/)
-      .slice(1)
-      .map((chunk) => [chunk.slice(0, chunk.indexOf("'")), chunk]),
+  /** Each stage's body, nested stages included, by brace matching. */
+  const stageBodies: Record<string, string> = Object.fromEntries(
+    [...jenkinsfile.matchAll(/stage\('([^']+)'\) \{/g)].map((m) => {
+      let depth = 0;
+      let end = m.index!;
+      for (let i = m.index! + m[0].length - 1; i < jenkinsfile.length; i++) {
+        if (jenkinsfile[i] === "{") depth++;
+        else if (jenkinsfile[i] === "}" && --depth === 0) {
+          end = i;
+          break;
+        }
+      }
+      return [m[1], jenkinsfile.slice(m.index!, end + 1)];
+    }),
   );
+  /** A stage's own directives, without those of the stages nested in it. */
+  const ownPart = (name: string) => stageBodies[name].split(/\n\s+stages \{/)[0];
+  const shells = (name: string) => [...stageBodies[name].matchAll(/sh '([^']+)'/g)].map((m) => m[1]);
 
   it("tests and synthesizes, then deploys onprem-test, waits for approval, deploys onprem-prod", () => {
     const stages = [...jenkinsfile.matchAll(/stage\('([^']+)'\)/g)].map((m) => m[1]);
     expect(stages).toEqual([
+      "onprem-test",
       "Install",
       "Test",
       "Synth",
       "Diff onprem-test",
       "Deploy onprem-test",
       "Approve onprem-prod",
+      "onprem-prod",
+      "Install and synth",
       "Promote artifacts to onprem-prod",
       "Deploy onprem-prod",
     ]);
@@ -224,12 +392,23 @@ describe("Jenkinsfile", () => {
     );
   });
 
+  it("holds no agent while it waits for the approval, and no build timeout shorter than the wait", () => {
+    const pipeline = jenkinsfile.slice(jenkinsfile.indexOf("pipeline {"));
+    expect(pipeline).toMatch(/^pipeline \{\n  agent none\n/);
+    const approval = stageBodies["Approve onprem-prod"];
+    expect(approval).not.toContain("agent {");
+    expect(approval).toMatch(/timeout\(time: 3, unit: 'DAYS'\)/);
+    // The two-hour limits sit on the stages holding an agent, not on the whole build.
+    const options = pipeline.slice(0, pipeline.indexOf("stages {"));
+    expect(options).not.toContain("timeout(");
+    for (const name of ["onprem-test", "onprem-prod"]) {
+      expect(ownPart(name)).toContain("agent { label 'rhel' }");
+      expect(ownPart(name)).toContain("timeout(time: 2, unit: 'HOURS')");
+    }
+  });
+
   it("runs both test layers and lint before anything is synthesized", () => {
-    expect([...stageBodies["Test"].matchAll(/sh '([^']+)'/g)].map((m) => m[1])).toEqual([
-      "npm test",
-      "npm run test:integration",
-      "npm run lint",
-    ]);
+    expect(shells("Test")).toEqual(["npm test", "npm run test:integration", "npm run lint"]);
   });
 
   it("deploys exactly the stacks synthesis writes for the on-prem environments", () => {
@@ -245,25 +424,43 @@ describe("Jenkinsfile", () => {
     expect(PROMOTION_PATHS).toContainEqual(onPrem);
   });
 
-  it("hands each stage the kubeconfig where the providers and the state backend read it, after the preflight", () => {
+  it("hands the write-capable kubeconfigs to main only; other branches diff with a read-only one, without refresh or lock", () => {
     // The Kubernetes and Helm providers and Terraform's kubernetes backend read KUBE_CONFIG_PATH.
     expect(jenkinsfile).not.toMatch(/variable: 'KUBECONFIG'/);
-    for (const env of ["onprem-test", "onprem-prod"]) {
-      const stage =
-        env === "onprem-test" ? stageBodies["Diff onprem-test"] : stageBodies["Deploy onprem-prod"];
-      expect(stage).toContain(`file(credentialsId: 'kubeconfig-${env}', variable: 'KUBE_CONFIG_PATH')`);
-      expect(stage).toContain("variable: 'TF_CLI_CONFIG_FILE'");
-      const doctor = stage.indexOf(`npm run doctor -- --env ${env}`);
-      expect(doctor).toBeGreaterThan(-1);
-      expect(doctor).toBeLessThan(stage.indexOf("cdktf diff"));
+    const deployCredentials = ["kubeconfig-onprem-test", "kubeconfig-onprem-prod"];
+    const leaves = Object.entries(stageBodies).filter(([, body]) => !/\n\s+stages \{/.test(body));
+    for (const [name, body] of leaves) {
+      for (const credential of deployCredentials) {
+        if (!body.includes(`credentialsId: '${credential}'`)) continue;
+        // Every stage handing it out runs on main only (itself or the stage around it).
+        const guarded = Object.entries(stageBodies).some(
+          ([outer, outerBody]) =>
+            outerBody.includes(body) && /when \{(?![^}]*\bnot\b)[^}]*\bbranch 'main'/.test(ownPart(outer)),
+        );
+        expect([name, credential, guarded]).toEqual([name, credential, true]);
+      }
     }
-    for (const name of [
-      "Deploy onprem-test",
-      "Approve onprem-prod",
-      "Promote artifacts to onprem-prod",
-      "Deploy onprem-prod",
-    ])
-      expect(stageBodies[name]).toContain("when { branch 'main' }");
+    const diff = stageBodies["Diff onprem-test"];
+    expect(diff).toContain("when { not { branch 'main' } }");
+    expect(diff).toContain(
+      "file(credentialsId: 'kubeconfig-onprem-test-diff', variable: 'KUBE_CONFIG_PATH')",
+    );
+    expect(diff).toContain("TF_CLI_ARGS_plan = '-refresh=false -lock=false'");
+    expect(diff).not.toContain("cdktf deploy");
+    for (const [stage, env] of [
+      ["Diff onprem-test", "onprem-test"],
+      ["Deploy onprem-test", "onprem-test"],
+      ["Deploy onprem-prod", "onprem-prod"],
+    ]) {
+      const body = stageBodies[stage];
+      expect(body).toContain("variable: 'TF_CLI_CONFIG_FILE'");
+      expect(shells(stage).slice(0, 2)).toEqual([
+        `npm run doctor -- --env ${env}`,
+        `scripts/diff-onprem.sh ${env}`,
+      ]);
+    }
+    // Deploys wait for a held lock.
+    expect(jenkinsfile).toContain("TF_CLI_ARGS_apply = '-lock-timeout=15m'");
   });
 
   it("copies the release's images and model files to onprem-prod after the approval, before its deploy", () => {
@@ -284,5 +481,65 @@ describe("Jenkinsfile", () => {
     const header = jenkinsfile.slice(0, jenkinsfile.indexOf("pipeline {"));
     expect(header).toContain("'artifactory-promote-token'");
     expect(header).toContain("'object-store-promote-keys'");
+    expect(header).toContain("'kubeconfig-onprem-test-diff'");
+  });
+
+  describe("scripts/diff-onprem.sh, run with stand-ins for kubectl and npx", () => {
+    const run = (kubectl: { exit: number; stderr?: string }) => {
+      const bin = mkdtempSync(join(tmpdir(), "diff-onprem-"));
+      try {
+        writeFileSync(
+          join(bin, "kubectl"),
+          `#!/bin/sh\nprintf '%s' '${kubectl.stderr ?? "customresourcedefinition.apiextensions.k8s.io/inferenceservices.serving.kserve.io"}' >&2\nexit ${kubectl.exit}\n`,
+          { mode: 0o755 },
+        );
+        writeFileSync(join(bin, "npx"), `#!/bin/sh\necho "npx $*" >> "${join(bin, "calls")}"\n`, {
+          mode: 0o755,
+        });
+        const result = spawnSync(
+          "bash",
+          [join(__dirname, "..", "scripts", "diff-onprem.sh"), "onprem-test"],
+          {
+            cwd: bin,
+            encoding: "utf8",
+            env: { PATH: `${bin}:${process.env.PATH}`, KUBE_CONFIG_PATH: join(bin, "kubeconfig") },
+          },
+        );
+        const calls = existsSync(join(bin, "calls"))
+          ? readFileSync(join(bin, "calls"), "utf8").trim().split("\n")
+          : [];
+        return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls };
+      } finally {
+        rmSync(bin, { recursive: true, force: true });
+      }
+    };
+
+    it("diffs platform and serving once the platform has installed KServe's CRD", () => {
+      const result = run({ exit: 0 });
+      expect(result.status).toBe(0);
+      expect(result.calls).toEqual([
+        "npx cdktf diff onprem-test-platform",
+        "npx cdktf diff onprem-test-serving",
+      ]);
+    });
+
+    it("diffs only the platform before its first apply, saying why (serving's InferenceServices need the CRD at plan)", () => {
+      const result = run({
+        exit: 1,
+        stderr:
+          'Error from server (NotFound): customresourcedefinitions.apiextensions.k8s.io "inferenceservices.serving.kserve.io" not found',
+      });
+      expect(result.status).toBe(0);
+      expect(result.calls).toEqual(["npx cdktf diff onprem-test-platform"]);
+      expect(result.stdout).toContain(
+        "onprem-test-serving is not planned: the cluster has no inferenceservices.serving.kserve.io yet",
+      );
+    });
+
+    it("fails when the CRD cannot be read for another reason", () => {
+      const result = run({ exit: 1, stderr: "Error from server (Forbidden): forbidden" });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain("must allow get on customresourcedefinitions");
+    });
   });
 });

@@ -262,3 +262,100 @@ describe("npm run doctor", () => {
     });
   });
 });
+
+describe("npm run doctor: what only AWS and GitHub can answer", () => {
+  const describeAddon = (addon: string, version = "1.34", region = "eu-west-1") =>
+    `aws eks describe-addon-versions --addon-name ${addon} --kubernetes-version ${version} --region ${region} --query addons[].addonVersions[].addonVersion --output json`;
+  const published = (builds: Record<string, string[]>): Answers =>
+    Object.fromEntries(
+      Object.entries(builds).map(([addon, list]) => [describeAddon(addon), installed(JSON.stringify(list))]),
+    );
+  const dev1_34 = {
+    "vpc-cni": ["v1.20.5-eksbuild.1", "v1.20.4-eksbuild.2"],
+    coredns: ["v1.12.3-eksbuild.1"],
+    "kube-proxy": ["v1.34.0-eksbuild.4"],
+    "aws-ebs-csi-driver": ["v1.59.0-eksbuild.1"],
+  };
+  const run = (answers: Answers, env = "dev") => {
+    const result = runDoctor(machine({ ...healthy, ...answers }), ENVIRONMENTS, env);
+    return { ...result, text: describeChecks(result.checks) };
+  };
+
+  it("checks each pinned EKS add-on build against the builds EKS publishes for the version", () => {
+    const { exitCode, text } = run(published(dev1_34));
+    expect(text).toContain("ok   dev add-on vpc-cni: v1.20.4-eksbuild.2 is published for Kubernetes 1.34\n");
+    expect(text).toContain("ok   dev add-on aws-ebs-csi-driver: v1.59.0-eksbuild.1 is published");
+    expect(exitCode).toBe(0);
+  });
+
+  it("fails on a pinned build EKS does not publish, naming the ones it does and where to pin", () => {
+    const { exitCode, text } = run(
+      published({ ...dev1_34, coredns: ["v1.12.4-eksbuild.1", "v1.12.2-eksbuild.3"] }),
+    );
+    expect(text).toContain(
+      'FAIL dev add-on coredns: v1.12.3-eksbuild.1 is not among the builds EKS publishes for Kubernetes 1.34 in eu-west-1 (v1.12.4-eksbuild.1, v1.12.2-eksbuild.3); fix: set EKS_VERSIONS["1.34"].coredns in environments/schema.ts to one of them\n',
+    );
+    expect(exitCode).toBe(1);
+  });
+
+  it("warns, without failing, where the credentials may not list add-on builds", () => {
+    const { exitCode, text } = run({
+      "aws eks": failing("AccessDeniedException: not authorized to perform eks:DescribeAddonVersions"),
+    });
+    expect(text).toContain(
+      "warn dev add-on vpc-cni: could not list the builds for Kubernetes 1.34 (AccessDeniedException",
+    );
+    expect(exitCode).toBe(0);
+  });
+
+  it("fails a producer's preflight while a consumer's artifacts bucket, its replication destination, does not exist", () => {
+    const head = (environment: string) =>
+      `aws s3api head-bucket --bucket acme-mlops-${environment}-artifacts --region eu-west-1`;
+    const first = run({
+      ...published(dev1_34),
+      [head("staging")]: failing("An error occurred (404) when calling the HeadBucket operation: Not Found"),
+      [head("prod")]: failing("An error occurred (403) when calling the HeadBucket operation: Forbidden"),
+    });
+    expect(first.text).toContain(
+      "FAIL dev model replication to staging: s3://acme-mlops-staging-artifacts does not exist yet, and S3 refuses a replication rule without its destination; fix: deploy staging-foundation first",
+    );
+    // Forbidden from dev's account: it exists (its policy admits only the replication role).
+    expect(first.text).toContain(
+      "ok   dev model replication to prod: s3://acme-mlops-prod-artifacts exists\n",
+    );
+    expect(first.exitCode).toBe(1);
+  });
+
+  const template = "gh api repos/acme/mlops-platform/actions/oidc/customization/sub";
+  it("fails while the repository's OIDC subject omits the ref: no job could assume the deploy roles", () => {
+    const { exitCode, text } = run(
+      { ...published(dev1_34), [template]: installed(JSON.stringify({ use_default: true })) },
+      "staging",
+    );
+    expect(text).toContain("FAIL github oidc subject: acme/mlops-platform uses the default subject");
+    expect(text).toContain(
+      "fix: gh api -X PUT repos/acme/mlops-platform/actions/oidc/customization/sub -F use_default=false -f 'include_claim_keys[]=repo' -f 'include_claim_keys[]=context' -f 'include_claim_keys[]=ref'",
+    );
+    expect(exitCode).toBe(1);
+  });
+
+  it("passes the template the roles trust, and only warns where gh cannot read it", () => {
+    const set = run(
+      {
+        [template]: installed(
+          JSON.stringify({ use_default: false, include_claim_keys: ["repo", "context", "ref"] }),
+        ),
+      },
+      "staging",
+    );
+    expect(set.text).toContain(
+      "ok   github oidc subject: repo, context, ref: deploy roles trust main only\n",
+    );
+    const unread = run({}, "staging");
+    expect(unread.text).toContain(
+      "warn github oidc subject: could not read acme/mlops-platform's template (gh not found)",
+    );
+    // An environment deployed by hand needs no template.
+    expect(run({}, "dev").text).not.toContain("github oidc subject");
+  });
+});

@@ -64,6 +64,7 @@ describe("provider and state", () => {
         key: "mlops-platform/prod-foundation.tfstate",
         region: "eu-west-1",
         encrypt: true,
+        kms_key_id: "arn:aws:kms:eu-west-1:333333333333:alias/mlops-terraform-state",
         use_lockfile: true,
       },
     });
@@ -116,7 +117,8 @@ describe("KMS key", () => {
       expect(repository.encryption_configuration).toEqual([{ encryption_type: "KMS", kms_key: KEY_ARN }]);
     }
     const logGroups = Object.values(resourcesOf(dev, "aws_cloudwatch_log_group"));
-    expect(logGroups).toHaveLength(2);
+    // The control plane, the flow logs, and the two types RDS exports.
+    expect(logGroups).toHaveLength(4);
     for (const group of logGroups) expect(group.kms_key_id).toBe(KEY_ARN);
   });
 });
@@ -529,7 +531,8 @@ describe("ECR repositories", () => {
           countUnit: "days",
           countNumber: 7,
         });
-        expect(rules[1].selection).toMatchObject({
+        expect(rules[1].selection).toMatchObject({ tagStatus: "tagged", tagPatternList: ["*.*.*"] });
+        expect(rules[2].selection).toMatchObject({
           tagStatus: "tagged",
           countType: "imageCountMoreThan",
           countNumber: 10,

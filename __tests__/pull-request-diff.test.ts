@@ -115,7 +115,7 @@ describe("preconditions of a plan without refresh", () => {
       const types = Object.keys(json.data ?? {});
       expect(types.filter((type) => type.startsWith("kubernetes_") || type.startsWith("helm_"))).toEqual([]);
       // Each of these is readable by the diff role: the state bucket (its state statements) and
-      // ECR (ReadOnlyAccess).
+      // ECR (its plan policy: the calls of DATA_SOURCE_API_CALLS, constructs/aws/provider-api-calls.ts).
       expect(types.filter((type) => !["terraform_remote_state", "aws_ecr_images"].includes(type))).toEqual(
         [],
       );

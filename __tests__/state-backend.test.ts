@@ -37,7 +37,13 @@ describe("state backends", () => {
       local: { path: "../../../terraform.dev-platform.tfstate" },
     });
     expect(backendOf((stack) => configureStateBackend(stack, "prod-platform", prod))).toMatchObject({
-      s3: { bucket: "acme-mlops-terraform-state-prod", encrypt: true, use_lockfile: true },
+      s3: {
+        bucket: "acme-mlops-terraform-state-prod",
+        encrypt: true,
+        use_lockfile: true,
+        // The bootstrap's state key, not S3-managed keys, which encrypt: true alone would pick.
+        kms_key_id: "arn:aws:kms:eu-west-1:333333333333:alias/mlops-terraform-state",
+      },
     });
   });
 });

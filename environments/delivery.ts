@@ -14,8 +14,10 @@ export interface DeliveryEntry {
   readonly name: string;
   readonly target: Target;
   readonly deployedBy: DeployedBy;
-  /** `runs-on` labels (AWS environments the pipeline deploys). */
+  /** `runs-on` labels of the deploy job (AWS environments the pipeline deploys). */
   readonly runsOn?: readonly string[];
+  /** `runs-on` labels of the pull-request diff job: a runner that never deploys. */
+  readonly diffRunsOn?: readonly string[];
   /** The AWS region of the environment. */
   readonly region?: string;
   /** Where the foundation's state lives: a diff of a never-deployed environment finds none. */
@@ -48,7 +50,12 @@ export function deliveryEntry(environment: AnyEnvironment): DeliveryEntry {
     name: environment.name,
     target: "aws",
     deployedBy: environment.delivery.deployedBy,
-    ...(environment.delivery.runnerLabels ? { runsOn: environment.delivery.runnerLabels } : {}),
+    ...(environment.delivery.runnerLabels
+      ? {
+          runsOn: environment.delivery.runnerLabels,
+          diffRunsOn: environment.delivery.diffRunnerLabels ?? environment.delivery.runnerLabels,
+        }
+      : {}),
     region: environment.aws.region,
     ...(state
       ? {

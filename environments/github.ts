@@ -28,12 +28,30 @@ export function repositoryProblem(repository: string): string | undefined {
   return `environments/github.ts: GITHUB_REPOSITORY "${repository}" is not <owner>/<repository> (letters, digits, - for the owner; letters, digits, . _ - for the repository; no wildcards); fix: set it to this repository as GitHub spells it, e.g. acme/mlops-platform`;
 }
 
-/** The `sub` claim of a job running in GitHub environment `environment` of the repository. */
+/**
+ * The repository's OIDC subject template (GitHub REST API, `PUT
+ * /repos/{owner}/{repo}/actions/oidc/customization/sub` with `use_default: false`): the `sub`
+ * claim becomes `<key>:<value>` of each key in this order, `context` being what the default
+ * subject carries after the repository (`environment:<name>`, `pull_request`, or
+ * `ref:<ref>`). With `ref` in it, a job naming a GitHub environment from a branch other than
+ * `main` gets a subject no deploy role trusts. `npm run doctor` checks the repository's template
+ * where the GitHub CLI is logged in; until it is set, every token has the default subject and
+ * no role trusts it (the pipeline fails closed).
+ */
+export const OIDC_SUBJECT_CLAIM_KEYS = ["repo", "context", "ref"] as const;
+
+/** The only branch whose jobs may deploy. */
+export const DEPLOY_BRANCH = "main";
+
+/** The `sub` claim of a job on `main` running in GitHub environment `environment` of the repository. */
 export function environmentSubject(environment: string, repository = GITHUB_REPOSITORY): string {
-  return `repo:${repository}:environment:${environment}`;
+  return `repo:${repository}:environment:${environment}:ref:refs/heads/${DEPLOY_BRANCH}`;
 }
 
-/** The `sub` claim of a job triggered by a pull request of the repository. */
+/**
+ * The `sub` claims of jobs triggered by the repository's pull requests (their ref is
+ * `refs/pull/<number>/merge`), as a StringLike pattern: the number is the only wildcard.
+ */
 export function pullRequestSubject(repository = GITHUB_REPOSITORY): string {
-  return `repo:${repository}:pull_request`;
+  return `repo:${repository}:pull_request:ref:refs/pull/*/merge`;
 }

@@ -6,7 +6,11 @@ export const prod: EnvironmentInput = {
   protection: "protected",
   // The pipeline diffs and deploys it from a self-hosted runner inside the VPC (the API
   // endpoint is private): see "Runners" in README.md.
-  delivery: { deployedBy: "pipeline", runnerLabels: ["self-hosted", "mlops-prod"] },
+  delivery: {
+    deployedBy: "pipeline",
+    runnerLabels: ["self-hosted", "mlops-prod"],
+    diffRunnerLabels: ["self-hosted", "mlops-prod-diff"],
+  },
   aws: {
     region: "eu-west-1",
     allowedAccountIds: ["333333333333"],

@@ -5,6 +5,7 @@ import { formatIssue } from "./load";
 import { upstreamOf } from "./promotion";
 import { releaseFileSchema, type ReleaseFile } from "./release-schema";
 import { chartsInstalledOn } from "../constructs/platform/charts";
+import { RELEASE_TAG_PATTERNS, matchesTagPattern } from "../constructs/lib/release-tags";
 import { projectRoot } from "./project-root";
 
 /** Where an environment runs, which decides the charts its release pins. */
@@ -167,6 +168,7 @@ export function parseRelease(
   const problems = [
     ...(environment === undefined ? [] : promotionProblems(environment, parsed.data, at)),
     ...(target === undefined ? [] : chartSetProblems(target, parsed.data, at)),
+    ...(target === "aws" ? releaseTagProblems(parsed.data, at) : []),
   ];
   return problems.length > 0 ? { ok: false, problems } : { ok: true, release: parsed.data };
 }
@@ -193,6 +195,34 @@ function chartSetProblems(
         `${at(["current", "charts", chart])}: current.charts["${chart}"] = ${JSON.stringify(release.current.charts[chart as keyof typeof release.current.charts])}: ${TARGET_NAMES[target]} environment does not install this chart; fix: remove it`,
     ),
   ];
+}
+
+/**
+ * On AWS every image a release names (current and history, the rollback targets) carries a
+ * release tag: ECR replication copies every build of the producing environment into the
+ * consumers, and the registries' lifecycle expires all but the last few builds except those
+ * tagged as releases.
+ */
+function releaseTagProblems(release: ReleaseFile, at: (path: readonly PropertyKey[]) => string): string[] {
+  const entries: [(string | number)[], ReleaseFile["current"]][] = [
+    [["current"], release.current],
+    ...release.history.map((entry, index): [(string | number)[], ReleaseFile["current"]] => [
+      ["history", index],
+      entry,
+    ]),
+  ];
+  return entries.flatMap(([path, entry]) =>
+    (["serving", "training"] as const).flatMap((component) => {
+      const image = entry[component].image;
+      const where = [...path, component, "image"];
+      const name = where.join(".").replace(/\.(\d+)\./g, "[$1].");
+      if (image.tag !== undefined && matchesTagPattern(image.tag)) return [];
+      const value = image.tag !== undefined ? `tag = "${image.tag}"` : `digest = "${image.digest}"`;
+      return [
+        `${at(where)}: ${name}.${value}: on AWS a release names its images by a release tag (${RELEASE_TAG_PATTERNS.join(", ")}), the only images the registries' lifecycle never expires; fix: tag the image with its version (e.g. 1.4.2) and name that tag`,
+      ];
+    }),
+  );
 }
 
 /** `promotedFrom` of every entry must name the environment's upstream (or be absent). */

@@ -783,6 +783,25 @@ export function documentationRangeOf(text: string): string | undefined {
 /** What GitHub Actions accepts as a runner label (`runs-on`). */
 const RUNNER_LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
+function runnerLabelsSchema(example: readonly string[]) {
+  return z
+    .array(
+      z.string().regex(RUNNER_LABEL, {
+        error: fix(
+          "must be a runner label: letters, digits, . _ - (at most 100), starting with a letter or digit",
+          'use labels like "self-hosted" and "mlops-prod"',
+        ),
+      }),
+    )
+    .min(1, {
+      error: fix(
+        "must list at least one label when given",
+        `list the runner's labels, e.g. ${JSON.stringify(example)}`,
+      ),
+    })
+    .optional();
+}
+
 /** Who deploys an AWS environment, and from which runner. */
 export const awsDeliverySchema = z
   .strictObject({
@@ -802,28 +821,21 @@ export const awsDeliverySchema = z
         "`pipeline` needs `stateBackend` and `runnerLabels`, and no documentation range (RFC 5737) in `eks.publicEndpoint.allowedCidrs`",
       ),
     /**
-     * `runs-on` labels of the runner that diffs and deploys the stacks; a runner inside the VPC
-     * is self-hosted (`["self-hosted", "mlops-<env>"]`). @default none (only for manual delivery)
+     * `runs-on` labels of the runner that deploys the stacks (main only, holding the deploy
+     * role); a runner inside the VPC is self-hosted (`["self-hosted", "mlops-<env>"]`).
+     * @default none (only for manual delivery)
      */
-    runnerLabels: z
-      .array(
-        z.string().regex(RUNNER_LABEL, {
-          error: fix(
-            "must be a runner label: letters, digits, . _ - (at most 100), starting with a letter or digit",
-            'use labels like "self-hosted" and "mlops-prod"',
-          ),
-        }),
-      )
-      .min(1, {
-        error: fix(
-          "must list at least one label when given",
-          'list the runner\'s labels, e.g. ["self-hosted", "mlops-prod"]',
-        ),
-      })
-      .describe(
-        "required when `deployedBy` is `pipeline`, refused otherwise; without `self-hosted`, `eks.publicEndpoint` must be enabled",
-      )
-      .optional(),
+    runnerLabels: runnerLabelsSchema(["self-hosted", "mlops-prod"]).describe(
+      "required when `deployedBy` is `pipeline`, refused otherwise; without `self-hosted`, `eks.publicEndpoint` must be enabled",
+    ),
+    /**
+     * `runs-on` labels of the runner that plans pull requests (their code, with the read-only
+     * diff role): never one that can take the deploy job. @default runnerLabels where those
+     * name GitHub-hosted runners (a fresh machine per job)
+     */
+    diffRunnerLabels: runnerLabelsSchema(["self-hosted", "mlops-prod-diff"]).describe(
+      "required with a self-hosted `runnerLabels`; neither label list may be contained in the other, so no runner takes both pull-request and deploy jobs",
+    ),
   })
   .describe("who deploys the environment and from which runner");
 
@@ -1193,6 +1205,8 @@ export const environmentSchema = z
       deletionProtection: z.boolean(),
       /** @default true when protected */
       performanceInsights: z.boolean().optional(),
+      /** Days the exported PostgreSQL and upgrade logs are kept. @default 90 */
+      logRetentionDays: logRetention,
     }),
     storage: z.strictObject({
       /** MLflow and pipeline artifacts. */
@@ -1471,19 +1485,20 @@ export type NodeGroupConfig = Environment["nodeGroups"][NodeGroupKind];
 
 /** What pipeline delivery asks of an environment: remote state, a runner that reaches the cluster. */
 function deliveryProblems(env: Environment, ctx: z.RefinementCtx<Environment>): void {
-  const { deployedBy, runnerLabels } = env.delivery;
+  const { deployedBy, runnerLabels, diffRunnerLabels } = env.delivery;
   const issue = (path: (string | number)[], input: unknown, message: string) =>
     ctx.addIssue({ code: "custom", path, input, message });
   if (deployedBy === "manual") {
-    if (runnerLabels !== undefined)
-      issue(
-        ["delivery", "runnerLabels"],
-        runnerLabels,
-        fix(
-          "only an environment the pipeline deploys has a runner",
-          'remove delivery.runnerLabels, or set delivery.deployedBy: "pipeline"',
-        ),
-      );
+    for (const field of ["runnerLabels", "diffRunnerLabels"] as const)
+      if (env.delivery[field] !== undefined)
+        issue(
+          ["delivery", field],
+          env.delivery[field],
+          fix(
+            "only an environment the pipeline deploys has a runner",
+            `remove delivery.${field}, or set delivery.deployedBy: "pipeline"`,
+          ),
+        );
     return;
   }
   if (env.stateBackend === undefined)
@@ -1513,6 +1528,7 @@ function deliveryProblems(env: Environment, ctx: z.RefinementCtx<Environment>): 
         `run a self-hosted runner inside the VPC and list its labels (["self-hosted", "mlops-${env.name}"]), or enable eks.publicEndpoint with the runners' egress ranges`,
       ),
     );
+  if (runnerLabels !== undefined) runnerSeparationProblems(env.name, runnerLabels, diffRunnerLabels, issue);
   env.eks.publicEndpoint.allowedCidrs.forEach((block, index) => {
     const documentation = documentationRangeOf(block);
     if (documentation !== undefined)
@@ -1525,6 +1541,43 @@ function deliveryProblems(env: Environment, ctx: z.RefinementCtx<Environment>): 
         ),
       );
   });
+}
+
+/**
+ * Pull requests run their own code on the diff runner; the deploy runner holds the deploy role's
+ * token and the state. GitHub gives a job any runner carrying all its labels: if one list
+ * contains the other, a runner registered for one job can take the other. GitHub-hosted runners
+ * are a fresh machine per job, so they may share labels.
+ */
+function runnerSeparationProblems(
+  name: string,
+  deploy: readonly string[],
+  diff: readonly string[] | undefined,
+  issue: (path: (string | number)[], input: unknown, message: string) => void,
+): void {
+  const selfHosted = deploy.includes("self-hosted") || (diff ?? []).includes("self-hosted");
+  if (!selfHosted) return;
+  if (diff === undefined) {
+    issue(
+      ["delivery", "diffRunnerLabels"],
+      MISSING,
+      fix(
+        "must name the pull-request runner when the deploy runner is self-hosted: pull-request code must not run where deploys run",
+        `set delivery.diffRunnerLabels, e.g. ["self-hosted", "mlops-${name}-diff"], a runner in its own runner group`,
+      ),
+    );
+    return;
+  }
+  const within = (a: readonly string[], b: readonly string[]) => a.every((label) => b.includes(label));
+  if (within(diff, deploy) || within(deploy, diff))
+    issue(
+      ["delivery", "diffRunnerLabels"],
+      diff,
+      fix(
+        `coincides with delivery.runnerLabels ${JSON.stringify(deploy)}: a runner carrying ${within(diff, deploy) ? "the deploy labels takes pull-request jobs" : "the pull-request labels takes deploy jobs"}, so pull-request code would run where the deploy role and the state are`,
+        `give each a label the other lacks, e.g. ["self-hosted", "mlops-${name}-diff"] for the pull-request runner, registered in its own runner group`,
+      ),
+    );
 }
 
 /** A service range that does not overlap the VPC. */

@@ -6,7 +6,11 @@ export const staging: EnvironmentInput = {
   protection: "disposable",
   // The pipeline diffs and deploys it from a self-hosted runner inside the VPC (the API
   // endpoint is private): see "Runners" in README.md.
-  delivery: { deployedBy: "pipeline", runnerLabels: ["self-hosted", "mlops-staging"] },
+  delivery: {
+    deployedBy: "pipeline",
+    runnerLabels: ["self-hosted", "mlops-staging"],
+    diffRunnerLabels: ["self-hosted", "mlops-staging-diff"],
+  },
   aws: {
     region: "eu-west-1",
     allowedAccountIds: ["222222222222"],

@@ -6,16 +6,20 @@
  * Prints one line per check and exits 1 when any check fails, each failure with its fix:
  * Node and npm, Terraform and its version, the AWS CLI and the account its credentials belong
  * to against each environment's allowed accounts, the state bucket of each environment that
- * keeps remote state, the update check of the cdktf CLI; for on-prem environments the kubeconfig
- * (`KUBE_CONFIG_PATH`), each cluster's context and version, the state backend's namespace, and
- * the keys of the alert receivers' hand-made Secrets there (names only: values are not printed).
+ * keeps remote state, the EKS add-on builds the environment pins (listed by EKS), the
+ * repository's OIDC subject template (with the GitHub CLI), the update check of the cdktf CLI;
+ * for on-prem environments the kubeconfig (`KUBE_CONFIG_PATH`), each cluster's context and
+ * version, the state backend's namespace, and the keys of the alert receivers' hand-made Secrets
+ * there (names only: values are not printed).
  */
 import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { ENVIRONMENTS } from "../environments";
 import { loadEnvironments } from "../environments/load";
 import { isAws, isOnPrem } from "../environments/targets";
-import type { Environment } from "../environments/schema";
+import { EKS_VERSIONS, type Environment } from "../environments/schema";
+import { GITHUB_REPOSITORY, OIDC_SUBJECT_CLAIM_KEYS } from "../environments/github";
+import { promotionLinks, type PromotionLinks } from "../stacks/promotion-topology";
 import type { RancherEnvironment } from "../environments/rancher-schema";
 import {
   alertReceiverSecretKey,
@@ -127,7 +131,11 @@ function toolchainChecks(ctx: DoctorContext): Check[] {
   return checks;
 }
 
-function awsChecks(ctx: DoctorContext, environments: readonly Environment[]): Check[] {
+function awsChecks(
+  ctx: DoctorContext,
+  environments: readonly Environment[],
+  links: ReadonlyMap<string, PromotionLinks> = new Map(),
+): Check[] {
   if (environments.length === 0) return [];
   const checks: Check[] = [];
   const identity = ctx.run("aws", ["sts", "get-caller-identity", "--output", "json"]);
@@ -183,6 +191,8 @@ function awsChecks(ctx: DoctorContext, environments: readonly Environment[]): Ch
     } else {
       checks.push({ status: "ok", subject: `${environment.name} account`, detail: `${account} is allowed` });
     }
+    checks.push(...addonChecks(ctx, environment));
+    checks.push(...replicaBucketChecks(ctx, environment, links.get(environment.name)));
     const state = environment.stateBackend;
     if (!state) {
       checks.push({
@@ -214,6 +224,140 @@ function awsChecks(ctx: DoctorContext, environments: readonly Environment[]): Ch
   return checks;
 }
 
+/**
+ * A producer's foundation replicates model artifacts into each consumer's artifacts bucket, and
+ * S3 refuses a replication rule whose destination bucket does not exist: the consumers'
+ * foundations go first. From the producer's account the bucket answers 403 (it exists, the
+ * consumer's policy admits only the replication role) or 404 (not created yet).
+ */
+function replicaBucketChecks(
+  ctx: DoctorContext,
+  environment: Environment,
+  links: PromotionLinks | undefined,
+): Check[] {
+  return (links?.consumers ?? []).map((consumer): Check => {
+    const subject = `${environment.name} model replication to ${consumer.environment}`;
+    const head = ctx.run("aws", [
+      "s3api",
+      "head-bucket",
+      "--bucket",
+      consumer.artifactsBucket,
+      "--region",
+      consumer.region,
+    ]);
+    if (head.code === 0 || /\(403\)|Forbidden/.test(head.stderr))
+      return { status: "ok", subject, detail: `s3://${consumer.artifactsBucket} exists` };
+    if (/\(404\)|Not Found|NoSuchBucket/.test(head.stderr))
+      return {
+        status: "fail",
+        subject,
+        detail: `s3://${consumer.artifactsBucket} does not exist yet, and S3 refuses a replication rule without its destination`,
+        fix: `deploy ${consumer.environment}-foundation first (npx cdktf deploy ${consumer.environment}-foundation with ${consumer.environment}'s credentials, or its pipeline), then ${environment.name}-foundation`,
+      };
+    return {
+      status: "warn",
+      subject,
+      detail: `could not tell whether s3://${consumer.artifactsBucket} exists (${firstLine(head.stderr) || `exit ${head.code}`})`,
+      fix: `make sure ${consumer.environment}-foundation is deployed before ${environment.name}-foundation`,
+    };
+  });
+}
+
+/** The EKS add-ons the foundation installs, by their name in EKS and their key in EKS_VERSIONS. */
+export const EKS_ADDONS = [
+  ["vpc-cni", "vpcCni"],
+  ["coredns", "coredns"],
+  ["kube-proxy", "kubeProxy"],
+  ["aws-ebs-csi-driver", "ebsCsiDriver"],
+] as const;
+
+/**
+ * The add-on builds the environment pins exist for its Kubernetes version in its region: EKS
+ * publishes them (`describe-addon-versions`), nothing offline can tell. A refused or failed
+ * call is a warning (the credentials may not allow it); a build EKS does not list fails.
+ */
+function addonChecks(ctx: DoctorContext, environment: Environment): Check[] {
+  const version = environment.eks.version;
+  const pinned = EKS_VERSIONS[version];
+  return EKS_ADDONS.map(([addon, key]): Check => {
+    const subject = `${environment.name} add-on ${addon}`;
+    const result = ctx.run("aws", [
+      "eks",
+      "describe-addon-versions",
+      "--addon-name",
+      addon,
+      "--kubernetes-version",
+      version,
+      "--region",
+      environment.aws.region,
+      "--query",
+      "addons[].addonVersions[].addonVersion",
+      "--output",
+      "json",
+    ]);
+    let builds: string[] | undefined;
+    try {
+      builds = result.code === 0 ? (JSON.parse(result.stdout) as string[]) : undefined;
+    } catch {
+      builds = undefined;
+    }
+    if (!Array.isArray(builds))
+      return {
+        status: "warn",
+        subject,
+        detail: `could not list the builds for Kubernetes ${version} (${firstLine(result.stderr) || (result.code === undefined ? "aws not run" : `exit ${result.code}`)})`,
+        fix: "allow eks:DescribeAddonVersions to these credentials to check the pinned build before a deploy",
+      };
+    if (builds.includes(pinned[key]))
+      return { status: "ok", subject, detail: `${pinned[key]} is published for Kubernetes ${version}` };
+    return {
+      status: "fail",
+      subject,
+      detail: `${pinned[key]} is not among the builds EKS publishes for Kubernetes ${version} in ${environment.aws.region} (${builds.slice(0, 3).join(", ") || "none"}${builds.length > 3 ? ", ..." : ""})`,
+      fix: `set EKS_VERSIONS["${version}"].${key} in environments/schema.ts to one of them`,
+    };
+  });
+}
+
+/**
+ * The repository's OIDC subject template: the deploy roles trust `...:ref:refs/heads/main`
+ * subjects only, which GitHub issues once the template includes the ref. Checked with the GitHub
+ * CLI where it is logged in; otherwise a warning.
+ */
+function githubChecks(ctx: DoctorContext, environments: readonly Environment[]): Check[] {
+  if (!environments.some((env) => env.delivery.deployedBy === "pipeline")) return [];
+  const subject = "github oidc subject";
+  const expected = [...OIDC_SUBJECT_CLAIM_KEYS];
+  const fix = `gh api -X PUT repos/${GITHUB_REPOSITORY}/actions/oidc/customization/sub -F use_default=false ${expected.map((key) => `-f 'include_claim_keys[]=${key}'`).join(" ")}`;
+  const result = ctx.run("gh", ["api", `repos/${GITHUB_REPOSITORY}/actions/oidc/customization/sub`]);
+  let template: { use_default?: boolean; include_claim_keys?: string[] } | undefined;
+  try {
+    template = result.code === 0 ? JSON.parse(result.stdout) : undefined;
+  } catch {
+    template = undefined;
+  }
+  if (template === undefined)
+    return [
+      {
+        status: "warn",
+        subject,
+        detail: `could not read ${GITHUB_REPOSITORY}'s template (${firstLine(result.stderr) || (result.code === undefined ? "gh not found" : `exit ${result.code}`)})`,
+        fix: "gh auth login with a token that reads the repository's Actions settings, and run doctor again",
+      },
+    ];
+  const keys = template.include_claim_keys ?? [];
+  if (template.use_default === false && JSON.stringify(keys) === JSON.stringify(expected))
+    return [{ status: "ok", subject, detail: `${expected.join(", ")}: deploy roles trust main only` }];
+  return [
+    {
+      status: "fail",
+      subject,
+      detail: `${GITHUB_REPOSITORY} ${template.use_default !== false ? "uses the default subject" : `includes ${keys.join(", ")}`}; the deploy and diff roles trust subjects of ${expected.join(", ")} only, so no job can assume them`,
+      fix,
+    },
+  ];
+}
+
 /** Every check, for the given environments (all when `only` is unset). */
 export function runDoctor(
   ctx: DoctorContext,
@@ -239,7 +383,10 @@ export function runDoctor(
         fix: `use one of ${loaded.environments.map((env) => env.name).join(", ")}`,
       });
     }
-    checks.push(...awsChecks(ctx, environments.filter(isAws)));
+    checks.push(
+      ...awsChecks(ctx, environments.filter(isAws), promotionLinks(loaded.environments.filter(isAws))),
+    );
+    checks.push(...githubChecks(ctx, environments.filter(isAws)));
     checks.push(...onPremChecks(ctx, environments.filter(isOnPrem)));
   }
   return { checks, exitCode: checks.some((check) => check.status === "fail") ? 1 : 0 };

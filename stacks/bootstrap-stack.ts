@@ -4,14 +4,23 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
-import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { AwsAccount } from "../constructs/aws/account";
 import { EncryptionKey } from "../constructs/aws/encryption-key";
 import { SecureBucket } from "../constructs/aws/secure-bucket";
 import { assertExplicitActions, policyDocument, type PolicyStatement } from "../constructs/aws/policy";
-import { deployRoleStatements, stateAccessStatements } from "../constructs/aws/delivery-policies";
+import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
+import {
+  PERMISSIONS_BOUNDARY_NAME,
+  deployRoleStatements,
+  diffRoleStatements,
+  permissionsBoundaryStatements,
+  type DeployScope,
+  stateAccessStatements,
+  stateKeyProtectionStatements,
+} from "../constructs/aws/delivery-policies";
 import type { Environment } from "../environments/schema";
 import {
+  DEPLOY_BRANCH,
   DEPLOY_ROLE_NAME,
   DIFF_ROLE_NAME,
   GITHUB_OIDC_AUDIENCE,
@@ -22,7 +31,8 @@ import {
   repositoryProblem,
 } from "../environments/github";
 import { AWS_PROVIDER_ID } from "./aws-provider";
-import { accountOf } from "./promotion-topology";
+import { accountOf, platformKeyAlias } from "./promotion-topology";
+import { STATE_KEY_ALIAS, stateKeyArn } from "./state-backend";
 
 /** Prefix of every name the platform's stacks give IAM roles, clusters and log groups. */
 const PLATFORM_NAME_PREFIX = "mlops-";
@@ -100,6 +110,10 @@ export class BootstrapStack extends TerraformStack {
   public readonly deployRole: IamRole;
   public readonly diffRole: IamRole;
   public readonly deployStatements: readonly PolicyStatement[];
+  public readonly diffStatements: readonly PolicyStatement[];
+  /** The permissions boundary every role the deploy role creates must carry. */
+  public readonly permissionsBoundary: IamPolicy;
+  public readonly permissionsBoundaryStatements: readonly PolicyStatement[];
 
   constructor(scope: Construct, id: string, props: BootstrapStackProps) {
     super(scope, id);
@@ -116,6 +130,7 @@ export class BootstrapStack extends TerraformStack {
         key: `${state.keyPrefix}/${id}.tfstate`,
         region: state.region,
         encrypt: true,
+        kmsKeyId: stateKeyArn(state.region, target.accountId),
       });
       this.addOverride("terraform.backend.s3.use_lockfile", true);
     } else {
@@ -136,7 +151,7 @@ export class BootstrapStack extends TerraformStack {
     let stateStatements = (_: "plan" | "apply"): PolicyStatement[] => [];
     if (state) {
       this.stateKey = new EncryptionKey(this, "StateKey", {
-        alias: "mlops-terraform-state",
+        alias: STATE_KEY_ALIAS,
         account,
         description: `Encrypts the Terraform state of ${target.environments.map((e) => e.name).join(", ")}`,
         deletionWindowDays: 30,
@@ -162,7 +177,9 @@ export class BootstrapStack extends TerraformStack {
       clientIdList: [GITHUB_OIDC_AUDIENCE],
       tags: { Name: "github-actions" },
     });
-    const trust = (documentId: string, subjects: string[]) =>
+    // Subjects follow the repository's OIDC subject template (environments/github.ts): the
+    // deploy role's are exact; the diff role's leave only the pull request's number open.
+    const trust = (documentId: string, subjects: string[], test: "StringEquals" | "StringLike") =>
       policyDocument(this, documentId, [
         {
           sid: "GithubWorkflowsOfThisRepository",
@@ -170,38 +187,56 @@ export class BootstrapStack extends TerraformStack {
           principals: [{ type: "Federated", identifiers: [this.oidcProvider.arn] }],
           conditions: [
             { test: "StringEquals", variable: `${GITHUB_OIDC_HOST}:aud`, values: [GITHUB_OIDC_AUDIENCE] },
-            { test: "StringEquals", variable: `${GITHUB_OIDC_HOST}:sub`, values: subjects },
+            { test, variable: `${GITHUB_OIDC_HOST}:sub`, values: subjects },
           ],
         },
       ]).json;
 
+    const delivered: DeployScope = {
+      partition,
+      accountId: account.accountId,
+      bucketNames: target.environments.flatMap((env) => [
+        env.storage.artifactsBucket,
+        env.storage.dataBucket,
+      ]),
+      repositoryNames: [
+        ...new Set(
+          target.environments.flatMap((env) => [
+            env.registry.servingRepository,
+            env.registry.trainingRepository,
+          ]),
+        ),
+      ],
+      namePrefix: PLATFORM_NAME_PREFIX,
+      foundationStacks: target.environments.map((env) => `${env.name}-foundation`),
+      keyAliases: target.environments.map((env) => platformKeyAlias(env.name)),
+    };
+    this.permissionsBoundaryStatements = permissionsBoundaryStatements({
+      state:
+        this.stateBucket && this.stateKey
+          ? { bucketArn: this.stateBucket.arn, keyArn: this.stateKey.arn }
+          : undefined,
+    });
+    this.permissionsBoundary = new IamPolicy(this, "PermissionsBoundary", {
+      name: PERMISSIONS_BOUNDARY_NAME,
+      description:
+        "Permissions boundary of every role ci-deploy creates: the platform's services, no IAM or key administration, no Terraform state",
+      policy: policyDocument(this, "PermissionsBoundaryDocument", this.permissionsBoundaryStatements).json,
+    });
+
     this.deployStatements = [
-      ...deployRoleStatements({
-        partition,
-        accountId: account.accountId,
-        bucketNames: target.environments.flatMap((env) => [
-          env.storage.artifactsBucket,
-          env.storage.dataBucket,
-        ]),
-        repositoryNames: [
-          ...new Set(
-            target.environments.flatMap((env) => [
-              env.registry.servingRepository,
-              env.registry.trainingRepository,
-            ]),
-          ),
-        ],
-        namePrefix: PLATFORM_NAME_PREFIX,
-      }),
+      ...deployRoleStatements(delivered),
       ...stateStatements("apply"),
+      ...(this.stateKey ? stateKeyProtectionStatements(this.stateKey.arn) : []),
     ];
     assertExplicitActions(`${id} deploy role`, this.deployStatements);
     this.deployRole = new IamRole(this, "DeployRole", {
       name: DEPLOY_ROLE_NAME,
-      description: `Deploys ${target.environments.map((e) => e.name).join(", ")} from ${repository}'s GitHub environments of the same names`,
+      description: `Deploys ${target.environments.map((e) => e.name).join(", ")} from ${repository}'s GitHub environments of the same names, on ${DEPLOY_BRANCH} only`,
       assumeRolePolicy: trust(
         "DeployTrust",
         target.environments.map((env) => environmentSubject(env.name, repository)),
+        "StringEquals",
       ),
       maxSessionDuration: 3600,
     });
@@ -213,13 +248,16 @@ export class BootstrapStack extends TerraformStack {
 
     this.diffRole = new IamRole(this, "DiffRole", {
       name: DIFF_ROLE_NAME,
-      description: `Plans (read-only) ${target.environments.map((e) => e.name).join(", ")} for ${repository}'s pull requests`,
-      assumeRolePolicy: trust("DiffTrust", [pullRequestSubject(repository)]),
+      description: `Plans (reads what a plan refreshes) ${target.environments.map((e) => e.name).join(", ")} for ${repository}'s pull requests`,
+      assumeRolePolicy: trust("DiffTrust", [pullRequestSubject(repository)], "StringLike"),
       maxSessionDuration: 3600,
     });
-    new IamRolePolicyAttachment(this, "DiffReadOnly", {
+    this.diffStatements = diffRoleStatements(delivered);
+    assertExplicitActions(`${id} diff role`, this.diffStatements);
+    new IamRolePolicy(this, "DiffPermissions", {
+      name: "plan",
       role: this.diffRole.name,
-      policyArn: `arn:${partition}:iam::aws:policy/ReadOnlyAccess`,
+      policy: policyDocument(this, "DiffPermissionsDocument", this.diffStatements).json,
     });
     const diffState = stateStatements("plan");
     if (diffState.length > 0) {

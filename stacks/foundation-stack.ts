@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { TerraformOutput, TerraformStack } from "cdktf";
+import { Aspects, TerraformOutput, TerraformStack } from "cdktf";
 import { AwsAccount } from "../constructs/aws/account";
 import { EncryptionKey } from "../constructs/aws/encryption-key";
 import { Network } from "../constructs/aws/network";
@@ -35,7 +35,7 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { S3BucketReplicationConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-replication-configuration";
 import { assertExplicitActions, policyDocument } from "../constructs/aws/policy";
-import { modelReplicationStatements } from "../constructs/aws/delivery-policies";
+import { modelReplicationStatements, permissionsBoundaryArn } from "../constructs/aws/delivery-policies";
 import { DIFF_ROLE_NAME } from "../environments/github";
 import { PULL_REQUEST_DIFF_GROUP } from "../constructs/platform/pull-request-diff";
 import {
@@ -204,6 +204,7 @@ export class FoundationStack extends TerraformStack {
       backupRetentionDays: env.database.backupRetentionDays,
       deletionProtection: env.database.deletionProtection,
       performanceInsights: env.database.performanceInsights ?? retain,
+      logRetentionDays: env.database.logRetentionDays,
       retainOnDelete: retain,
     });
 
@@ -350,6 +351,15 @@ export class FoundationStack extends TerraformStack {
         ]).json,
       });
     }
+
+    // Every role here carries the account's permissions boundary (created by its bootstrap):
+    // the deploy role may create and change only roles that do.
+    const boundary = permissionsBoundaryArn(account.partition, account.accountId);
+    Aspects.of(this).add({
+      visit: (node) => {
+        if (node instanceof IamRole) node.permissionsBoundary = boundary;
+      },
+    });
 
     this.addOutputs();
   }

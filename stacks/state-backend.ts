@@ -8,6 +8,26 @@ import {
   type TerraformStack,
 } from "cdktf";
 import { isOnPrem, type AnyEnvironment } from "../environments/targets";
+import { accountOf } from "./promotion-topology";
+
+/** Alias of the key each account's bootstrap creates for its Terraform state. */
+export const STATE_KEY_ALIAS = "mlops-terraform-state";
+
+/** The AWS partition of a region: state backends cannot read it from a data source. */
+export function partitionOf(region: string): string {
+  if (region.startsWith("cn-")) return "aws-cn";
+  if (region.startsWith("us-gov-")) return "aws-us-gov";
+  return "aws";
+}
+
+/**
+ * The state key as the S3 backend names it (`kms_key_id`): without it, `encrypt: true` writes
+ * the state with S3-managed keys (SSE-S3), overriding the bucket's default SSE-KMS, and anyone
+ * who may read the bucket reads every state with the credentials in it.
+ */
+export function stateKeyArn(region: string, accountId: string): string {
+  return `arn:${partitionOf(region)}:kms:${region}:${accountId}:alias/${STATE_KEY_ALIAS}`;
+}
 
 /**
  * Terraform's `kubernetes` backend (state in a Secret `tfstate-<workspace>-<suffix>`, locked
@@ -86,6 +106,7 @@ export function configureStateBackend(
     key: `${state.keyPrefix}/${stackName}.tfstate`,
     region: state.region,
     encrypt: true,
+    kmsKeyId: stateKeyArn(state.region, accountOf(environment, "the Terraform state key")),
   });
   // cdktf 0.21's S3Backend predates `use_lockfile` (Terraform >= 1.10).
   stack.addOverride("terraform.backend.s3.use_lockfile", true);

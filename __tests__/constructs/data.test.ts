@@ -17,6 +17,7 @@ function database(overrides: Partial<PostgresDatabaseProps> = {}) {
     multiAz: false,
     backupRetentionDays: 7,
     deletionProtection: true,
+    logRetentionDays: 90,
     ...overrides,
   });
   return { ...fixture, database: construct };
@@ -33,6 +34,25 @@ describe("PostgresDatabase", () => {
       max_allocated_storage: 100,
       performance_insights_enabled: false,
     });
+  });
+
+  it("creates the log groups it exports into before the instance: KMS-encrypted, expiring", () => {
+    const { stack, database: construct } = database();
+    const json = synthJson(stack);
+    const db = resourceFor(json, construct.instance);
+    const groups = Object.entries<any>(json.resource.aws_cloudwatch_log_group ?? {}).filter(([, g]) =>
+      g.name.startsWith("/aws/rds/"),
+    );
+    // RDS writes each exported type to /aws/rds/instance/<identifier>/<type>, creating the group
+    // (unencrypted, kept forever) when it does not exist yet.
+    expect(groups.map(([, g]) => g.name).sort()).toEqual(
+      db.enabled_cloudwatch_logs_exports.map((type: string) => `/aws/rds/instance/unit-db/${type}`).sort(),
+    );
+    for (const [id, group] of groups) {
+      expect(group.retention_in_days).toBe(90);
+      expect(group.kms_key_id).toMatch(/^\$\{aws_kms_key\./);
+      expect(db.depends_on).toContain(`aws_cloudwatch_log_group.${id}`);
+    }
   });
 
   it("fails on a version that is not a major version", () => {

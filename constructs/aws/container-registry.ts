@@ -2,6 +2,10 @@ import { Construct } from "constructs";
 import { EcrRepository } from "@cdktf/provider-aws/lib/ecr-repository";
 import { EcrLifecyclePolicy } from "@cdktf/provider-aws/lib/ecr-lifecycle-policy";
 import type { EncryptionKey } from "./encryption-key";
+import { RELEASE_TAG_PATTERNS } from "../lib/release-tags";
+
+/** Days a release-tagged image is kept: longer than any release is served or rolled back to. */
+export const RELEASE_IMAGE_RETENTION_DAYS = 3650;
 
 export interface ContainerRegistryProps {
   /** Repository name, e.g. `mlops-serving`. */
@@ -10,7 +14,7 @@ export interface ContainerRegistryProps {
   readonly key: EncryptionKey;
   /** Forbid overwriting a pushed tag. @default true */
   readonly immutableTags?: boolean;
-  /** Tagged images kept; older ones expire. @default 10 */
+  /** Tagged images kept besides the release-tagged ones; older ones expire. @default 10 */
   readonly keepTaggedImages?: number;
   /** Days before an untagged image expires. @default 7 */
   readonly untaggedImageExpiryDays?: number;
@@ -18,7 +22,15 @@ export interface ContainerRegistryProps {
   readonly retainOnDelete?: boolean;
 }
 
-/** ECR repository: KMS encryption, scan on push, tag immutability and a bounded lifecycle. */
+/**
+ * ECR repository: KMS encryption, scan on push, tag immutability and a bounded lifecycle that
+ * never expires a release. ECR replication copies every push of the producing environment into
+ * the consumers' repositories (its filters name repositories, not tags), so a consumer holds
+ * every dev build too: its count rule must not reach the images its releases run. ECR applies
+ * rules by priority, and an image matching a rule's tag selection cannot be expired by a rule
+ * of lower priority: the release rule (priority 2) claims release-tagged images and expires
+ * them only after ten years, so the count rule (priority 3) sees dev builds only.
+ */
 export class ContainerRegistry extends Construct {
   public readonly repository: EcrRepository;
   public readonly repositoryUrl: string;
@@ -64,7 +76,19 @@ export class ContainerRegistry extends Construct {
           },
           {
             rulePriority: 2,
-            description: `Keep the last ${keep} tagged images`,
+            description: `Keep release-tagged images (${RELEASE_TAG_PATTERNS.join(", ")}): no rule below expires them`,
+            selection: {
+              tagStatus: "tagged",
+              tagPatternList: [...RELEASE_TAG_PATTERNS],
+              countType: "sinceImagePushed",
+              countUnit: "days",
+              countNumber: RELEASE_IMAGE_RETENTION_DAYS,
+            },
+            action: { type: "expire" },
+          },
+          {
+            rulePriority: 3,
+            description: `Keep the last ${keep} other tagged images`,
             selection: {
               tagStatus: "tagged",
               tagPatternList: ["*"],

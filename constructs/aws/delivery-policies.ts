@@ -3,6 +3,7 @@
  * that replicates model artifacts between accounts, as data. Every action is named.
  */
 import type { PolicyStatement } from "./policy";
+import { DATA_SOURCE_API_CALLS, PROVIDER_API_CALLS } from "./provider-api-calls";
 
 /** An account's Terraform state: bucket, key prefix and the key that encrypts it. */
 export interface StateLocation {
@@ -13,24 +14,24 @@ export interface StateLocation {
 }
 
 /**
- * Access to Terraform state. `plan` reads the state and, with S3 native locking, writes and
- * deletes the `<key>.tflock` object beside it (plan locks unless told `-lock=false`), so even
- * the read-only role writes lock files; only `apply` writes the state itself.
+ * Access to Terraform state. `apply` reads and writes the state and its `<key>.tflock` lock
+ * files (S3 native locking). `plan` only reads: pull-request plans run with `-lock=false`, so
+ * a pull request can neither take a deploy's lock nor break it.
  */
 export function stateAccessStatements(state: StateLocation, access: "plan" | "apply"): PolicyStatement[] {
   const objects = `${state.bucketArn}/${state.keyPrefix}/*`;
-  const locks = `${state.bucketArn}/${state.keyPrefix}/*.tflock`;
   return [
     { sid: "ListStateBucket", actions: ["s3:ListBucket"], resources: [state.bucketArn] },
     { sid: "ReadState", actions: ["s3:GetObject"], resources: [objects] },
-    {
-      sid: access === "apply" ? "WriteStateAndLocks" : "WriteLocks",
-      actions: ["s3:PutObject", "s3:DeleteObject"],
-      resources: [access === "apply" ? objects : locks],
-    },
+    ...(access === "apply"
+      ? [{ sid: "WriteStateAndLocks", actions: ["s3:DeleteObject", "s3:PutObject"], resources: [objects] }]
+      : []),
     {
       sid: "StateKeyThroughS3",
-      actions: ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+      actions:
+        access === "apply"
+          ? ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
+          : ["kms:Decrypt", "kms:DescribeKey"],
       resources: [state.keyArn],
       conditions: [
         { test: "StringEquals", variable: "kms:ViaService", values: [`s3.${state.region}.amazonaws.com`] },
@@ -49,18 +50,208 @@ export interface DeployScope {
   readonly repositoryNames: readonly string[];
   /** Prefix of every IAM role, log group and cluster name, e.g. `mlops-`. */
   readonly namePrefix: string;
+  /**
+   * The foundation stacks the role deploys (`<env>-foundation`): their KMS keys carry the
+   * provider's default tag `mlops-platform/stack` with that name, which is how the role finds
+   * them (and not the state key, tagged with the bootstrap stack).
+   */
+  readonly foundationStacks: readonly string[];
+  /** Aliases of the platform keys, without `alias/` (`mlops-<env>`). */
+  readonly keyAliases: readonly string[];
+}
+
+/** Name of the managed policy every role the deploy role creates must carry as its permissions boundary. */
+export const PERMISSIONS_BOUNDARY_NAME = "mlops-permissions-boundary";
+
+export function permissionsBoundaryArn(partition: string, accountId: string): string {
+  return `arn:${partition}:iam::${accountId}:policy/${PERMISSIONS_BOUNDARY_NAME}`;
+}
+
+/**
+ * The AWS managed policies the foundation attaches to its roles (the EKS cluster and node
+ * roles); the deploy role may attach these and no other.
+ */
+export const ATTACHABLE_MANAGED_POLICIES = [
+  "AmazonEKSClusterPolicy",
+  "AmazonEKSWorkerNodePolicy",
+  "AmazonEC2ContainerRegistryPullOnly",
+] as const;
+
+/** The tag the provider's default tags put on everything a stack creates: its stack name. */
+export const STACK_TAG = "mlops-platform/stack";
+
+/**
+ * The services the platform's roles call: the EKS cluster and node roles (through the managed
+ * policies above), the controllers' IRSA roles (`controller-policies.ts`), the workloads' bucket
+ * access, flow logs and model replication. A role the deploy role creates can do nothing
+ * outside them, whatever policy it is given.
+ */
+export const WORKLOAD_SERVICES = [
+  "acm",
+  "autoscaling",
+  "cognito-idp",
+  "ec2",
+  "ecr",
+  "eks",
+  "eks-auth",
+  "elasticloadbalancing",
+  "iam",
+  "kms",
+  "logs",
+  "s3",
+  "secretsmanager",
+  "shield",
+  "ssm",
+  "tag",
+  "waf-regional",
+  "wafv2",
+] as const;
+
+/**
+ * The permissions boundary of every role the deploy role creates (`PERMISSIONS_BOUNDARY_NAME`,
+ * created by the account's bootstrap, outside the deploy role's reach). It is a ceiling, not a
+ * grant: each role's own policy names its actions. Within the workload services, it refuses what
+ * would let a role (or whoever can pass or assume it) administer identities, keys or the state:
+ * IAM writes but the load balancer's service-linked role, key policies, deletion and aliases,
+ * and anything on the Terraform state bucket and its key.
+ */
+export function permissionsBoundaryStatements(props: {
+  readonly state?: { readonly bucketArn: string; readonly keyArn: string };
+}): PolicyStatement[] {
+  return [
+    {
+      sid: "WorkloadServices",
+      actions: WORKLOAD_SERVICES.map((service) => `${service}:*`),
+      resources: ["*"],
+    },
+    {
+      sid: "NoIdentityAdministration",
+      effect: "Deny",
+      actions: [
+        "iam:Add*",
+        "iam:Attach*",
+        "iam:Change*",
+        "iam:Create*",
+        "iam:Deactivate*",
+        "iam:Delete*",
+        "iam:Detach*",
+        "iam:Enable*",
+        "iam:Pass*",
+        "iam:Put*",
+        "iam:Remove*",
+        "iam:Reset*",
+        "iam:Resync*",
+        "iam:Set*",
+        "iam:Tag*",
+        "iam:Untag*",
+        "iam:Update*",
+        "iam:Upload*",
+      ],
+      resources: ["*"],
+      // The load balancer controller and EKS create the ELB service-linked role on first use.
+      conditions: [
+        {
+          test: "StringNotEquals",
+          variable: "iam:AWSServiceName",
+          values: ["elasticloadbalancing.amazonaws.com"],
+        },
+      ],
+    },
+    {
+      sid: "NoKeyAdministration",
+      effect: "Deny",
+      actions: [
+        "kms:CancelKeyDeletion",
+        "kms:CreateAlias",
+        "kms:CreateKey",
+        "kms:DeleteAlias",
+        "kms:DeleteImportedKeyMaterial",
+        "kms:DisableKey",
+        "kms:DisableKeyRotation",
+        "kms:ImportKeyMaterial",
+        "kms:PutKeyPolicy",
+        "kms:ReplicateKey",
+        "kms:ScheduleKeyDeletion",
+        "kms:UpdateAlias",
+        "kms:UpdatePrimaryRegion",
+      ],
+      resources: ["*"],
+    },
+    ...(props.state
+      ? [
+          {
+            sid: "NoTerraformState",
+            effect: "Deny" as const,
+            actions: ["s3:*"],
+            resources: [props.state.bucketArn, `${props.state.bucketArn}/*`],
+          },
+          {
+            sid: "NoTerraformStateKey",
+            effect: "Deny" as const,
+            actions: ["kms:*"],
+            resources: [props.state.keyArn],
+          },
+        ]
+      : []),
+  ];
+}
+
+/**
+ * What the deploy role may never do to the account's Terraform state key, whatever else allows
+ * it: change who may use it, delete, disable or re-alias it.
+ */
+export function stateKeyProtectionStatements(keyArn: string): PolicyStatement[] {
+  return [
+    {
+      sid: "StateKeyIsNotTheDeployRoles",
+      effect: "Deny",
+      actions: [
+        "kms:CancelKeyDeletion",
+        "kms:CreateAlias",
+        "kms:CreateGrant",
+        "kms:DeleteAlias",
+        "kms:DisableKey",
+        "kms:DisableKeyRotation",
+        "kms:PutKeyPolicy",
+        "kms:ScheduleKeyDeletion",
+        "kms:TagResource",
+        "kms:UntagResource",
+        "kms:UpdateAlias",
+        "kms:UpdateKeyDescription",
+      ],
+      resources: [keyArn],
+    },
+  ];
 }
 
 /**
  * The deploy role: create, change, read and delete what the foundation, platform and serving
- * stacks declare. Resources are scoped by name where the API allows it; EC2, EKS, RDS and
+ * stacks declare: every IAM action `provider-api-calls.ts` lists for their resource types. Resources are scoped by name where the API allows it; EC2, EKS, RDS and
  * Auto Scaling create calls take `*` because the resource does not exist yet when they are
  * authorized (their names or ids are generated).
+ *
+ * The role cannot make itself admin: every role it creates or changes carries the permissions
+ * boundary (`iam:PermissionsBoundary`), which it can neither remove nor edit (no
+ * `iam:DeleteRolePermissionsBoundary`, no IAM policy actions); it attaches only the managed
+ * policies the foundation uses; its KMS calls reach only the keys its foundations created
+ * (tagged with their stack), never the state key.
  */
 export function deployRoleStatements(scope: DeployScope): PolicyStatement[] {
   const { partition, accountId, namePrefix } = scope;
   const arn = (service: string, resource: string, region = "*") =>
     `arn:${partition}:${service}:${region}:${accountId}:${resource}`;
+  const roles = [`arn:${partition}:iam::${accountId}:role/${namePrefix}*`];
+  const withBoundary = {
+    test: "StringEquals",
+    variable: "iam:PermissionsBoundary",
+    values: [permissionsBoundaryArn(partition, accountId)],
+  };
+  const platformKeys = [arn("kms", "key/*")];
+  const taggedByFoundation = {
+    test: "StringEquals",
+    variable: `aws:ResourceTag/${STACK_TAG}`,
+    values: [...scope.foundationStacks],
+  };
   const buckets = scope.bucketNames.map((name) => `arn:${partition}:s3:::${name}`);
   return [
     {
@@ -123,11 +314,14 @@ export function deployRoleStatements(scope: DeployScope): PolicyStatement[] {
         "ec2:DetachInternetGateway",
         "ec2:DisassociateAddress",
         "ec2:DisassociateRouteTable",
+        "ec2:ModifyLaunchTemplate",
+        "ec2:ModifySecurityGroupRules",
         "ec2:ModifySubnetAttribute",
         "ec2:ModifyVpcAttribute",
         "ec2:ModifyVpcEndpoint",
         "ec2:ReleaseAddress",
         "ec2:ReplaceRoute",
+        "ec2:ReplaceRouteTableAssociation",
         "ec2:RevokeSecurityGroupEgress",
         "ec2:RevokeSecurityGroupIngress",
         "ec2:RunInstances",
@@ -180,34 +374,64 @@ export function deployRoleStatements(scope: DeployScope): PolicyStatement[] {
       resources: ["*"],
     },
     {
-      sid: "PlatformRoles",
+      sid: "ReadPlatformRoles",
       actions: [
-        "iam:AttachRolePolicy",
-        "iam:CreateRole",
-        "iam:DeleteRole",
-        "iam:DeleteRolePolicy",
-        "iam:DetachRolePolicy",
         "iam:GetRole",
         "iam:GetRolePolicy",
         "iam:ListAttachedRolePolicies",
         "iam:ListInstanceProfilesForRole",
         "iam:ListRolePolicies",
-        "iam:PassRole",
+      ],
+      resources: roles,
+    },
+    // iam:PermissionsBoundary is in the request of these calls only (IAM's service
+    // authorization reference): the boundary the new role gets, or the one the role has.
+    {
+      sid: "PlatformRolesCarryTheBoundary",
+      actions: [
+        "iam:CreateRole",
+        "iam:DeleteRolePolicy",
+        "iam:DetachRolePolicy",
+        "iam:PutRolePermissionsBoundary",
         "iam:PutRolePolicy",
+      ],
+      resources: roles,
+      conditions: [withBoundary],
+    },
+    {
+      sid: "AttachOnlyThePlatformsManagedPolicies",
+      actions: ["iam:AttachRolePolicy"],
+      resources: roles,
+      conditions: [
+        withBoundary,
+        {
+          test: "ArnEquals",
+          variable: "iam:PolicyARN",
+          values: ATTACHABLE_MANAGED_POLICIES.map((name) => `arn:${partition}:iam::aws:policy/${name}`),
+        },
+      ],
+    },
+    {
+      sid: "ManagePlatformRoles",
+      actions: [
+        "iam:DeleteRole",
+        "iam:PassRole",
         "iam:TagRole",
         "iam:UntagRole",
         "iam:UpdateAssumeRolePolicy",
         "iam:UpdateRole",
         "iam:UpdateRoleDescription",
       ],
-      resources: [`arn:${partition}:iam::${accountId}:role/${namePrefix}*`],
+      resources: roles,
     },
     {
       sid: "ClusterOidcProviders",
       actions: [
+        "iam:AddClientIDToOpenIDConnectProvider",
         "iam:CreateOpenIDConnectProvider",
         "iam:DeleteOpenIDConnectProvider",
         "iam:GetOpenIDConnectProvider",
+        "iam:RemoveClientIDFromOpenIDConnectProvider",
         "iam:TagOpenIDConnectProvider",
         "iam:UntagOpenIDConnectProvider",
         "iam:UpdateOpenIDConnectProviderThumbprint",
@@ -232,12 +456,25 @@ export function deployRoleStatements(scope: DeployScope): PolicyStatement[] {
         },
       ],
     },
+    // Keys are created with the provider's default tags (CreateKey's Tags), so the stack tag is
+    // in the request; every later call finds the key by that tag.
+    {
+      sid: "CreatePlatformKeys",
+      actions: ["kms:CreateKey", "kms:TagResource"],
+      resources: ["*"],
+      conditions: [
+        {
+          test: "StringEquals",
+          variable: `aws:RequestTag/${STACK_TAG}`,
+          values: [...scope.foundationStacks],
+        },
+      ],
+    },
     {
       sid: "PlatformKeys",
       actions: [
         "kms:CreateAlias",
         "kms:CreateGrant",
-        "kms:CreateKey",
         "kms:Decrypt",
         "kms:DeleteAlias",
         "kms:DescribeKey",
@@ -246,7 +483,6 @@ export function deployRoleStatements(scope: DeployScope): PolicyStatement[] {
         "kms:GenerateDataKey",
         "kms:GetKeyPolicy",
         "kms:GetKeyRotationStatus",
-        "kms:ListAliases",
         "kms:ListResourceTags",
         "kms:PutKeyPolicy",
         "kms:ScheduleKeyDeletion",
@@ -255,6 +491,17 @@ export function deployRoleStatements(scope: DeployScope): PolicyStatement[] {
         "kms:UpdateAlias",
         "kms:UpdateKeyDescription",
       ],
+      resources: platformKeys,
+      conditions: [taggedByFoundation],
+    },
+    {
+      sid: "PlatformKeyAliases",
+      actions: ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
+      resources: scope.keyAliases.map((alias) => arn("kms", `alias/${alias}`)),
+    },
+    {
+      sid: "ListKeyAliases",
+      actions: ["kms:ListAliases"],
       resources: ["*"],
     },
     {
@@ -293,6 +540,7 @@ export function deployRoleStatements(scope: DeployScope): PolicyStatement[] {
         "rds:ModifyDBParameterGroup",
         "rds:ModifyDBSubnetGroup",
         "rds:RemoveTagsFromResource",
+        "rds:ResetDBParameterGroup",
       ],
       resources: ["*"],
     },
@@ -313,9 +561,10 @@ export function deployRoleStatements(scope: DeployScope): PolicyStatement[] {
     {
       sid: "DatabaseMasterSecretKey",
       actions: ["kms:Decrypt", "kms:GenerateDataKey"],
-      resources: [arn("kms", "key/*")],
+      resources: platformKeys,
       conditions: [
         { test: "StringLike", variable: "kms:ViaService", values: ["secretsmanager.*.amazonaws.com"] },
+        taggedByFoundation,
       ],
     },
     {
@@ -449,5 +698,67 @@ export function modelReplicationStatements(props: {
         },
       ],
     },
+  ];
+}
+
+/**
+ * The diff role: what a plan of the account's stacks reads, and nothing else. Every `read` of
+ * `provider-api-calls.ts` (a plan refreshes each resource) and every data source's call, on the
+ * platform's own buckets, repositories, roles, keys and log groups where IAM can scope the call;
+ * no object, image layer, secret or parameter is readable (AWS's `ReadOnlyAccess` reads all of
+ * them: SSM SecureStrings, every image, every bucket without KMS).
+ */
+export function diffRoleStatements(scope: DeployScope): PolicyStatement[] {
+  const { partition, accountId, namePrefix } = scope;
+  const arn = (service: string, resource: string) => `arn:${partition}:${service}:*:${accountId}:${resource}`;
+  const reads = [
+    ...new Set([
+      ...Object.values(PROVIDER_API_CALLS).flatMap((calls) => calls.read),
+      ...Object.values(DATA_SOURCE_API_CALLS).flat(),
+    ]),
+  ].sort();
+  const of = (service: string, filter: (action: string) => boolean = () => true) =>
+    reads.filter((action) => action.startsWith(`${service}:`) && filter(action));
+  const registryWide = (action: string) => /Registry/.test(action);
+  const oidcProvider = (action: string) => /OpenIDConnectProvider/.test(action);
+  const scoped = ["s3", "ecr", "iam", "kms", "logs"];
+  const buckets = scope.bucketNames.map((name) => `arn:${partition}:s3:::${name}`);
+  return [
+    {
+      sid: "DescribeWhatThePlansRefresh",
+      actions: reads.filter((action) => !scoped.includes(action.split(":")[0])),
+      resources: ["*"],
+    },
+    { sid: "PlatformBucketSettings", actions: of("s3"), resources: buckets },
+    {
+      sid: "PlatformRepositorySettings",
+      actions: of("ecr", (a) => !registryWide(a)),
+      resources: scope.repositoryNames.map((name) => arn("ecr", `repository/${name}`)),
+    },
+    { sid: "RegistrySettings", actions: of("ecr", registryWide), resources: ["*"] },
+    {
+      sid: "PlatformRoles",
+      actions: of("iam", (a) => !oidcProvider(a)),
+      resources: [`arn:${partition}:iam::${accountId}:role/${namePrefix}*`],
+    },
+    {
+      sid: "ClusterOidcProviders",
+      actions: of("iam", oidcProvider),
+      resources: [`arn:${partition}:iam::${accountId}:oidc-provider/oidc.eks.*`],
+    },
+    {
+      sid: "PlatformKeySettings",
+      actions: of("kms", (a) => a !== "kms:ListAliases"),
+      resources: [arn("kms", "key/*")],
+      conditions: [
+        {
+          test: "StringEquals",
+          variable: `aws:ResourceTag/${STACK_TAG}`,
+          values: [...scope.foundationStacks],
+        },
+      ],
+    },
+    { sid: "KeyAliases", actions: ["kms:ListAliases"], resources: ["*"] },
+    { sid: "LogGroupSettings", actions: of("logs"), resources: [arn("logs", "log-group:*")] },
   ];
 }

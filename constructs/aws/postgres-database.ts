@@ -3,6 +3,7 @@ import { DbInstance } from "@cdktf/provider-aws/lib/db-instance";
 import { DbSubnetGroup } from "@cdktf/provider-aws/lib/db-subnet-group";
 import { DbParameterGroup } from "@cdktf/provider-aws/lib/db-parameter-group";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import type { EncryptionKey } from "./encryption-key";
 import type { Network } from "./network";
@@ -29,6 +30,8 @@ export interface PostgresDatabaseProps {
   readonly deletionProtection: boolean;
   /** @default false */
   readonly performanceInsights?: boolean;
+  /** Days the exported logs are kept. */
+  readonly logRetentionDays: number;
   /**
    * Keep the data when the stack goes: final snapshot on delete and `prevent_destroy`.
    * @default true
@@ -39,7 +42,9 @@ export interface PostgresDatabaseProps {
 /**
  * RDS PostgreSQL for the MLflow backend store: private, encrypted with the platform key,
  * SSL forced, the master password generated and rotated by RDS in Secrets Manager (it never
- * passes through Terraform), reachable on 5432 from the cluster only.
+ * passes through Terraform), reachable on 5432 from the cluster only. The log groups it exports
+ * into are created first, encrypted with the platform key and expiring: RDS would otherwise
+ * create them itself, unencrypted and kept forever.
  */
 export class PostgresDatabase extends Construct {
   public readonly instance: DbInstance;
@@ -109,6 +114,17 @@ export class PostgresDatabase extends Construct {
       lifecycle: { createBeforeDestroy: true },
     });
 
+    /** Log types RDS exports to CloudWatch Logs, each into `/aws/rds/instance/<id>/<type>`. */
+    const exported = ["postgresql", "upgrade"];
+    const logGroups = exported.map(
+      (type) =>
+        new CloudwatchLogGroup(this, `Logs-${type}`, {
+          name: `/aws/rds/instance/${props.identifier}/${type}`,
+          retentionInDays: props.logRetentionDays,
+          kmsKeyId: props.key.arn,
+        }),
+    );
+
     this.instance = new DbInstance(this, "Instance", {
       identifier: props.identifier,
       engine: "postgres",
@@ -140,10 +156,11 @@ export class PostgresDatabase extends Construct {
       performanceInsightsEnabled: props.performanceInsights ?? false,
       performanceInsightsKmsKeyId: props.performanceInsights ? props.key.arn : undefined,
       performanceInsightsRetentionPeriod: props.performanceInsights ? 7 : undefined,
-      enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
+      enabledCloudwatchLogsExports: exported,
       caCertIdentifier: "rds-ca-rsa2048-g1",
       applyImmediately: false,
       lifecycle: { preventDestroy: retain },
+      dependsOn: logGroups,
     });
     this.address = this.instance.address;
     this.masterUserSecretArn = this.instance.masterUserSecret.get(0).secretArn;
