@@ -175,7 +175,7 @@ describe("KServe InferenceServices", () => {
   });
 
   it("labels each predictor with its version and track, which the predictor scrape keeps", () => {
-    const [churn, demand] = inferenceServices(synthesized.staging.serving.json);
+    const [churn, demand] = inferenceServices(fixtureStaging());
     expect(churn.spec.predictor.labels).toEqual({
       "mlops-platform/model-version": "v7",
       "mlops-platform/track": "primary",
@@ -272,8 +272,8 @@ describe("InferenceService routes (ALB)", () => {
       ]),
     );
 
-  it("splits staging's canary 90/10 with the load balancer controller's weighted forward action", () => {
-    const churn = routes(synthesized.staging.serving.json)["churn-classifier-route"];
+  it("splits a staging canary 90/10 with the load balancer controller's weighted forward action", () => {
+    const churn = routes(fixtureStaging())["churn-classifier-route"];
     expect(churn.spec.ingress_class_name).toBe("alb");
     const [rule] = churn.spec.rule;
     expect(rule.host).toBe("churn-classifier-mlops.mlops.staging.example.com");

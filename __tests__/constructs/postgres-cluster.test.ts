@@ -8,6 +8,8 @@ import { renderValues, type HelmValues } from "../../constructs/lib/values";
 import { MLFLOW_AUTH_DATABASE } from "../../constructs/platform/mlflow";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { ENVIRONMENTS } from "../../environments";
+import { isOnPremInput } from "../../environments/targets";
 import {
   BARMAN_PLUGIN_MIGRATION,
   CNPG_OPERATOR_OF_CHART,
@@ -311,8 +313,10 @@ describe("the pinned CloudNativePG operator", () => {
       return version === undefined ? [] : [[file, version as string]];
     });
 
-  it("is pinned by the on-prem release files", () => {
-    expect(pinned.map(([file]) => file).sort()).toEqual(["onprem-prod.json", "onprem-test.json"]);
+  it("is pinned by the release file of every on-prem environment in the registry", () => {
+    const onPrem = ENVIRONMENTS.filter(isOnPremInput).map((environment) => `${environment.name}.json`);
+    expect(onPrem.length).toBeGreaterThan(0);
+    expect(pinned.map(([file]) => file).sort()).toEqual([...onPrem].sort());
   });
 
   it.each(pinned)(
