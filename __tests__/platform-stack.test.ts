@@ -493,9 +493,6 @@ describe("the ML platform", () => {
     const [root, providers] = JSON.parse(launcher.patch);
     expect(root).toMatchObject({ op: "replace", path: "/data/defaultPipelineRoot" });
     expect(root.value).toMatch(/^s3:\/\/\$\{.*ArtifactsBucket.*\}\/pipelines$/);
-    const [namespace] = apps["kubeflow-pipelines-cluster-scoped"].source.kustomize.patches;
-    expect(namespace.target).toEqual({ kind: "Namespace", name: "kubeflow" });
-    expect(namespace.patch).toMatch(/^\$patch: delete\n/);
     expect(JSON.parse(providers.value).s3.default).toMatchObject({
       region: "eu-west-1",
       credentials: { fromEnv: true },

@@ -82,6 +82,30 @@ if (!UPSTREAM_DIR)
       );
     },
   );
+
+  (kfp && existsSync(kfp) ? it : it.skip)(
+    "applies an Application's patches inside the upstream kustomization, before its replacements, as Argo CD does",
+    async () => {
+      const remove = (target: Record<string, string>) => ({
+        target,
+        patch: "$patch: delete\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: kubeflow",
+      });
+      const namespaces = async (patches: unknown[]) => {
+        const result = await renderKustomize(tools, {
+          root: kfp!,
+          path: "manifests/kustomize/cluster-scoped-resources",
+          patches,
+        });
+        if (!result.ok) throw new Error(result.problem);
+        return result.objects.filter((o) => o.kind === "Namespace").map((o) => o.metadata.name);
+      };
+      // While patches run the upstream Namespace is still named $(kfp-cluster-scoped-namespace).
+      expect(await namespaces([])).toEqual(["kubeflow"]);
+      expect(await namespaces([remove({ kind: "Namespace", name: "kubeflow" })])).toEqual(["kubeflow"]);
+      expect(await namespaces([remove({ kind: "Namespace" })])).toEqual([]);
+    },
+    60_000,
+  );
 });
 
 describe("typed provider resources in Kubernetes shape", () => {
