@@ -110,6 +110,14 @@ export interface RequiredImage {
   readonly source: string;
 }
 
+/** What one Ingress's requests need beyond an entry's defaults. */
+export interface RequestLimits {
+  /** Largest request body, in MiB. */
+  readonly maxBodyMiB: number;
+  /** Seconds the entry waits between two reads or two writes to the backend. */
+  readonly timeoutSeconds: number;
+}
+
 /** How traffic from outside the cluster reaches Services and Ingresses. */
 export interface TrafficEntry {
   /** Ingress class of the platform's UIs and APIs. */
@@ -120,6 +128,12 @@ export interface TrafficEntry {
   loadBalancerServiceAnnotations(exposure: "internal" | "public"): Record<string, string>;
   /** Annotations that make the load balancer in front of an Ingress probe `path` ({} where it cannot be set). */
   healthCheckAnnotations(path: string): Record<string, string>;
+  /**
+   * Annotations that let an Ingress of that class pass request bodies up to `maxBodyMiB` and
+   * wait `timeoutSeconds` between reads and writes to the backend ({} where the entry has no
+   * such limit).
+   */
+  largeRequestAnnotations(limits: RequestLimits): Record<string, string>;
   /** True when browsers reach the UIs over HTTPS (TLS ends at the load balancer or the ingress). */
   readonly tls: boolean;
   /**

@@ -111,6 +111,15 @@ function fromSecret(name: string, secret: string, key: string) {
 export const MLFLOW_METRICS_DIRECTORY = "/mlflow/metrics";
 
 /**
+ * What one artifact upload through the server may need from the entry: 5 GiB, the largest
+ * object S3 (and S3-compatible stores) take in one PUT, which is how a client sends one file
+ * to the server's artifact proxy; larger models need multipart uploads
+ * (`MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD`). Ten minutes between two reads or writes covers
+ * the server writing a large file through to the store before it answers.
+ */
+export const MLFLOW_UPLOAD_LIMITS = { maxBodyMiB: 5120, timeoutSeconds: 600 } as const;
+
+/**
  * Creates (or re-keys) MLflow's database user from the admin's session and hands it the
  * tracking database and the auth database. Idempotent; names and the password reach psql as
  * variables, quoted by psql itself.
@@ -252,6 +261,8 @@ export class Mlflow extends Construct {
               ...target.traffic.ingressAnnotations(props.exposure),
               // `/` answers 401 (basic auth) and 403 (host check) to a load balancer.
               ...props.healthCheckAnnotations,
+              // Artifacts (models) are uploaded through the server, one request per file.
+              ...target.traffic.largeRequestAnnotations(MLFLOW_UPLOAD_LIMITS),
             },
             hosts: [{ host: props.host, paths: [{ path: "/", pathType: "Prefix" }] }],
             // TLS at the ingress controller: the chart then also allows the https:// origin.
