@@ -162,12 +162,11 @@ describe("the platform stack on a Rancher cluster", () => {
     expect(names).not.toContain("allow-egress-kubernetes-api-service");
   });
 
-  it("lets uploads of model artifacts up to 5 GiB through ingress-nginx to MLflow, unbuffered, with matching timeouts", () => {
+  it("lets uploads of model artifacts up to 5 GiB through ingress-nginx to MLflow, with matching timeouts", () => {
     expect(valuesOf("mlflow").ingress.annotations).toMatchObject({
       "nginx.ingress.kubernetes.io/proxy-body-size": "5120m",
       "nginx.ingress.kubernetes.io/proxy-read-timeout": "600",
       "nginx.ingress.kubernetes.io/proxy-send-timeout": "600",
-      "nginx.ingress.kubernetes.io/proxy-request-buffering": "off",
     });
     expect(MLFLOW_UPLOAD_LIMITS).toEqual({ maxBodyMiB: 5120, timeoutSeconds: 600 });
   });

@@ -75,13 +75,11 @@ export function rancherClusterTarget(env: RancherEnvironment): ClusterTarget {
       ingressTlsSecret: (host) => `${host.replace(/\./g, "-")}-tls`,
       loadBalancerServiceAnnotations: () => ({}),
       healthCheckAnnotations: () => ({}),
-      // ingress-nginx refuses bodies over 1 MiB (413) and waits 60 s by default; unbuffered, a
-      // large upload streams to the backend instead of filling the controller's temp disk.
+      // ingress-nginx refuses bodies over 1 MiB (413) and waits 60 s by default.
       largeRequestAnnotations: ({ maxBodyMiB, timeoutSeconds }) => ({
         "nginx.ingress.kubernetes.io/proxy-body-size": `${maxBodyMiB}m`,
         "nginx.ingress.kubernetes.io/proxy-read-timeout": String(timeoutSeconds),
         "nginx.ingress.kubernetes.io/proxy-send-timeout": String(timeoutSeconds),
-        "nginx.ingress.kubernetes.io/proxy-request-buffering": "off",
       }),
       tls: true,
       sourceCidrs: [...cluster.ingressSourceCidrs],
