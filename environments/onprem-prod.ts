@@ -1,4 +1,5 @@
 import type { RancherEnvironmentInput } from "./rancher-schema";
+import { ORGANISATION_ROOT_CA } from "./organisation-ca";
 import { onPremTest } from "./onprem-test";
 
 /**
@@ -52,7 +53,13 @@ export const onPremProd: RancherEnvironmentInput = {
     domain: "mlops.prod.example.com",
     namespaceQuota: { cpu: "32", memory: "128Gi" },
     monitoring: { retentionDays: 30, storageGib: 200 },
-    pipelines: { manifestsRepository: "https://git.example.com/mirrors/kubeflow-pipelines.git" },
+    pipelines: {
+      manifestsRepository: "https://git.example.com/mirrors/kubeflow-pipelines.git",
+      // The mirror's certificate comes from the organisation's CA.
+      manifestsRepositoryCaCertificate: ORGANISATION_ROOT_CA,
+      // Production's mirror serves only authenticated clients.
+      manifestsRepositoryCredentialsSecret: "kfp-mirror-read",
+    },
     alerting: {
       receivers: [
         { kind: "pagerduty", name: "on-call", severities: ["critical"] },

@@ -356,6 +356,7 @@ export class PlatformStack extends TerraformStack {
       },
       ingressTls: target.traffic.ingressTlsSecret !== undefined,
       login: login ? argoCdLoginValues(login) : undefined,
+      repositories: target.gitRepositories,
       dependsOn: [this.monitoring.release.release, ...operators.ready],
     });
     if (login) {
@@ -494,13 +495,18 @@ export class PlatformStack extends TerraformStack {
         labels: Record<string, string>;
         purposes: string[];
         annotationsIn: Record<string, Record<string, string>>;
+        dataIn: Record<string, Record<string, string>>;
       }
     >();
     const want = (
       name: string | undefined,
       where: readonly string[],
       purpose: string,
-      extra: { labels?: Record<string, string>; annotationsIn?: Record<string, Record<string, string>> } = {},
+      extra: {
+        labels?: Record<string, string>;
+        annotationsIn?: Record<string, Record<string, string>>;
+        dataIn?: Record<string, Record<string, string>>;
+      } = {},
     ) => {
       if (name === undefined) return;
       const entry = wanted.get(name) ?? {
@@ -508,10 +514,12 @@ export class PlatformStack extends TerraformStack {
         labels: {},
         purposes: [],
         annotationsIn: {},
+        dataIn: {},
       };
       where.forEach((namespace) => entry.namespaces.add(namespace));
       Object.assign(entry.labels, extra.labels);
       Object.assign(entry.annotationsIn, extra.annotationsIn);
+      Object.assign(entry.dataIn, extra.dataIn);
       if (!entry.purposes.includes(purpose)) entry.purposes.push(purpose);
       wanted.set(name, entry);
     };
@@ -542,6 +550,13 @@ export class PlatformStack extends TerraformStack {
         "CA of the UIs' certificates (their servers call Dex)",
       );
     }
+    for (const repository of target.gitRepositories ?? [])
+      want(repository.credentialsSecret, [NS.argocd], `Argo CD's credentials for ${repository.url}`, {
+        // Argo CD v3.4.4 finds a repository's credentials in Secrets of its namespace labelled
+        // secret-type repository whose `url` is the repository's (util/db/repository_secrets.go).
+        labels: { "argocd.argoproj.io/secret-type": "repository" },
+        dataIn: { [NS.argocd]: { url: repository.url, type: "git" } },
+      });
     for (const receiver of receivers)
       if (receiver.secret === undefined)
         want(
@@ -556,6 +571,7 @@ export class PlatformStack extends TerraformStack {
         namespaces: [...entry.namespaces],
         labels: entry.labels,
         annotationsIn: entry.annotationsIn,
+        dataIn: entry.dataIn,
         purpose: entry.purposes.join("; "),
       })),
       dependsOn: namespaces.map((ns) => ns.namespace),

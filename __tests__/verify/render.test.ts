@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { parseOptions } from "../../scripts/verify/main";
 import { convertTypedResource } from "../../scripts/verify/convert";
 import { renderKustomize, renderRelease } from "../../scripts/verify/render";
-import { resolveString, standIn } from "../../scripts/verify/terraform";
+import { resolveDeep, resolveString, standIn } from "../../scripts/verify/terraform";
 import { ensureTools } from "../../scripts/verify/tools";
 import { verifyState } from "../../scripts/verify/verify";
 import { UPSTREAM_DIR } from "../support/upstream";
@@ -241,6 +241,18 @@ describe("Terraform references", () => {
     expect(standIn("aws_db_instance", "Mlflow_Instance_ABCDEF12", "address", context)).toBe(
       "standin-mlflow-instance.standin.eu-west-1.rds.amazonaws.com",
     );
+  });
+
+  it("reads a copied Secret's data as unknown keys, plus the literal keys merged into it", () => {
+    const source = "data.kubernetes_secret_v1.HandMadeSecrets_mirror-source_0000AAAA.data";
+    expect(resolveDeep({ data: `\${${source}}` }, stack, context)).toEqual({ data: {} });
+    expect(
+      resolveDeep(
+        { data: `\${merge(${source}, {"url" = "https://git.example.com/a \\"b\\".git", "type" = "git"})}` },
+        stack,
+        context,
+      ),
+    ).toEqual({ data: { url: 'https://git.example.com/a "b".git', type: "git" } });
   });
 });
 

@@ -258,6 +258,12 @@ export interface ClusterTarget {
    * workload identity and the cloud secret store).
    */
   readonly handMadeSecretsNamespace?: string;
+  /**
+   * Git repositories Argo CD syncs from that need more than the public trust store and anonymous
+   * read access (on-prem: the organisation's mirror of the Kubeflow Pipelines manifests).
+   * Unset: none.
+   */
+  readonly gitRepositories?: readonly GitRepositoryAccess[];
   /** Components the Kubernetes distribution runs itself (RKE2 ships metrics-server). */
   readonly bundled: { readonly metricsServer: boolean };
   /** Cluster components Prometheus can scrape; managed control planes keep theirs out of reach. */
@@ -270,6 +276,21 @@ export interface ClusterTarget {
   readonly pullRequestDiffGroup?: string;
 }
 
+/** How Argo CD reaches one Git repository. */
+export interface GitRepositoryAccess {
+  /** The repository's https:// URL, as Applications name it. */
+  readonly url: string;
+  /**
+   * PEM of the CA certificate(s) that issued the repository server's certificate; Argo CD
+   * trusts them for that host only. Unset: the certificate is publicly trusted.
+   */
+  readonly caCertificate?: string;
+  /**
+   * Hand-made Secret (in `handMadeSecretsNamespace`) with `username` and `password`, copied into
+   * Argo CD's namespace as its repository Secret. Unset: anonymous read access.
+   */
+  readonly credentialsSecret?: string;
+}
 /** Which components of the cluster expose metrics to an in-cluster Prometheus. */
 export interface ScrapeableComponents {
   readonly controllerManager: boolean;
