@@ -79,6 +79,8 @@ export const MLFLOW_CLIENT = {
   userKey: "MLFLOW_TRACKING_USERNAME",
   passwordKey: "MLFLOW_TRACKING_PASSWORD",
   userName: "mlops-client",
+  // Training registers models and creates experiments; the model registration Job creates models.
+  creates: true,
 };
 /** MLflow's first admin (generated in the cluster). */
 const MLFLOW_ADMIN = {
@@ -810,6 +812,7 @@ function mlflowLogin(target: ClusterTarget, login: DirectoryLoginProps) {
     caMounts: mlflowIssuerCaMounts(login),
     usersDatabase,
     serverImage: MLFLOW_SERVER_IMAGE,
+    editorGroups: login.roles.editors,
   };
 }
 
