@@ -125,6 +125,9 @@ const job = (name: string): any =>
     (j) => j.metadata.name === "mlflow-service-accounts",
   );
 
+/** Each test starts python3 one or more times; a loaded machine needs more than jest's 5 s. */
+const PYTHON_TIMEOUT_MS = 30_000;
+
 describe.each(Object.keys(onPrem))("%s: the MLflow service-accounts Job's grants", (name) => {
   const container = job(name).spec.template.spec.container[0];
   const script: string = container.command[2];
@@ -174,43 +177,55 @@ describe.each(Object.keys(onPrem))("%s: the MLflow service-accounts Job's grants
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("gives the editors' groups and the workloads' user EDIT on every name, nobody else", async () => {
-    await run();
-    const expected = [
-      ...roles.editors.flatMap((group) => [`group-experiment ${group} EDIT`, `group-model ${group} EDIT`]),
-      "experiment user-of-mlflow-client EDIT",
-      "model user-of-mlflow-client EDIT",
-    ].sort();
-    expect(managed(state().grants)).toEqual(expected);
-    expect(state().grants).toHaveLength(expected.length);
-    // The metrics user is a service account too, and creates nothing.
-    expect(Object.keys(state().users).sort()).toEqual(["user-of-mlflow-client", "user-of-mlflow-metrics"]);
-    for (const viewers of roles.viewers) expect(JSON.stringify(state().grants)).not.toContain(viewers);
-  });
+  it(
+    "gives the editors' groups and the workloads' user EDIT on every name, nobody else",
+    async () => {
+      await run();
+      const expected = [
+        ...roles.editors.flatMap((group) => [`group-experiment ${group} EDIT`, `group-model ${group} EDIT`]),
+        "experiment user-of-mlflow-client EDIT",
+        "model user-of-mlflow-client EDIT",
+      ].sort();
+      expect(managed(state().grants)).toEqual(expected);
+      expect(state().grants).toHaveLength(expected.length);
+      // The metrics user is a service account too, and creates nothing.
+      expect(Object.keys(state().users).sort()).toEqual(["user-of-mlflow-client", "user-of-mlflow-metrics"]);
+      for (const viewers of roles.viewers) expect(JSON.stringify(state().grants)).not.toContain(viewers);
+    },
+    PYTHON_TIMEOUT_MS,
+  );
 
-  it("changes nothing when it runs again", async () => {
-    const before = state().grants;
-    const stdout = await run();
-    expect(stdout).not.toMatch(/granted|revoked/);
-    expect(state().grants).toEqual(before);
-  });
+  it(
+    "changes nothing when it runs again",
+    async () => {
+      const before = state().grants;
+      const stdout = await run();
+      expect(stdout).not.toMatch(/granted|revoked/);
+      expect(state().grants).toEqual(before);
+    },
+    PYTHON_TIMEOUT_MS,
+  );
 
-  it("takes the grants of its form from a group no longer among the editors, and leaves an admin's own", async () => {
-    const [dropped, ...kept] = roles.editors;
-    const withAdminGrant = state();
-    withAdminGrant.next += 1;
-    withAdminGrant.grants.push({
-      id: withAdminGrant.next,
-      kind: "group-experiment",
-      owner: dropped,
-      regex: "^shared/.*",
-      priority: 5,
-      permission: "READ",
-    });
-    writeFileSync(statePath, JSON.stringify(withAdminGrant));
-    const stdout = await run({ EDITOR_GROUPS: JSON.stringify(kept) });
-    expect(stdout).toContain(`revoked experiments from group ${dropped}`);
-    const left = state().grants.filter((g) => g.owner === dropped);
-    expect(left.map((g) => `${g.regex} ${g.priority} ${g.permission}`)).toEqual(["^shared/.* 5 READ"]);
-  });
+  it(
+    "takes the grants of its form from a group no longer among the editors, and leaves an admin's own",
+    async () => {
+      const [dropped, ...kept] = roles.editors;
+      const withAdminGrant = state();
+      withAdminGrant.next += 1;
+      withAdminGrant.grants.push({
+        id: withAdminGrant.next,
+        kind: "group-experiment",
+        owner: dropped,
+        regex: "^shared/.*",
+        priority: 5,
+        permission: "READ",
+      });
+      writeFileSync(statePath, JSON.stringify(withAdminGrant));
+      const stdout = await run({ EDITOR_GROUPS: JSON.stringify(kept) });
+      expect(stdout).toContain(`revoked experiments from group ${dropped}`);
+      const left = state().grants.filter((g) => g.owner === dropped);
+      expect(left.map((g) => `${g.regex} ${g.priority} ${g.permission}`)).toEqual(["^shared/.* 5 READ"]);
+    },
+    PYTHON_TIMEOUT_MS,
+  );
 });
