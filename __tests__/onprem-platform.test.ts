@@ -14,6 +14,7 @@ import { releaseFileSchema } from "../environments/release-schema";
 import { PlatformStack } from "../stacks/platform-stack";
 import { rancherClusterTarget } from "../stacks/targets/rancher-target";
 import { loadChartValues } from "../stacks/helm-values";
+import { MLFLOW_UPLOAD_LIMITS } from "../constructs/platform/mlflow";
 
 const environment = rancherEnvironmentSchema.parse(onPremTestInput);
 const staging = releaseFileSchema.parse(
@@ -167,5 +168,14 @@ describe("the platform stack on a Rancher cluster", () => {
     const api = policies.find((p) => p.metadata.name === "allow-egress-kubernetes-api");
     expect(api.spec.egress[0].ports).toEqual([{ port: "6443", protocol: "TCP" }]);
     expect(names).not.toContain("allow-egress-kubernetes-api-service");
+  });
+
+  it("lets uploads of model artifacts up to 5 GiB through ingress-nginx to MLflow, with matching timeouts", () => {
+    expect(valuesOf("mlflow").ingress.annotations).toMatchObject({
+      "nginx.ingress.kubernetes.io/proxy-body-size": "5120m",
+      "nginx.ingress.kubernetes.io/proxy-read-timeout": "600",
+      "nginx.ingress.kubernetes.io/proxy-send-timeout": "600",
+    });
+    expect(MLFLOW_UPLOAD_LIMITS).toEqual({ maxBodyMiB: 5120, timeoutSeconds: 600 });
   });
 });

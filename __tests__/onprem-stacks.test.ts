@@ -189,11 +189,18 @@ describe.each(NAMES)("%s: the Secrets the platform team makes by hand", (name) =
     expect(copiedTo(env.directory.bindPasswordSecret.name)).toEqual(["argocd"]);
     for (const receiver of env.platform.alerting.receivers)
       expect(copiedTo(`alert-receiver-${receiver.name}`)).toEqual(["monitoring"]);
+    const mirrorCredentials = env.platform.pipelines.manifestsRepositoryCredentialsSecret;
+    if (mirrorCredentials !== undefined) expect(copiedTo(mirrorCredentials)).toEqual(["argocd"]);
   });
 
   it("copy values by reference only, and label the bind password for Argo CD", () => {
     for (const copy of copies) {
-      expect(copy.data).toMatch(/^\$\{data\.kubernetes_secret_v1\.[^.]+\.data\}$/);
+      if (copy.metadata.labels["argocd.argoproj.io/secret-type"] === "repository") {
+        // Argo CD's repository Secret: the source's keys by reference, plus its public url and type.
+        expect(copy.data).toMatch(
+          /^\$\{merge\(data\.kubernetes_secret_v1\.[^.]+\.data, \{"url" = "https:\/\/[^"]+", "type" = "git"\}\)\}$/,
+        );
+      } else expect(copy.data).toMatch(/^\$\{data\.kubernetes_secret_v1\.[^.]+\.data\}$/);
       expect(copy.type).toMatch(/^\$\{data\.kubernetes_secret_v1\.[^.]+\.type\}$/);
     }
     const bind = copies.find((copy) => copy.metadata.name === env.directory.bindPasswordSecret.name);

@@ -408,6 +408,18 @@ describe("the ML platform", () => {
     ).toBeUndefined();
   });
 
+  it.each(ALL)(
+    "%s: MLflow's ingress (an ALB) carries no ingress-nginx size or timeout annotations",
+    (_name, json) => {
+      const annotations = parse(
+        Object.values<any>(json.resource.helm_release).find((r) => r.chart === "mlflow").values[0],
+      ).ingress.annotations;
+      expect(
+        Object.keys(annotations).filter((key) => key.startsWith("nginx.ingress.kubernetes.io/")),
+      ).toEqual([]);
+    },
+  );
+
   it.each(ALL)("%s: MLflow's bootstrap Jobs meet Pod Security restricted", (_name, json) => {
     for (const job of Object.values(resourcesOf(json, "kubernetes_job_v1"))) {
       const pod = job.spec.template.spec;
@@ -518,9 +530,6 @@ describe("the ML platform", () => {
     const [root, providers] = JSON.parse(launcher.patch);
     expect(root).toMatchObject({ op: "replace", path: "/data/defaultPipelineRoot" });
     expect(root.value).toMatch(/^s3:\/\/\$\{.*ArtifactsBucket.*\}\/pipelines$/);
-    const [namespace] = apps["kubeflow-pipelines-cluster-scoped"].source.kustomize.patches;
-    expect(namespace.target).toEqual({ kind: "Namespace", name: "kubeflow" });
-    expect(namespace.patch).toMatch(/^\$patch: delete\n/);
     expect(JSON.parse(providers.value).s3.default).toMatchObject({
       region: "eu-west-1",
       credentials: { fromEnv: true },

@@ -1,5 +1,6 @@
 import type { RancherEnvironmentInput } from "./rancher-schema";
 import { ORGANISATION_PROXY, onPremTest } from "./onprem-test";
+import { ORGANISATION_ROOT_CA } from "./organisation-ca";
 
 /**
  * On-prem production: the Rancher prod cluster on RHEL, with the GPU prod nodes. Protected:
@@ -52,7 +53,13 @@ export const onPremProd: RancherEnvironmentInput = {
     domain: "mlops.prod.example.com",
     namespaceQuota: { cpu: "32", memory: "128Gi" },
     monitoring: { retentionDays: 30, storageGib: 200 },
-    pipelines: { manifestsRepository: "https://git.example.com/mirrors/kubeflow-pipelines.git" },
+    pipelines: {
+      manifestsRepository: "https://git.example.com/mirrors/kubeflow-pipelines.git",
+      // The mirror's certificate comes from the organisation's CA.
+      manifestsRepositoryCaCertificate: ORGANISATION_ROOT_CA,
+      // Production's mirror serves only authenticated clients.
+      manifestsRepositoryCredentialsSecret: "kfp-mirror-read",
+    },
     alerting: {
       receivers: [
         { kind: "pagerduty", name: "on-call", severities: ["critical"], proxyUrl: ORGANISATION_PROXY },

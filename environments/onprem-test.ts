@@ -1,4 +1,5 @@
 import type { RancherEnvironmentInput } from "./rancher-schema";
+import { ORGANISATION_ROOT_CA } from "./organisation-ca";
 import { onPremChartRepositories } from "../constructs/platform/charts";
 
 /**
@@ -84,7 +85,11 @@ export const onPremTest: RancherEnvironmentInput = {
     namespaceQuota: { cpu: "12", memory: "48Gi" },
     monitoring: { retentionDays: 7, storageGib: 20 },
     // The clusters reach no internet: Argo CD reads the manifests from the organisation's mirror.
-    pipelines: { manifestsRepository: "https://git.example.com/mirrors/kubeflow-pipelines.git" },
+    pipelines: {
+      manifestsRepository: "https://git.example.com/mirrors/kubeflow-pipelines.git",
+      // The mirror's certificate comes from the organisation's CA.
+      manifestsRepositoryCaCertificate: ORGANISATION_ROOT_CA,
+    },
     // Slack and the heartbeat service are on the internet, reached through the organisation's proxy.
     alerting: {
       receivers: [

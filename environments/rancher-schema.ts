@@ -8,12 +8,14 @@ import { z } from "zod";
 import { isDistinguishedName, isLdapFilter } from "../constructs/platform/directory-login";
 import { overlaps, parseCidr } from "../constructs/lib/cidr";
 import { onPremChartRepositories } from "../constructs/platform/charts";
+import { parseCaBundle } from "../constructs/lib/certificates";
 import {
   ALERT_SEVERITIES,
   cidrSyntaxProblem,
   environmentNameSchema,
   heartbeatInterval,
   notificationUrl,
+  pipelinesShape,
   platformShape,
   protectionSchema,
   servingSchema,
@@ -130,6 +132,36 @@ const proxyUrl = notificationUrl("an HTTP proxy", "http://proxy.example.com:3128
  * an internal relay that forwards to Slack), `routing-key` (PagerDuty: the Events API v2
  * integration key) or `url` (webhook). The plan fails when the key is missing.
  */
+/** PEM of one or more CA certificates: public, so it lives in the environment file. */
+const caCertificates = (remedy: string) =>
+  z.string({ error: fix("must be the PEM text of CA certificates", remedy) }).superRefine((text, ctx) => {
+    const parsed = parseCaBundle(text);
+    if ("problem" in parsed) ctx.addIssue({ code: "custom", message: fix(parsed.problem, remedy) });
+  });
+
+/** Kubeflow Pipelines on-prem: the manifests come from the organisation's Git mirror. */
+const onPremPipelinesSchema = z
+  .strictObject({
+    ...pipelinesShape,
+    /**
+     * PEM of the CA certificate(s) that issued the mirror's server certificate, where it is not
+     * publicly trusted (a CA certificate is public: never its key). Argo CD trusts them for the
+     * mirror's host only (argocd-tls-certs-cm). @default none: the mirror's certificate is publicly trusted
+     */
+    manifestsRepositoryCaCertificate: caCertificates(
+      "paste the organisation CA's certificate, e.g. from `openssl s_client -showcerts -connect <mirror host>:443`",
+    ).optional(),
+    /**
+     * Existing Secret with `username` and `password` (an access token) Argo CD fetches the mirror
+     * with, where it needs credentials; copied into argocd as a repository Secret.
+     * @default none: anonymous read access
+     */
+    manifestsRepositoryCredentialsSecret: secretName(
+      "create it with the mirror's read-only username and password (or token)",
+    ).optional(),
+  })
+  .prefault({});
+
 const onPremReceiverSchema = z.discriminatedUnion(
   "kind",
   [
@@ -435,6 +467,7 @@ export const rancherEnvironmentSchema = z
       .prefault({}),
     platform: z.strictObject({
       ...platformShape,
+      pipelines: onPremPipelinesSchema,
       /**
        * Where Alertmanager sends alerts. Each receiver reads its credential from the Secret
        * `alert-receiver-<name>` made by hand in the state namespace, under the key its kind

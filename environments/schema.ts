@@ -650,6 +650,20 @@ const alertReceiverSchema = z.discriminatedUnion(
   { error: fix("kind must be slack, pagerduty or webhook", "set kind to one of the three") },
 );
 
+/** Kubeflow Pipelines settings every target shares (on-prem adds how Argo CD reaches its mirror). */
+export const pipelinesShape = {
+  /** Git repository of the Kubeflow Pipelines manifests (a mirror on-prem). @default upstream on GitHub */
+  manifestsRepository: z
+    .string()
+    .regex(/^https:\/\/\S+$/, {
+      error: fix(
+        "must be an https:// Git URL",
+        "use https://github.com/kubeflow/pipelines.git or your mirror",
+      ),
+    })
+    .default("https://github.com/kubeflow/pipelines.git"),
+};
+
 /** Platform settings every target shares (AWS adds its certificate and alert receivers). */
 export const platformShape = {
   /** Replicas, PodDisruptionBudgets and anti-affinity for every component that supports them. */
@@ -692,20 +706,7 @@ export const platformShape = {
       storageGib: wholeNumber("storageGib", 10, 16384, "give Prometheus 10 GiB or more").default(50),
     })
     .prefault({}),
-  pipelines: z
-    .strictObject({
-      /** Git repository of the Kubeflow Pipelines manifests (a mirror on-prem). @default upstream on GitHub */
-      manifestsRepository: z
-        .string()
-        .regex(/^https:\/\/\S+$/, {
-          error: fix(
-            "must be an https:// Git URL",
-            "use https://github.com/kubeflow/pipelines.git or your mirror",
-          ),
-        })
-        .default("https://github.com/kubeflow/pipelines.git"),
-    })
-    .prefault({}),
+  pipelines: z.strictObject(pipelinesShape).prefault({}),
 };
 
 const awsPlatformSchema = z.strictObject({

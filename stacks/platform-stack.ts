@@ -87,6 +87,8 @@ export const MLFLOW_CLIENT = {
   userKey: "MLFLOW_TRACKING_USERNAME",
   passwordKey: "MLFLOW_TRACKING_PASSWORD",
   userName: "mlops-client",
+  // Training registers models and creates experiments; the model registration Job creates models.
+  creates: true,
 };
 /** MLflow's first admin (generated in the cluster). */
 const MLFLOW_ADMIN = {
@@ -367,6 +369,7 @@ export class PlatformStack extends TerraformStack {
       },
       ingressTls: target.traffic.ingressTlsSecret !== undefined,
       login: login ? argoCdLoginValues(login) : undefined,
+      repositories: target.gitRepositories,
       dependsOn: [this.monitoring.release.release, ...operators.ready],
     });
     if (login) {
@@ -506,6 +509,7 @@ export class PlatformStack extends TerraformStack {
         purposes: string[];
         annotationsIn: Record<string, Record<string, string>>;
         requiredKeys: Set<string>;
+        dataIn: Record<string, Record<string, string>>;
       }
     >();
     const want = (
@@ -516,6 +520,7 @@ export class PlatformStack extends TerraformStack {
         labels?: Record<string, string>;
         annotationsIn?: Record<string, Record<string, string>>;
         requiredKeys?: readonly string[];
+        dataIn?: Record<string, Record<string, string>>;
       } = {},
     ) => {
       if (name === undefined) return;
@@ -525,11 +530,13 @@ export class PlatformStack extends TerraformStack {
         purposes: [],
         annotationsIn: {},
         requiredKeys: new Set(),
+        dataIn: {},
       };
       where.forEach((namespace) => entry.namespaces.add(namespace));
       Object.assign(entry.labels, extra.labels);
       Object.assign(entry.annotationsIn, extra.annotationsIn);
       extra.requiredKeys?.forEach((key) => entry.requiredKeys.add(key));
+      Object.assign(entry.dataIn, extra.dataIn);
       if (!entry.purposes.includes(purpose)) entry.purposes.push(purpose);
       wanted.set(name, entry);
     };
@@ -560,6 +567,13 @@ export class PlatformStack extends TerraformStack {
         "CA of the UIs' certificates (their servers call Dex)",
       );
     }
+    for (const repository of target.gitRepositories ?? [])
+      want(repository.credentialsSecret, [NS.argocd], `Argo CD's credentials for ${repository.url}`, {
+        // Argo CD v3.4.4 finds a repository's credentials in Secrets of its namespace labelled
+        // secret-type repository whose `url` is the repository's (util/db/repository_secrets.go).
+        labels: { "argocd.argoproj.io/secret-type": "repository" },
+        dataIn: { [NS.argocd]: { url: repository.url, type: "git" } },
+      });
     for (const receiver of receivers)
       if (receiver.secret === undefined)
         want(
@@ -577,6 +591,7 @@ export class PlatformStack extends TerraformStack {
         labels: entry.labels,
         annotationsIn: entry.annotationsIn,
         requiredKeys: [...entry.requiredKeys],
+        dataIn: entry.dataIn,
         purpose: entry.purposes.join("; "),
       })),
       dependsOn: namespaces.map((ns) => ns.namespace),
@@ -818,6 +833,7 @@ function mlflowLogin(target: ClusterTarget, login: DirectoryLoginProps) {
     caMounts: mlflowIssuerCaMounts(login),
     usersDatabase,
     serverImage: MLFLOW_SERVER_IMAGE,
+    editorGroups: login.roles.editors,
   };
 }
 

@@ -170,6 +170,21 @@ describe("values and objects", () => {
     ]);
   });
 
+  it("MLflow: every role group logs in, only admins administer, and creating needs a grant", () => {
+    const values = mlflowLoginValues(mlflowProps) as any;
+    expect(values.oidcAuth.groupName).toEqual([
+      "MLOps Admins",
+      "MLOps Engineers",
+      "Data Scientists",
+      "MLOps Viewers",
+    ]);
+    expect(values.oidcAuth.adminGroupName).toEqual(["MLOps Admins"]);
+    // mlflow-oidc-auth 7.6.0: with creation restricted, a name no regex grant matches falls back
+    // to the default permission, which must not reach EDIT (READ: viewers read, create nothing).
+    expect(values.extraEnvVars.RESTRICT_RESOURCE_CREATION).toBe("true");
+    expect(values.oidcAuth.defaultPermission).toBe("READ");
+  });
+
   it("maps AD groups to Grafana roles, most privileged first, and nothing else", () => {
     expect(grafanaRolePath(props.roles)).toBe(
       "(contains(groups[*], 'MLOps Admins')) && 'Admin' || " +
@@ -315,7 +330,7 @@ describe("Kubeflow Pipelines login proxy", () => {
     for (const object of objects) expect((object as any).metadata.namespace).toBe("kubeflow");
   });
 
-  it("signs in at Dex as its own client and lets only the role groups in", () => {
+  it("signs in at Dex as its own client and lets only admins and editors in", () => {
     expect(container.image).toBe("quay.io/oauth2-proxy/oauth2-proxy:v7.15.4");
     expect(container.args).toEqual(
       expect.arrayContaining([
@@ -326,11 +341,17 @@ describe("Kubeflow Pipelines login proxy", () => {
         "--allowed-group=MLOps Admins",
         "--allowed-group=MLOps Engineers",
         "--allowed-group=Data Scientists",
-        "--allowed-group=MLOps Viewers",
         "--cookie-secure=true",
         "--provider-ca-file=/etc/ssl/issuer-ca/ca.crt",
       ]),
     );
+    // KFP 2.17.0 standalone authorizes nothing: whoever reaches the UI can write, so viewers stay out.
+    const allowed = container.args.filter((arg: string) => arg.startsWith("--allowed-group="));
+    expect(allowed).toEqual([
+      "--allowed-group=MLOps Admins",
+      "--allowed-group=MLOps Engineers",
+      "--allowed-group=Data Scientists",
+    ]);
     const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.valueFrom.secretKeyRef]));
     expect(env).toEqual({
       OAUTH2_PROXY_CLIENT_ID: { name: LOGIN_CLIENTS.pipelines.secretName, key: CLIENT_ID_KEY },

@@ -25,17 +25,10 @@ describe("GpuOperator values", () => {
     });
   });
 
-  it("configures the toolkit for RKE2's containerd", () => {
+  it("gives the toolkit RKE2's containerd socket only, leaving RKE2 its own config", () => {
     expect(values.toolkit).toEqual({
       enabled: true,
-      env: [
-        { name: "CONTAINERD_CONFIG", value: "/var/lib/rancher/rke2/agent/etc/containerd/config.toml.tmpl" },
-        {
-          name: "RUNTIME_CONFIG_SOURCE",
-          value: "file=/var/lib/rancher/rke2/agent/etc/containerd/config.toml",
-        },
-        { name: "CONTAINERD_SOCKET", value: "/run/k3s/containerd/containerd.sock" },
-      ],
+      env: [{ name: "CONTAINERD_SOCKET", value: "/run/k3s/containerd/containerd.sock" }],
     });
     expect(values.operator.runtimeClass).toBe("nvidia");
   });

@@ -49,6 +49,7 @@ function inClusterTarget(overrides: Partial<ClusterTarget> = {}): ClusterTarget 
       ingressAnnotations: () => ({}),
       loadBalancerServiceAnnotations: () => ({}),
       healthCheckAnnotations: () => ({}),
+      largeRequestAnnotations: () => ({}),
       tls: true,
       sourceCidrs: ["10.60.0.0/24"],
       servingExposure: "ingress",

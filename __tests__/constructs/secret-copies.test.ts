@@ -62,6 +62,31 @@ describe("SecretCopies", () => {
     expect(bind.metadata.annotations["mlops-platform/copied-from"]).toBe("terraform-state/ad-bind");
   });
 
+  it("adds public keys to the copy in the namespace named, after the source's keys", () => {
+    const merged = synth(
+      (stack) =>
+        new SecretCopies(stack, "Copies", {
+          sourceNamespace: "terraform-state",
+          copies: [
+            {
+              name: "mirror-read",
+              namespaces: ["argocd", "kubeflow"],
+              dataIn: { argocd: { url: "https://git.example.com/kfp.git", type: "git" } },
+              purpose: "Argo CD's credentials for the mirror",
+            },
+          ],
+        }),
+    );
+    const copies = Object.values<any>(merged.resource.kubernetes_secret_v1);
+    const sourceId = Object.keys(merged.data.kubernetes_secret_v1)[0];
+    const inArgo = copies.find((s) => s.metadata.namespace === "argocd");
+    expect(inArgo.data).toBe(
+      `\${merge(data.kubernetes_secret_v1.${sourceId}.data, {"url" = "https://git.example.com/kfp.git", "type" = "git"})}`,
+    );
+    const elsewhere = copies.find((s) => s.metadata.namespace === "kubeflow");
+    expect(elsewhere.data).toBe(`\${data.kubernetes_secret_v1.${sourceId}.data}`);
+  });
+
   it("refuses a Secret listed twice", () => {
     expect(() =>
       synth(

@@ -51,16 +51,26 @@ rendered("gpu-operator v26.7.0 with GpuOperator's values", () => {
     expect(validate(named(preinstalled, "ClusterPolicy", "cluster-policy"))).toEqual([]);
   });
 
-  it("the ClusterPolicy gives the toolkit RKE2's containerd paths and the nvidia runtime class", () => {
-    const spec = named(objects, "ClusterPolicy", "cluster-policy").spec;
-    expect(spec.toolkit.enabled).toBe(true);
-    expect(Object.fromEntries(spec.toolkit.env.map((e: any) => [e.name, e.value]))).toEqual({
-      CONTAINERD_CONFIG: RKE2_CONTAINERD.configTemplate,
-      RUNTIME_CONFIG_SOURCE: `file=${RKE2_CONTAINERD.config}`,
-      CONTAINERD_SOCKET: RKE2_CONTAINERD.socket,
-    });
-    expect(spec.operator.runtimeClass).toBe("nvidia");
-    expect(spec.psa.enabled).toBe(false);
+  it("the ClusterPolicy gives the toolkit RKE2's containerd socket only, as RKE2 documents, and the nvidia runtime class", () => {
+    for (const rendered of [objects, preinstalled]) {
+      const spec = named(rendered, "ClusterPolicy", "cluster-policy").spec;
+      expect(spec.toolkit.enabled).toBe(true);
+      expect(spec.toolkit.env).toEqual([{ name: "CONTAINERD_SOCKET", value: RKE2_CONTAINERD.socket }]);
+      // Nothing hands the toolkit RKE2's own containerd config or its template to rewrite: the
+      // variables the toolkit (nvidia-ctk-installer v1.20.0) and the operator read for it are unset.
+      const names = spec.toolkit.env.map((e: any) => e.name);
+      for (const variable of [
+        "CONTAINERD_CONFIG",
+        "RUNTIME_CONFIG",
+        "RUNTIME_CONFIG_SOURCE",
+        "RUNTIME_CONFIG_SOURCES",
+        "RUNTIME_DROP_IN_CONFIG",
+      ])
+        expect(names).not.toContain(variable);
+      expect(JSON.stringify(spec)).not.toContain(RKE2_CONTAINERD.config.replace(/config\.toml$/, ""));
+      expect(spec.operator.runtimeClass).toBe("nvidia");
+      expect(spec.psa.enabled).toBe(false);
+    }
   });
 
   it("the driver is enabled with the container driver and disabled with a preinstalled one", () => {

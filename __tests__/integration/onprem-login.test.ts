@@ -84,6 +84,10 @@ describeWithUpstream("__tests__/integration/onprem-login.test.ts", "rendered log
       expect(env.OIDC_CLIENT_SECRET).toEqual({
         secretKeyRef: { name: "oidc-client-mlflow", key: "client-secret" },
       });
+      // Creating needs an EDIT grant on the name; the fallback for everyone else reads only.
+      expect(env.RESTRICT_RESOURCE_CREATION).toBe("true");
+      expect(env.DEFAULT_MLFLOW_PERMISSION).toBe("READ");
+      expect(server.env.filter((e: any) => e.name === "RESTRICT_RESOURCE_CREATION")).toHaveLength(1);
     });
   },
 );

@@ -238,6 +238,14 @@ suite("the platform as rendered from the pinned charts", () => {
         expect.stringMatching(/^[a-z-]+-platform kubernetes_namespace_v1/),
       ]);
     });
+
+    it.each(["dev", "prod"])("%s: the Kubeflow Pipelines builds emit no Namespace", (env) => {
+      const built = states[env].objects.filter((o) => / Application kubeflow-pipelines/.test(o.source));
+      expect(built.length).toBeGreaterThan(0);
+      expect(built.filter((o) => o.object.kind === "Namespace").map((o) => o.object.metadata.name)).toEqual(
+        [],
+      );
+    });
   });
 
   describe("container defaults and quotas", () => {

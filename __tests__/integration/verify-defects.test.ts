@@ -3,9 +3,13 @@
  * environment's real cluster state, and shows verify reports each. Needs the pinned charts,
  * CRDs and Kubeflow Pipelines manifests; without them the test says so and skips.
  */
+import { join } from "node:path";
 import type { KubernetesObject } from "../../scripts/verify/convert";
+import { renderKustomize } from "../../scripts/verify/render";
+import { ensureTools } from "../../scripts/verify/tools";
+import { UPSTREAM_DIR } from "../support/upstream";
 import { RULES } from "../../scripts/verify/rules";
-import type { ClusterState } from "../../scripts/verify/state";
+import { CLUSTER_SCOPED_KINDS, type ClusterState } from "../../scripts/verify/state";
 import { calledWebhooks, catalogued, unselectedPods } from "../support/webhook-catalog";
 import { verifyState } from "../../scripts/verify/verify";
 import {
@@ -20,7 +24,7 @@ interface Defect {
   readonly rule: string;
   /** Text the finding must contain. */
   readonly reported: string;
-  apply(state: ClusterState): void;
+  apply(state: ClusterState): void | Promise<void>;
 }
 
 function find(
@@ -41,6 +45,39 @@ function find(
 }
 
 type Loose = any;
+
+/**
+ * Replaces what an Argo CD Application built in the state by a build of the same source with
+ * changed kustomize patches, as verify's collector builds it.
+ */
+async function rebuildApplication(
+  state: ClusterState,
+  name: string,
+  change: (patches: readonly unknown[]) => unknown[],
+): Promise<void> {
+  const application = find(state, "Application", "argocd", name) as Loose;
+  const source = application.spec.source;
+  const built = state.objects.filter((o) => o.source.includes(` Application ${name} (`));
+  if (built.length === 0) throw new Error(`nothing in the dev state comes from Application ${name}`);
+  const where = built[0].source;
+  const result = await renderKustomize(ensureTools(), {
+    root: join(UPSTREAM_DIR!, `kubeflow-pipelines-${source.targetRevision}`),
+    path: source.path,
+    patches: change(source.kustomize?.patches ?? []),
+    images: source.kustomize?.images ?? [],
+  });
+  if (!result.ok) throw new Error(result.problem);
+  for (const object of built) state.objects.splice(state.objects.indexOf(object), 1);
+  for (const object of result.objects) {
+    const namespaced = !CLUSTER_SCOPED_KINDS.has(object.kind);
+    state.objects.push({
+      object: namespaced
+        ? { ...object, metadata: { ...object.metadata, namespace: object.metadata.namespace ?? "kubeflow" } }
+        : object,
+      source: where,
+    });
+  }
+}
 
 const servingPod = (state: ClusterState): Loose =>
   (find(state, "Deployment", "mlops", "mlops-serving").spec as Loose).template.spec;
@@ -107,16 +144,21 @@ const DEFECTS: readonly Defect[] = [
     },
   },
   {
-    name: "a namespace with two owners (the platform and the Kubeflow Pipelines manifests)",
+    // The patch the platform once shipped: it names the Namespace as the finished build does,
+    // but Argo CD runs it inside the upstream kustomization, where the name is still a
+    // placeholder, so the build still emits the Namespace.
+    name: "a Namespace the Kubeflow Pipelines build still emits (a delete patch targeting it by name)",
     rule: "ownership",
-    reported: "Namespace kubeflow [ownership] is also created by dev-platform kubernetes_namespace_v1",
-    apply: (s) => {
-      const namespace = structuredClone(find(s, "Namespace", undefined, "kubeflow"));
-      s.objects.push({
-        object: namespace,
-        source: "dev-platform helm_release argocd-apps Application kubeflow-pipelines",
-      });
-    },
+    reported:
+      "Namespace kubeflow [ownership] is emitted by the Argo CD Application's build and also created by dev-platform kubernetes_namespace_v1",
+    apply: (s) =>
+      rebuildApplication(s, "kubeflow-pipelines-cluster-scoped", (patches) => [
+        ...patches.filter((p) => (p as Loose).target?.kind !== "Namespace"),
+        {
+          target: { kind: "Namespace", name: "kubeflow" },
+          patch: "$patch: delete\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: kubeflow",
+        },
+      ]),
   },
   {
     name: "a restricted-PSA violation (no seccomp profile)",
@@ -255,9 +297,9 @@ describeWithPinnedState("__tests__/integration/verify-defects.test.ts")(
       expect(unselectedPods(baseline, "eks")).toEqual([]);
     });
 
-    it.each(DEFECTS.map((d) => [d.name, d] as const))("reports %s", (_name, defect) => {
+    it.each(DEFECTS.map((d) => [d.name, d] as const))("reports %s", async (_name, defect) => {
       const state = structuredClone(baseline);
-      defect.apply(state);
+      await defect.apply(state);
       expect(added(state, defect.rule)).toEqual(
         expect.arrayContaining([expect.stringContaining(defect.reported)]),
       );

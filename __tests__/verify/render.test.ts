@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { parseOptions } from "../../scripts/verify/main";
 import { convertTypedResource } from "../../scripts/verify/convert";
 import { renderKustomize, renderRelease } from "../../scripts/verify/render";
-import { resolveString, standIn } from "../../scripts/verify/terraform";
+import { resolveDeep, resolveString, standIn } from "../../scripts/verify/terraform";
 import { ensureTools } from "../../scripts/verify/tools";
 import { verifyState } from "../../scripts/verify/verify";
 import { UPSTREAM_DIR } from "../support/upstream";
@@ -81,6 +81,30 @@ if (!UPSTREAM_DIR)
         true,
       );
     },
+  );
+
+  (kfp && existsSync(kfp) ? it : it.skip)(
+    "applies an Application's patches inside the upstream kustomization, before its replacements, as Argo CD does",
+    async () => {
+      const remove = (target: Record<string, string>) => ({
+        target,
+        patch: "$patch: delete\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: kubeflow",
+      });
+      const namespaces = async (patches: unknown[]) => {
+        const result = await renderKustomize(tools, {
+          root: kfp!,
+          path: "manifests/kustomize/cluster-scoped-resources",
+          patches,
+        });
+        if (!result.ok) throw new Error(result.problem);
+        return result.objects.filter((o) => o.kind === "Namespace").map((o) => o.metadata.name);
+      };
+      // While patches run the upstream Namespace is still named $(kfp-cluster-scoped-namespace).
+      expect(await namespaces([])).toEqual(["kubeflow"]);
+      expect(await namespaces([remove({ kind: "Namespace", name: "kubeflow" })])).toEqual(["kubeflow"]);
+      expect(await namespaces([remove({ kind: "Namespace" })])).toEqual([]);
+    },
+    60_000,
   );
 });
 
@@ -217,6 +241,18 @@ describe("Terraform references", () => {
     expect(standIn("aws_db_instance", "Mlflow_Instance_ABCDEF12", "address", context)).toBe(
       "standin-mlflow-instance.standin.eu-west-1.rds.amazonaws.com",
     );
+  });
+
+  it("reads a copied Secret's data as unknown keys, plus the literal keys merged into it", () => {
+    const source = "data.kubernetes_secret_v1.HandMadeSecrets_mirror-source_0000AAAA.data";
+    expect(resolveDeep({ data: `\${${source}}` }, stack, context)).toEqual({ data: {} });
+    expect(
+      resolveDeep(
+        { data: `\${merge(${source}, {"url" = "https://git.example.com/a \\"b\\".git", "type" = "git"})}` },
+        stack,
+        context,
+      ),
+    ).toEqual({ data: { url: 'https://git.example.com/a "b".git', type: "git" } });
   });
 });
 

@@ -145,14 +145,24 @@ describe("ownership", () => {
   });
 
   it("reports an object two owners create", () => {
+    const state = stateOf([deployment("apps", "web")]);
+    state.objects.push({ object: deployment("apps", "web"), source: "dev-platform helm_release other" });
+    expect(messages(run(ownershipRule, state))).toEqual([
+      "Deployment apps/web: is also created by fixture: two owners overwrite each other",
+    ]);
+  });
+
+  it("reports a Namespace an Argo CD Application's build emits, with the kustomize fix", () => {
     const state = stateOf([namespace("kubeflow")]);
     state.objects.push({
       object: namespace("kubeflow"),
-      source: "dev-platform Application kubeflow-pipelines",
+      source: "dev-platform helm_release argocd-apps Application kubeflow-pipelines (manifests/kustomize)",
     });
-    expect(messages(run(ownershipRule, state))).toEqual([
-      "Namespace kubeflow: is also created by fixture: two owners overwrite each other",
+    const findings = run(ownershipRule, state);
+    expect(messages(findings)).toEqual([
+      "Namespace kubeflow: is emitted by the Argo CD Application's build and also created by fixture: deleting the Application deletes the namespace and everything in it",
     ]);
+    expect(findings[0].fix).toContain("$patch: delete");
   });
 });
 

@@ -3,6 +3,7 @@ import type { ITerraformDependable } from "cdktf";
 import type { ChartCatalog } from "./chart-catalog";
 import type { PlatformRelease } from "./helm-release";
 import { mergeValues, type HelmValues } from "../lib/values";
+import type { GitRepositoryAccess } from "./cluster-target";
 
 /** An Argo CD Application, as the `argocd-apps` chart takes it. */
 export interface ArgoApplication {
@@ -29,7 +30,46 @@ export interface ArgoCdProps {
    * clients, RBAC by group, the local admin off when asked. Unset: the local admin only.
    */
   readonly login?: HelmValues;
+  /**
+   * Git repositories whose server certificate Argo CD must verify against a CA of their own
+   * (`repositoryTlsCertificates`); their credentials are Secrets, never values. @default none
+   */
+  readonly repositories?: readonly GitRepositoryAccess[];
   readonly dependsOn?: ITerraformDependable[];
+}
+
+/** A ConfigMap data key (argocd-tls-certs-cm is keyed by host name). */
+const CONFIG_MAP_KEY = /^[-._a-zA-Z0-9]+$/;
+
+/**
+ * argocd-tls-certs-cm's data: per repository host, the PEM CA certificates Argo CD v3.4.4 trusts
+ * for it. The repo server mounts the ConfigMap at /app/config/tls and, for an https:// repository,
+ * looks for a file named after the URL's host with the port cut off (`util/cert/cert.go`,
+ * GetCertificateForConnect and GetCertBundlePathForRepository): its own HTTP client verifies
+ * against those certificates only, and the git CLI gets them as GIT_SSL_CAINFO
+ * (`util/git/client.go`). The host is taken as the URL writes it, since Argo CD does not
+ * lower-case it.
+ */
+export function repositoryTlsCertificates(
+  repositories: readonly GitRepositoryAccess[],
+): Record<string, string> {
+  const certificates: Record<string, string> = {};
+  for (const repository of repositories) {
+    if (repository.caCertificate === undefined) continue;
+    const host = /^https:\/\/(?:[^/@]*@)?([^/:?#[\]]+)(?::\d+)?(?:[/?#]|$)/.exec(repository.url)?.[1];
+    if (host === undefined || !CONFIG_MAP_KEY.test(host)) {
+      throw new Error(
+        `ArgoCd: repository ${JSON.stringify(repository.url)} has no host name Argo CD can key its CA by; allowed is an https:// URL with a DNS name or IPv4 address as host. Fix: name the repository by its DNS name`,
+      );
+    }
+    const known = certificates[host];
+    // Two repositories on one host share the file: every distinct CA goes into it.
+    certificates[host] =
+      known === undefined || known.includes(repository.caCertificate)
+        ? (known ?? repository.caCertificate)
+        : known + repository.caCertificate;
+  }
+  return certificates;
 }
 
 /**
@@ -48,6 +88,7 @@ export class ArgoCd extends Construct {
     const ha = props.highAvailability;
     const replicas = ha ? 2 : 1;
     const pdb = { enabled: ha, minAvailable: 1 };
+    const certificates = repositoryTlsCertificates(props.repositories ?? []);
     this.release = props.charts.install(this, "ArgoCd", {
       chart: "argo-cd",
       namespace: props.namespace,
@@ -59,6 +100,7 @@ export class ArgoCd extends Construct {
             // TLS ends at the load balancer; the server answers plain HTTP inside the cluster.
             params: { "server.insecure": true },
             secret: { createSecret: true },
+            ...(Object.keys(certificates).length > 0 ? { tls: { certificates } } : {}),
           },
           "redis-ha": { enabled: ha },
           // One application controller (sharding is not worth it at this size). A PDB on a single

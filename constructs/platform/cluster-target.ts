@@ -110,6 +110,14 @@ export interface RequiredImage {
   readonly source: string;
 }
 
+/** What one Ingress's requests need beyond an entry's defaults. */
+export interface RequestLimits {
+  /** Largest request body, in MiB. */
+  readonly maxBodyMiB: number;
+  /** Seconds the entry waits between two reads or two writes to the backend. */
+  readonly timeoutSeconds: number;
+}
+
 /** How traffic from outside the cluster reaches Services and Ingresses. */
 export interface TrafficEntry {
   /** Ingress class of the platform's UIs and APIs. */
@@ -120,6 +128,12 @@ export interface TrafficEntry {
   loadBalancerServiceAnnotations(exposure: "internal" | "public"): Record<string, string>;
   /** Annotations that make the load balancer in front of an Ingress probe `path` ({} where it cannot be set). */
   healthCheckAnnotations(path: string): Record<string, string>;
+  /**
+   * Annotations that let an Ingress of that class pass request bodies up to `maxBodyMiB` and
+   * wait `timeoutSeconds` between reads and writes to the backend ({} where the entry has no
+   * such limit).
+   */
+  largeRequestAnnotations(limits: RequestLimits): Record<string, string>;
   /** True when browsers reach the UIs over HTTPS (TLS ends at the load balancer or the ingress). */
   readonly tls: boolean;
   /**
@@ -264,6 +278,12 @@ export interface ClusterTarget {
    * workload identity and the cloud secret store).
    */
   readonly handMadeSecretsNamespace?: string;
+  /**
+   * Git repositories Argo CD syncs from that need more than the public trust store and anonymous
+   * read access (on-prem: the organisation's mirror of the Kubeflow Pipelines manifests).
+   * Unset: none.
+   */
+  readonly gitRepositories?: readonly GitRepositoryAccess[];
   /** Components the Kubernetes distribution runs itself (RKE2 ships metrics-server). */
   readonly bundled: { readonly metricsServer: boolean };
   /** Cluster components Prometheus can scrape; managed control planes keep theirs out of reach. */
@@ -276,6 +296,21 @@ export interface ClusterTarget {
   readonly pullRequestDiffGroup?: string;
 }
 
+/** How Argo CD reaches one Git repository. */
+export interface GitRepositoryAccess {
+  /** The repository's https:// URL, as Applications name it. */
+  readonly url: string;
+  /**
+   * PEM of the CA certificate(s) that issued the repository server's certificate; Argo CD
+   * trusts them for that host only. Unset: the certificate is publicly trusted.
+   */
+  readonly caCertificate?: string;
+  /**
+   * Hand-made Secret (in `handMadeSecretsNamespace`) with `username` and `password`, copied into
+   * Argo CD's namespace as its repository Secret. Unset: anonymous read access.
+   */
+  readonly credentialsSecret?: string;
+}
 /** Which components of the cluster expose metrics to an in-cluster Prometheus. */
 export interface ScrapeableComponents {
   readonly controllerManager: boolean;

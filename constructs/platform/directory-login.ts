@@ -567,6 +567,12 @@ export function grafanaLoginValues(props: DirectoryLoginProps): HelmValues {
  * chart's default image `burakince/mlflow` installs) instead of basic auth. Members of the role
  * groups may log in, admins manage everything, the others read by default and get more through
  * the plugin's group permissions. Basic auth and oidcAuth cannot both be on (the chart fails).
+ *
+ * Creating is restricted (mlflow-oidc-auth 7.6.0, RESTRICT_RESOURCE_CREATION): a new experiment
+ * or registered model needs EDIT on its name from a name-regex or group-regex grant, else the
+ * default permission, READ, which cannot create. Viewers therefore create nothing; admins pass
+ * every check (before_request_hook returns before the validators); the editors' groups and the
+ * workloads' user get their EDIT grants from the MLflow construct's service-accounts Job.
  */
 export function mlflowLoginValues(props: MlflowLoginProps): HelmValues {
   validate(props);
@@ -620,6 +626,8 @@ export function mlflowLoginValues(props: MlflowLoginProps): HelmValues {
     // Tokens must come from this issuer.
     extraEnvVars: {
       OIDC_ISSUER: issuer,
+      // Off by default in the plugin (anyone logged in creates); "true" is what its get_bool reads.
+      RESTRICT_RESOURCE_CREATION: "true",
       ...(props.issuerCaSecret
         ? {
             REQUESTS_CA_BUNDLE: `${ISSUER_CA_DIR}/${props.issuerCaSecret.key}`,
@@ -656,7 +664,11 @@ export function mlflowIssuerCaMounts(props: DirectoryLoginProps): {
 /**
  * oauth2-proxy in front of the KFP UI, which has no login of its own: a Deployment
  * (Pod Security restricted, resources set), its Service and the Ingress of the pipelines host.
- * Members of the role groups get in; KFP itself (single-user mode) does not distinguish them.
+ * Only admins and editors get in. Kubeflow Pipelines 2.17.0 standalone has no read-only access:
+ * its API server authorizes nothing unless MULTIUSER is set (ResourceManager.IsAuthorized), which
+ * the standalone manifests leave unset and which needs Kubeflow's profiles, and the UI's only
+ * authorization switch (ENABLE_AUTHZ) is for that multi-user mode. Whoever reaches the UI can
+ * upload and delete pipelines and start and delete runs, so viewers are not let in.
  */
 export function pipelinesLogin(props: PipelinesLoginProps): { objects: Record<string, unknown>[] } {
   validate(props);
@@ -677,7 +689,7 @@ export function pipelinesLogin(props: PipelinesLoginProps): { objects: Record<st
     "app.kubernetes.io/name": PIPELINES_LOGIN_NAME,
     "app.kubernetes.io/part-of": "kubeflow-pipelines",
   };
-  const { admins, editors, viewers } = props.roles;
+  const { admins, editors } = props.roles;
   const ca = props.issuerCaSecret;
   const fromSecret = (name: string, secret: string, key: string) => ({
     name,
@@ -716,7 +728,7 @@ export function pipelinesLogin(props: PipelinesLoginProps): { objects: Record<st
                 `--http-address=0.0.0.0:${PIPELINES_LOGIN_PORT}`,
                 "--scope=openid profile email groups",
                 "--oidc-groups-claim=groups",
-                ...[...admins, ...editors, ...viewers].map((group) => `--allowed-group=${group}`),
+                ...[...admins, ...editors].map((group) => `--allowed-group=${group}`),
                 "--email-domain=*",
                 "--code-challenge-method=S256",
                 "--cookie-secure=true",

@@ -11,9 +11,12 @@ import type { PlatformRelease } from "./helm-release";
 import type { ContainerResources } from "../lib/workload-defaults";
 import type { HelmValues } from "../lib/values";
 
-/** RKE2's containerd: the template RKE2 renders `config.toml` from, the rendered file and the socket. */
+/**
+ * RKE2's containerd: its socket, and the config RKE2 itself renders on every start (RKE2 adds
+ * the `nvidia` runtimes it finds under `/usr/local/nvidia/toolkit`, where the toolkit installs
+ * them). Nothing of the platform writes that config or its template.
+ */
 export const RKE2_CONTAINERD = {
-  configTemplate: "/var/lib/rancher/rke2/agent/etc/containerd/config.toml.tmpl",
   config: "/var/lib/rancher/rke2/agent/etc/containerd/config.toml",
   socket: "/run/k3s/containerd/containerd.sock",
 } as const;
@@ -170,13 +173,14 @@ export function gpuOperatorValues(props: GpuOperatorProps): HelmValues {
     driver: { enabled: props.driver === "container" },
     toolkit: {
       enabled: true,
-      env: [
-        // The toolkit writes RKE2's template (RKE2 renders config.toml from it on restart),
-        // starting from the config RKE2 rendered, and restarts containerd through its socket.
-        { name: "CONTAINERD_CONFIG", value: RKE2_CONTAINERD.configTemplate },
-        { name: "RUNTIME_CONFIG_SOURCE", value: `file=${RKE2_CONTAINERD.config}` },
-        { name: "CONTAINERD_SOCKET", value: RKE2_CONTAINERD.socket },
-      ],
+      // As RKE2 documents for the GPU Operator (docs.rke2.io, "Deploy NVIDIA operator"): the
+      // socket only. The toolkit installs its runtimes under /usr/local/nvidia/toolkit and
+      // RKE2 picks them up into the containerd config it renders itself on every start. A
+      // `config.toml.tmpl` written by the toolkit would freeze a copy of RKE2's config, which
+      // breaks nodes after a reboot or an RKE2 upgrade (NVIDIA/gpu-operator#992,
+      // rancher/rke2#8752). Without CONTAINERD_CONFIG the operator (v26.7.0
+      // getRuntimeConfigFiles) points the toolkit at /etc/containerd, which RKE2 does not read.
+      env: [{ name: "CONTAINERD_SOCKET", value: RKE2_CONTAINERD.socket }],
     },
     daemonsets: { tolerations: gpuTolerations },
     dcgmExporter: {

@@ -89,9 +89,13 @@ export function kubeflowPipelinesApplications(
       patches: [
         {
           // The platform creates the namespace with its guard rails (Pod Security, quota,
-          // network policies); left in, Argo CD would own it too, relabel it and, on a prune,
-          // delete it with everything in it.
-          target: { kind: "Namespace", name: props.namespace },
+          // network policies); left in, Argo CD would own it too, relabel it and, on a prune or
+          // when the Application is deleted, delete it with everything in it. Argo CD appends
+          // these patches to the upstream kustomization itself, where they run before its
+          // replacements: the Namespace is still named `$(kfp-cluster-scoped-namespace)` then,
+          // so a target by name matches nothing. Every Namespace of this build goes: the
+          // platform owns all namespaces.
+          target: { kind: "Namespace" },
           patch: [
             "$patch: delete",
             "apiVersion: v1",

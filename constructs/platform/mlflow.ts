@@ -20,6 +20,12 @@ export interface MlflowUserSecret {
   readonly secretName: string;
   readonly userKey: string;
   readonly passwordKey: string;
+  /**
+   * The account creates experiments and registered models (the workloads' user). Under the
+   * directory login, where creating needs EDIT on the new name, it is granted EDIT on every
+   * name. @default false
+   */
+  readonly creates?: boolean;
 }
 
 export interface MlflowProps {
@@ -92,6 +98,11 @@ export interface MlflowLogin {
   };
   /** The image the chart runs the server with (it carries the plugin), e.g. `burakince/mlflow:3.15.1`. */
   readonly serverImage: string;
+  /**
+   * AD groups of the editors: with resource creation restricted (`mlflowLoginValues`), each is
+   * granted EDIT on every experiment and registered model name, which creating needs.
+   */
+  readonly editorGroups: readonly string[];
 }
 
 /** In-cluster tracking URI of the MLflow release `mlflow` in `namespace` (Service port 80). */
@@ -109,6 +120,15 @@ function fromSecret(name: string, secret: string, key: string) {
 
 /** Directory `--expose-prometheus` keeps its multiprocess metrics in (an emptyDir: the root is read-only). */
 export const MLFLOW_METRICS_DIRECTORY = "/mlflow/metrics";
+
+/**
+ * What one artifact upload through the server may need from the entry: 5 GiB, the largest
+ * object S3 (and S3-compatible stores) take in one PUT, which is how a client sends one file
+ * to the server's artifact proxy; larger models need multipart uploads
+ * (`MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD`). Ten minutes between two reads or writes covers
+ * the server writing a large file through to the store before it answers.
+ */
+export const MLFLOW_UPLOAD_LIMITS = { maxBodyMiB: 5120, timeoutSeconds: 600 } as const;
 
 /**
  * Creates (or re-keys) MLflow's database user from the admin's session and hands it the
@@ -252,6 +272,8 @@ export class Mlflow extends Construct {
               ...target.traffic.ingressAnnotations(props.exposure),
               // `/` answers 401 (basic auth) and 403 (host check) to a load balancer.
               ...props.healthCheckAnnotations,
+              // Artifacts (models) are uploaded through the server, one request per file.
+              ...target.traffic.largeRequestAnnotations(MLFLOW_UPLOAD_LIMITS),
             },
             hosts: [{ host: props.host, paths: [{ path: "/", pathType: "Prefix" }] }],
             // TLS at the ingress controller: the chart then also allows the https:// origin.
@@ -388,7 +410,10 @@ export class Mlflow extends Construct {
                   ...users.accounts.flatMap((account, index) => [
                     fromSecret(`USER_${index}`, account.secretName, account.userKey),
                     fromSecret(`PASSWORD_${index}`, account.secretName, account.passwordKey),
+                    { name: `CREATES_${index}`, value: String(account.creates === true) },
                   ]),
+                  // A JSON list: AD group names may hold spaces and commas.
+                  { name: "EDITOR_GROUPS", value: JSON.stringify(login.editorGroups) },
                 ],
                 resources: {
                   requests: { cpu: "50m", memory: "128Mi" },
@@ -510,12 +535,32 @@ function serverVolumes(
  * through the plugin's own store (the one its server uses): `has_user`, `create_user` and
  * `update_user` of mlflow_oidc_auth.store at 7.6.0. Basic auth of a service account checks the
  * password against the stored hash, so the workloads keep their `MLFLOW_TRACKING_USERNAME` and
- * `MLFLOW_TRACKING_PASSWORD`. Never admins: they get what the default permission and their
- * own resources give them, as under basic auth.
+ * `MLFLOW_TRACKING_PASSWORD`. Never admins.
+ *
+ * Then the grants creating needs once RESTRICT_RESOURCE_CREATION is on: at 7.6.0
+ * `validate_can_create_experiment` and `validate_can_create_registered_model` ask for EDIT on the
+ * new name from the user's name-regex and group-regex grants only, falling back to
+ * DEFAULT_MLFLOW_PERMISSION (READ here). The editors' groups (created if no member logged in yet:
+ * a grant needs the group) and the accounts that create get EDIT on `.*` for experiments and
+ * registered models, at priority 100 (regex grants are matched lowest priority first, so a
+ * narrower grant an admin adds below 100 wins). A group no longer among the editors loses the
+ * grants of this form; other grants are left alone. Idempotent.
  */
-const SERVICE_ACCOUNTS_SCRIPT = [
+export const SERVICE_ACCOUNTS_SCRIPT = [
+  "import json",
   "import os",
   "from mlflow_oidc_auth.store import store",
+  'REGEX, PRIORITY, PERMISSION = ".*", 100, "EDIT"',
+  "def managed(grants):",
+  "    return [g for g in grants if g.regex == REGEX and g.priority == PRIORITY]",
+  "def ensure(what, grants, create, update):",
+  "    ours = managed(grants)",
+  "    if not ours:",
+  "        create()",
+  '        print("granted " + what)',
+  "    elif ours[0].permission != PERMISSION:",
+  "        update(ours[0].id)",
+  '        print("updated " + what)',
   'for i in range(int(os.environ["USER_COUNT"])):',
   '    user = os.environ["USER_" + str(i)]',
   '    password = os.environ["PASSWORD_" + str(i)]',
@@ -525,6 +570,44 @@ const SERVICE_ACCOUNTS_SCRIPT = [
   "    else:",
   "        store.create_user(username=user, password=password, display_name=user, is_admin=False, is_service_account=True)",
   '        print("created " + user)',
+  '    if os.environ["CREATES_" + str(i)] != "true":',
+  "        continue",
+  "    ensure(",
+  '        "experiments to " + user,',
+  "        store.list_experiment_regex_permissions(username=user),",
+  "        lambda: store.create_experiment_regex_permission(regex=REGEX, priority=PRIORITY, permission=PERMISSION, username=user),",
+  "        lambda id: store.update_experiment_regex_permission(regex=REGEX, priority=PRIORITY, permission=PERMISSION, username=user, id=id),",
+  "    )",
+  "    ensure(",
+  '        "registered models to " + user,',
+  "        store.list_registered_model_regex_permissions(username=user),",
+  "        lambda: store.create_registered_model_regex_permission(regex=REGEX, priority=PRIORITY, permission=PERMISSION, username=user),",
+  "        lambda id: store.update_registered_model_regex_permission(id=id, regex=REGEX, priority=PRIORITY, permission=PERMISSION, username=user),",
+  "    )",
+  'editors = json.loads(os.environ["EDITOR_GROUPS"])',
+  "store.populate_groups(group_names=editors)",
+  "for group in editors:",
+  "    ensure(",
+  '        "experiments to group " + group,',
+  "        store.list_group_experiment_regex_permissions(group_name=group),",
+  "        lambda: store.create_group_experiment_regex_permission(group_name=group, regex=REGEX, priority=PRIORITY, permission=PERMISSION),",
+  "        lambda id: store.update_group_experiment_regex_permission(id=id, group_name=group, regex=REGEX, priority=PRIORITY, permission=PERMISSION),",
+  "    )",
+  "    ensure(",
+  '        "registered models to group " + group,',
+  "        store.list_group_registered_model_regex_permissions(group_name=group),",
+  "        lambda: store.create_group_registered_model_regex_permission(group_name=group, regex=REGEX, priority=PRIORITY, permission=PERMISSION),",
+  "        lambda id: store.update_group_registered_model_regex_permission(id=id, group_name=group, regex=REGEX, priority=PRIORITY, permission=PERMISSION),",
+  "    )",
+  "for group in store.get_groups():",
+  "    if group in editors:",
+  "        continue",
+  "    for grant in managed(store.list_group_experiment_regex_permissions(group_name=group)):",
+  "        store.delete_group_experiment_regex_permission(group_name=group, id=grant.id)",
+  '        print("revoked experiments from group " + group)',
+  "    for grant in managed(store.list_group_registered_model_regex_permissions(group_name=group)):",
+  "        store.delete_group_registered_model_regex_permission(group_name=group, id=grant.id)",
+  '        print("revoked registered models from group " + group)',
 ].join("\n");
 
 /**

@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { Token, type ITerraformDependable } from "cdktf";
+import { Fn, Token, type ITerraformDependable } from "cdktf";
 import { DataKubernetesSecretV1 } from "@cdktf/provider-kubernetes/lib/data-kubernetes-secret-v1";
 import { SecretV1 } from "@cdktf/provider-kubernetes/lib/secret-v1";
 
@@ -15,6 +15,11 @@ export interface SecretCopy {
   readonly labels?: Readonly<Record<string, string>>;
   /** Annotations of the copy in one namespace (KServe reads the object store's settings from them). */
   readonly annotationsIn?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /**
+   * Keys the copy in one namespace carries beside the source's, for values that are not secret
+   * (Argo CD's repository Secret names its `url` and `type`). They replace a source key of the same name.
+   */
+  readonly dataIn?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** Why the namespaces need it, for the reader of the plan. */
   readonly purpose: string;
   /**
@@ -105,7 +110,9 @@ export class SecretCopies extends Construct {
               },
             },
             type: source.type,
-            data: source.data as unknown as Record<string, string>,
+            data: (copy.dataIn?.[namespace] === undefined
+              ? source.data
+              : Fn.merge([source.data, copy.dataIn[namespace]])) as unknown as Record<string, string>,
             dependsOn: props.dependsOn,
           }),
         );

@@ -5,11 +5,19 @@
  */
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { loadAll } from "js-yaml";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { CACHE_ROOT, type Tools } from "./tools";
 import type { KubernetesObject } from "./convert";
 
@@ -235,7 +243,27 @@ export function kustomizeImage(entry: string): Record<string, string> {
   };
 }
 
-/** `kubectl kustomize` of an overlay whose resource is the Application's path, with its patches and images. */
+/** Names kustomize accepts for a kustomization file, in the order it looks for them. */
+const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/** Copies a folder tree with writable modes (the pinned sources are read-only). */
+function copyTree(from: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  for (const entry of readdirSync(from, { withFileTypes: true })) {
+    const source = join(from, entry.name);
+    const target = join(to, entry.name);
+    if (entry.isDirectory()) copyTree(source, target);
+    else if (entry.isFile()) writeFileSync(target, readFileSync(source));
+  }
+}
+
+/**
+ * `kubectl kustomize` of the Application's path as Argo CD builds it (argo-cd v3.4.4
+ * `util/kustomize/kustomize.go`, `Build`): in a copy of the repository, `kustomize edit set
+ * image` and the Application's `patches` appended to the kustomization at that path, then a
+ * build of that path. The patches therefore run inside the upstream kustomization, before its
+ * own replacements and name transformations, not on its finished output.
+ */
 export async function renderKustomize(tools: Tools, input: KustomizeInput): Promise<RenderResult> {
   const base = resolve(input.root, input.path);
   if (!existsSync(base)) {
@@ -245,30 +273,41 @@ export async function renderKustomize(tools: Tools, input: KustomizeInput): Prom
       fix: "pass --kubeflow-pipelines DIR pointing at the manifests of the pinned tag",
     };
   }
+  const file = KUSTOMIZATION_FILES.find((name) => existsSync(join(base, name)));
+  if (!file) {
+    return {
+      ok: false,
+      problem: `manifests path ${input.path} has no kustomization file`,
+      fix: "point the Application at a folder holding a kustomization.yaml",
+    };
+  }
   const key = createHash("sha256")
-    .update(JSON.stringify([base, input.patches, input.images ?? [], RENDER_FORMAT]))
+    .update(JSON.stringify([base, input.patches, input.images ?? [], RENDER_FORMAT, "argocd-in-place-1"]))
     .digest("hex");
   const cached = join(CACHE_ROOT, "kustomize", `${key}.json`);
   if (existsSync(cached))
     return { ok: true, objects: JSON.parse(readFileSync(cached, "utf8")), chartDir: base };
-  const overlay = mkdtempSync(join(tmpdir(), "mlops-verify-overlay-"));
+  const work = mkdtempSync(join(tmpdir(), "mlops-verify-kustomize-"));
   try {
-    writeFileSync(
-      join(overlay, "kustomization.yaml"),
-      stringify({
-        apiVersion: "kustomize.config.k8s.io/v1beta1",
-        kind: "Kustomization",
-        resources: [relative(overlay, base)],
-        patches: input.patches,
-        ...(input.images && input.images.length > 0 ? { images: input.images.map(kustomizeImage) } : {}),
-      }),
-    );
-    const result = await run(tools.kubectl, [
-      "kustomize",
-      overlay,
-      "--load-restrictor",
-      "LoadRestrictionsNone",
-    ]);
+    const repository = join(work, "repository");
+    copyTree(resolve(input.root), repository);
+    const path = join(repository, relative(resolve(input.root), base));
+    const kustomization = (parse(readFileSync(join(path, file), "utf8")) ?? {}) as Record<string, unknown>;
+    if (input.images && input.images.length > 0) {
+      // `kustomize edit set image` replaces the entry of the same name, or adds one.
+      const images = [...((kustomization.images as Record<string, string>[] | undefined) ?? [])];
+      for (const entry of input.images.map(kustomizeImage)) {
+        const at = images.findIndex((image) => image.name === entry.name);
+        if (at < 0) images.push(entry);
+        else images[at] = entry;
+      }
+      kustomization.images = images;
+    }
+    if (input.patches.length > 0) {
+      kustomization.patches = [...((kustomization.patches as unknown[] | undefined) ?? []), ...input.patches];
+    }
+    writeFileSync(join(path, file), stringify(kustomization));
+    const result = await run(tools.kubectl, ["kustomize", path]);
     if (result.code !== 0) {
       return {
         ok: false,
@@ -281,6 +320,6 @@ export async function renderKustomize(tools: Tools, input: KustomizeInput): Prom
     writeFileSync(cached, JSON.stringify(objects));
     return { ok: true, objects, chartDir: base };
   } finally {
-    rmSync(overlay, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
   }
 }

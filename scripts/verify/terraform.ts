@@ -55,6 +55,11 @@ export function standIn(type: string, id: string, attribute: string, context: St
 
 const WHOLE_MAP = /^\$\{data\.kubernetes_(secret|config_map)_v1\.[^.{}]+\.(data|binary_data)\}$/;
 
+/** A whole map read as above merged with literal keys (`Fn.merge`): the literals are known. */
+const MERGED_MAP =
+  /^\$\{merge\(data\.kubernetes_(?:secret|config_map)_v1\.[^.{}]+\.(?:data|binary_data), \{((?:"(?:[^"\\]|\\.)*" = "(?:[^"\\]|\\.)*"(?:, )?)*)\}\)\}$/;
+const LITERAL_PAIR = /"((?:[^"\\]|\\.)*)" = "((?:[^"\\]|\\.)*)"/g;
+
 const REFERENCE = /\$\{([^{}]*)\}/g;
 
 /** Resolves one Terraform expression (without `${}`). */
@@ -118,6 +123,15 @@ export function resolveDeep<T>(value: T, stack: StackContext, context: StandInCo
   // A whole map read from an existing Secret or ConfigMap (a copy of a hand-made Secret): its
   // keys are the source's, unknown offline.
   if (typeof value === "string" && WHOLE_MAP.test(value)) return {} as T;
+  const merged = typeof value === "string" ? MERGED_MAP.exec(value) : null;
+  if (merged) {
+    return Object.fromEntries(
+      [...merged[1].matchAll(LITERAL_PAIR)].map(([, key, text]) => [
+        JSON.parse(`"${key}"`) as string,
+        JSON.parse(`"${text}"`) as string,
+      ]),
+    ) as T;
+  }
   if (typeof value === "string") return resolveString(value, stack, context) as T;
   if (Array.isArray(value)) return value.map((v) => resolveDeep(v, stack, context)) as T;
   if (value !== null && typeof value === "object") {

@@ -114,6 +114,9 @@ export function eksClusterTarget(foundation: FoundationStack): ClusterTarget {
           : {}),
       }),
       healthCheckAnnotations: (path) => ({ "alb.ingress.kubernetes.io/healthcheck-path": path }),
+      // An ALB limits request bodies only for Lambda targets (1 MB); to ip targets it forwards
+      // bodies of any size, and a request that keeps sending data is not idle.
+      largeRequestAnnotations: () => ({}),
       tls: certificate !== undefined,
       loadBalancerServiceAnnotations: (exposure) => ({
         "service.beta.kubernetes.io/aws-load-balancer-type": "external",

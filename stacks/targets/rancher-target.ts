@@ -3,6 +3,7 @@ import { firstHostAddress } from "../../constructs/lib/cidr";
 import type { RancherEnvironment } from "../../environments/rancher-schema";
 import { CLUSTER_ISSUER_ANNOTATION } from "../../constructs/platform/ca-issuer";
 import { gpuNodePlacement } from "../../constructs/platform/cluster-addons";
+import { parseCaBundle } from "../../constructs/lib/certificates";
 
 /** The ClusterIssuer of the organisation's CA. */
 const CERTIFICATE_ISSUER = "organisation-ca";
@@ -76,6 +77,12 @@ export function rancherClusterTarget(env: RancherEnvironment): ClusterTarget {
       ingressTlsSecret: (host) => `${host.replace(/\./g, "-")}-tls`,
       loadBalancerServiceAnnotations: () => ({}),
       healthCheckAnnotations: () => ({}),
+      // ingress-nginx refuses bodies over 1 MiB (413) and waits 60 s by default.
+      largeRequestAnnotations: ({ maxBodyMiB, timeoutSeconds }) => ({
+        "nginx.ingress.kubernetes.io/proxy-body-size": `${maxBodyMiB}m`,
+        "nginx.ingress.kubernetes.io/proxy-read-timeout": String(timeoutSeconds),
+        "nginx.ingress.kubernetes.io/proxy-send-timeout": String(timeoutSeconds),
+      }),
       tls: true,
       sourceCidrs: [...cluster.ingressSourceCidrs],
       sourcePods: [{ namespace: cluster.ingressControllerNamespace }],
@@ -108,6 +115,7 @@ export function rancherClusterTarget(env: RancherEnvironment): ClusterTarget {
       pullSecretName: registry.pullSecretName,
     },
     chartRepositories: { ...registry.chartRepositories },
+    gitRepositories: gitMirror(env),
     // RKE2 ships metrics-server (rke2-metrics-server) and its APIService.
     bundled: { metricsServer: true },
     directoryLogin: {
@@ -150,4 +158,20 @@ export function rancherClusterTarget(env: RancherEnvironment): ClusterTarget {
  */
 export function rke2WebhookSourceCidrs(cluster: RancherEnvironment["cluster"]): string[] {
   return [...cluster.apiServerCidrs, cluster.podCidr];
+}
+
+/** The Kubeflow Pipelines mirror, where Argo CD needs its CA or credentials to fetch it. */
+function gitMirror(env: RancherEnvironment): ClusterTarget["gitRepositories"] {
+  const pipelines = env.platform.pipelines;
+  const ca = pipelines.manifestsRepositoryCaCertificate;
+  const credentialsSecret = pipelines.manifestsRepositoryCredentialsSecret;
+  if (ca === undefined && credentialsSecret === undefined) return undefined;
+  const parsed = ca === undefined ? undefined : parseCaBundle(ca);
+  if (parsed && "problem" in parsed) {
+    // The schema refused it already; an environment built around the loader is a programming error.
+    throw new Error(
+      `${env.name}: platform.pipelines.manifestsRepositoryCaCertificate ${parsed.problem}; fix: load the environment through environments/load.ts`,
+    );
+  }
+  return [{ url: pipelines.manifestsRepository, caCertificate: parsed?.bundle.pem, credentialsSecret }];
 }

@@ -31,6 +31,22 @@ export const ownershipRule: Rule = {
         );
         continue;
       }
+      const built = [at, first].find((o) => o.object.kind === "Namespace" && / Application /.test(o.source));
+      if (built) {
+        // Argo CD prunes what its Application built: deleting or renaming the Application, or
+        // a prune, deletes the namespace with its quota, policies and volumes.
+        const other = built === at ? first : at;
+        findings.push(
+          findingFor(
+            state,
+            "ownership",
+            built,
+            `is emitted by the Argo CD Application's build and also created by ${other.source}: deleting the Application deletes the namespace and everything in it`,
+            "delete the Namespace inside the Application's kustomize build: a `$patch: delete` patch whose target matches it as the upstream kustomization names it while patches run (before its replacements), e.g. target by kind Namespace",
+          ),
+        );
+        continue;
+      }
       findings.push(
         findingFor(
           state,
