@@ -23,6 +23,9 @@ const shared = {
       "<rootDir>/__tests__/support/token-creation-stack.js",
   },
   snapshotFormat: { escapeString: false, printBasicPrototype: false },
+  // Tests that run helm, kubectl, promtool or python3 wait on a process; on a shared 2-core
+  // runner jest's 5 s default fails them for load, not for what they check.
+  testTimeout: 60_000,
 };
 
 /** @type {import('jest').Config} */
