@@ -93,7 +93,7 @@ describe("canaries the v0.20 CRD accepts", () => {
   it("names the canary predictor's model container kserve-container", () => {
     const [churn] = inferenceServices(fixtureStaging());
     expect(churn.spec.canary[0].predictor.model.name).toBe("kserve-container");
-    expect(churn.spec.canary[0].predictor.name).toBe("v8");
+    expect(churn.spec.canary[0].predictor.name).toBe("canary");
   });
 });
 

@@ -164,11 +164,11 @@ describe("KServe InferenceServices", () => {
 
   it("sends the canary's share of traffic to the canary version with fixed replicas", () => {
     const [churn, demand] = inferenceServices(fixtureStaging());
-    expect(churn.spec.predictor.name).toBe("v7");
+    expect(churn.spec.predictor.name).toBe("primary");
     expect(churn.spec.canary).toHaveLength(1);
     expect(churn.spec.canary[0]).toMatchObject({
       trafficPercent: 10,
-      predictor: { name: "v8", minReplicas: 1 },
+      predictor: { name: "canary", minReplicas: 1 },
     });
     expect(churn.spec.canary[0].predictor.maxReplicas).toBeUndefined();
     expect(demand.spec.canary).toBeUndefined();
@@ -290,8 +290,8 @@ describe("InferenceService routes (ALB)", () => {
       type: "forward",
       forwardConfig: {
         targetGroups: [
-          { serviceName: "churn-classifier-v7-predictor", servicePort: 80, weight: 90 },
-          { serviceName: "churn-classifier-v8-predictor", servicePort: 80, weight: 10 },
+          { serviceName: "churn-classifier-primary-predictor", servicePort: 80, weight: 90 },
+          { serviceName: "churn-classifier-canary-predictor", servicePort: 80, weight: 10 },
         ],
       },
     });
@@ -303,7 +303,7 @@ describe("InferenceService routes (ALB)", () => {
     const demand = routes(json)["demand-forecaster-route"];
     const [path] = demand.spec.rule[0].http.path;
     expect(path.backend.service).toEqual({
-      name: expect.stringMatching(/^demand-forecaster-v\d+-predictor$/),
+      name: "demand-forecaster-primary-predictor",
       port: { number: 80 },
     });
     expect(Object.keys(demand.metadata.annotations).filter((key) => key.includes("/actions."))).toEqual([]);

@@ -80,7 +80,11 @@ const imageReference = z
     }
   });
 
-const K8S_NAME = /^[a-z]([-a-z0-9]{0,40}[a-z0-9])?$/;
+/**
+ * A model's name: a DNS label short enough for what KServe v0.20.0 derives from it, the pod label
+ * `app: isvc.<model>-primary-predictor` (at most 63 characters).
+ */
+const MODEL_NAME = /^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/;
 const modelVersion = z
   .number({ error: fix("must be a number", "use the MLflow model version, e.g. 7") })
   .int({ error: fix("must be a whole number", "use the MLflow model version, e.g. 7") })
@@ -95,9 +99,9 @@ const artifactPath = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._\/-]*[A-Za-z0-9_]
 const modelSchema = z
   .strictObject({
     /** Name of the InferenceService (a DNS label) and the model's label in metrics. */
-    name: z.string().regex(K8S_NAME, {
+    name: z.string().regex(MODEL_NAME, {
       error: fix(
-        "must be a DNS label of at most 42 characters",
+        "must be a DNS label of at most 40 characters (KServe's pod label isvc.<name>-primary-predictor must fit 63)",
         "use lower-case letters, digits and -, e.g. churn-classifier",
       ),
     }),

@@ -196,6 +196,7 @@ export class ServingStack extends TerraformStack {
       },
       tlsSecret: target.traffic.ingressTlsSecret?.bind(target.traffic),
       weightedRouting: target.traffic.weightedRouting,
+      inferenceServices: this.inferenceServices.byModel,
     });
 
     const training = serviceAccount("modelTraining");

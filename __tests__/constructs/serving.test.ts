@@ -79,6 +79,109 @@ describe("InferenceServices", () => {
   });
 });
 
+describe("InferenceServices across a version change", () => {
+  const churn = (version: number, canary?: ServedModel["canary"]): ServedModel => ({
+    name: "churn",
+    registeredModel: "churn",
+    version,
+    artifactPath: `mlflow/1/run${version}/artifacts/model`,
+    format: "mlflow",
+    gpu: false,
+    minReplicas: 2,
+    maxReplicas: 4,
+    ...(canary ? { canary } : {}),
+  });
+  const build = (model: ServedModel) => {
+    const s = stack();
+    const services = new InferenceServices(s, "Models", {
+      namespace: "mlops",
+      artifactsBucket: "bucket",
+      serviceAccountName: "kserve-predictor",
+      gpuPlacement: { nodeSelector: {}, tolerations: [] },
+      models: [model],
+    });
+    new InferenceRoutes(s, "Routes", {
+      namespace: "mlops",
+      models: [model],
+      host: (name) => `${name}-mlops.example.com`,
+      className: "alb",
+      annotations: {},
+      weightedRouting: "forward-action",
+      inferenceServices: services.byModel,
+    });
+    const json = synth(s);
+    const [isvc] = Object.values<any>(json.resource.kubernetes_manifest);
+    const [route] = Object.values<any>(json.resource.kubernetes_ingress_v1);
+    return { isvc, route };
+  };
+  const predictorNames = (isvc: any) => [
+    isvc.manifest.spec.predictor.name,
+    ...(isvc.manifest.spec.canary ?? []).map((c: any) => c.predictor.name),
+  ];
+
+  it("keeps the predictors' names, and so their Deployments and Services, when the version changes (KServe deletes a predictor whose name goes)", () => {
+    const v7 = build(churn(7));
+    const v8 = build(churn(8));
+    expect(predictorNames(v7.isvc)).toEqual(["primary"]);
+    expect(predictorNames(v8.isvc)).toEqual(["primary"]);
+    expect(v8.route.spec.rule[0].http.path[0].backend.service.name).toBe("churn-primary-predictor");
+    expect(v8.route.spec).toEqual(v7.route.spec);
+    // The version the pods serve is in their labels, which the rolling update changes.
+    expect(v7.isvc.manifest.spec.predictor.labels["mlops-platform/model-version"]).toBe("v7");
+    expect(v8.isvc.manifest.spec.predictor.labels["mlops-platform/model-version"]).toBe("v8");
+  });
+
+  it("keeps the canary's name when its version changes, and promoting it keeps the primary's name", () => {
+    const canary = (version: number) => ({
+      version,
+      artifactPath: `mlflow/1/run${version}/artifacts/model`,
+      trafficPercent: 10,
+    });
+    const trying8 = build(churn(7, canary(8)));
+    const trying9 = build(churn(7, canary(9)));
+    const promoted = build(churn(8));
+    expect(predictorNames(trying8.isvc)).toEqual(["primary", "canary"]);
+    expect(predictorNames(trying9.isvc)).toEqual(["primary", "canary"]);
+    expect(predictorNames(promoted.isvc)).toEqual(["primary"]);
+    expect(trying9.route.metadata.annotations).toEqual(trying8.route.metadata.annotations);
+    expect(trying8.isvc.manifest.spec.canary[0].predictor.labels).toEqual({
+      "mlops-platform/model-version": "v8",
+      "mlops-platform/track": "canary",
+    });
+  });
+
+  it("makes the runtime ready only once the model is loaded: an HTTP probe on the v2 readiness path, primary and canary", () => {
+    const { isvc } = build(
+      churn(7, { version: 8, artifactPath: "mlflow/1/run8/artifacts/model", trafficPercent: 10 }),
+    );
+    const probe = {
+      httpGet: { path: "/v2/health/ready", port: 8080 },
+      periodSeconds: 10,
+      timeoutSeconds: 5,
+      failureThreshold: 3,
+    };
+    expect(isvc.manifest.spec.predictor.model.readinessProbe).toEqual(probe);
+    expect(isvc.manifest.spec.canary[0].predictor.model.readinessProbe).toEqual(probe);
+    // KServe sets no liveness probe; none is added that could restart a slow model load.
+    expect(isvc.manifest.spec.predictor.model.livenessProbe).toBeUndefined();
+  });
+
+  it("waits for a canary to be ready before its route names the canary's Service", () => {
+    const { isvc, route } = build(
+      churn(7, { version: 8, artifactPath: "mlflow/1/run8/artifacts/model", trafficPercent: 10 }),
+    );
+    expect(isvc.wait).toEqual({ condition: [{ type: "CanaryPredictorReady", status: "True" }] });
+    expect(isvc.timeouts).toEqual({ create: "20m", update: "20m" });
+    expect(route.depends_on).toEqual([expect.stringMatching(/^kubernetes_manifest\.Models_churn_/)]);
+  });
+
+  it("applies a model without canary without waiting, its route still after it", () => {
+    const { isvc, route } = build(churn(7));
+    expect(isvc.wait).toBeUndefined();
+    expect(route.depends_on).toEqual([expect.stringMatching(/^kubernetes_manifest\.Models_churn_/)]);
+  });
+});
+
 describe("InferenceRoutes", () => {
   const churn: ServedModel = {
     name: "churn",
@@ -115,7 +218,7 @@ describe("InferenceRoutes", () => {
       { hosts: ["churn-mlops.example.com"], secret_name: "churn-mlops.example.com-tls" },
     ]);
     expect(main.spec.rule[0].http.path[0].backend.service).toEqual({
-      name: "churn-v7-predictor",
+      name: "churn-primary-predictor",
       port: { number: 80 },
     });
     expect(canary.metadata.annotations).toEqual({
@@ -127,7 +230,7 @@ describe("InferenceRoutes", () => {
     expect(canary.spec.rule[0].http.path[0]).toMatchObject({
       path: main.spec.rule[0].http.path[0].path,
       path_type: main.spec.rule[0].http.path[0].path_type,
-      backend: { service: { name: "churn-v8-predictor", port: { number: 80 } } },
+      backend: { service: { name: "churn-canary-predictor", port: { number: 80 } } },
     });
   });
 

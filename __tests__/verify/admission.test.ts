@@ -269,9 +269,14 @@ describe("admission", () => {
 });
 
 describe("routing", () => {
-  const canaryIsvc = isvc({ name: "v7", minReplicas: 2, model: model() }, [
+  const readinessProbe = { httpGet: { path: "/v2/health/ready", port: 8080 } };
+  const canaryIsvc = isvc({ name: "primary", minReplicas: 2, model: model({ readinessProbe }) }, [
     {
-      predictor: { name: "v8", minReplicas: 1, model: model({ name: "kserve-container" }) },
+      predictor: {
+        name: "canary",
+        minReplicas: 1,
+        model: model({ name: "kserve-container", readinessProbe }),
+      },
       trafficPercent: 10,
     },
   ]);
@@ -316,8 +321,8 @@ describe("routing", () => {
           type: "forward",
           forwardConfig: {
             targetGroups: [
-              { serviceName: "churn-v7-predictor", servicePort: 80, weight: 100 - canaryWeight },
-              { serviceName: "churn-v8-predictor", servicePort: 80, weight: canaryWeight },
+              { serviceName: "churn-primary-predictor", servicePort: 80, weight: 100 - canaryWeight },
+              { serviceName: "churn-canary-predictor", servicePort: 80, weight: canaryWeight },
             ],
           },
         }),
@@ -328,7 +333,7 @@ describe("routing", () => {
 
   it("reports a canary only KServe's own Ingress serves, naming the Services and the fix", () => {
     expect(route(base)).toEqual([
-      "InferenceService apps/churn canary v8 has trafficPercent 10 but no route sends traffic to its Service churn-v8-predictor: KServe's Ingress routes only to churn-v7-predictor; fix: route 10% to Service apps/churn-v8-predictor and the rest to churn-v7-predictor: an ALB forward action (alb.ingress.kubernetes.io/actions.<name>, backend port use-annotation) or an ingress-nginx canary Ingress with canary-weight 10",
+      "InferenceService apps/churn canary canary has trafficPercent 10 but no route sends traffic to its Service churn-canary-predictor: KServe's Ingress routes only to churn-primary-predictor; fix: route 10% to Service apps/churn-canary-predictor and the rest to churn-primary-predictor: an ALB forward action (alb.ingress.kubernetes.io/actions.<name>, backend port use-annotation) or an ingress-nginx canary Ingress with canary-weight 10",
     ]);
   });
 
@@ -341,11 +346,11 @@ describe("routing", () => {
   });
 
   it("accepts an ingress-nginx canary Ingress on the primary's host and path with the canary's weight", () => {
-    const primary = ingress("churn", {}, "churn-v7-predictor", { number: 80 });
+    const primary = ingress("churn", {}, "churn-primary-predictor", { number: 80 });
     const canary = ingress(
       "churn-canary",
       { "nginx.ingress.kubernetes.io/canary": "true", "nginx.ingress.kubernetes.io/canary-weight": "10" },
-      "churn-v8-predictor",
+      "churn-canary-predictor",
       { number: 80 },
     );
     expect(route([...base, primary, canary])).toEqual([]);
@@ -354,5 +359,15 @@ describe("routing", () => {
       spec: { rules: [{ host: "other.example.com", http: (canary.spec as any).rules[0].http }] },
     };
     expect(route([...base, primary, elsewhere as KubernetesObject])).toHaveLength(1);
+  });
+
+  it("reports a routed predictor KServe gives its default TCP readiness probe, which passes before the model loads", () => {
+    const untested = isvc({ name: "primary", minReplicas: 2, model: model() });
+    const primary = ingress("churn", {}, "churn-primary-predictor", { number: 80 });
+    expect(route([kserveConfig, untested, primary])).toEqual([
+      "InferenceService apps/churn predictor primary (Deployment churn-primary-predictor) is ready once port 8080 accepts connections, before its model is loaded: its route sends requests to pods that cannot answer them; fix: give the predictor's model an HTTP readinessProbe on the runtime's readiness path (model.readinessProbe.httpGet, e.g. /v2/health/ready on port 8080)",
+    ]);
+    const probed = isvc({ name: "primary", minReplicas: 2, model: model({ readinessProbe }) });
+    expect(route([kserveConfig, probed, primary])).toEqual([]);
   });
 });

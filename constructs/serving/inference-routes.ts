@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
 import { IngressV1 } from "@cdktf/provider-kubernetes/lib/ingress-v1";
+import type { ITerraformDependable } from "cdktf";
 import { PREDICTOR_SERVICE_PORT, predictorServiceName, type ServedModel } from "./inference-services";
 
 /**
@@ -23,6 +24,12 @@ export interface InferenceRoutesProps {
   /** Secret the route's certificate is kept in, where TLS ends at the ingress controller; unset: none. */
   readonly tlsSecret?: (host: string) => string;
   readonly weightedRouting: WeightedRouting;
+  /**
+   * Each model's InferenceService, by model name: its routes are applied after it, so a route
+   * names a canary's Service only once the InferenceService's apply has waited for it
+   * (`InferenceServices`), and never changes when KServe's webhook refuses the InferenceService.
+   */
+  readonly inferenceServices?: Readonly<Record<string, ITerraformDependable>>;
 }
 
 /** Annotation prefix of the AWS Load Balancer Controller (its `--annotations-prefix` default). */
@@ -82,7 +89,8 @@ export function forwardAction(targets: readonly { service: string; port: number;
  * canary's `trafficPercent` says, and never updates its Ingress when only annotations change.
  *
  * Each model gets the Ingress `<model>-route` at its host. Without a canary it sends everything to
- * the primary predictor's Service (`<model>-v<version>-predictor`, port 80). With a canary:
+ * the primary predictor's Service (`<model>-primary-predictor`, port 80, whatever version it serves:
+ * a version change is a rolling update behind the same Service). With a canary (`<model>-canary-predictor`):
  * - `forward-action` (ALB): the route's backend is the action `<model>-split`, a weighted forward
  *   to the primary's and the canary's Services (100 - trafficPercent and trafficPercent); one
  *   target group per Service, both with the route's health check;
@@ -102,7 +110,10 @@ export class InferenceRoutes extends Construct {
     for (const model of props.models) {
       const host = props.host(model.name);
       const labels = { "app.kubernetes.io/part-of": "mlops-platform", "mlops-platform/model": model.name };
-      const primary = predictorServiceName(model.name, model.version);
+      const primary = predictorServiceName(model.name, "primary");
+      const canaryService = predictorServiceName(model.name, "canary");
+      const after = props.inferenceServices?.[model.name];
+      const dependsOn = after ? [after] : undefined;
       const canary = model.canary;
       const split = canary !== undefined && props.weightedRouting === "forward-action";
       if (
@@ -121,11 +132,7 @@ export class InferenceRoutes extends Construct {
       if (split) {
         annotations[`${ALB}/actions.${action}`] = forwardAction([
           { service: primary, port: PREDICTOR_SERVICE_PORT, weight: 100 - canary.trafficPercent },
-          {
-            service: predictorServiceName(model.name, canary.version),
-            port: PREDICTOR_SERVICE_PORT,
-            weight: canary.trafficPercent,
-          },
+          { service: canaryService, port: PREDICTOR_SERVICE_PORT, weight: canary.trafficPercent },
         ]);
       }
       const tlsSecret = props.tlsSecret?.(host);
@@ -134,6 +141,7 @@ export class InferenceRoutes extends Construct {
       ];
       this.routes.push(
         new IngressV1(this, model.name, {
+          dependsOn,
           metadata: { name: inferenceRouteName(model.name), namespace: props.namespace, labels, annotations },
           spec: {
             ingressClassName: props.className,
@@ -145,6 +153,7 @@ export class InferenceRoutes extends Construct {
       if (canary && props.weightedRouting === "canary-ingress") {
         this.canaryRoutes.push(
           new IngressV1(this, `${model.name}-canary`, {
+            dependsOn,
             metadata: {
               name: inferenceCanaryRouteName(model.name),
               namespace: props.namespace,
@@ -157,10 +166,7 @@ export class InferenceRoutes extends Construct {
             spec: {
               ingressClassName: props.className,
               rule: rule({
-                service: {
-                  name: predictorServiceName(model.name, canary.version),
-                  port: { number: PREDICTOR_SERVICE_PORT },
-                },
+                service: { name: canaryService, port: { number: PREDICTOR_SERVICE_PORT } },
               }),
             },
           }),

@@ -56,6 +56,28 @@ export const PREDICTOR_PROTOCOL = "v2";
 /** Readiness path of the v2 protocol, which every v2 runtime answers (MLServer: 200 once its models are ready). */
 export const PREDICTOR_HEALTH_PATH = "/v2/health/ready";
 
+/** Port the runtimes serve HTTP on: kserve-mlserver's `MLSERVER_HTTP_PORT`, kserve-tritonserver's `--http-port`. */
+export const PREDICTOR_HTTP_PORT = 8080;
+
+/**
+ * Readiness of the runtime container: the v2 readiness path, which MLServer 1.5.0 (the image the
+ * kserve-runtime-configs v0.20.0 chart runs) answers 200 only once every model it registered is
+ * loaded, 400 while one is loading (rest/endpoints.py `ready`, handlers/dataplane.py `ready`).
+ * Without it KServe v0.20.0 gives the container a TCP probe on 8080 (deployment_reconciler.go,
+ * setDefaultPodSpec, which keeps a probe the predictor sets), and MLServer opens that port before
+ * it loads the model: the pod would get requests, and a rolling update would retire the old pods,
+ * before the model answers. The timeout leaves room for a busy server. No liveness or startup
+ * probe: KServe sets none, and a failing readiness probe only holds traffic back, so a slow model
+ * load is waited for (the Deployment's progress deadline, 600 s, only marks the rollout failed;
+ * the old pods keep serving).
+ */
+export const PREDICTOR_READINESS_PROBE = {
+  httpGet: { path: PREDICTOR_HEALTH_PATH, port: PREDICTOR_HTTP_PORT },
+  periodSeconds: 10,
+  timeoutSeconds: 5,
+  failureThreshold: 3,
+};
+
 /** Name of the runtime container in every KServe serving runtime; the model container must keep it. */
 export const RUNTIME_CONTAINER_NAME = "kserve-container";
 
@@ -66,18 +88,38 @@ export const RUNTIME_CONTAINER_NAME = "kserve-container";
 export const PREDICTOR_VERSION_LABEL = "mlops-platform/model-version";
 export const PREDICTOR_TRACK_LABEL = "mlops-platform/track";
 
-/** Name of the predictor serving `version` (KServe's `predictor.name`, kept when a canary is promoted). */
-export function predictorName(version: number): string {
+/** Which of an InferenceService's predictors: the stable one, or the canary beside it. */
+export type PredictorTrack = "primary" | "canary";
+
+/**
+ * KServe's `predictor.name` of each track. The names are the tracks, never the model version:
+ * KServe v0.20.0 deletes, on every Standard-mode reconcile, each predictor Deployment and Service
+ * whose name is neither the stable predictor's nor a canary's (components/predictor.go,
+ * reconcileCanaryDeployments), without waiting for the new one to be ready. With a name per
+ * track a version change is a rolling update of the same Deployment, and the route's Services
+ * never change name. The webhook asks a canary's name to be set and differ from the stable
+ * one's (inference_service_validation.go, validateCanarySpecs). The version a pod serves is in
+ * its `PREDICTOR_VERSION_LABEL`.
+ */
+export const PREDICTOR_NAMES: Readonly<Record<PredictorTrack, string>> = {
+  primary: "primary",
+  canary: "canary",
+};
+
+/** Value of `PREDICTOR_VERSION_LABEL` on the pods serving `version`. */
+export function predictorVersionLabel(version: number): string {
   return `v${version}`;
 }
 
 /**
- * Name of the Deployment and Service KServe v0.20.0 makes for a named predictor, primary or
- * canary alike (`constants.PredictorServiceName`: `<isvc>-<predictor>-predictor`). Its Service
- * listens on port 80 (`constants.CommonDefaultHttpPort`).
+ * Name of the Deployment and Service KServe v0.20.0 makes for a track's predictor
+ * (`constants.PredictorServiceName`: `<isvc>-<predictor>-predictor`). Its Service listens on
+ * port 80 (`constants.CommonDefaultHttpPort`); its pods carry `app: isvc.<this name>`
+ * (`constants.GetRawServiceLabel`), a label value of at most 63 characters, which bounds the
+ * model names the release schema accepts.
  */
-export function predictorServiceName(inferenceService: string, version: number): string {
-  return `${inferenceService}-${predictorName(version)}-predictor`;
+export function predictorServiceName(inferenceService: string, track: PredictorTrack): string {
+  return `${inferenceService}-${PREDICTOR_NAMES[track]}-predictor`;
 }
 
 /** Port of every predictor Service KServe v0.20.0 makes (`constants.CommonDefaultHttpPort`). */
@@ -105,26 +147,40 @@ export const PREDICTOR_POD_SECURITY = {
  */
 export const RUNTIME_CONTAINER_SECURITY = RESTRICTED_WRITABLE_ROOT_SECURITY;
 
+/** The InferenceService condition KServe v0.20.0 sets True once every canary has an available replica. */
+export const CANARY_READY_CONDITION = "CanaryPredictorReady";
+
+/** How long an apply waits for a canary to get ready: its image pull, model download and load. */
+export const PREDICTOR_READY_TIMEOUT = "20m";
+
 /**
  * One KServe InferenceService per released model, in Standard deployment mode, on the v2
  * protocol, restricted (pod and runtime container). A canary is a second predictor (KServe's
- * `spec.canary`, which v0.20 supports in Standard mode) with fixed replicas; predictors are named
- * after their model version, so promoting a canary (making it the version) keeps its pods.
+ * `spec.canary`, which v0.20 supports in Standard mode) with fixed replicas. Predictors are named
+ * after their track (`PREDICTOR_NAMES`), so a version change rolls the track's Deployment with
+ * KServe's default RollingUpdate strategy (deployment_reconciler.go, setDefaultDeploymentSpec:
+ * maxSurge and maxUnavailable 25 %, so a predictor of fewer than four replicas keeps every ready
+ * pod until its replacement is ready), and promoting a canary (its version becomes the model's
+ * `version`, `canary` goes) rolls the primary's pods to that version and removes the canary's:
+ * the canary's pods are not kept, their track label differs.
  * KServe v0.20 routes nothing by `trafficPercent` (it sizes the canary's replicas and is copied
  * to status): the requests are split by the route the platform owns (`InferenceRoutes`).
  */
 export class InferenceServices extends Construct {
   public readonly services: Manifest[] = [];
+  /** Each model's InferenceService, by model name: what its route is applied after. */
+  public readonly byModel: Record<string, Manifest> = {};
 
   constructor(scope: Construct, id: string, props: InferenceServicesProps) {
     super(scope, id);
     const resources = props.resources ?? DEFAULT_RESOURCES;
     for (const model of props.models) {
-      const predictor = (version: number, artifactPath: string, track: "primary" | "canary") => ({
-        name: predictorName(version),
+      const predictor = (version: number, artifactPath: string, track: PredictorTrack) => ({
+        name: PREDICTOR_NAMES[track],
         // KServe puts a predictor's labels on its Deployment and pods (the canary's override the
-        // primary's, which it is merged over).
-        labels: { [PREDICTOR_VERSION_LABEL]: predictorName(version), [PREDICTOR_TRACK_LABEL]: track },
+        // primary's, which it is merged over). A version change changes the pod template, which
+        // the Deployment rolls out.
+        labels: { [PREDICTOR_VERSION_LABEL]: predictorVersionLabel(version), [PREDICTOR_TRACK_LABEL]: track },
         serviceAccountName: props.serviceAccountName,
         ...(props.imagePullSecret ? { imagePullSecrets: [{ name: props.imagePullSecret }] } : {}),
         securityContext: structuredClone(PREDICTOR_POD_SECURITY),
@@ -143,6 +199,7 @@ export class InferenceServices extends Construct {
             limits: { ...resources.limits, ...(model.gpu ? { "nvidia.com/gpu": "1" } : {}) },
           },
           securityContext: structuredClone(RUNTIME_CONTAINER_SECURITY),
+          readinessProbe: structuredClone(PREDICTOR_READINESS_PROBE),
         },
         ...(model.gpu
           ? {
@@ -170,26 +227,40 @@ export class InferenceServices extends Construct {
           },
         ];
       }
-      this.services.push(
-        new Manifest(this, model.name, {
-          manifest: {
-            apiVersion: "serving.kserve.io/v1beta1",
-            kind: "InferenceService",
-            metadata: {
-              name: model.name,
-              namespace: props.namespace,
-              labels: { "app.kubernetes.io/part-of": "mlops-platform", "mlops-platform/model": model.name },
-              // No load balancer annotations: KServe copies these onto the predictors' Deployments,
-              // pods and Services; the route in front (`InferenceRoutes`) carries them.
-              annotations: {
-                "serving.kserve.io/deploymentMode": "Standard",
-                "mlops-platform/registered-model": `${model.registeredModel}/${model.version}`,
-              },
+      const service = new Manifest(this, model.name, {
+        manifest: {
+          apiVersion: "serving.kserve.io/v1beta1",
+          kind: "InferenceService",
+          metadata: {
+            name: model.name,
+            namespace: props.namespace,
+            labels: { "app.kubernetes.io/part-of": "mlops-platform", "mlops-platform/model": model.name },
+            // No load balancer annotations: KServe copies these onto the predictors' Deployments,
+            // pods and Services; the route in front (`InferenceRoutes`) carries them.
+            annotations: {
+              "serving.kserve.io/deploymentMode": "Standard",
+              "mlops-platform/registered-model": `${model.registeredModel}/${model.version}`,
             },
-            spec,
           },
-        }),
-      );
+          spec,
+        },
+        // With a canary, the apply waits for KServe to report it ready (predictor.go,
+        // reconcileCanaryDeployments sets CanaryPredictorReady once the canary's Deployment has
+        // an available replica, after creating its Service), and the route, applied after this
+        // object, names the canary's Service only then: the AWS Load Balancer Controller
+        // v3.5.0 tolerates a missing Service only in a forward to that one Service
+        // (enhanced_backend_builder.go, loadBackendServices), so a weighted forward to a
+        // Service not yet made would stop it building the whole shared ALB group. A canary
+        // that never gets ready fails the apply at the timeout, before its route changes.
+        ...(model.canary
+          ? {
+              wait: { condition: [{ type: CANARY_READY_CONDITION, status: "True" }] },
+              timeouts: { create: PREDICTOR_READY_TIMEOUT, update: PREDICTOR_READY_TIMEOUT },
+            }
+          : {}),
+      });
+      this.services.push(service);
+      this.byModel[model.name] = service;
     }
   }
 }

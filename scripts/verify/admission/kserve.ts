@@ -127,7 +127,7 @@ export const inferenceServiceAdmission: AdmissionCheck = {
           out.push({
             field: `${at}.predictor.name`,
             message: "is required",
-            fix: "name the canary predictor (e.g. v<version>)",
+            fix: "name the canary predictor (e.g. canary)",
           });
         else if (names.has(canaryName))
           out.push({

@@ -107,6 +107,18 @@ function predictorPodSpec(
       name: "kserve-container",
       env: [...(base.env ?? []), ...((own.env as Container["env"]) ?? [])],
     };
+    // setDefaultPodSpec (reconcilers/deployment/deployment_reconciler.go): a container without a
+    // readiness probe gets a TCP one on its first port, else 8080.
+    if (!modelContainer.readinessProbe) {
+      const port = modelContainer.ports?.[0]?.containerPort ?? KSERVE_DEFAULT_CONTAINER_PORT;
+      modelContainer.readinessProbe = {
+        tcpSocket: { port },
+        timeoutSeconds: 1,
+        periodSeconds: 10,
+        successThreshold: 1,
+        failureThreshold: 3,
+      };
+    }
     if (runtime?.name === "kserve-mlserver") {
       labels.modelClass =
         MLSERVER_MODEL_CLASSES[model.modelFormat?.name ?? ""] ?? MLSERVER_MODEL_CLASSES.sklearn;

@@ -12,10 +12,15 @@
  *   `nginx.ingress.kubernetes.io/canary: "true"` with `canary-weight` of `canary-weight-total`
  *   (default 100) on the host and path of a non-canary Ingress to the primary, its backend the
  *   canary's Service.
+ * And every predictor a route sends requests to is ready only once its model is loaded: its
+ * `kserve-container` has an HTTP readiness probe. KServe v0.20.0 otherwise gives it a TCP probe
+ * on the runtime's port (reconcilers/deployment/deployment_reconciler.go, setDefaultPodSpec),
+ * which MLServer opens before it loads the model.
  */
 import type { KubernetesObject } from "../convert";
 import { predictorServiceName } from "../controllers/kserve";
 import type { Finding } from "../finding";
+import type { Container, PodSpec } from "../workloads";
 import { findingFor, type Rule } from "./rule";
 
 interface Path {
@@ -98,7 +103,7 @@ function nginxShare(
 export const routingRule: Rule = {
   name: "routing",
   summary:
-    "every InferenceService canary with a trafficPercent has a route sending that share to its Service (an ALB weighted forward action or an ingress-nginx canary Ingress)",
+    "every InferenceService canary with a trafficPercent has a route sending that share to its Service (an ALB weighted forward action or an ingress-nginx canary Ingress), and every predictor is ready only once its model answers (HTTP readiness probe)",
   check(state) {
     const findings: Finding[] = [];
     for (const at of state.objects) {
@@ -114,6 +119,33 @@ export const routingRule: Rule = {
       const ingresses = state.objects
         .map((o) => o.object)
         .filter((o) => o.kind === "Ingress" && o.metadata.namespace === namespace);
+      const predictors = [spec.predictor?.name, ...(spec.canary ?? []).map((c) => c.predictor?.name)];
+      for (const predictor of predictors) {
+        const deploymentName = predictorServiceName(name, predictor);
+        const deployment = state.objects
+          .map((o) => o.object)
+          .find(
+            (o) =>
+              o.kind === "Deployment" &&
+              o.metadata.namespace === namespace &&
+              o.metadata.name === deploymentName,
+          );
+        const containers = ((deployment?.spec as { template?: { spec?: PodSpec } } | undefined)?.template
+          ?.spec?.containers ?? []) as Container[];
+        const runtime = containers.find((c) => c.name === "kserve-container");
+        const probe = runtime?.readinessProbe as
+          { httpGet?: unknown; tcpSocket?: { port?: unknown } } | undefined;
+        if (!runtime || probe?.httpGet) continue;
+        findings.push(
+          findingFor(
+            state,
+            "routing",
+            at,
+            `predictor ${predictor ?? "(unnamed)"} (Deployment ${deploymentName}) is ready ${probe?.tcpSocket ? `once port ${String(probe.tcpSocket.port)} accepts connections` : "without a readiness check"}, before its model is loaded: its route sends requests to pods that cannot answer them`,
+            "give the predictor's model an HTTP readinessProbe on the runtime's readiness path (model.readinessProbe.httpGet, e.g. /v2/health/ready on port 8080)",
+          ),
+        );
+      }
       for (const canary of spec.canary ?? []) {
         const percent = canary.trafficPercent ?? 0;
         if (percent <= 0) continue;
