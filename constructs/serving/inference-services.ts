@@ -32,6 +32,13 @@ export interface PredictionLogging {
   readonly batchInterval?: string;
 }
 
+/**
+ * Port of the agent KServe v0.20.0 adds to a predictor pod that logs
+ * (`constants.InferenceServiceDefaultAgentPort`): the predictor's Service then targets it, and
+ * it forwards to the runtime.
+ */
+export const KSERVE_AGENT_PORT = 9081;
+
 /** Prefix of the logged predictions in the data bucket, the same for every workload that logs. */
 export const PREDICTION_LOG_PREFIX = "predictions/";
 
