@@ -16,6 +16,7 @@ import { fixtureReleaseText, releasesWith } from "./support/release-files";
 import { expectOneProblem } from "./support/failed-synthesis";
 import { policyStatements, resourcesOf, synthesizeEnvironments } from "./support/synth";
 import { inferenceServices, predictors } from "./support/serving";
+import { kserveObjects } from "../scripts/verify/controllers/kserve";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -196,5 +197,60 @@ describe("an object store KServe's logger cannot trust", () => {
       /^building the stacks failed: environments\/releases\/onprem-test\.json: monitoring\.logging\.mode of \S+ = "all": .*private CA bundle.*; fix: set monitoring\.logging\.mode to "off"/,
       { releasesDirectory: releasesWith("onprem-test", text) },
     );
+  });
+});
+
+describe("the verifier's model of a predictor that logs", () => {
+  const config = {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "inferenceservice-config", namespace: "kserve" },
+    data: {
+      agent: JSON.stringify({
+        image: "kserve/agent:v0.20.0",
+        memoryRequest: "100Mi",
+        memoryLimit: "1Gi",
+        cpuRequest: "100m",
+        cpuLimit: "1",
+      }),
+    },
+  };
+  const isvc = (logger?: unknown) => ({
+    apiVersion: "serving.kserve.io/v1beta1",
+    kind: "InferenceService",
+    metadata: {
+      name: "churn",
+      namespace: "mlops",
+      annotations: { "serving.kserve.io/deploymentMode": "Standard" },
+    },
+    spec: {
+      predictor: {
+        name: "v7",
+        ...(logger ? { logger } : {}),
+        model: { modelFormat: { name: "mlflow" }, securityContext: { runAsNonRoot: true } },
+      },
+    },
+  });
+  const objectsOf = (logger?: unknown) =>
+    kserveObjects(isvc(logger) as any, [config as any]).map((o) => o.object as any);
+
+  it("has KServe's agent container, with the ConfigMap's resources, and a Service that targets it", () => {
+    const objects = objectsOf({ mode: "all", url: "s3://data/predictions/churn/v7" });
+    const deployment = objects.find((o) => o.kind === "Deployment");
+    const agent = deployment.spec.template.spec.containers.find((c: any) => c.name === "agent");
+    expect(agent.resources).toEqual({
+      requests: { cpu: "100m", memory: "100Mi" },
+      limits: { cpu: "1", memory: "1Gi" },
+    });
+    expect(agent.securityContext).toEqual({ runAsNonRoot: true });
+    expect(deployment.spec.template.spec.logger).toBeUndefined();
+    expect(objects.find((o) => o.kind === "Service").spec.ports[0].targetPort).toBe(9081);
+  });
+
+  it("has neither without a logger", () => {
+    const objects = objectsOf();
+    const deployment = objects.find((o) => o.kind === "Deployment");
+    expect(deployment.spec.template.spec.containers.map((c: any) => c.name)).toEqual(["kserve-container"]);
+    expect(objects.find((o) => o.kind === "Service").spec.ports[0].targetPort).toBe(8080);
   });
 });
