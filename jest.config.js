@@ -23,9 +23,6 @@ const shared = {
       "<rootDir>/__tests__/support/token-creation-stack.js",
   },
   snapshotFormat: { escapeString: false, printBasicPrototype: false },
-  // Tests that run helm, kubectl, promtool or python3 wait on a process; on a shared 2-core
-  // runner jest's 5 s default fails them for load, not for what they check.
-  testTimeout: 60_000,
 };
 
 /** @type {import('jest').Config} */
@@ -33,6 +30,9 @@ module.exports = {
   // One worker per core: jest's default keeps a core for its parent process, which idles here
   // (on 2 cores that halves the parallelism; measured 96 s -> 66 s for the whole suite).
   maxWorkers: "100%",
+  // Tests that run helm, kubectl, promtool or python3 wait on a process; on a shared 2-core
+  // runner jest's 5 s default fails them for load, not for what they check.
+  testTimeout: 60_000,
   reporters: ["default", "<rootDir>/__tests__/support/summary-reporter.js"],
   projects: [
     {

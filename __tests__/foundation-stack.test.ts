@@ -488,10 +488,14 @@ describe("S3 buckets", () => {
         });
       }
       for (const lifecycle of Object.values(resourcesOf(json, "aws_s3_bucket_lifecycle_configuration"))) {
-        expect(lifecycle.rule.map((r: any) => r.id)).toEqual([
+        // The data bucket also expires the models' logged predictions (model-monitoring.test.ts).
+        expect(lifecycle.rule.map((r: any) => r.id).slice(0, 2)).toEqual([
           "expire-noncurrent-versions",
           "abort-incomplete-uploads",
         ]);
+        expect(lifecycle.rule.slice(2).map((r: any) => r.id)).toEqual(
+          lifecycle.rule.length > 2 ? ["expire-predictions"] : [],
+        );
         expect(lifecycle.rule[1].abort_incomplete_multipart_upload[0].days_after_initiation).toBe(7);
       }
     },
@@ -645,18 +649,28 @@ describe("workload identities (IRSA)", () => {
     ]);
   });
 
-  it.each(["mlops-serving", "kserve-predictor"])("gives %s read-only access to artifacts", (role) => {
-    const statements = permissionsOf(roleNamed(role));
-    expect(statements.map((s: any) => s.sid)).toEqual([
-      "ListBuckets",
-      "ReadObjects",
-      "UseBucketKeyThroughS3",
-    ]);
-    expect(statements.find((s: any) => s.sid === "UseBucketKeyThroughS3").actions).toEqual([
-      "kms:Decrypt",
-      "kms:DescribeKey",
-    ]);
-  });
+  it.each(["mlops-serving", "kserve-predictor"])(
+    "gives %s read-only access to artifacts and adds predictions to the data bucket only",
+    (role) => {
+      const statements = permissionsOf(roleNamed(role));
+      expect(statements.map((s: any) => s.sid)).toEqual([
+        "ListBuckets",
+        "ReadObjects",
+        "PutObjectsUnderPrefix",
+        "UseBucketKeyThroughS3",
+      ]);
+      expect(statements[0].resources).toHaveLength(1);
+      expect(statements[1].resources).toHaveLength(1);
+      expect(statements[2].resources).toEqual([expect.stringMatching(/\/predictions\/\*$/)]);
+      // SSE-KMS needs a data key to write the logged predictions.
+      expect(statements.find((s: any) => s.sid === "UseBucketKeyThroughS3").actions).toEqual([
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+      ]);
+    },
+  );
 
   it("lets External Secrets read this environment's database secret and nothing else", () => {
     const statements = permissionsOf(roleNamed("external-secrets"));

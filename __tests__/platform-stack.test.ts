@@ -268,6 +268,8 @@ describe("namespaces", () => {
     expect(entry.spec.ingress[0].ports).toEqual([
       { port: "8000", protocol: "TCP" },
       { port: "8080", protocol: "TCP" },
+      // KServe v0.20's logger agent, the Service's target port of a predictor that logs.
+      { port: "9081", protocol: "TCP" },
     ]);
   });
 

@@ -56,8 +56,9 @@ export const dev: EnvironmentInput = {
     highAvailability: false,
     domain: "mlops.dev.example.com",
     // The serving namespace at full scale: serving HPA at its ceiling, every predictor at its
-    // maximum, the monthly retraining and the nightly batch run at once (11.25 CPU, 39.5Gi).
-    namespaceQuota: { cpu: "12", memory: "48Gi" },
+    // maximum with KServe's logger agent (100m, 1Gi limit each), the monthly retraining and the
+    // nightly batch run at once (12.15 CPU, 48.5Gi of memory limits).
+    namespaceQuota: { cpu: "13", memory: "56Gi" },
     monitoring: { retentionDays: 7, storageGib: 20 },
     alerting: {
       receivers: [

@@ -96,6 +96,47 @@ const artifactPath = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._\/-]*[A-Za-z0-9_]
   ),
 });
 
+/**
+ * What KServe v0.20.0's payload logger records for a model (`spec.predictor.logger.mode`):
+ * requests and responses, one of them, or nothing. The logger has no sampling: a model whose
+ * inputs are personal data logs only responses, or nothing.
+ */
+export const PREDICTION_LOG_MODES = ["all", "request", "response", "off"] as const;
+
+const predictionLogging = z.strictObject({
+  /** @default "all" */
+  mode: z
+    .enum(PREDICTION_LOG_MODES, {
+      error: fix(`must be one of ${PREDICTION_LOG_MODES.join(", ")}`, "use off to log nothing"),
+    })
+    .default("all"),
+  /**
+   * Records per object written to the store (KServe's `batchSize`); 1 writes each record at once.
+   * @default 1
+   */
+  batchSize: z
+    .number({ error: fix("must be a number", "use 1 to 1000 records per object") })
+    .int({ error: fix("must be a whole number", "use 1 to 1000 records per object") })
+    .min(1, { error: fix("must be between 1 and 1000", "use 1 to write each record at once") })
+    .max(1000, { error: fix("must be between 1 and 1000", "use at most 1000 records per object") })
+    .default(1),
+  /** Longest wait before a partial batch is written (KServe's `batchInterval`), e.g. `30s`. */
+  batchInterval: z
+    .string()
+    .regex(/^[1-9][0-9]{0,3}(ms|s|m)$/, {
+      error: fix("must be a duration such as 500ms, 30s or 5m", "write e.g. 30s"),
+    })
+    .optional(),
+});
+
+/** How a model is monitored; promoted with the model. */
+const modelMonitoring = z.strictObject({
+  /** The model's inputs are personal data: its requests are never logged. @default false */
+  personalData: z.boolean().default(false),
+  /** Prediction logging into the environment's store (`predictions/<model>/v<version>/`). */
+  logging: predictionLogging.prefault({}),
+});
+
 const modelSchema = z
   .strictObject({
     /** Name of the InferenceService (a DNS label) and the model's label in metrics. */
@@ -144,6 +185,8 @@ const modelSchema = z
           }),
       })
       .optional(),
+    /** Prediction logging and what the model's data may not leave. */
+    monitoring: modelMonitoring.prefault({}),
   })
   .superRefine((model, ctx) => {
     if (model.maxReplicas < model.minReplicas) {
@@ -160,6 +203,29 @@ const modelSchema = z
         path: ["canary", "version"],
         input: model.canary.version,
         message: fix("must differ from the stable version", "name the new version, or remove canary"),
+      });
+    }
+    const logging = model.monitoring.logging;
+    if (model.monitoring.personalData && (logging.mode === "all" || logging.mode === "request")) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["monitoring", "logging", "mode"],
+        input: logging.mode,
+        message: fix(
+          "must be response or off for a model whose inputs are personal data (monitoring.personalData); KServe's logger cannot sample requests",
+          'set monitoring.logging.mode to "response", or "off" to log nothing',
+        ),
+      });
+    }
+    if (logging.batchInterval !== undefined && logging.batchSize === 1) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["monitoring", "logging", "batchInterval"],
+        input: logging.batchInterval,
+        message: fix(
+          "only applies when batchSize is above 1 (KServe writes each record at once otherwise)",
+          "raise monitoring.logging.batchSize or remove batchInterval",
+        ),
       });
     }
   });

@@ -1221,6 +1221,13 @@ export const environmentSchema = z
         3650,
         "keep old versions 1 to 3650 days",
       ).default(90),
+      /** Days the models' logged predictions (`predictions/` in the data bucket) are kept. @default 90 */
+      predictionLogRetentionDays: wholeNumber(
+        "predictionLogRetentionDays",
+        1,
+        3650,
+        "keep logged predictions 1 to 3650 days",
+      ).default(90),
     }),
     registry: z.strictObject({
       /** @default "mlops-serving" */

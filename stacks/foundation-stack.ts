@@ -7,6 +7,7 @@ import { KubernetesCluster } from "../constructs/aws/kubernetes-cluster";
 import { NodeGroup, type NodeTaint } from "../constructs/aws/node-group";
 import { PostgresDatabase } from "../constructs/aws/postgres-database";
 import { SecureBucket } from "../constructs/aws/secure-bucket";
+import { PREDICTION_LOG_PREFIX } from "../constructs/serving/inference-services";
 import { ContainerRegistry } from "../constructs/aws/container-registry";
 import { WorkloadIdentity } from "../constructs/aws/workload-identity";
 import type { PolicyStatement } from "../constructs/aws/policy";
@@ -237,7 +238,14 @@ export class FoundationStack extends TerraformStack {
           ]
         : undefined,
     );
-    this.dataBucket = bucket("DataBucket", env.storage.dataBucket);
+    this.dataBucket = new SecureBucket(this, "DataBucket", {
+      bucketName: env.storage.dataBucket,
+      key: this.key,
+      noncurrentVersionExpirationDays: env.storage.noncurrentVersionExpirationDays,
+      retainOnDelete: retain,
+      // The models' logged predictions are kept for the environment's retention, then expire.
+      expiringPrefixes: [{ prefix: PREDICTION_LOG_PREFIX, days: env.storage.predictionLogRetentionDays }],
+    });
 
     const repository = (id: string, name: string) =>
       new ContainerRegistry(this, id, {
@@ -256,6 +264,7 @@ export class FoundationStack extends TerraformStack {
     const data = this.dataBucket.arn;
     const read = (bucketArn: string) => ({ bucketArn, access: "read" as const });
     const readWrite = (bucketArn: string) => ({ bucketArn, access: "read-write" as const });
+    const predictionLogs = { bucketArn: data, prefix: PREDICTION_LOG_PREFIX };
     /** Who may do what: one IRSA role per platform service account. */
     const grants: Record<PlatformServiceAccount, { purpose: string; statements: PolicyStatement[] }> = {
       clusterAutoscaler: {
@@ -282,12 +291,14 @@ export class FoundationStack extends TerraformStack {
         statements: bucketAccessStatements(keyed, [readWrite(artifacts), readWrite(data)]),
       },
       modelServing: {
-        purpose: "the serving Deployment reads models from the artifacts bucket",
-        statements: bucketAccessStatements(keyed, [read(artifacts)]),
+        purpose:
+          "the serving Deployment reads models from the artifacts bucket and writes its predictions under predictions/ of the data bucket",
+        statements: bucketAccessStatements(keyed, [read(artifacts)], [predictionLogs]),
       },
       kservePredictor: {
-        purpose: "KServe's storage initializer reads models from the artifacts bucket",
-        statements: bucketAccessStatements(keyed, [read(artifacts)]),
+        purpose:
+          "KServe's storage initializer reads models from the artifacts bucket; its logger writes predictions under predictions/ of the data bucket",
+        statements: bucketAccessStatements(keyed, [read(artifacts)], [predictionLogs]),
       },
       modelTraining: {
         purpose: "the monthly retraining job reads datasets and writes models to the artifacts bucket",

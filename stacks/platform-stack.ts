@@ -1,3 +1,4 @@
+import { KSERVE_AGENT_PORT } from "../constructs/serving/inference-services";
 import { Construct } from "constructs";
 import { TerraformStack, type ITerraformDependable } from "cdktf";
 import { StorageClassV1 } from "@cdktf/provider-kubernetes/lib/storage-class-v1";
@@ -649,7 +650,8 @@ export class PlatformStack extends TerraformStack {
         podSecurity: "restricted",
         ...common,
         isolation: {
-          ingress: [fromEntry([8000, 8080]), scraping, sameNamespace],
+          // 8080: the predictors' runtime; 9081: KServe's logger agent, which fronts a predictor that logs.
+          ingress: [fromEntry([8000, 8080, KSERVE_AGENT_PORT]), scraping, sameNamespace],
           egress: [toMlflow, objectStore, sameNamespace],
         },
       }),

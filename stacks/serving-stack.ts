@@ -13,7 +13,11 @@ import {
   kserveObjectStoreAnnotations,
   objectStoreAccess,
 } from "../constructs/serving/object-store-access";
-import { InferenceServices, PREDICTOR_HEALTH_PATH } from "../constructs/serving/inference-services";
+import {
+  InferenceServices,
+  PREDICTION_LOG_PREFIX,
+  PREDICTOR_HEALTH_PATH,
+} from "../constructs/serving/inference-services";
 import { InferenceRoutes, inferenceServiceHost } from "../constructs/serving/inference-routes";
 import { ScheduledJobs } from "../constructs/serving/scheduled-jobs";
 import { ModelRegistration } from "../constructs/serving/model-registration";
@@ -132,7 +136,21 @@ export class ServingStack extends TerraformStack {
       : undefined;
     this.registration = registration;
 
+    // Predictions are logged to the data bucket by KServe's logger, which cannot trust a private
+    // CA at v0.20.0: its agent container gets AWS_CA_BUNDLE from the credential builder, but the
+    // bundle's volume is mounted into the storage initializer alone, and the agent exits when the
+    // S3 session cannot load the file. Refused rather than predictors that crash.
+    const logging = release.models.filter((entry) => entry.monitoring.logging.mode !== "off");
+    if (store.caBundle && logging.length > 0) {
+      throw new Error(
+        `${releaseFile}: monitoring.logging.mode of ${logging.map((entry) => `${entry.name} = "${entry.monitoring.logging.mode}"`).join(", ")}: this environment's object store is trusted through a private CA bundle (caBundleSecret), which KServe v0.20.0's logger sidecar cannot mount, so its predictors would exit; allowed: "off"; fix: set monitoring.logging.mode to "off" for these models, or serve the store with a certificate of a public CA and remove caBundleSecret`,
+      );
+    }
+    const servedLogging = served.monitoring.logging.mode !== "off";
     this.serving = new ModelServing(this, "ModelServing", {
+      predictionLogUri: servedLogging
+        ? `s3://${store.dataBucket}/${PREDICTION_LOG_PREFIX}${served.name}`
+        : undefined,
       namespace,
       image: imageName(target.registry.servingRepository, release.serving.image),
       serviceAccount: {
@@ -179,6 +197,7 @@ export class ServingStack extends TerraformStack {
       models: release.models,
       artifactsBucket: store.artifactsBucket,
       serviceAccountName: predictorAccount.metadata.name,
+      predictionLogBucket: store.dataBucket,
       gpuPlacement: target.placement.gpu,
       imagePullSecret: pullSecret,
     });

@@ -419,8 +419,29 @@ export interface BucketGrant {
   readonly access: BucketAccessLevel;
 }
 
-/** S3 object access to the given buckets, with the KMS use their SSE-KMS encryption needs. */
-export function bucketAccessStatements(scope: KeyedScope, grants: readonly BucketGrant[]): PolicyStatement[] {
+/** New objects under one prefix of a bucket, nothing else of it: neither list, read nor delete. */
+export interface PrefixWriteGrant {
+  readonly bucketArn: string;
+  /** Key prefix ending in `/`, e.g. `predictions/`. */
+  readonly prefix: string;
+}
+
+/**
+ * S3 object access to the given buckets, with the KMS use their SSE-KMS encryption needs; and
+ * where `appendOnly` names prefixes, PutObject under them alone.
+ */
+export function bucketAccessStatements(
+  scope: KeyedScope,
+  grants: readonly BucketGrant[],
+  appendOnly: readonly PrefixWriteGrant[] = [],
+): PolicyStatement[] {
+  for (const grant of appendOnly) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*\/$/.test(grant.prefix)) {
+      throw new Error(
+        `bucketAccessStatements: prefix "${grant.prefix}" must be one path segment ending in /, e.g. predictions/`,
+      );
+    }
+  }
   const statements: PolicyStatement[] = [
     {
       sid: "ListBuckets",
@@ -447,12 +468,19 @@ export function bucketAccessStatements(scope: KeyedScope, grants: readonly Bucke
       resources: writable.map((grant) => `${grant.bucketArn}/*`),
     });
   }
+  if (appendOnly.length > 0) {
+    statements.push({
+      sid: "PutObjectsUnderPrefix",
+      actions: ["s3:PutObject", "s3:AbortMultipartUpload"],
+      resources: appendOnly.map((grant) => `${grant.bucketArn}/${grant.prefix}*`),
+    });
+  }
   statements.push(
     keyViaService(
       "UseBucketKeyThroughS3",
       scope,
       "s3",
-      writable.length > 0 ? KMS_ENCRYPT_DECRYPT : KMS_DECRYPT,
+      writable.length + appendOnly.length > 0 ? KMS_ENCRYPT_DECRYPT : KMS_DECRYPT,
     ),
   );
   return statements;

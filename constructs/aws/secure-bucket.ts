@@ -22,6 +22,8 @@ export interface SecureBucketProps {
    * @default true
    */
   readonly retainOnDelete?: boolean;
+  /** Objects under these prefixes expire this many days after they were written. */
+  readonly expiringPrefixes?: readonly { readonly prefix: string; readonly days: number }[];
   /** Bucket policy statements after the TLS-only denial, e.g. for another account's role. */
   readonly additionalPolicyStatements?: readonly PolicyStatement[];
 }
@@ -48,6 +50,13 @@ export class SecureBucket extends Construct {
     ] as const) {
       if (!Number.isInteger(value) || value < 1) {
         throw new Error(`SecureBucket ${props.bucketName}: ${field} (${value}) must be a whole number >= 1`);
+      }
+    }
+    for (const { prefix, days } of props.expiringPrefixes ?? []) {
+      if (!/^[A-Za-z0-9][A-Za-z0-9._-]*\/$/.test(prefix) || !Number.isInteger(days) || days < 1) {
+        throw new Error(
+          `SecureBucket ${props.bucketName}: expiring prefix "${prefix}" after ${days} days: the prefix must be one path segment ending in / and the days a whole number >= 1`,
+        );
       }
     }
     const retain = props.retainOnDelete ?? true;
@@ -114,6 +123,12 @@ export class SecureBucket extends Construct {
           filter: [{ prefix: "" }],
           abortIncompleteMultipartUpload: [{ daysAfterInitiation: abortDays }],
         },
+        ...(props.expiringPrefixes ?? []).map(({ prefix, days }) => ({
+          id: `expire-${prefix.slice(0, -1)}`,
+          status: "Enabled",
+          filter: [{ prefix }],
+          expiration: [{ days }],
+        })),
       ],
     });
   }

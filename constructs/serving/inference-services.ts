@@ -21,6 +21,42 @@ export interface ServedModel {
     readonly artifactPath: string;
     readonly trafficPercent: number;
   };
+  /** Prediction logging; unset logs nothing. */
+  readonly monitoring?: { readonly logging: PredictionLogging };
+}
+
+/** What KServe's payload logger records for a model, and how it batches records into objects. */
+export interface PredictionLogging {
+  readonly mode: "all" | "request" | "response" | "off";
+  readonly batchSize: number;
+  readonly batchInterval?: string;
+}
+
+/**
+ * Port of the agent KServe v0.20.0 adds to a predictor pod that logs
+ * (`constants.InferenceServiceDefaultAgentPort`): the predictor's Service then targets it, and
+ * it forwards to the runtime.
+ */
+export const KSERVE_AGENT_PORT = 9081;
+
+/** Prefix of the logged predictions in the data bucket, the same for every workload that logs. */
+export const PREDICTION_LOG_PREFIX = "predictions/";
+
+/**
+ * Directory KServe's logger puts under its URL: it writes each batch to
+ * `<url path>/<namespace>/<isvc>/<component>/<storage.path>/<first record id>-<request|response>.json`
+ * (pkg/logger/store.go getObjectKey at v0.20.0).
+ */
+export const PREDICTION_LOG_RECORDS = "records";
+
+/**
+ * Where a model version's predictions are logged: `s3://<bucket>/predictions/<model>/v<version>`.
+ * The version is in the URL because KServe v0.20 takes a canary's logger URL from the canary's
+ * own predictor (components/predictor.go addLoggerAnnotations on the merged spec) but its
+ * storage settings from the primary's (pod/agent_injector.go getLoggerConfigs).
+ */
+export function predictionLogUrl(bucket: string, model: string, version: number): string {
+  return `s3://${bucket}/${PREDICTION_LOG_PREFIX}${model}/${predictorVersionLabel(version)}`;
 }
 
 export interface InferenceServicesProps {
@@ -37,6 +73,11 @@ export interface InferenceServicesProps {
    * copies the predictor's `imagePullSecrets` into the pod it creates. Unset: none needed.
    */
   readonly imagePullSecret?: string;
+  /**
+   * Bucket the models' predictions are logged to (`PREDICTION_LOG_PREFIX`), with the predictor's
+   * service account's store credentials. Unset: no model logs.
+   */
+  readonly predictionLogBucket?: string;
   /** @default requests 500m/1Gi, limits 1/2Gi */
   readonly resources?: ContainerResources;
 }
@@ -175,6 +216,26 @@ export class InferenceServices extends Construct {
     super(scope, id);
     const resources = props.resources ?? DEFAULT_RESOURCES;
     for (const model of props.models) {
+      const logging = model.monitoring?.logging;
+      // KServe v0.20.0's payload logger (the agent sidecar its pod webhook injects), writing to
+      // the store itself: the webhook (validateLogger) requires storage path, parameters and key
+      // together; `format` selects the agent's JSON marshaller; the credentials come from the
+      // service account named here (credentialBuilder.CreateSecretVolumeAndEnv), the key is unused.
+      const logger = (version: number) =>
+        props.predictionLogBucket && logging && logging.mode !== "off"
+          ? {
+              mode: logging.mode,
+              url: predictionLogUrl(props.predictionLogBucket, model.name, version),
+              storage: {
+                path: PREDICTION_LOG_RECORDS,
+                parameters: { format: "json" },
+                key: "credentials",
+                serviceAccountName: props.serviceAccountName,
+              },
+              batchSize: logging.batchSize,
+              ...(logging.batchInterval ? { batchInterval: logging.batchInterval } : {}),
+            }
+          : undefined;
       const predictor = (version: number, artifactPath: string, track: PredictorTrack) => ({
         name: PREDICTOR_NAMES[track],
         // KServe puts a predictor's labels on its Deployment and pods (the canary's override the
@@ -201,6 +262,7 @@ export class InferenceServices extends Construct {
           securityContext: structuredClone(RUNTIME_CONTAINER_SECURITY),
           readinessProbe: structuredClone(PREDICTOR_READINESS_PROBE),
         },
+        ...(logger(version) ? { logger: logger(version) } : {}),
         ...(model.gpu
           ? {
               nodeSelector: { ...props.gpuPlacement.nodeSelector },

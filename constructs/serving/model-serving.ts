@@ -40,6 +40,12 @@ export interface ModelServingProps {
   readonly imagePullSecret?: string;
   /** Object store endpoint, keys and CA bundle for the MLflow client. @default none (workload identity) */
   readonly objectStore?: ObjectStoreAccess;
+  /**
+   * Where the server logs its predictions (`PREDICTION_LOG_URI`), e.g.
+   * `s3://<data bucket>/predictions/<model>`: it appends `/v<version>/<namespace>/<model>/serving/records/`
+   * as KServe's logger does. Unset: the server logs nothing.
+   */
+  readonly predictionLogUri?: string;
   /** What must be done before the Deployment is created or rolled (e.g. the model's registration). */
   readonly dependsOn?: ITerraformDependable[];
 }
@@ -156,6 +162,9 @@ export class ModelServing extends Construct {
                   { name: "MODEL_NAME", value: props.model.name },
                   { name: "MODEL_ALIAS", value: props.model.alias },
                   { name: "PORT", value: String(PORT) },
+                  ...(props.predictionLogUri
+                    ? [{ name: "PREDICTION_LOG_URI", value: props.predictionLogUri }]
+                    : []),
                   ...store.env.map((variable) => ({ ...variable })),
                 ],
                 envFrom: props.mlflowCredentialsSecret

@@ -188,7 +188,8 @@ export const REQUIRED_FLOWS: readonly Flow[] = [
     name: "predictors-to-object-store",
     from: { namespace: "mlops", podLabels: { component: "predictor" } },
     to: { objectStore: true },
-    reason: "KServe's storage initializer downloads the model from the artifacts bucket",
+    reason:
+      "KServe's storage initializer downloads the model from the artifacts bucket; the logger sidecar writes predictions to the data bucket",
   },
   {
     name: "batch-inference-to-predictors",
@@ -201,6 +202,13 @@ export const REQUIRED_FLOWS: readonly Flow[] = [
     from: { external: "load-balancer" },
     to: { pods: { namespace: "mlops", labels: { component: "predictor" } }, port: 8080 },
     reason: "clients reach the predictors through the load balancer",
+  },
+  {
+    name: "load-balancer-to-predictor-loggers",
+    from: { external: "load-balancer" },
+    to: { pods: { namespace: "mlops", labels: { component: "predictor" } }, port: 9081 },
+    reason:
+      "a predictor that logs is reached through KServe's agent, the target port of its Service (service_reconciler.go at v0.20.0)",
   },
   {
     name: "pipelines-api-to-database",

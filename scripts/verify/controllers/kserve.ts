@@ -30,6 +30,8 @@ const MLSERVER_MODEL_CLASSES: Readonly<Record<string, string>> = {
 
 /** Port every predictor Service and Ingress backend uses (constants.CommonDefaultHttpPort). */
 export const KSERVE_SERVICE_PORT = 80;
+/** The agent's port (constants.InferenceServiceDefaultAgentPort). */
+const KSERVE_AGENT_PORT = 9081;
 /** Container port when the runtime names none (constants.InferenceServiceDefaultHttpPort). */
 const KSERVE_DEFAULT_CONTAINER_PORT = 8080;
 
@@ -68,6 +70,34 @@ export function generateDomainName(config: KserveIngressConfig, name: string, na
 }
 
 type Predictor = Record<string, Decoded>;
+
+/**
+ * The agent container KServe v0.20.0's pod webhook adds to a predictor pod whose predictor sets
+ * a `logger` (pod/agent_injector.go InjectAgent): named `agent`, its image and resources from the
+ * `agent` entry of the `inferenceservice-config` ConfigMap, the runtime container's security
+ * context copied, port 9081. Undefined without a logger or without the ConfigMap in the state.
+ */
+function loggerAgent(
+  objects: readonly KubernetesObject[],
+  predictor: Predictor,
+  runtime?: Container,
+): Container | undefined {
+  if (!predictor.logger) return undefined;
+  const config = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "inferenceservice-config");
+  const text = (config as { data?: Record<string, string> } | undefined)?.data?.agent;
+  if (!text) return undefined;
+  const agent = JSON.parse(text) as Record<string, string>;
+  return {
+    name: "agent",
+    image: agent.image,
+    ports: [{ name: "agent-port", containerPort: KSERVE_AGENT_PORT, protocol: "TCP" }],
+    resources: {
+      requests: { cpu: agent.cpuRequest, memory: agent.memoryRequest },
+      limits: { cpu: agent.cpuLimit, memory: agent.memoryLimit },
+    },
+    ...(runtime?.securityContext ? { securityContext: structuredClone(runtime.securityContext) } : {}),
+  };
+}
 
 /**
  * The pod spec the controller builds for a predictor: the selected runtime's `kserve-container`
@@ -124,26 +154,33 @@ function predictorPodSpec(
         MLSERVER_MODEL_CLASSES[model.modelFormat?.name ?? ""] ?? MLSERVER_MODEL_CLASSES.sklearn;
     }
   }
+  const { logger: _logger, ...podOnly } = podFields;
+  const ownContainers = [...(modelContainer ? [modelContainer] : []), ...((containers as Container[]) ?? [])];
+  const agent = loggerAgent(objects, predictor, ownContainers[0]);
   return {
     spec: {
-      ...(podFields as PodSpec),
-      containers: [...(modelContainer ? [modelContainer] : []), ...((containers as Container[]) ?? [])],
+      ...(podOnly as PodSpec),
+      containers: [...ownContainers, ...(agent ? [agent] : [])],
     },
     labels,
   };
 }
 
 /** Service ports as createDefaultSvc (reconcilers/service/service_reconciler.go) builds them. */
-function servicePorts(spec: PodSpec, name: string): Record<string, Decoded>[] {
+function servicePorts(spec: PodSpec, name: string, logs: boolean): Record<string, Decoded>[] {
   const container = spec.containers[0];
   if (!container) return [];
   const ports = container.ports ?? [];
+  // With a logger the first port targets the agent, which forwards to the runtime.
+  const first = (port: number) => (logs ? KSERVE_AGENT_PORT : port);
   if (ports.length === 0)
-    return [{ name, port: KSERVE_SERVICE_PORT, targetPort: KSERVE_DEFAULT_CONTAINER_PORT, protocol: "TCP" }];
+    return [
+      { name, port: KSERVE_SERVICE_PORT, targetPort: first(KSERVE_DEFAULT_CONTAINER_PORT), protocol: "TCP" },
+    ];
   return ports.map((p, i) => ({
     ...(p.name ? { name: p.name } : {}),
     port: i === 0 ? KSERVE_SERVICE_PORT : p.containerPort,
-    targetPort: p.containerPort,
+    targetPort: i === 0 ? first(p.containerPort) : p.containerPort,
     protocol: p.protocol ?? "TCP",
   }));
 }
@@ -184,7 +221,7 @@ function predictorObjects(
       apiVersion: "v1",
       kind: "Service",
       metadata: meta,
-      spec: { selector: { app }, ports: servicePorts(pod.spec, name) },
+      spec: { selector: { app }, ports: servicePorts(pod.spec, name, predictor.logger !== undefined) },
     },
     {
       apiVersion: "autoscaling/v2",
