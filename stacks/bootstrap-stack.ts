@@ -35,6 +35,9 @@ import { AWS_PROVIDER_ID } from "./aws-provider";
 import { accountOf, platformKeyAlias, promotionLinks } from "./promotion-topology";
 import { STATE_KEY_ALIAS, stateKeyArn } from "./state-backend";
 
+/** The deploy role's session: the deploy job's whole apply of foundation, platform and serving. */
+export const DEPLOY_SESSION_SECONDS = 4 * 3600;
+
 /** Prefix of every name the platform's stacks give IAM roles, clusters and log groups. */
 const PLATFORM_NAME_PREFIX = "mlops-";
 
@@ -266,7 +269,9 @@ export class BootstrapStack extends TerraformStack {
         target.environments.map((env) => environmentSubject(env.name, repository)),
         "StringEquals",
       ),
-      maxSessionDuration: 3600,
+      // The deploy job applies three stacks in one session: an EKS version upgrade or a node
+      // group roll outlasts an hour (deploy-environment.yml asks for the same duration).
+      maxSessionDuration: DEPLOY_SESSION_SECONDS,
     });
     new IamRolePolicy(this, "DeployPermissions", {
       name: "deploy",
