@@ -4,7 +4,9 @@ import { isAws } from "../environments/targets";
 import type { Environment } from "../environments/schema";
 import { GITHUB_REPOSITORY, OIDC_SUBJECT_CLAIM_KEYS } from "../environments/github";
 import { addBootstrapStacks } from "../stacks/app";
-import { BootstrapStack, bootstrapAccounts } from "../stacks/bootstrap-stack";
+import { BootstrapStack, DEPLOY_SESSION_SECONDS, bootstrapAccounts } from "../stacks/bootstrap-stack";
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
 import { AWS_ENVIRONMENT_INPUTS, policyStatements, type TerraformJson } from "./support/synth";
 import { evaluate } from "./support/iam";
 import type { PolicyStatement } from "../constructs/aws/policy";
@@ -230,6 +232,17 @@ describe("bootstrap stacks", () => {
       const kms = policyStatements(stack, diffState.policy).flatMap((s) => s.actions as string[]);
       expect(kms.filter((a) => /^kms:(Encrypt|GenerateDataKey)/.test(a))).toEqual([]);
     }
+  });
+
+  it("give the deploy job a session as long as the deploy role allows, beyond the 1 h default", () => {
+    const job = parse(readFileSync(".github/workflows/deploy-environment.yml", "utf8")).jobs.deploy;
+    const credentials = job.steps.find((step: any) =>
+      String(step.uses).startsWith("aws-actions/configure-aws-credentials"),
+    );
+    expect(credentials.with["role-duration-seconds"]).toBe(DEPLOY_SESSION_SECONDS);
+    expect(DEPLOY_SESSION_SECONDS).toBeGreaterThan(3600);
+    for (const stack of Object.values(json))
+      expect(stack.resource.aws_iam_role.DeployRole.max_session_duration).toBe(DEPLOY_SESSION_SECONDS);
   });
 
   it("create the permissions boundary the deploy role's roles must carry, and make the deploy role require it", () => {

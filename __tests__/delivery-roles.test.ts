@@ -15,6 +15,7 @@ import {
   stateKeyProtectionStatements,
 } from "../constructs/aws/delivery-policies";
 import { DATA_SOURCE_API_CALLS, PROVIDER_API_CALLS } from "../constructs/aws/provider-api-calls";
+import { bootstrapAccounts, deliveryScope } from "../stacks/bootstrap-stack";
 import { evaluate, type IamRequest } from "./support/iam";
 import { policyStatements, resourcesOf, synthesizeEnvironments } from "./support/synth";
 
@@ -28,24 +29,31 @@ const OTHER_KEY = `arn:aws:kms:${REGION}:${ACCOUNT}:key/2222-someone-elses`;
 const role = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
 const managed = (name: string) => `arn:aws:iam::aws:policy/${name}`;
 
+const SCOPE = {
+  partition: "aws",
+  accountId: ACCOUNT,
+  bucketNames: ["acme-staging-artifacts", "acme-staging-data"],
+  repositoryNames: ["mlops-serving", "mlops-training"],
+  namePrefix: "mlops-",
+  foundationStacks: ["staging-foundation"],
+  keyAliases: ["mlops-staging"],
+};
 /** The deploy role of an account hosting staging, as the bootstrap composes it. */
 const deploy: PolicyStatement[] = [
-  ...deployRoleStatements({
-    partition: "aws",
-    accountId: ACCOUNT,
-    bucketNames: ["acme-staging-artifacts", "acme-staging-data"],
-    repositoryNames: ["mlops-serving", "mlops-training"],
-    namePrefix: "mlops-",
-    foundationStacks: ["staging-foundation"],
-    keyAliases: ["mlops-staging"],
-  }),
+  ...deployRoleStatements(SCOPE),
   ...stateAccessStatements(
     { bucketArn: STATE_BUCKET, keyPrefix: "mlops-platform", keyArn: STATE_KEY, region: REGION },
     "apply",
+    ["staging"],
   ),
   ...stateKeyProtectionStatements(STATE_KEY),
 ];
-const boundary = permissionsBoundaryStatements({ state: { bucketArn: STATE_BUCKET, keyArn: STATE_KEY } });
+const boundary = permissionsBoundaryStatements({
+  ...SCOPE,
+  secrets: ["mlops/staging/alerting/slack-webhook-url"],
+  replicas: [],
+  state: { bucketArn: STATE_BUCKET, keyArn: STATE_KEY },
+});
 const deployMay = (request: IamRequest) => evaluate(deploy, request);
 const keyTags = {
   [STATE_KEY]: "bootstrap-222222222222",
@@ -201,6 +209,115 @@ describe("the deploy role cannot make itself admin", () => {
   });
 });
 
+describe("what a role the deploy role creates reaches, whatever its policy and trust", () => {
+  const other = (service: string, resource: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${resource}`;
+  it("refuses everything outside the platform's own buckets, repositories, clusters, keys and secrets", () => {
+    const outside: IamRequest[] = [
+      {
+        action: "secretsmanager:GetSecretValue",
+        resource: other("secretsmanager", "secret:payroll/db-AbCdEf"),
+      },
+      { action: "ssm:SendCommand", resource: other("ec2", "instance/i-0123") },
+      { action: "ssm:SendCommand", resource: "*" },
+      { action: "ssm:StartSession", resource: other("ec2", "instance/i-0123") },
+      { action: "ssm:GetParameter", resource: other("ssm", "parameter/payroll/password") },
+      { action: "s3:GetObject", resource: "arn:aws:s3:::payroll-exports/2025.csv" },
+      { action: "s3:PutBucketPolicy", resource: "arn:aws:s3:::payroll-exports" },
+      { action: "eks:CreateAccessEntry", resource: other("eks", "cluster/mlops-staging") },
+      { action: "eks:AssociateAccessPolicy", resource: other("eks", "access-entry/mlops-staging/role/x") },
+      { action: "eks:DescribeCluster", resource: other("eks", "cluster/payments") },
+      { action: "ecr:BatchDeleteImage", resource: other("ecr", "repository/payments") },
+      { action: "ecr:PutImage", resource: other("ecr", "repository/payments") },
+      { action: "kms:Decrypt", resource: OTHER_KEY },
+      {
+        action: "kms:Decrypt",
+        resource: OTHER_KEY,
+        context: { [`aws:ResourceTag/${STACK_TAG}`]: "payments" },
+      },
+      { action: "ec2:ModifyInstanceAttribute", resource: other("ec2", "instance/i-0123") },
+      { action: "ec2:CreateLaunchTemplateVersion", resource: other("ec2", "launch-template/lt-1") },
+    ];
+    for (const request of outside)
+      expect([request.action, request.resource, createdRoleMay(request)]).toEqual([
+        request.action,
+        request.resource,
+        expect.stringMatching(/deny/),
+      ]);
+  });
+
+  it("still reaches the platform's own resources", () => {
+    const inside: IamRequest[] = [
+      { action: "s3:GetObject", resource: "arn:aws:s3:::acme-staging-artifacts/mlflow/1/model.pkl" },
+      {
+        action: "secretsmanager:GetSecretValue",
+        resource: other("secretsmanager", "secret:rds!db-0123-AbCdEf"),
+      },
+      {
+        action: "secretsmanager:GetSecretValue",
+        resource: other("secretsmanager", "secret:mlops/staging/alerting/slack-webhook-url-AbCdEf"),
+      },
+      { action: "ecr:BatchGetImage", resource: other("ecr", "repository/mlops-serving") },
+      { action: "eks:DescribeNodegroup", resource: other("eks", "nodegroup/mlops-staging/general/abc") },
+      {
+        action: "kms:Decrypt",
+        resource: PLATFORM_KEY,
+        context: { [`aws:ResourceTag/${STACK_TAG}`]: "staging-foundation" },
+      },
+    ];
+    for (const request of inside)
+      expect([request.action, request.resource, createdRoleMay(request)]).toEqual([
+        request.action,
+        request.resource,
+        "allow",
+      ]);
+  });
+});
+
+describe("the deploy role's keys and state", () => {
+  it("cannot take over someone else's key by tagging it with the platform's stack tag", () => {
+    const asFoundation = { [`aws:RequestTag/${STACK_TAG}`]: "staging-foundation" };
+    // The takeover path: tag the key, then administer it as a platform key.
+    expect(onKey("kms:TagResource", OTHER_KEY, asFoundation)).toBe("deny");
+    expect(onKey("kms:TagResource", STATE_KEY, asFoundation)).toBe("deny");
+    for (const action of ["kms:PutKeyPolicy", "kms:Decrypt", "kms:ScheduleKeyDeletion"])
+      expect([action, onKey(action, OTHER_KEY)]).toEqual([action, "implicit-deny"]);
+    // CreateKey with Tags: kms:CreateKey and kms:TagResource, both on `*`, the tag in the request.
+    for (const action of ["kms:CreateKey", "kms:TagResource"])
+      expect([action, deployMay({ action, resource: "*", context: asFoundation })]).toEqual([
+        action,
+        "allow",
+      ]);
+    // Its own keys stay taggable.
+    expect(onKey("kms:TagResource", PLATFORM_KEY, asFoundation)).toBe("allow");
+  });
+
+  it("writes the environments' state and locks, never the bootstrap stack's", () => {
+    const object = (key: string) => `${STATE_BUCKET}/mlops-platform/${key}`;
+    for (const key of [
+      "staging-foundation.tfstate",
+      "staging-foundation.tfstate.tflock",
+      "staging-platform.tfstate",
+      "staging-serving.tfstate.tflock",
+    ])
+      for (const action of ["s3:PutObject", "s3:DeleteObject"])
+        expect([action, key, deployMay({ action, resource: object(key) })]).toEqual([action, key, "allow"]);
+    for (const key of [
+      `bootstrap-${ACCOUNT}.tfstate`,
+      `bootstrap-${ACCOUNT}.tfstate.tflock`,
+      "prod-foundation.tfstate",
+    ])
+      for (const action of ["s3:PutObject", "s3:DeleteObject"])
+        expect([action, key, deployMay({ action, resource: object(key) })]).toEqual([
+          action,
+          key,
+          "implicit-deny",
+        ]);
+    expect(deployMay({ action: "s3:GetObject", resource: object(`bootstrap-${ACCOUNT}.tfstate`) })).toBe(
+      "allow",
+    );
+  });
+});
+
 const synthesized = synthesizeEnvironments();
 
 describe("the foundations' roles", () => {
@@ -225,23 +342,80 @@ describe("the foundations' roles", () => {
     },
   );
 
-  it.each(foundations)("%s: every inline statement of every role is within the boundary", (_name, json) => {
-    for (const [id, policy] of Object.entries(resourcesOf(json, "aws_iam_role_policy"))) {
-      for (const statement of policyStatements(json, policy.policy)) {
-        if ((statement.effect ?? "Allow") !== "Allow") continue;
-        // The request as the statement admits it: its condition values in the context.
-        const context = Object.fromEntries(
-          (statement.condition ?? []).map((c: any) => [c.variable, String(c.values[0])]),
-        );
-        for (const action of statement.actions)
-          expect([
-            id,
-            action,
-            evaluate([{ sid: "X", actions: [action] }], { action, resource: "*", context }, boundary),
-          ]).toEqual([id, action, "allow"]);
+  /** The boundary of each account, as its bootstrap composes it, with concrete ARNs. */
+  const accounts = bootstrapAccounts(Object.values(synthesized).map((env) => env.environment));
+  const boundaryOf = (accountId: string) => {
+    const account = accounts.find((a) => a.accountId === accountId)!;
+    return permissionsBoundaryStatements({
+      ...deliveryScope(account, "aws", accountId),
+      state: { bucketArn: STATE_BUCKET, keyArn: STATE_KEY },
+    });
+  };
+  const foundationOfAccount = (accountId: string) =>
+    Object.values(synthesized).find((env) => env.environment.aws.allowedAccountIds![0] === accountId)!
+      .environment.name;
+
+  it.each(Object.values(synthesized).map((env) => [env.environment.name, env] as const))(
+    "%s: every inline statement of every role is within the boundary, on the resources it names",
+    (_name, env) => {
+      const json = env.foundation.json;
+      const accountId = env.environment.aws.allowedAccountIds![0];
+      const region = env.environment.aws.region;
+      const boundaryHere = boundaryOf(accountId);
+      /** A concrete request for one resource pattern of a statement, and the key's stack tag. */
+      const concrete = (resource: string): { resource: string; context: Record<string, string> } => {
+        let text = resource
+          .replace(/\$\{data\.aws_partition\.[^}]+\}/g, "aws")
+          .replace(/\$\{data\.aws_caller_identity\.[^}]+\}/g, accountId)
+          .replace(/\$\{data\.aws_region\.[^}]+\}/g, region)
+          .replace(/\$\{aws_kms_key\.[^}]+\.arn\}/g, `arn:aws:kms:${region}:${accountId}:key/platform`)
+          .replace(
+            /\$\{aws_db_instance\.[^}]+\}/g,
+            `arn:aws:secretsmanager:${region}:${accountId}:secret:rds!db-0123-AbCdEf`,
+          )
+          .replace(
+            /\$\{aws_cloudwatch_log_group\.([^.}]+)\.arn\}/g,
+            (_m, id) =>
+              `arn:aws:logs:${region}:${accountId}:log-group:${json.resource.aws_cloudwatch_log_group[id].name}`,
+          )
+          .replace(
+            /\$\{aws_s3_bucket\.([^.}]+)\.arn\}/g,
+            (_m, id) => `arn:aws:s3:::${json.resource.aws_s3_bucket[id].bucket}`,
+          );
+        expect([resource, text]).toEqual([resource, expect.not.stringContaining("${")]);
+        text = text.replace(/\*/g, "x").replace(/\?/g, "a");
+        const keyAccount = /^arn:aws:kms:[^:]*:(\d+):key\//.exec(text)?.[1];
+        return {
+          resource: text,
+          context: keyAccount
+            ? { [`aws:ResourceTag/${STACK_TAG}`]: `${foundationOfAccount(keyAccount)}-foundation` }
+            : {},
+        };
+      };
+      const refused: string[] = [];
+      for (const [id, policy] of Object.entries(resourcesOf(json, "aws_iam_role_policy"))) {
+        for (const statement of policyStatements(json, policy.policy)) {
+          if ((statement.effect ?? "Allow") !== "Allow") continue;
+          // The request as the statement admits it: its condition values in the context.
+          const conditions = Object.fromEntries(
+            (statement.condition ?? []).map((c: any) => [c.variable, String(c.values[0])]),
+          );
+          for (const pattern of (statement.resources ?? ["*"]) as string[]) {
+            const { resource, context } = concrete(pattern);
+            for (const action of statement.actions as string[]) {
+              const request = { action, resource, context: { ...context, ...conditions } };
+              if (
+                evaluate([{ sid: "X", actions: [action], resources: [resource] }], request, boundaryHere) !==
+                "allow"
+              )
+                refused.push(`${id}: ${action} on ${resource}`);
+            }
+          }
+        }
       }
-    }
-  });
+      expect(refused).toEqual([]);
+    },
+  );
 });
 
 describe("the deploy role against the pinned provider's API calls", () => {

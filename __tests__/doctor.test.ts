@@ -326,6 +326,65 @@ describe("npm run doctor: what only AWS and GitHub can answer", () => {
     expect(first.exitCode).toBe(1);
   });
 
+  describe("the deploy runners' group", () => {
+    const groups = "gh api orgs/acme/actions/runner-groups?per_page=100";
+    const runnersOf = (id: number) => `gh api orgs/acme/actions/runner-groups/${id}/runners?per_page=100`;
+    const runner = (...labels: string[]) => ({ name: "r", labels: labels.map((name) => ({ name })) });
+    const answers = (group: object, labels = ["self-hosted", "mlops-prod"]): Answers => ({
+      [groups]: installed(
+        JSON.stringify({
+          runner_groups: [
+            { id: 1, name: "Default" },
+            { id: 7, name: "mlops-deploy", ...group },
+          ],
+        }),
+      ),
+      [runnersOf(1)]: installed(JSON.stringify({ runners: [runner("self-hosted", "mlops-prod-diff")] })),
+      [runnersOf(7)]: installed(JSON.stringify({ runners: [runner(...labels)] })),
+    });
+    const workflow = "acme/mlops-platform/.github/workflows/deploy-environment.yml@refs/heads/main";
+
+    it("fails while a group holding prod's deploy runners lets any workflow (a pull request's too) use them", () => {
+      const { exitCode, text } = run(answers({ restricted_to_workflows: false }), "prod");
+      expect(text).toContain(
+        "FAIL prod deploy runner group: runner group mlops-deploy (any workflow) holds runners with self-hosted, mlops-prod",
+      );
+      expect(text).toContain(
+        `fix: gh api -X PATCH orgs/acme/actions/runner-groups/7 -F restricted_to_workflows=true -f 'selected_workflows[]=${workflow}'`,
+      );
+      expect(exitCode).toBe(1);
+      // Restricted, but to a workflow a branch can edit: still open.
+      const branch = run(
+        answers({
+          restricted_to_workflows: true,
+          selected_workflows: [
+            "acme/mlops-platform/.github/workflows/deploy-environment.yml@refs/heads/feature",
+          ],
+        }),
+        "prod",
+      );
+      expect(branch.text).toContain("FAIL prod deploy runner group");
+    });
+
+    it("passes a group restricted to the deploy workflow on main, and warns where it cannot tell", () => {
+      const restricted = run(
+        answers({ restricted_to_workflows: true, selected_workflows: [workflow] }),
+        "prod",
+      );
+      expect(restricted.text).toContain(
+        `ok   prod deploy runner group: mlops-deploy runs ${workflow} only\n`,
+      );
+      const offline = run(answers({ restricted_to_workflows: false }, ["self-hosted", "other"]), "prod");
+      expect(offline.text).toContain(
+        "warn prod deploy runner group: no registered runner carries self-hosted, mlops-prod",
+      );
+      const denied = run({ [groups]: failing("HTTP 403: Must have admin rights") }, "prod");
+      expect(denied.text).toContain(
+        "warn github deploy runner groups: could not list acme's runner groups (HTTP 403",
+      );
+    });
+  });
+
   const template = "gh api repos/acme/mlops-platform/actions/oidc/customization/sub";
   it("fails while the repository's OIDC subject omits the ref: no job could assume the deploy roles", () => {
     const { exitCode, text } = run(

@@ -12,8 +12,10 @@ import {
   resourceFor,
   resourcesOf,
   synthesizeEnvironments,
+  AWS_ENVIRONMENT_INPUTS,
   type TerraformJson,
 } from "./support/synth";
+import { variant } from "./support/environment-variant";
 
 const synthesized = synthesizeEnvironments();
 const dev = synthesized.dev.foundation.json;
@@ -439,6 +441,34 @@ describe("PostgreSQL for MLflow", () => {
       backup_retention_period: 30,
       lifecycle: { prevent_destroy: true },
     });
+  });
+
+  it.each(ALL)("%s: creates the exported log groups on a first deploy, with no import block", (_n, json) => {
+    const groups = Object.values<any>(resourcesOf(json, "aws_cloudwatch_log_group")).map((g) => g.name);
+    expect(groups).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^\/aws\/rds\/instance\/mlops-[a-z-]+-mlflow\/postgresql$/),
+        expect.stringMatching(/^\/aws\/rds\/instance\/mlops-[a-z-]+-mlflow\/upgrade$/),
+      ]),
+    );
+    expect((json as any).import).toBeUndefined();
+  });
+
+  it("imports the log groups RDS made itself on an environment deployed before the foundation created them", () => {
+    const input = AWS_ENVIRONMENT_INPUTS.find((e) => e.name === "dev") as Parameters<typeof variant>[0];
+    const deployed = synthesizeEnvironments([
+      variant(input, (e) => (e.database.importExistingLogGroups = true)),
+    ]).dev.foundation.json as any;
+    const groups = resourcesOf(deployed, "aws_cloudwatch_log_group");
+    const rds = Object.entries<any>(groups).filter(([, g]) => g.name.startsWith("/aws/rds/instance/"));
+    expect(rds).toHaveLength(2);
+    // Terraform's import block: the resource address, and the provider's import id (the name).
+    expect(deployed.import).toEqual(
+      expect.arrayContaining(
+        rds.map(([id, g]) => expect.objectContaining({ to: `aws_cloudwatch_log_group.${id}`, id: g.name })),
+      ),
+    );
+    expect(deployed.import).toHaveLength(2);
   });
 
   it("lets dev's database go without a snapshot", () => {

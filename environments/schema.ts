@@ -1208,6 +1208,13 @@ export const environmentSchema = z
       performanceInsights: z.boolean().optional(),
       /** Days the exported PostgreSQL and upgrade logs are kept. @default 90 */
       logRetentionDays: logRetention,
+      /**
+       * Set on an environment whose database was deployed before the foundation created its log
+       * groups (RDS made `/aws/rds/instance/<id>/postgresql` and `/upgrade` itself): the next
+       * deploy imports them. Leave unset on a first deploy: importing a missing group fails the
+       * plan. @default false
+       */
+      importExistingLogGroups: z.boolean().optional(),
     }),
     storage: z.strictObject({
       /** MLflow and pipeline artifacts. */

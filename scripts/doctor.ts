@@ -358,6 +358,95 @@ function githubChecks(ctx: DoctorContext, environments: readonly Environment[]):
   ];
 }
 
+/** The one workflow whose jobs may run on a deploy runner: its deploy job is defined there. */
+export const DEPLOY_WORKFLOW = `${GITHUB_REPOSITORY}/.github/workflows/deploy-environment.yml@refs/heads/main`;
+
+interface RunnerGroup {
+  readonly id: number;
+  readonly name: string;
+  readonly restricted_to_workflows?: boolean;
+  readonly selected_workflows?: string[];
+}
+
+/**
+ * The runner groups of the self-hosted deploy runners (GET /orgs/{org}/actions/runner-groups and
+ * each group's runners): a pull request runs its own copy of the workflows and picks its own
+ * `runs-on`, so labels keep no branch off a deploy runner; a group restricted to
+ * `deploy-environment.yml@refs/heads/main` does. Every group holding a runner with an
+ * environment's deploy labels must be restricted to that workflow alone.
+ */
+function runnerGroupChecks(ctx: DoctorContext, environments: readonly Environment[]): Check[] {
+  const deployed = environments.filter(
+    (env) =>
+      env.delivery.deployedBy === "pipeline" && (env.delivery.runnerLabels ?? []).includes("self-hosted"),
+  );
+  if (deployed.length === 0) return [];
+  const org = GITHUB_REPOSITORY.split("/")[0];
+  const restrict = (id: number | string) =>
+    `gh api -X PATCH orgs/${org}/actions/runner-groups/${id} -F restricted_to_workflows=true -f 'selected_workflows[]=${DEPLOY_WORKFLOW}'`;
+  const json = <T>(args: string[]): T | string => {
+    const result = ctx.run("gh", args);
+    if (result.code !== 0)
+      return firstLine(result.stderr) || (result.code === undefined ? "gh not found" : `exit ${result.code}`);
+    try {
+      return JSON.parse(result.stdout) as T;
+    } catch {
+      return "unreadable answer";
+    }
+  };
+  const groups = json<{ runner_groups?: RunnerGroup[] }>([
+    "api",
+    `orgs/${org}/actions/runner-groups?per_page=100`,
+  ]);
+  if (typeof groups === "string")
+    return [
+      {
+        status: "warn",
+        subject: "github deploy runner groups",
+        detail: `could not list ${org}'s runner groups (${groups})`,
+        fix: "gh auth login with a token that reads the organization's Actions runner groups (admin:org read), and run doctor again",
+      },
+    ];
+  const members = (groups.runner_groups ?? []).map((group) => {
+    const runners = json<{ runners?: { name: string; labels?: { name: string }[] }[] }>([
+      "api",
+      `orgs/${org}/actions/runner-groups/${group.id}/runners?per_page=100`,
+    ]);
+    return { group, runners: typeof runners === "string" ? [] : (runners.runners ?? []) };
+  });
+  return deployed.map((env): Check => {
+    const subject = `${env.name} deploy runner group`;
+    const labels = env.delivery.runnerLabels ?? [];
+    const holding = members.filter(({ runners }) =>
+      runners.some((runner) => labels.every((label) => (runner.labels ?? []).some((l) => l.name === label))),
+    );
+    if (holding.length === 0)
+      return {
+        status: "warn",
+        subject,
+        detail: `no registered runner carries ${labels.join(", ")} (ephemeral runners register per job), so its group cannot be checked`,
+        fix: `register the deploy runners in a group restricted to ${DEPLOY_WORKFLOW} (README, "Deploy runners") and run doctor again while one is registered`,
+      };
+    const open = holding.filter(
+      ({ group }) =>
+        group.restricted_to_workflows !== true ||
+        JSON.stringify(group.selected_workflows ?? []) !== JSON.stringify([DEPLOY_WORKFLOW]),
+    );
+    if (open.length === 0)
+      return {
+        status: "ok",
+        subject,
+        detail: `${holding.map(({ group }) => group.name).join(", ")} runs ${DEPLOY_WORKFLOW} only`,
+      };
+    return {
+      status: "fail",
+      subject,
+      detail: `runner group ${open.map(({ group }) => `${group.name} (${group.restricted_to_workflows === true ? `selected workflows: ${(group.selected_workflows ?? []).join(", ")}` : "any workflow"})`).join(", ")} holds runners with ${labels.join(", ")}: any branch's or fork's workflow naming those labels runs on them, with the deploy job's network and credentials`,
+      fix: open.map(({ group }) => restrict(group.id)).join("; "),
+    };
+  });
+}
+
 /** Every check, for the given environments (all when `only` is unset). */
 export function runDoctor(
   ctx: DoctorContext,
@@ -387,6 +476,7 @@ export function runDoctor(
       ...awsChecks(ctx, environments.filter(isAws), promotionLinks(loaded.environments.filter(isAws))),
     );
     checks.push(...githubChecks(ctx, environments.filter(isAws)));
+    checks.push(...runnerGroupChecks(ctx, environments.filter(isAws)));
     checks.push(...onPremChecks(ctx, environments.filter(isOnPrem)));
   }
   return { checks, exitCode: checks.some((check) => check.status === "fail") ? 1 : 0 };

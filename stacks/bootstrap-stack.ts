@@ -14,7 +14,8 @@ import {
   deployRoleStatements,
   diffRoleStatements,
   permissionsBoundaryStatements,
-  type DeployScope,
+  type BoundaryScope,
+  type ReplicaTarget,
   stateAccessStatements,
   stateKeyProtectionStatements,
 } from "../constructs/aws/delivery-policies";
@@ -31,8 +32,11 @@ import {
   repositoryProblem,
 } from "../environments/github";
 import { AWS_PROVIDER_ID } from "./aws-provider";
-import { accountOf, platformKeyAlias } from "./promotion-topology";
+import { accountOf, platformKeyAlias, promotionLinks } from "./promotion-topology";
 import { STATE_KEY_ALIAS, stateKeyArn } from "./state-backend";
+
+/** The deploy role's session: the deploy job's whole apply of foundation, platform and serving. */
+export const DEPLOY_SESSION_SECONDS = 4 * 3600;
 
 /** Prefix of every name the platform's stacks give IAM roles, clusters and log groups. */
 const PLATFORM_NAME_PREFIX = "mlops-";
@@ -45,6 +49,8 @@ export interface BootstrapAccount {
   readonly environments: readonly Environment[];
   /** The state bucket the account's environments name, if any names one. */
   readonly stateBackend?: { readonly bucket: string; readonly region: string; readonly keyPrefix: string };
+  /** Where the model replication of the account's producing environments writes. */
+  readonly replicas: readonly ReplicaTarget[];
 }
 
 /** The bootstrap stack of an account. */
@@ -63,6 +69,7 @@ export function bootstrapAccounts(environments: readonly Environment[]): Bootstr
     const accountId = accountOf(env, "the account bootstrap");
     byAccount.set(accountId, [...(byAccount.get(accountId) ?? []), env]);
   }
+  const links = promotionLinks(environments);
   return [...byAccount.entries()].map(([accountId, envs]) => {
     const withState = envs.filter((env) => env.stateBackend !== undefined);
     const first = withState[0]?.stateBackend;
@@ -78,11 +85,51 @@ export function bootstrapAccounts(environments: readonly Environment[]): Bootstr
       accountId,
       region: first?.region ?? envs[0].aws.region,
       environments: envs,
+      replicas: envs.flatMap((env) =>
+        (links.get(env.name)?.consumers ?? []).map((consumer) => ({
+          accountId: consumer.accountId,
+          bucketName: consumer.artifactsBucket,
+          foundationStack: `${consumer.environment}-foundation`,
+        })),
+      ),
       ...(first
         ? { stateBackend: { bucket: first.bucket, region: first.region, keyPrefix: first.keyPrefix } }
         : {}),
     };
   });
+}
+
+/**
+ * What the account's delivery roles and the roles the deploy role creates reach: the
+ * environments' buckets, repositories, keys (by their foundation's stack tag), key aliases,
+ * the alert receivers' secrets and the model replication's destinations.
+ */
+export function deliveryScope(
+  target: BootstrapAccount,
+  partition: string,
+  accountId: string,
+): Omit<BoundaryScope, "state"> {
+  return {
+    partition,
+    accountId,
+    bucketNames: target.environments.flatMap((env) => [env.storage.artifactsBucket, env.storage.dataBucket]),
+    repositoryNames: [
+      ...new Set(
+        target.environments.flatMap((env) => [
+          env.registry.servingRepository,
+          env.registry.trainingRepository,
+        ]),
+      ),
+    ],
+    namePrefix: PLATFORM_NAME_PREFIX,
+    foundationStacks: target.environments.map((env) => `${env.name}-foundation`),
+    keyAliases: target.environments.map((env) => platformKeyAlias(env.name)),
+    secrets: target.environments.flatMap((env) => [
+      ...env.platform.alerting.receivers.map((receiver) => receiver.secret.remoteKey),
+      ...(env.platform.alerting.heartbeat ? [env.platform.alerting.heartbeat.secret.remoteKey] : []),
+    ]),
+    replicas: target.replicas,
+  };
 }
 
 export interface BootstrapStackProps {
@@ -149,6 +196,7 @@ export class BootstrapStack extends TerraformStack {
     const { partition } = account;
 
     let stateStatements = (_: "plan" | "apply"): PolicyStatement[] => [];
+    const environmentNames = target.environments.map((env) => env.name);
     if (state) {
       this.stateKey = new EncryptionKey(this, "StateKey", {
         alias: STATE_KEY_ALIAS,
@@ -169,7 +217,7 @@ export class BootstrapStack extends TerraformStack {
         keyArn: this.stateKey.arn,
         region: state.region,
       };
-      stateStatements = (access) => stateAccessStatements(location, access);
+      stateStatements = (access) => stateAccessStatements(location, access, environmentNames);
     }
 
     this.oidcProvider = new IamOpenidConnectProvider(this, "GithubOidcProvider", {
@@ -192,26 +240,9 @@ export class BootstrapStack extends TerraformStack {
         },
       ]).json;
 
-    const delivered: DeployScope = {
-      partition,
-      accountId: account.accountId,
-      bucketNames: target.environments.flatMap((env) => [
-        env.storage.artifactsBucket,
-        env.storage.dataBucket,
-      ]),
-      repositoryNames: [
-        ...new Set(
-          target.environments.flatMap((env) => [
-            env.registry.servingRepository,
-            env.registry.trainingRepository,
-          ]),
-        ),
-      ],
-      namePrefix: PLATFORM_NAME_PREFIX,
-      foundationStacks: target.environments.map((env) => `${env.name}-foundation`),
-      keyAliases: target.environments.map((env) => platformKeyAlias(env.name)),
-    };
+    const delivered = deliveryScope(target, partition, account.accountId);
     this.permissionsBoundaryStatements = permissionsBoundaryStatements({
+      ...delivered,
       state:
         this.stateBucket && this.stateKey
           ? { bucketArn: this.stateBucket.arn, keyArn: this.stateKey.arn }
@@ -220,7 +251,7 @@ export class BootstrapStack extends TerraformStack {
     this.permissionsBoundary = new IamPolicy(this, "PermissionsBoundary", {
       name: PERMISSIONS_BOUNDARY_NAME,
       description:
-        "Permissions boundary of every role ci-deploy creates: the platform's services, no IAM or key administration, no Terraform state",
+        "Permissions boundary of every role ci-deploy creates: the platform's own buckets, repositories, clusters, keys and secrets; no IAM or key administration, no commands on instances, no EKS access entries, no Terraform state",
       policy: policyDocument(this, "PermissionsBoundaryDocument", this.permissionsBoundaryStatements).json,
     });
 
@@ -238,7 +269,9 @@ export class BootstrapStack extends TerraformStack {
         target.environments.map((env) => environmentSubject(env.name, repository)),
         "StringEquals",
       ),
-      maxSessionDuration: 3600,
+      // The deploy job applies three stacks in one session: an EKS version upgrade or a node
+      // group roll outlasts an hour (deploy-environment.yml asks for the same duration).
+      maxSessionDuration: DEPLOY_SESSION_SECONDS,
     });
     new IamRolePolicy(this, "DeployPermissions", {
       name: "deploy",

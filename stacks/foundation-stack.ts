@@ -206,6 +206,7 @@ export class FoundationStack extends TerraformStack {
       deletionProtection: env.database.deletionProtection,
       performanceInsights: env.database.performanceInsights ?? retain,
       logRetentionDays: env.database.logRetentionDays,
+      importExistingLogGroups: env.database.importExistingLogGroups ?? false,
       retainOnDelete: retain,
     });
 

@@ -13,18 +13,46 @@ export interface StateLocation {
   readonly region: string;
 }
 
+/** The stacks of an environment whose state lives in the account's state bucket. */
+export const ENVIRONMENT_STACKS = ["foundation", "platform", "serving"] as const;
+
 /**
- * Access to Terraform state. `apply` reads and writes the state and its `<key>.tflock` lock
- * files (S3 native locking). `plan` only reads: pull-request plans run with `-lock=false`, so
- * a pull request can neither take a deploy's lock nor break it.
+ * The state objects the deploy role writes: each environment stack's state and its lock file
+ * (`<prefix>/<env>-<stack>.tfstate[.tflock]`), never the bootstrap stack's
+ * (`<prefix>/bootstrap-<account>.tfstate`), which only an administrator applies.
  */
-export function stateAccessStatements(state: StateLocation, access: "plan" | "apply"): PolicyStatement[] {
+export function environmentStateObjects(state: StateLocation, environments: readonly string[]): string[] {
+  return environments.flatMap((env) =>
+    ENVIRONMENT_STACKS.flatMap((stack) => {
+      const key = `${state.bucketArn}/${state.keyPrefix}/${env}-${stack}.tfstate`;
+      return [key, `${key}.tflock`];
+    }),
+  );
+}
+
+/**
+ * Access to Terraform state. `apply` reads the state and writes the environments' states and
+ * their `<key>.tflock` lock files (S3 native locking), never the bootstrap's. `plan` only
+ * reads: pull-request plans run with `-lock=false`, so a pull request can neither take a
+ * deploy's lock nor break it.
+ */
+export function stateAccessStatements(
+  state: StateLocation,
+  access: "plan" | "apply",
+  environments: readonly string[],
+): PolicyStatement[] {
   const objects = `${state.bucketArn}/${state.keyPrefix}/*`;
   return [
     { sid: "ListStateBucket", actions: ["s3:ListBucket"], resources: [state.bucketArn] },
     { sid: "ReadState", actions: ["s3:GetObject"], resources: [objects] },
     ...(access === "apply"
-      ? [{ sid: "WriteStateAndLocks", actions: ["s3:DeleteObject", "s3:PutObject"], resources: [objects] }]
+      ? [
+          {
+            sid: "WriteEnvironmentStatesAndLocks",
+            actions: ["s3:DeleteObject", "s3:PutObject"],
+            resources: environmentStateObjects(state, environments),
+          },
+        ]
       : []),
     {
       sid: "StateKeyThroughS3",
@@ -81,47 +109,151 @@ export const ATTACHABLE_MANAGED_POLICIES = [
 export const STACK_TAG = "mlops-platform/stack";
 
 /**
- * The services the platform's roles call: the EKS cluster and node roles (through the managed
- * policies above), the controllers' IRSA roles (`controller-policies.ts`), the workloads' bucket
- * access, flow logs and model replication. A role the deploy role creates can do nothing
- * outside them, whatever policy it is given.
+ * The services whose calls a platform role may make on any resource (within the denies below):
+ * the EKS cluster and node roles (through the managed policies above), the load balancer
+ * controller, the EBS CSI driver, the VPC CNI, the cluster autoscaler and flow logs. The
+ * services holding data or code (S3, ECR, EKS, KMS, Secrets Manager) are reachable only on the
+ * platform's own resources (`permissionsBoundaryStatements`); SSM not at all.
  */
 export const WORKLOAD_SERVICES = [
   "acm",
   "autoscaling",
   "cognito-idp",
   "ec2",
-  "ecr",
-  "eks",
-  "eks-auth",
   "elasticloadbalancing",
   "iam",
-  "kms",
   "logs",
-  "s3",
-  "secretsmanager",
   "shield",
-  "ssm",
   "tag",
   "waf-regional",
   "wafv2",
 ] as const;
 
+/** The image-pull calls of `AmazonEC2ContainerRegistryPullOnly` (nodes pull EKS add-on images from AWS's registries too). */
+export const IMAGE_PULL_ACTIONS = [
+  "ecr:BatchCheckLayerAvailability",
+  "ecr:BatchGetImage",
+  "ecr:GetAuthorizationToken",
+  "ecr:GetDownloadUrlForLayer",
+] as const;
+
+/**
+ * Calls that run code on, or hand access to, what a role does not own: commands and sessions
+ * on instances, instance attributes and user data (launch templates), EKS access entries (who is
+ * cluster admin). No platform role makes them; the boundary refuses them whatever the role's
+ * policy says.
+ */
+export const BOUNDARY_DENIED_ACTIONS = [
+  "ec2-instance-connect:SendSSHPublicKey",
+  "ec2-instance-connect:SendSerialConsoleSSHPublicKey",
+  "ec2:CreateLaunchTemplateVersion",
+  "ec2:GetPasswordData",
+  "ec2:ModifyInstanceAttribute",
+  "ec2:ModifyInstanceMetadataOptions",
+  "ec2:ModifyLaunchTemplate",
+  "eks:AssociateAccessPolicy",
+  "eks:CreateAccessEntry",
+  "eks:DeleteAccessEntry",
+  "eks:DisassociateAccessPolicy",
+  "eks:UpdateAccessEntry",
+  "ssm:ResumeSession",
+  "ssm:SendCommand",
+  "ssm:StartAutomationExecution",
+  "ssm:StartSession",
+] as const;
+
+/** A bucket in another environment's account that the platform's model replication writes to. */
+export interface ReplicaTarget {
+  readonly accountId: string;
+  readonly bucketName: string;
+  /** The destination foundation's stack (its key carries it as the stack tag). */
+  readonly foundationStack: string;
+}
+
+/** What the roles the deploy role creates may reach: the platform's own resources. */
+export interface BoundaryScope extends DeployScope {
+  /**
+   * Secrets Manager secrets the platform reads besides the database's (`rds!*`): alert
+   * receivers' secrets, by name or ARN as the environments give them.
+   */
+  readonly secrets: readonly string[];
+  /** Replication destinations of the account's producers. */
+  readonly replicas: readonly ReplicaTarget[];
+  readonly state?: { readonly bucketArn: string; readonly keyArn: string };
+}
+
+/** IAM resources of a secret given by name or ARN (Secrets Manager appends `-` and six characters). */
+export function secretResources(partition: string, accountId: string, secret: string): string[] {
+  if (secret.startsWith("arn:")) return [secret, `${secret}-??????`];
+  return [`arn:${partition}:secretsmanager:*:${accountId}:secret:${secret}-??????`];
+}
+
 /**
  * The permissions boundary of every role the deploy role creates (`PERMISSIONS_BOUNDARY_NAME`,
  * created by the account's bootstrap, outside the deploy role's reach). It is a ceiling, not a
- * grant: each role's own policy names its actions. Within the workload services, it refuses what
- * would let a role (or whoever can pass or assume it) administer identities, keys or the state:
- * IAM writes but the load balancer's service-linked role, key policies, deletion and aliases,
- * and anything on the Terraform state bucket and its key.
+ * grant: each role's own policy names its actions. A role the deploy role creates, whatever
+ * its policy and whoever its trust policy admits, reaches the platform's buckets, repositories,
+ * clusters, keys and secrets, and nothing of the same services elsewhere in the account; it
+ * never administers identities or keys, never touches the Terraform state, never runs
+ * commands on instances nor changes who may administer a cluster.
  */
-export function permissionsBoundaryStatements(props: {
-  readonly state?: { readonly bucketArn: string; readonly keyArn: string };
-}): PolicyStatement[] {
+export function permissionsBoundaryStatements(scope: BoundaryScope): PolicyStatement[] {
+  const { partition, accountId, namePrefix } = scope;
+  const buckets = [
+    ...scope.bucketNames.map((name) => `arn:${partition}:s3:::${name}`),
+    ...scope.replicas.map((replica) => `arn:${partition}:s3:::${replica.bucketName}`),
+  ];
+  const keyAccounts = [...new Set([accountId, ...scope.replicas.map((replica) => replica.accountId)])];
+  const keyStacks = [
+    ...new Set([...scope.foundationStacks, ...scope.replicas.map((r) => r.foundationStack)]),
+  ];
   return [
     {
       sid: "WorkloadServices",
       actions: WORKLOAD_SERVICES.map((service) => `${service}:*`),
+      resources: ["*"],
+    },
+    {
+      sid: "PlatformBuckets",
+      actions: ["s3:*"],
+      resources: [...new Set([...buckets, ...buckets.map((bucket) => `${bucket}/*`)])],
+    },
+    {
+      sid: "PlatformRepositories",
+      actions: ["ecr:*"],
+      resources: scope.repositoryNames.map(
+        (name) => `arn:${partition}:ecr:*:${accountId}:repository/${name}`,
+      ),
+    },
+    { sid: "PullImages", actions: [...IMAGE_PULL_ACTIONS], resources: ["*"] },
+    {
+      sid: "PlatformClusters",
+      actions: ["eks:*", "eks-auth:*"],
+      resources: [`arn:${partition}:eks:*:${accountId}:*/${namePrefix}*`],
+    },
+    {
+      sid: "DescribeClusters",
+      actions: ["eks:DescribeAddonVersions", "eks:DescribeClusterVersions", "eks:ListClusters"],
+      resources: ["*"],
+    },
+    {
+      sid: "PlatformKeys",
+      actions: ["kms:*"],
+      resources: keyAccounts.map((account) => `arn:${partition}:kms:*:${account}:key/*`),
+      conditions: [{ test: "StringEquals", variable: `aws:ResourceTag/${STACK_TAG}`, values: keyStacks }],
+    },
+    {
+      sid: "PlatformSecrets",
+      actions: ["secretsmanager:*"],
+      resources: [
+        `arn:${partition}:secretsmanager:*:${accountId}:secret:rds!*`,
+        ...new Set(scope.secrets.flatMap((secret) => secretResources(partition, accountId, secret))),
+      ],
+    },
+    {
+      sid: "NoCommandsOnInstancesNorClusterAccess",
+      effect: "Deny",
+      actions: [...BOUNDARY_DENIED_ACTIONS],
       resources: ["*"],
     },
     {
@@ -172,24 +304,26 @@ export function permissionsBoundaryStatements(props: {
         "kms:PutKeyPolicy",
         "kms:ReplicateKey",
         "kms:ScheduleKeyDeletion",
+        "kms:TagResource",
+        "kms:UntagResource",
         "kms:UpdateAlias",
         "kms:UpdatePrimaryRegion",
       ],
       resources: ["*"],
     },
-    ...(props.state
+    ...(scope.state
       ? [
           {
             sid: "NoTerraformState",
             effect: "Deny" as const,
             actions: ["s3:*"],
-            resources: [props.state.bucketArn, `${props.state.bucketArn}/*`],
+            resources: [scope.state.bucketArn, `${scope.state.bucketArn}/*`],
           },
           {
             sid: "NoTerraformStateKey",
             effect: "Deny" as const,
             actions: ["kms:*"],
-            resources: [props.state.keyArn],
+            resources: [scope.state.keyArn],
           },
         ]
       : []),
@@ -457,7 +591,11 @@ export function deployRoleStatements(scope: DeployScope): PolicyStatement[] {
       ],
     },
     // Keys are created with the provider's default tags (CreateKey's Tags), so the stack tag is
-    // in the request; every later call finds the key by that tag.
+    // in the request; every later call finds the key by that tag. CreateKey with Tags is
+    // authorized as kms:CreateKey plus kms:TagResource, both on `*` (the key has no ARN yet:
+    // AWS KMS Developer Guide, "ABAC for AWS KMS" / CreateKey "Required permissions"), so
+    // TagResource on `*` is allowed only where no key exists yet (`aws:ResourceTag` absent is
+    // also what an untagged existing key looks like, hence the deny below).
     {
       sid: "CreatePlatformKeys",
       actions: ["kms:CreateKey", "kms:TagResource"],
@@ -466,6 +604,21 @@ export function deployRoleStatements(scope: DeployScope): PolicyStatement[] {
         {
           test: "StringEquals",
           variable: `aws:RequestTag/${STACK_TAG}`,
+          values: [...scope.foundationStacks],
+        },
+      ],
+    },
+    // Someone else's key is an existing key ARN, not `*`: tagging it (and so bringing it under
+    // PlatformKeys) is refused unless it already carries one of the foundations' stack tags.
+    {
+      sid: "NoTaggingKeysThePlatformDidNotCreate",
+      effect: "Deny",
+      actions: ["kms:TagResource", "kms:UntagResource"],
+      resources: platformKeys,
+      conditions: [
+        {
+          test: "StringNotEquals",
+          variable: `aws:ResourceTag/${STACK_TAG}`,
           values: [...scope.foundationStacks],
         },
       ],

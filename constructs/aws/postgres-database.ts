@@ -33,6 +33,14 @@ export interface PostgresDatabaseProps {
   /** Days the exported logs are kept. */
   readonly logRetentionDays: number;
   /**
+   * The instance exported its logs before the foundation created their log groups, so RDS
+   * created them: adopt them with Terraform `import` blocks instead of creating them (creating
+   * fails with ResourceAlreadyExistsException). An import block whose log group does not exist
+   * fails the plan, so a first deploy leaves this unset.
+   * @default false
+   */
+  readonly importExistingLogGroups?: boolean;
+  /**
    * Keep the data when the stack goes: final snapshot on delete and `prevent_destroy`.
    * @default true
    */
@@ -116,14 +124,17 @@ export class PostgresDatabase extends Construct {
 
     /** Log types RDS exports to CloudWatch Logs, each into `/aws/rds/instance/<id>/<type>`. */
     const exported = ["postgresql", "upgrade"];
-    const logGroups = exported.map(
-      (type) =>
-        new CloudwatchLogGroup(this, `Logs-${type}`, {
-          name: `/aws/rds/instance/${props.identifier}/${type}`,
-          retentionInDays: props.logRetentionDays,
-          kmsKeyId: props.key.arn,
-        }),
-    );
+    const logGroups = exported.map((type) => {
+      const name = `/aws/rds/instance/${props.identifier}/${type}`;
+      const group = new CloudwatchLogGroup(this, `Logs-${type}`, {
+        name,
+        retentionInDays: props.logRetentionDays,
+        kmsKeyId: props.key.arn,
+      });
+      // The provider imports a log group by its name.
+      if (props.importExistingLogGroups) group.importFrom(name);
+      return group;
+    });
 
     this.instance = new DbInstance(this, "Instance", {
       identifier: props.identifier,
