@@ -119,9 +119,14 @@ export function repoServerValues(
   const repoServer: HelmValues = {};
   const values: HelmValues = { repoServer };
   if (gitconfig !== "") {
-    env.push({ name: "GIT_CONFIG_GLOBAL", value: `${REPO_SERVER_GITCONFIG.mountPath}/${REPO_SERVER_GITCONFIG.key}` });
+    env.push({
+      name: "GIT_CONFIG_GLOBAL",
+      value: `${REPO_SERVER_GITCONFIG.mountPath}/${REPO_SERVER_GITCONFIG.key}`,
+    });
     repoServer.volumes = [{ name: "gitconfig", configMap: { name: REPO_SERVER_GITCONFIG.configMap } }];
-    repoServer.volumeMounts = [{ name: "gitconfig", mountPath: REPO_SERVER_GITCONFIG.mountPath, readOnly: true }];
+    repoServer.volumeMounts = [
+      { name: "gitconfig", mountPath: REPO_SERVER_GITCONFIG.mountPath, readOnly: true },
+    ];
     values.extraObjects = [
       {
         apiVersion: "v1",
@@ -160,7 +165,10 @@ export class ArgoCd extends Construct {
     const ha = props.highAvailability;
     const replicas = ha ? 2 : 1;
     const pdb = { enabled: ha, minAvailable: 1 };
-    const repoServer = repoServerValues(props.remoteBases, repositoryTlsCertificates(props.repositories ?? []));
+    const repoServer = repoServerValues(
+      props.remoteBases,
+      repositoryTlsCertificates(props.repositories ?? []),
+    );
     const certificates = repoServer.certificates;
     this.release = props.charts.install(this, "ArgoCd", {
       chart: "argo-cd",

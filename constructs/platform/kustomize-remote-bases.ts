@@ -69,7 +69,9 @@ export function remoteBasesOf(version: string, applicationPath?: string): readon
 /** Every repository a remote base of any listed release comes from, sorted. */
 export function remoteBaseRepositories(): string[] {
   return [
-    ...new Set(Object.values(KUBEFLOW_PIPELINES_REMOTE_BASES).flatMap((bases) => bases.map((b) => b.repository))),
+    ...new Set(
+      Object.values(KUBEFLOW_PIPELINES_REMOTE_BASES).flatMap((bases) => bases.map((b) => b.repository)),
+    ),
   ].sort();
 }
 
@@ -112,7 +114,10 @@ export function repoServerGitConfig(mirrors: readonly RemoteBaseMirror[]): strin
   )) {
     lines.push(`[url ${quoted(mirror)}]`, `\tinsteadOf = ${upstream}`);
     if (caCertificate !== undefined) {
-      lines.push(`[http ${quoted(mirror)}]`, `\tsslCAInfo = ${REPO_SERVER_TLS_DIR}/${new URL(mirror).hostname}`);
+      lines.push(
+        `[http ${quoted(mirror)}]`,
+        `\tsslCAInfo = ${REPO_SERVER_TLS_DIR}/${new URL(mirror).hostname}`,
+      );
     }
   }
   return lines.length === 0 ? "" : `${lines.join("\n")}\n`;
