@@ -11,6 +11,7 @@ import type { ClusterState, StateObject } from "../state";
 import { KUBEFLOW_PIPELINES_REMOTE_BASES } from "../../../constructs/platform/kustomize-remote-bases";
 import { findingFor, type Rule } from "./rule";
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- rendered objects, read by path
 type Loose = any;
 
 /** `insteadOf` prefix -> replacement, from gitconfig text (sections `[url "<base>"]`). */
