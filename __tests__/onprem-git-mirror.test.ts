@@ -53,7 +53,13 @@ const FIELD = "platform.pipelines.manifestsRepositoryCaCertificate";
 
 function withMirror(pipelines: Record<string, unknown>): unknown {
   const input = structuredClone(onPremTestInput) as any;
-  input.platform.pipelines = { manifestsRepository: MIRROR, ...pipelines };
+  input.platform.pipelines = {
+    manifestsRepository: MIRROR,
+    remoteBaseMirrors: {
+      "https://github.com/argoproj/argo-workflows": "https://git.example.com/mirrors/argo-workflows.git",
+    },
+    ...pipelines,
+  };
   return input;
 }
 

@@ -59,6 +59,11 @@ export const onPremProd: RancherEnvironmentInput = {
       manifestsRepositoryCaCertificate: ORGANISATION_ROOT_CA,
       // Production's mirror serves only authenticated clients.
       manifestsRepositoryCredentialsSecret: "kfp-mirror-read",
+      // Its kustomizations pull Argo Workflows from GitHub as remote bases: the repo server's git
+      // is pointed at the organisation's mirror of it, on the same host and CA.
+      remoteBaseMirrors: {
+        "https://github.com/argoproj/argo-workflows": "https://git.example.com/mirrors/argo-workflows.git",
+      },
     },
     alerting: {
       receivers: [

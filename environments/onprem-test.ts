@@ -89,6 +89,11 @@ export const onPremTest: RancherEnvironmentInput = {
       manifestsRepository: "https://git.example.com/mirrors/kubeflow-pipelines.git",
       // The mirror's certificate comes from the organisation's CA.
       manifestsRepositoryCaCertificate: ORGANISATION_ROOT_CA,
+      // Its kustomizations pull Argo Workflows from GitHub as remote bases: the repo server's git
+      // is pointed at the organisation's mirror of it, on the same host and CA.
+      remoteBaseMirrors: {
+        "https://github.com/argoproj/argo-workflows": "https://git.example.com/mirrors/argo-workflows.git",
+      },
     },
     // Slack and the heartbeat service are on the internet, reached through the organisation's proxy.
     alerting: {

@@ -9,6 +9,8 @@ import { isDistinguishedName, isLdapFilter } from "../constructs/platform/direct
 import { overlaps, parseCidr } from "../constructs/lib/cidr";
 import { onPremChartRepositories } from "../constructs/platform/charts";
 import { parseCaBundle } from "../constructs/lib/certificates";
+import { notificationUrlProblem } from "../constructs/platform/monitoring";
+import { remoteBaseRepositories } from "../constructs/platform/kustomize-remote-bases";
 import {
   ALERT_SEVERITIES,
   cidrSyntaxProblem,
@@ -139,6 +141,14 @@ const caCertificates = (remedy: string) =>
     if ("problem" in parsed) ctx.addIssue({ code: "custom", message: fix(parsed.problem, remedy) });
   });
 
+/** A Git mirror's https:// URL with a lower-case host (Argo CD keys its CA by the host as written). */
+const mirrorUrl = z.string().regex(/^https:\/\/[a-z0-9.-]+(:\d{1,5})?\/[^\s"\\?#]+$/, {
+  error: fix(
+    "must be the https:// URL of a Git repository with a lower-case host and no query",
+    "use e.g. https://git.example.com/mirrors/argo-workflows.git",
+  ),
+});
+
 /** Kubeflow Pipelines on-prem: the manifests come from the organisation's Git mirror. */
 const onPremPipelinesSchema = z
   .strictObject({
@@ -159,6 +169,52 @@ const onPremPipelinesSchema = z
     manifestsRepositoryCredentialsSecret: secretName(
       "create it with the mirror's read-only username and password (or token)",
     ).optional(),
+    /**
+     * The organisation's mirrors of the repositories the manifests pull as kustomize remote bases
+     * (Argo Workflows: https://github.com/argoproj/argo-workflows), upstream URL -> mirror URL.
+     * Argo CD's repo server gets a gitconfig rewriting each upstream URL to its mirror
+     * (`url.<mirror>.insteadOf`); it fetches the mirror with the manifests' credentials.
+     * @default none: the repo server needs `remoteBasesProxy`
+     */
+    remoteBaseMirrors: z
+      .record(
+        z.string().regex(/^https:\/\/github\.com\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, {
+          error: fix(
+            "must be an upstream repository URL such as https://github.com/argoproj/argo-workflows",
+            `use one of ${remoteBaseRepositories().join(", ")}`,
+          ),
+        }),
+        mirrorUrl,
+      )
+      .default({}),
+    /**
+     * PEM of the CA certificate(s) that issued the remote-base mirrors' certificates, where they
+     * are not publicly trusted. @default none: publicly trusted, or the same host as
+     * manifestsRepository and its CA
+     */
+    remoteBaseMirrorsCaCertificate: caCertificates(
+      "paste the organisation CA's certificate, e.g. from `openssl s_client -showcerts -connect <mirror host>:443`",
+    ).optional(),
+    /**
+     * HTTP proxy Argo CD's repo server fetches the remote bases without a mirror through
+     * (HTTPS_PROXY; NO_PROXY covers the cluster's pod and service ranges, the API server and the
+     * Git mirrors). @default none
+     */
+    remoteBasesProxy: z
+      .string()
+      .superRefine((text, ctx) => {
+        const problem = notificationUrlProblem(text);
+        if (problem)
+          ctx.addIssue({
+            code: "custom",
+            input: text,
+            message: fix(
+              `must be the http:// or https:// URL of an HTTP proxy without user or password (this one ${problem})`,
+              "use the organisation's proxy, e.g. http://proxy.example.com:3128",
+            ),
+          });
+      })
+      .optional(),
   })
   .prefault({});
 
@@ -544,6 +600,33 @@ export const rancherEnvironmentSchema = z
         message: fix(
           `has no Artifactory remote for ${unmirrored.join(", ")}, where the platform's charts come from`,
           "create a Helm (or OCI) remote for each and map its upstream URL to the remote's URL",
+        ),
+      });
+    }
+    const pipelines = env.platform.pipelines;
+    const unknownMirrors = Object.keys(pipelines.remoteBaseMirrors).filter(
+      (url) => !remoteBaseRepositories().includes(url),
+    );
+    if (unknownMirrors.length > 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["platform", "pipelines", "remoteBaseMirrors"],
+        input: unknownMirrors,
+        message: fix(
+          `maps ${unknownMirrors.join(", ")}, which no remote base of the Kubeflow Pipelines manifests comes from (allowed: ${remoteBaseRepositories().join(", ")})`,
+          "remove the entry, or correct the upstream URL to the one the manifests name",
+        ),
+      });
+    }
+    const unreachable = remoteBaseRepositories().filter((url) => !(url in pipelines.remoteBaseMirrors));
+    if (unreachable.length > 0 && pipelines.remoteBasesProxy === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["platform", "pipelines", "remoteBaseMirrors"],
+        input: pipelines.remoteBaseMirrors,
+        message: fix(
+          `has no mirror for ${unreachable.join(", ")}, which the Kubeflow Pipelines manifests pull as kustomize remote bases, and platform.pipelines.remoteBasesProxy is unset: Argo CD's repo server cannot fetch them from a cluster without internet access`,
+          "map each to the organisation's mirror of it, or set platform.pipelines.remoteBasesProxy to the organisation's HTTP proxy",
         ),
       });
     }

@@ -371,6 +371,7 @@ export class PlatformStack extends TerraformStack {
       ingressTls: target.traffic.ingressTlsSecret !== undefined,
       login: login ? argoCdLoginValues(login) : undefined,
       repositories: target.gitRepositories,
+      remoteBases: target.remoteBases,
       dependsOn: [this.monitoring.release.release, ...operators.ready],
     });
     if (login) {

@@ -9,6 +9,11 @@ import { describeWithUpstream, HELM, renderPinnedChart } from "../support/upstre
 import { names, platformOf, releaseOf, synthesized, valuesOf } from "../support/onprem-login";
 import { resourcesOf } from "../support/synth";
 import { parseCaBundle } from "../../constructs/lib/certificates";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { repoServerGitConfig } from "../../constructs/platform/kustomize-remote-bases";
 
 describeWithUpstream("__tests__/integration/onprem-git-mirror.test.ts", "rendered Argo CD")(
   "the on-prem Git mirror in the rendered Argo CD",
@@ -59,6 +64,61 @@ describeWithUpstream("__tests__/integration/onprem-git-mirror.test.ts", "rendere
         expect((container.env ?? []).map((e: any) => e.name)).not.toContain("ARGOCD_TLS_DATA_PATH");
       },
     );
+
+    runnable(
+      "%s: the repo server's git reads the gitconfig rewriting Argo Workflows to the mirror",
+      async (name) => {
+        const objects = await render(name, "argo-cd");
+        const repoServer = objects.find(
+          (o) => o.kind === "Deployment" && o.metadata.name === "argo-cd-argocd-repo-server",
+        )!;
+        const spec = repoServer.spec.template.spec;
+        const container = spec.containers.find((c: any) => c.name === "repo-server");
+        const file = container.env.find((e: any) => e.name === "GIT_CONFIG_GLOBAL")?.value;
+        expect(file).toBe("/app/config/gitconfig/gitconfig");
+        const mount = container.volumeMounts.find((m: any) => m.mountPath === "/app/config/gitconfig");
+        const volume = spec.volumes.find((v: any) => v.name === mount.name);
+        const map = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === volume.configMap.name)!;
+        expect(map.metadata.namespace ?? "argocd").toBe("argocd");
+        expect(map.data.gitconfig).toContain(
+          '[url "https://git.example.com/mirrors/argo-workflows.git"]\n\tinsteadOf = https://github.com/argoproj/argo-workflows\n',
+        );
+      },
+    );
+
+    it("git fetches a remote base from the mirror the gitconfig names, as kustomize runs it, without the network", () => {
+      const work = mkdtempSync(join(tmpdir(), "mlops-remote-base-"));
+      try {
+        const git = (cwd: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
+          execFileSync("git", args, {
+            cwd,
+            env: { ...process.env, GIT_CONFIG_NOSYSTEM: "1", ...env },
+            stdio: "pipe",
+          });
+        const mirror = join(work, "argo-workflows");
+        git(work, ["init", "-q", mirror]);
+        writeFileSync(join(mirror, "marker"), "mirror\n");
+        git(mirror, ["add", "marker"]);
+        git(mirror, ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "m"]);
+        git(mirror, ["tag", "v4.0.5"]);
+        const config = join(work, "gitconfig");
+        writeFileSync(
+          config,
+          repoServerGitConfig([
+            { upstream: "https://github.com/argoproj/argo-workflows", mirror: `file://${mirror}` },
+          ]),
+        );
+        const clone = join(work, "clone");
+        git(work, ["init", "-q", clone]);
+        // kustomize v5.8.1 (api/internal/git/cloner.go): fetch --depth=1 <clone spec> <ref>, checkout FETCH_HEAD.
+        const env = { GIT_CONFIG_GLOBAL: config, HTTPS_PROXY: "http://127.0.0.1:9" };
+        git(clone, ["fetch", "-q", "--depth=1", "https://github.com/argoproj/argo-workflows", "v4.0.5"], env);
+        git(clone, ["checkout", "-q", "FETCH_HEAD"], env);
+        expect(execFileSync("cat", [join(clone, "marker")]).toString()).toBe("mirror\n");
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+      }
+    });
 
     it("onprem-prod: the mirror's credentials reach argocd as a repository Secret for the Applications' URL", () => {
       const platform = platformOf("onprem-prod");

@@ -110,6 +110,44 @@ describeWithPinnedState("__tests__/integration/verify-onprem-defects.test.ts")(
       expect(lines[0]).toContain("; fix: admit 10.42.0.0/16 on port 9443 into the webhook's pods in kserve");
     });
 
+    it("fails a repo server whose gitconfig no longer points Argo Workflows at the mirror in one line naming the remote bases and the fix", () => {
+      const state = structuredClone(baseline);
+      const gitconfig = find(state, "ConfigMap", "argocd", "argocd-repo-server-gitconfig");
+      expect(gitconfig.data.gitconfig).toContain("insteadOf = https://github.com/argoproj/argo-workflows");
+      gitconfig.data.gitconfig = "";
+      const lines = verifyState(
+        state,
+        RULES.filter((r) => r.name === "remote-bases"),
+        crds,
+      ).findings.map(formatFinding);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        /^onprem-prod onprem-prod-platform helm_release argo-cd Deployment argocd\/\S*argocd-repo-server \[remote-bases\] cannot fetch the kustomize remote base\(s\) https:\/\/github\.com\/argoproj\/argo-workflows\/manifests\/base\/workflow-controller\?ref=v4\.0\.5 \(Application kubeflow-pipelines\)/,
+      );
+      expect(lines[0]).toContain(
+        "manifests/base/crds/minimal?ref=v4.0.5 (Application kubeflow-pipelines-cluster-scoped)",
+      );
+      expect(lines[0]).toContain(
+        "; fix: map each repository to the organisation's mirror in platform.pipelines.remoteBaseMirrors",
+      );
+    });
+
+    it("accepts the repo server's proxy in place of the mirror, unless NO_PROXY exempts GitHub", () => {
+      const state = structuredClone(baseline);
+      find(state, "ConfigMap", "argocd", "argocd-repo-server-gitconfig").data.gitconfig = "";
+      const deployment = state.objects.find(
+        (o) =>
+          o.object.kind === "Deployment" &&
+          o.object.metadata.labels?.["app.kubernetes.io/component"] === "repo-server",
+      )!.object as Loose;
+      const container = deployment.spec.template.spec.containers.find((c: Loose) => c.name === "repo-server");
+      container.env.push({ name: "HTTPS_PROXY", value: "http://proxy.example.com:3128" });
+      container.env.push({ name: "NO_PROXY", value: ".svc,git.example.com" });
+      expect(added(state, "remote-bases")).toEqual([]);
+      container.env.find((e: Loose) => e.name === "NO_PROXY").value = ".svc,github.com";
+      expect(added(state, "remote-bases")).toHaveLength(1);
+    });
+
     it("declares the hand-made Secrets the environment file names, never outside the platform's namespaces", () => {
       const declared = (baseline.environment.outOfBand ?? []).map((e) => `${e.namespace}/${e.name}`);
       // Made by hand where the stacks read them to copy them, or in each namespace before copies exist.

@@ -47,5 +47,10 @@ export const onPremTestInput: RancherEnvironmentInput = {
     roles: { admins: ["mlops-admins"], editors: ["mlops-engineers"], viewers: ["mlops-viewers"] },
   },
   tls: { caSecret: "corp-ca" },
-  platform: { highAvailability: false, domain: "mlops.test.example.com" },
+  platform: {
+    highAvailability: false,
+    domain: "mlops.test.example.com",
+    // The manifests come from GitHub; the repo server reaches it through the organisation's proxy.
+    pipelines: { remoteBasesProxy: "http://proxy.example.com:3128" },
+  },
 };

@@ -4,6 +4,7 @@ import type { ChartCatalog } from "./chart-catalog";
 import type { PlatformRelease } from "./helm-release";
 import { mergeValues, type HelmValues } from "../lib/values";
 import type { GitRepositoryAccess } from "./cluster-target";
+import { repoServerGitConfig, type RemoteBaseAccess } from "./kustomize-remote-bases";
 
 /** An Argo CD Application, as the `argocd-apps` chart takes it. */
 export interface ArgoApplication {
@@ -35,6 +36,11 @@ export interface ArgoCdProps {
    * (`repositoryTlsCertificates`); their credentials are Secrets, never values. @default none
    */
   readonly repositories?: readonly GitRepositoryAccess[];
+  /**
+   * How the repo server reaches the kustomize remote bases of the Applications (`repoServerValues`).
+   * @default direct
+   */
+  readonly remoteBases?: RemoteBaseAccess;
   readonly dependsOn?: ITerraformDependable[];
 }
 
@@ -72,6 +78,77 @@ export function repositoryTlsCertificates(
   return certificates;
 }
 
+/** The ConfigMap holding the repo server's gitconfig, and where the repo server mounts it. */
+export const REPO_SERVER_GITCONFIG = {
+  configMap: "argocd-repo-server-gitconfig",
+  key: "gitconfig",
+  mountPath: "/app/config/gitconfig",
+} as const;
+
+/**
+ * The repo server's part of the argo-cd chart 10.1.1 values for the remote bases, and the CA
+ * certificates the mirrors add to argocd-tls-certs-cm.
+ *
+ * kustomize runs git with the repo server's environment (argo-cd v3.4.4
+ * `util/kustomize/kustomize.go`, Build: `os.Environ()`, the repository's credentials and, where
+ * the Application's repository host has a CA in argocd-tls-certs-cm, `GIT_SSL_CAINFO` set to that
+ * host's file, which git prefers over any `sslCAInfo` of a gitconfig). So:
+ * - mirrors: a gitconfig of `insteadOf` rules in a ConfigMap (`extraObjects`), mounted into the
+ *   repo server (`repoServer.volumes`/`volumeMounts`) and named by `GIT_CONFIG_GLOBAL`
+ *   (`repoServer.env`), so HOME does not matter; a mirror's CA goes into argocd-tls-certs-cm
+ *   under its own host (read through `http.<mirror>.sslCAInfo`) and into the file of every
+ *   other host with a CA (read through GIT_SSL_CAINFO when that host serves the Application);
+ * - proxy: HTTPS_PROXY and NO_PROXY on the repo server, which git (libcurl) and the repo
+ *   server's own HTTP client both read.
+ */
+export function repoServerValues(
+  remoteBases: RemoteBaseAccess | undefined,
+  certificates: Record<string, string>,
+): { values: HelmValues; certificates: Record<string, string> } {
+  if (remoteBases === undefined) return { values: {}, certificates };
+  const gitconfig = repoServerGitConfig(remoteBases.mirrors);
+  const mirrorCas = remoteBases.mirrors.flatMap((m) => (m.caCertificate === undefined ? [] : [m]));
+  const merged = { ...certificates };
+  const add = (host: string, pem: string) => {
+    const known = merged[host];
+    merged[host] = known === undefined ? pem : known.includes(pem) ? known : known + pem;
+  };
+  for (const mirror of mirrorCas) add(new URL(mirror.mirror).hostname, mirror.caCertificate!);
+  for (const host of Object.keys(merged)) for (const mirror of mirrorCas) add(host, mirror.caCertificate!);
+  const env: { name: string; value: string }[] = [];
+  const repoServer: HelmValues = {};
+  const values: HelmValues = { repoServer };
+  if (gitconfig !== "") {
+    env.push({
+      name: "GIT_CONFIG_GLOBAL",
+      value: `${REPO_SERVER_GITCONFIG.mountPath}/${REPO_SERVER_GITCONFIG.key}`,
+    });
+    repoServer.volumes = [{ name: "gitconfig", configMap: { name: REPO_SERVER_GITCONFIG.configMap } }];
+    repoServer.volumeMounts = [
+      { name: "gitconfig", mountPath: REPO_SERVER_GITCONFIG.mountPath, readOnly: true },
+    ];
+    values.extraObjects = [
+      {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: {
+          name: REPO_SERVER_GITCONFIG.configMap,
+          labels: { "app.kubernetes.io/part-of": "argocd", "app.kubernetes.io/component": "repo-server" },
+        },
+        data: { [REPO_SERVER_GITCONFIG.key]: gitconfig },
+      },
+    ];
+  }
+  if (remoteBases.proxy) {
+    env.push(
+      { name: "HTTPS_PROXY", value: remoteBases.proxy.url },
+      { name: "NO_PROXY", value: remoteBases.proxy.noProxy.join(",") },
+    );
+  }
+  if (env.length > 0) repoServer.env = env;
+  return { values, certificates: merged };
+}
+
 /**
  * Argo CD 3 (HA with redis-ha, several replicas and PDBs when asked) and a second release,
  * `argocd-apps`, that carries Applications and AppProjects: custom resources go through a chart
@@ -88,7 +165,11 @@ export class ArgoCd extends Construct {
     const ha = props.highAvailability;
     const replicas = ha ? 2 : 1;
     const pdb = { enabled: ha, minAvailable: 1 };
-    const certificates = repositoryTlsCertificates(props.repositories ?? []);
+    const repoServer = repoServerValues(
+      props.remoteBases,
+      repositoryTlsCertificates(props.repositories ?? []),
+    );
+    const certificates = repoServer.certificates;
     this.release = props.charts.install(this, "ArgoCd", {
       chart: "argo-cd",
       namespace: props.namespace,
@@ -120,6 +201,7 @@ export class ArgoCd extends Construct {
           repoServer: { replicas, pdb },
           applicationSet: { replicas, pdb },
         },
+        repoServer.values,
         props.login,
       ),
       dependsOn: props.dependsOn,

@@ -3,6 +3,7 @@
  * The platform stack is written once against it; EKS and Rancher each implement it. Components
  * read the target, never the environment's name or kind.
  */
+import type { RemoteBaseAccess } from "./kustomize-remote-bases";
 import type { Construct } from "constructs";
 import type { PinnedImage } from "../lib/workload-defaults";
 import type { PlatformServiceAccount } from "./service-accounts";
@@ -284,6 +285,11 @@ export interface ClusterTarget {
    * Unset: none.
    */
   readonly gitRepositories?: readonly GitRepositoryAccess[];
+  /**
+   * How Argo CD's repo server fetches the kustomize remote bases of the Applications' manifests
+   * (mirrors rewritten by its gitconfig, or its proxy). Unset: it reaches them directly.
+   */
+  readonly remoteBases?: RemoteBaseAccess;
   /** Components the Kubernetes distribution runs itself (RKE2 ships metrics-server). */
   readonly bundled: { readonly metricsServer: boolean };
   /** Cluster components Prometheus can scrape; managed control planes keep theirs out of reach. */

@@ -2,6 +2,7 @@ import type { ClusterTarget } from "./cluster-target";
 import type { ArgoApplication } from "./argocd";
 import { PLATFORM_SERVICE_ACCOUNTS } from "./service-accounts";
 import { kubeflowPipelinesImageOverrides } from "./image-mirror";
+import { remoteBasesOf } from "./kustomize-remote-bases";
 
 export interface KubeflowPipelinesProps {
   readonly target: ClusterTarget;
@@ -40,6 +41,8 @@ export function kubeflowPipelinesApplications(
       `KubeflowPipelines: the pipeline identity is bound to namespace ${runner.namespace}, not ${props.namespace}`,
     );
   }
+  // Where the repo server fetches the remote bases through mirrors or a proxy, they must be known.
+  if (props.target.remoteBases) remoteBasesOf(props.version);
   const store = props.target.objectStore;
   // Every image of the manifests through the target's registry mirror, with its pull Secret.
   const mirror = props.target.imageMirror

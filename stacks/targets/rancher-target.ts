@@ -4,6 +4,7 @@ import type { RancherEnvironment } from "../../environments/rancher-schema";
 import { CLUSTER_ISSUER_ANNOTATION } from "../../constructs/platform/ca-issuer";
 import { gpuNodePlacement } from "../../constructs/platform/cluster-addons";
 import { parseCaBundle } from "../../constructs/lib/certificates";
+import type { RemoteBaseAccess } from "../../constructs/platform/kustomize-remote-bases";
 
 /** The ClusterIssuer of the organisation's CA. */
 const CERTIFICATE_ISSUER = "organisation-ca";
@@ -116,6 +117,7 @@ export function rancherClusterTarget(env: RancherEnvironment): ClusterTarget {
     },
     chartRepositories: { ...registry.chartRepositories },
     gitRepositories: gitMirror(env),
+    remoteBases: remoteBaseAccess(env),
     // RKE2 ships metrics-server (rke2-metrics-server) and its APIService.
     bundled: { metricsServer: true },
     directoryLogin: {
@@ -174,4 +176,41 @@ function gitMirror(env: RancherEnvironment): ClusterTarget["gitRepositories"] {
     );
   }
   return [{ url: pipelines.manifestsRepository, caCertificate: parsed?.bundle.pem, credentialsSecret }];
+}
+
+/**
+ * How Argo CD's repo server reaches the manifests' kustomize remote bases from a cluster without
+ * internet access: the organisation's mirrors (trusted with their CA), and/or its proxy, which
+ * the repo server must bypass for everything inside the cluster and for the Git mirrors.
+ */
+function remoteBaseAccess(env: RancherEnvironment): RemoteBaseAccess {
+  const pipelines = env.platform.pipelines;
+  const ca = pipelines.remoteBaseMirrorsCaCertificate;
+  const parsed = ca === undefined ? undefined : parseCaBundle(ca);
+  if (parsed && "problem" in parsed) {
+    throw new Error(
+      `${env.name}: platform.pipelines.remoteBaseMirrorsCaCertificate ${parsed.problem}; fix: load the environment through environments/load.ts`,
+    );
+  }
+  const mirrors = Object.entries(pipelines.remoteBaseMirrors).map(([upstream, mirror]) => ({
+    upstream,
+    mirror,
+    caCertificate: parsed?.bundle.pem,
+  }));
+  const proxy = pipelines.remoteBasesProxy;
+  if (proxy === undefined) return { mirrors };
+  const gitHosts = [pipelines.manifestsRepository, ...mirrors.map((m) => m.mirror)].map(
+    (url) => new URL(url).hostname,
+  );
+  const noProxy = [
+    "localhost",
+    "127.0.0.1",
+    ".svc",
+    ".cluster.local",
+    env.cluster.podCidr,
+    env.cluster.serviceCidr,
+    ...env.cluster.apiServerCidrs,
+    ...gitHosts,
+  ];
+  return { mirrors, proxy: { url: proxy, noProxy: [...new Set(noProxy)] } };
 }

@@ -5,6 +5,7 @@ import { ownershipRule } from "./ownership";
 import { podSecurityRule } from "./pod-security";
 import { quotaRule } from "./quotas";
 import { referencesRule } from "./references";
+import { remoteBasesRule } from "./remote-bases";
 import { routingRule } from "./routing";
 import type { Rule } from "./rule";
 import { schemaRule } from "./schema";
@@ -20,4 +21,5 @@ export const RULES: readonly Rule[] = [
   networkRule(),
   routingRule,
   imagesRule,
+  remoteBasesRule,
 ];
