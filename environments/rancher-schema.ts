@@ -8,18 +8,11 @@ import { z } from "zod";
 import { isDistinguishedName, isLdapFilter } from "../constructs/platform/directory-login";
 import { overlaps, parseCidr } from "../constructs/lib/cidr";
 import { onPremChartRepositories } from "../constructs/platform/charts";
-import {
-  ALERT_SEVERITIES,
-  cidrSyntaxProblem,
-  environmentNameSchema,
-  heartbeatInterval,
-  notificationUrl,
-  platformShape,
-  protectionSchema,
-  servingSchema,
-} from "./schema";
-
-const fix = (rule: string, remedy: string): string => `${rule}; fix: ${remedy}`;
+import { environmentNameSchema, fix, protectionSchema } from "./fields/common";
+import { cidr } from "./fields/network";
+import { onPremAlertingSchema, receiverNameProblems } from "./fields/alerting";
+import { onPremDeliverySchema } from "./fields/delivery";
+import { platformShape, servingSchema } from "./fields/platform";
 
 /** Kubernetes versions RKE2 releases support while this release line is maintained. */
 export const RKE2_KUBERNETES_VERSIONS = ["1.33", "1.34"] as const;
@@ -37,12 +30,6 @@ const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 /** A kubeconfig context name as Rancher writes them: no spaces, no control characters. */
 const CONTEXT_NAME = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,252}$/;
 const AD_GROUP = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/;
-
-const cidr = (remedy: string) =>
-  z.string().superRefine((text, ctx) => {
-    const problem = cidrSyntaxProblem(text);
-    if (problem) ctx.addIssue({ code: "custom", message: fix(problem, remedy) });
-  });
 
 const wholeNumber = (min: number, max: number, remedy: string) =>
   z
@@ -109,62 +96,6 @@ export const UPSTREAM_REGISTRIES = [
   "ecr-public.aws.com",
   "gcr.io",
 ] as const;
-
-const receiverName = (example: string) =>
-  z.string().regex(/^[a-z][a-z0-9-]{0,38}[a-z0-9]$/, {
-    error: fix("must be 2 to 40 lower-case letters, digits or hyphens", `use a name like ${example}`),
-  });
-const receiverSeverities = (example: string) =>
-  z.array(z.enum(ALERT_SEVERITIES)).min(1, {
-    error: fix("must list at least one severity", `list e.g. ${example}`),
-  });
-/**
- * HTTP proxy Alertmanager sends this receiver's notifications through (`http_config.proxy_url`),
- * where the cluster reaches the internet only through one. @default none (direct)
- */
-const proxyUrl = notificationUrl("an HTTP proxy", "http://proxy.example.com:3128").optional();
-
-/**
- * An alert receiver. Its credential is the Secret `alert-receiver-<name>` the platform team
- * creates in the state namespace: key `api-url` (Slack: the incoming-webhook URL, or the URL of
- * an internal relay that forwards to Slack), `routing-key` (PagerDuty: the Events API v2
- * integration key) or `url` (webhook). The plan fails when the key is missing.
- */
-const onPremReceiverSchema = z.discriminatedUnion(
-  "kind",
-  [
-    z.strictObject({
-      kind: z.literal("slack"),
-      name: receiverName("platform-team"),
-      severities: receiverSeverities('["critical", "warning"]'),
-      channel: z.string().regex(/^#[a-z0-9][a-z0-9._-]{0,79}$/, {
-        error: fix("must be a Slack channel such as #mlops-alerts", "start it with # and use lower case"),
-      }),
-      proxyUrl,
-    }),
-    z.strictObject({
-      kind: z.literal("pagerduty"),
-      name: receiverName("on-call"),
-      severities: receiverSeverities('["critical"]'),
-      proxyUrl,
-      /**
-       * Events API v2 endpoint Alertmanager posts to, e.g. an internal relay that forwards to
-       * PagerDuty (`pagerduty_configs[].url`). @default https://events.pagerduty.com/v2/enqueue
-       */
-      url: notificationUrl(
-        "the Events API v2 endpoint or a relay",
-        "https://pagerduty-relay.example.com/v2/enqueue",
-      ).optional(),
-    }),
-    z.strictObject({
-      kind: z.literal("webhook"),
-      name: receiverName("on-call"),
-      severities: receiverSeverities('["critical"]'),
-      proxyUrl,
-    }),
-  ],
-  { error: fix("kind must be slack, pagerduty or webhook", "set kind to one of the three") },
-);
 
 export const rancherEnvironmentSchema = z
   .strictObject({
@@ -408,21 +339,7 @@ export const rancherEnvironmentSchema = z
         "create it in the monitoring, mlflow and kubeflow namespaces with the CA's certificate (no key)",
       ).optional(),
     }),
-    /**
-     * Who deploys the environment. Its state always lives in the cluster, so Jenkins may; the
-     * Jenkinsfile deploys exactly the on-prem environments marked `pipeline` (a test holds it).
-     */
-    delivery: z
-      .strictObject({
-        /** `pipeline`: the Jenkinsfile diffs and deploys it; `manual`: deployed by hand only. */
-        deployedBy: z.enum(["pipeline", "manual"], {
-          error: fix(
-            "must be pipeline or manual",
-            'use "pipeline" for an environment Jenkins deploys, "manual" for one deployed by hand',
-          ),
-        }),
-      })
-      .describe("who deploys the environment"),
+    delivery: onPremDeliverySchema,
     /** Terraform state in the cluster (Kubernetes backend): one Secret per stack. */
     stateBackend: z
       .strictObject({
@@ -435,52 +352,13 @@ export const rancherEnvironmentSchema = z
       .prefault({}),
     platform: z.strictObject({
       ...platformShape,
-      /**
-       * Where Alertmanager sends alerts. Each receiver reads its credential from the Secret
-       * `alert-receiver-<name>` made by hand in the state namespace, under the key its kind
-       * reads: `api-url` (slack), `routing-key` (pagerduty), `url` (webhook).
-       */
-      alerting: z
-        .strictObject({
-          receivers: z.array(onPremReceiverSchema).default([]),
-          /**
-           * Dead man's switch: the always-firing `Watchdog` alert is posted every
-           * `intervalMinutes` to a healthchecks-style URL, read from the hand-made Secret
-           * `alert-receiver-heartbeat` (key `url`); the service alerts when the pings stop.
-           * @default none (Watchdog goes nowhere)
-           */
-          heartbeat: z
-            .strictObject({
-              /** HTTP proxy the pings go through. @default none (direct) */
-              proxyUrl,
-              /** Minutes between pings; the checking service's period must be longer. @default 5 */
-              intervalMinutes: heartbeatInterval,
-            })
-            .optional(),
-        })
-        .prefault({}),
+      /** Where Alertmanager sends alerts; each receiver reads its credential from a hand-made Secret. */
+      alerting: onPremAlertingSchema,
     }),
     serving: servingSchema,
   })
   .superRefine((env, ctx) => {
-    const receiverNames = new Set<string>(env.platform.alerting.heartbeat ? ["heartbeat"] : []);
-    env.platform.alerting.receivers.forEach((receiver, index) => {
-      if (receiverNames.has(receiver.name) || receiver.name === "null")
-        ctx.addIssue({
-          code: "custom",
-          path: ["platform", "alerting", "receivers", index, "name"],
-          input: receiver.name,
-          message: fix(
-            receiver.name === "null"
-              ? "is the name of the receiver that drops alerts"
-              : receiver.name === "heartbeat" && env.platform.alerting.heartbeat
-                ? "is the name of the heartbeat's receiver (platform.alerting.heartbeat is set)"
-                : "must be unique among the receivers (it names the Secret alert-receiver-<name>)",
-            "give every receiver its own name",
-          ),
-        });
-      receiverNames.add(receiver.name);
-    });
+    receiverNameProblems(env.platform.alerting, ctx, " (it names the Secret alert-receiver-<name>)");
     const pods = parseCidr(env.cluster.podCidr);
     const services = parseCidr(env.cluster.serviceCidr);
     if (pods && services && overlaps(pods, services)) {
