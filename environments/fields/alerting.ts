@@ -4,12 +4,23 @@
  */
 import { z } from "zod";
 import { notificationUrlProblem } from "../../constructs/platform/monitoring";
-import { fix } from "./common";
+import { credentialShape, fix } from "./common";
 
 /** Alert severities the platform's and the monitoring chart's rules use. */
 export const ALERT_SEVERITIES = ["critical", "warning", "info"] as const;
 export const SECRETS_MANAGER_SECRET =
   /^(arn:aws(-[a-z]+)*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+|[A-Za-z0-9/_+=.@-]{1,512})$/;
+
+/** The refusal of a credential written where the Secrets Manager secret's name belongs. */
+function credentialInSecretName(value: unknown): string | undefined {
+  const shape = typeof value === "string" ? credentialShape(value) : undefined;
+  return shape === undefined
+    ? undefined
+    : fix(
+        `looks like ${shape}, a credential written into the environment file where the name of the Secrets Manager secret holding it belongs`,
+        "store the credential in Secrets Manager (e.g. as mlops/<env>/alerting/<receiver>), give that name here, and rotate the credential: the file is in Git",
+      );
+}
 
 /**
  * The URL of an HTTP proxy or relay Alertmanager calls: http or https, with a host, without user
@@ -68,12 +79,20 @@ export const receiverCommon = {
    * into the monitoring namespace.
    */
   secret: z.strictObject({
-    remoteKey: z.string().regex(SECRETS_MANAGER_SECRET, {
-      error: fix(
-        "must be a Secrets Manager secret name or ARN",
-        "create the secret in Secrets Manager and give its name, e.g. mlops/prod/alerting/slack",
-      ),
-    }),
+    remoteKey: z
+      .string()
+      .regex(SECRETS_MANAGER_SECRET, {
+        error: (issue) =>
+          credentialInSecretName(issue.input) ??
+          fix(
+            "must be a Secrets Manager secret name or ARN",
+            "create the secret in Secrets Manager and give its name, e.g. mlops/prod/alerting/slack",
+          ),
+      })
+      .superRefine((name, ctx) => {
+        const message = SECRETS_MANAGER_SECRET.test(name) ? credentialInSecretName(name) : undefined;
+        if (message) ctx.addIssue({ code: "custom", input: name, message });
+      }),
     /** Key inside a JSON secret; unset: the secret's whole string value. */
     property: z
       .string()
@@ -163,7 +182,25 @@ export const onPremReceiverSchema = z.discriminatedUnion(
       url: notificationUrl(
         "the Events API v2 endpoint or a relay",
         "https://pagerduty-relay.example.com/v2/enqueue",
-      ).optional(),
+      )
+        .superRefine((text, ctx) => {
+          if (notificationUrlProblem(text) !== undefined) return;
+          const url = new URL(text);
+          if (
+            url.search !== "" ||
+            url.hash !== "" ||
+            credentialShape(url.pathname.split("/").pop() ?? "") !== undefined
+          )
+            ctx.addIssue({
+              code: "custom",
+              input: text,
+              message: fix(
+                "carries a query or a key in the URL; Alertmanager sends the routing key in the event body, read from the receiver's Secret",
+                `use ${url.origin}${url.pathname.replace(/\/[A-Za-z0-9]{32}$/, "")} and put the routing key in the Secret alert-receiver-<name> (key routing-key)`,
+              ),
+            });
+        })
+        .optional(),
     }),
     z.strictObject({
       kind: z.literal("webhook"),

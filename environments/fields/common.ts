@@ -57,3 +57,33 @@ export const environmentNameSchema = z
 export const protectionSchema = z.enum(["protected", "disposable"], {
   error: fix("must be protected or disposable", "use protected for environments holding data you keep"),
 });
+
+/**
+ * What a value looks like when a credential was pasted where the name of the place holding it
+ * belongs (a Secret's name, a Secrets Manager secret's name), or undefined.
+ */
+export function credentialShape(text: string): string | undefined {
+  if (/^(AKIA|ASIA)[A-Z0-9]{16}$/.test(text)) return "an AWS access key id";
+  if (/hooks\.slack\.com\/|^T[A-Z0-9]{8,}\/B[A-Z0-9]{8,}\/[A-Za-z0-9]{20,}$/.test(text))
+    return "a Slack incoming-webhook URL";
+  if (/^xox[abposr]-/.test(text)) return "a Slack token";
+  if (/^(ghp|gho|ghs|ghu|github_pat)_[A-Za-z0-9_]{20,}$/.test(text)) return "a GitHub token";
+  if (/^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\./.test(text)) return "a signed token (JWT)";
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return "a URL";
+  if (/^[A-Za-z0-9]{32}$/.test(text) && /\d/.test(text) && /[A-Za-z]/.test(text))
+    return "a PagerDuty integration (routing) key";
+  if (/^[A-Za-z0-9+/]{40}$/.test(text) && /\d/.test(text) && /[A-Za-z]/.test(text))
+    return "a secret access key";
+  return undefined;
+}
+
+/** Kubernetes' limit on a label or taint key's prefix (a DNS subdomain). */
+export const LABEL_KEY_PREFIX_MAX = 253;
+
+/** Why a key that matches the label key pattern still breaks Kubernetes' length limits. */
+export function labelKeyLengthProblem(key: string): string | undefined {
+  const slash = key.indexOf("/");
+  if (slash > LABEL_KEY_PREFIX_MAX)
+    return `has a prefix of ${slash} characters; Kubernetes allows at most ${LABEL_KEY_PREFIX_MAX} (a DNS subdomain) before the /`;
+  return undefined;
+}

@@ -9,6 +9,20 @@ import { awsAlertingSchema } from "./alerting";
 export const ACM_CERTIFICATE_ARN =
   /^arn:(aws(-[a-z]+)*):acm:([a-z0-9-]+):(\d{12}):certificate\/[0-9a-f-]{36}$/;
 
+/** Refuses a quota of zero, whatever its suffix (0, 0m, 0Gi). */
+const nonZeroQuota = (remedy: string) => (text: string, ctx: z.RefinementCtx<string>) => {
+  const number = QUANTITY.test(text) ? Number(/^\d+(\.\d+)?/.exec(text)?.[0]) : NaN;
+  if (number === 0)
+    ctx.addIssue({
+      code: "custom",
+      input: text,
+      message: fix(
+        "is zero: the namespace's ResourceQuota would admit no pod that requests it, the platform's own included",
+        `${remedy}; to keep workloads out, remove them rather than the quota`,
+      ),
+    });
+};
+
 /** Platform settings every target shares (AWS adds its certificate and alert receivers). */
 export const platformShape = {
   /** Replicas, PodDisruptionBudgets and anti-affinity for every component that supports them. */
@@ -33,11 +47,13 @@ export const platformShape = {
       cpu: z
         .string()
         .regex(QUANTITY, { error: fix("must be a Kubernetes quantity", "use e.g. 16 or 4500m") })
+        .superRefine(nonZeroQuota("use e.g. 16 or 4500m"))
         .default("16"),
       /** @default "64Gi" */
       memory: z
         .string()
         .regex(QUANTITY, { error: fix("must be a Kubernetes quantity", "use e.g. 64Gi") })
+        .superRefine(nonZeroQuota("use e.g. 64Gi"))
         .default("64Gi"),
       /** @default 4 */
       gpus: wholeNumber("gpus", 0, 64, "cap GPU requests per namespace (4 is the default)").default(4),
@@ -57,10 +73,33 @@ export const platformShape = {
       manifestsRepository: z
         .string()
         .regex(/^https:\/\/\S+$/, {
-          error: fix(
-            "must be an https:// Git URL",
-            "use https://github.com/kubeflow/pipelines.git or your mirror",
-          ),
+          error: (issue) =>
+            typeof issue.input === "string" && /^(git@|ssh:\/\/)/.test(issue.input)
+              ? fix(
+                  "is an SSH clone URL; Argo CD reads the manifests over https, with no key configured for them",
+                  `use the repository's https:// URL, e.g. https://${/^(?:ssh:\/\/)?git@([^:/]+)[:/](.*)$/.exec(issue.input)?.slice(1).join("/") ?? "github.com/kubeflow/pipelines.git"}`,
+                )
+              : fix(
+                  "must be an https:// Git URL",
+                  "use https://github.com/kubeflow/pipelines.git or your mirror",
+                ),
+        })
+        .superRefine((text, ctx) => {
+          let url: URL | undefined;
+          try {
+            url = new URL(text);
+          } catch {
+            return;
+          }
+          if (url.protocol === "https:" && (url.username !== "" || url.password !== ""))
+            ctx.addIssue({
+              code: "custom",
+              input: text,
+              message: fix(
+                "carries a user or token in the URL, which would sit in the Argo CD Application, the Helm values and the Terraform state",
+                `use https://${url.host}${url.pathname}; a private mirror's credential goes in an Argo CD repository Secret made by hand`,
+              ),
+            });
         })
         .default("https://github.com/kubeflow/pipelines.git"),
     })
