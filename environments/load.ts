@@ -5,6 +5,7 @@
 import type { core } from "zod";
 import { parseCidr, overlaps } from "../constructs/lib/cidr";
 import { environmentSchema, MISSING, type Environment } from "./schema";
+import { credentialShape } from "./fields/common";
 import { rancherEnvironmentSchema, type RancherEnvironment } from "./rancher-schema";
 import { isOnPrem, type AnyEnvironment } from "./targets";
 
@@ -150,6 +151,13 @@ function credentialFieldRemedy(
   const onPrem = input !== null && typeof input === "object" && "target" in input;
   const rule =
     "is a credential written into the environment file, which is in Git and reaches the Helm values";
+  const value = valueAt(input, [...path, key]);
+  if (
+    key === "url" &&
+    !(typeof value === "string" && credentialShape(value.replace(/^https?:\/\//, "")) !== undefined) &&
+    onPrem
+  )
+    return undefined; // a relay URL on a kind that takes none: an unknown field
   if (onPrem) {
     const secret = receiver
       ? `alert-receiver-${String(section?.name ?? "<name>")}`

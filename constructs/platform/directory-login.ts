@@ -303,7 +303,7 @@ export function parseLdapsUrl(url: string): { host: string; port: number } {
     fail(
       "directory.url",
       url,
-      "allowed is ldaps://<DNS name or IPv4 address>[:<port 1-65535>] with no path; plain ldap:// and StartTLS are refused (the bind password would cross the network in clear or be downgradable)",
+      "allowed is ldaps://<DNS name>[:<port 1-65535>] with no path (or an IPv4 address its certificate lists as an IP SAN); plain ldap:// and StartTLS are refused (the bind password would cross the network in clear or be downgradable)",
       `use the directory's LDAPS endpoint, e.g. "ldaps://ad.example.com:636", with the name (or address) its certificate is issued for`,
     );
   }
