@@ -155,9 +155,10 @@ function credentialFieldRemedy(
   if (
     key === "url" &&
     !(typeof value === "string" && credentialShape(value.replace(/^https?:\/\//, "")) !== undefined) &&
-    onPrem
+    onPrem &&
+    receiver
   )
-    return undefined; // a relay URL on a kind that takes none: an unknown field
+    return undefined; // a relay URL on a receiver kind that takes none: an unknown field
   if (onPrem) {
     const secret = receiver
       ? `alert-receiver-${String(section?.name ?? "<name>")}`
