@@ -194,7 +194,7 @@ describe("an object store KServe's logger cannot trust", () => {
     const text = readFileSync(file, "utf8").replace('"mode": "off"', '"mode": "all"');
     await expectOneProblem(
       () => ENVIRONMENTS,
-      /^building the stacks failed: environments\/releases\/onprem-test\.json: monitoring\.logging\.mode of \S+ = "all": .*private CA bundle.*; fix: set monitoring\.logging\.mode to "off"/,
+      /^onprem-test: environments\/releases\/onprem-test\.json: monitoring\.logging\.mode of \S+ = "all": .*private CA bundle.*; fix: set monitoring\.logging\.mode to "off"/,
       { releasesDirectory: releasesWith("onprem-test", text) },
     );
   });

@@ -136,7 +136,10 @@ const MALFORMED: [string, unknown, string][] = [
   ],
   [
     "one database instance in a protected environment",
-    variant((e) => (e.protection = "protected")),
+    variant((e) => {
+      e.protection = "protected";
+      e.platform.alerting = { receivers: [{ kind: "pagerduty", name: "on-call", severities: ["critical"] }] };
+    }),
     "onprem-test: database.instances = 1: must be 3 or more in a protected environment",
   ],
   [

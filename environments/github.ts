@@ -23,6 +23,14 @@ const REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
 
 /** Checks a repository name; a wildcard would let any repository's workflow assume the roles. */
 export function repositoryProblem(repository: string): string | undefined {
+  const clone =
+    /^(?:https?:\/\/(?:[^@/]+@)?github\.com\/|(?:ssh:\/\/)?git@github\.com[:/])([^/]+\/[^/]+?)(?:\.git)?\/?$/.exec(
+      repository,
+    );
+  if (clone)
+    return `environments/github.ts: GITHUB_REPOSITORY "${repository}" is a clone URL; the OIDC token's sub claim carries <owner>/<repository> alone, so no role would trust the workflows; fix: set it to "${clone[1]}"`;
+  if (repository.endsWith(".git"))
+    return `environments/github.ts: GITHUB_REPOSITORY "${repository}" ends with .git, which is part of a clone URL, not of the repository's name in the OIDC token's sub claim; fix: set it to "${repository.slice(0, -4)}"`;
   if (REPOSITORY.test(repository) && !repository.endsWith("/.") && !repository.endsWith("/.."))
     return undefined;
   return `environments/github.ts: GITHUB_REPOSITORY "${repository}" is not <owner>/<repository> (letters, digits, - for the owner; letters, digits, . _ - for the repository; no wildcards); fix: set it to this repository as GitHub spells it, e.g. acme/mlops-platform`;

@@ -5,6 +5,7 @@
 import type { core } from "zod";
 import { parseCidr, overlaps } from "../constructs/lib/cidr";
 import { environmentSchema, MISSING, type Environment } from "./schema";
+import { credentialShape } from "./fields/common";
 import { rancherEnvironmentSchema, type RancherEnvironment } from "./rancher-schema";
 import { isOnPrem, type AnyEnvironment } from "./targets";
 
@@ -123,13 +124,60 @@ interface DefaultedBlame {
   readonly message: string;
 }
 
+/** Keys a credential is written under when it is put into an alert receiver by mistake. */
+const CREDENTIAL_KEY = /url|key|token|secret|password|webhook/i;
+
+/** The Secret key each on-prem receiver kind reads its credential from. */
+const ON_PREM_SECRET_KEYS: Record<string, string> = {
+  slack: "api-url",
+  pagerduty: "routing-key",
+  webhook: "url",
+};
+
+/**
+ * Where a credential written into an alert receiver or the heartbeat belongs, when `key` is not
+ * a field of it: the file is in Git, the credential goes where Alertmanager reads it from.
+ */
+function credentialFieldRemedy(
+  input: unknown,
+  path: readonly PropertyKey[],
+  key: string,
+): string | undefined {
+  if (!CREDENTIAL_KEY.test(key)) return undefined;
+  const at = formatPath(path);
+  const receiver = /^platform\.alerting\.receivers\[\d+\]$/.test(at);
+  if (!receiver && at !== "platform.alerting.heartbeat") return undefined;
+  const section = valueAt(input, path) as { name?: unknown; kind?: unknown } | undefined;
+  const onPrem = input !== null && typeof input === "object" && "target" in input;
+  const rule =
+    "is a credential written into the environment file, which is in Git and reaches the Helm values";
+  const value = valueAt(input, [...path, key]);
+  if (
+    key === "url" &&
+    !(typeof value === "string" && credentialShape(value.replace(/^https?:\/\//, "")) !== undefined) &&
+    onPrem &&
+    receiver
+  )
+    return undefined; // a relay URL on a receiver kind that takes none: an unknown field
+  if (onPrem) {
+    const secret = receiver
+      ? `alert-receiver-${String(section?.name ?? "<name>")}`
+      : "alert-receiver-heartbeat";
+    const secretKey = receiver ? (ON_PREM_SECRET_KEYS[String(section?.kind)] ?? "its kind's key") : "url";
+    return `${rule}; fix: remove ${key}, put the value in the Secret ${secret} (key ${secretKey}) in the state namespace, and rotate it`;
+  }
+  return `${rule}; fix: remove ${key}, store the value in Secrets Manager and name that secret in ${receiver ? at : "platform.alerting.heartbeat"}.secret.remoteKey, and rotate it`;
+}
+
 /** One line per problem (an unknown-keys issue yields one line per key). */
 export function formatIssue(label: string, input: unknown, issue: core.$ZodIssue): string[] {
   if (issue.code === "unrecognized_keys") {
-    return issue.keys.map(
-      (key) =>
-        `${label}: ${formatPath([...issue.path, key])}: unknown field; fix: remove it or correct its spelling`,
-    );
+    return issue.keys.map((key) => {
+      const credential = credentialFieldRemedy(input, issue.path, key);
+      return credential
+        ? `${label}: ${formatPath([...issue.path, key])} = ${formatValue(valueAt(input, [...issue.path, key]))}: ${credential}`
+        : `${label}: ${formatPath([...issue.path, key])}: unknown field; fix: remove it or correct its spelling`;
+    });
   }
   if (issue.code === "invalid_key") {
     // A map key broke the key's rule: report the key itself.
@@ -289,6 +337,7 @@ function awsProblems(environments: readonly Environment[]): string[] {
       }
     }
   });
+  problems.push(...sharedRunnerProblems(environments));
   environments.forEach((env, i) => {
     const vpc = parseCidr(env.network.vpcCidr);
     for (const other of environments.slice(0, i)) {
@@ -298,6 +347,43 @@ function awsProblems(environments: readonly Environment[]): string[] {
           `${env.name}: network.vpcCidr = ${JSON.stringify(env.network.vpcCidr)}: overlaps ${other.name}'s ${other.network.vpcCidr}; fix: give each environment its own range so they can be peered or routed`,
         );
       }
+    }
+  });
+  return problems;
+}
+
+/**
+ * Two environments whose self-hosted runners could take each other's jobs: GitHub gives a job
+ * any runner carrying all its labels, so when one environment's label list contains another's
+ * deploy labels, a runner registered for one takes the other's deploy jobs (with that
+ * environment's deploy role, state and network), or runs its pull-request code there. Diff
+ * runners of two environments may be shared: both run pull-request code with read-only roles.
+ */
+function sharedRunnerProblems(environments: readonly Environment[]): string[] {
+  const problems: string[] = [];
+  const within = (a: readonly string[], b: readonly string[]) => a.every((label) => b.includes(label));
+  const selfHosted = (labels: readonly string[] | undefined): labels is readonly string[] =>
+    labels !== undefined && labels.includes("self-hosted");
+  const pipeline = environments.filter((env) => env.delivery.deployedBy === "pipeline");
+  const check = (env: Environment, field: "runnerLabels" | "diffRunnerLabels", other: Environment) => {
+    const mine = env.delivery[field];
+    const theirs = other.delivery.runnerLabels;
+    if (!selfHosted(mine) || !selfHosted(theirs) || !(within(mine, theirs) || within(theirs, mine))) return;
+    const levels =
+      env.protection === other.protection
+        ? ""
+        : ` across protection levels (${env.name} is ${env.protection}, ${other.name} ${other.protection})`;
+    const what = field === "runnerLabels" ? "deploy jobs" : "pull-request code";
+    problems.push(
+      `${env.name}: delivery.${field} = ${JSON.stringify(mine)}: coincides with ${other.name}'s delivery.runnerLabels ${JSON.stringify(theirs)}${levels}: a runner registered for one takes the other's jobs, so ${env.name}'s ${what} could run where ${other.name}'s deploy role, state and network are, or the other way round; fix: give each environment's runners a label of their own, e.g. ["self-hosted", "mlops-${env.name}${field === "runnerLabels" ? "" : "-diff"}"], registered in separate runner groups`,
+    );
+  };
+  pipeline.forEach((env, i) => {
+    for (const other of pipeline.slice(0, i)) {
+      if (other.name === env.name) continue;
+      check(env, "runnerLabels", other);
+      check(env, "diffRunnerLabels", other);
+      check(other, "diffRunnerLabels", env);
     }
   });
   return problems;

@@ -12,18 +12,39 @@ import { parseCaBundle } from "../constructs/lib/certificates";
 import { notificationUrlProblem } from "../constructs/platform/monitoring";
 import { remoteBaseRepositories } from "../constructs/platform/kustomize-remote-bases";
 import {
-  ALERT_SEVERITIES,
-  cidrSyntaxProblem,
+  credentialShape,
   environmentNameSchema,
-  heartbeatInterval,
-  notificationUrl,
-  pipelinesShape,
-  platformShape,
+  fix,
+  labelKeyLengthProblem,
   protectionSchema,
-  servingSchema,
-} from "./schema";
+} from "./fields/common";
+import {
+  chartRepositoryUrlProblem,
+  chartRepositoryUrlShape,
+  objectStoreEndpointProblem,
+} from "./fields/registries";
+import { cidr } from "./fields/network";
+import { onPremAlertingSchema, receiverNameProblems } from "./fields/alerting";
+import { onPremDeliverySchema } from "./fields/delivery";
+import { pipelinesShape, platformShape, servingSchema } from "./fields/platform";
 
-const fix = (rule: string, remedy: string): string => `${rule}; fix: ${remedy}`;
+const OBJECT_STORE_ENDPOINT = /^https:\/\/[a-z0-9.-]+(:\d{1,5})?$/;
+
+const keyLengthRule = (remedy: string) => (key: string, ctx: z.RefinementCtx<string>) => {
+  const problem = LABEL_KEY.test(key) ? labelKeyLengthProblem(key) : undefined;
+  if (problem) ctx.addIssue({ code: "custom", input: key, message: fix(problem, remedy) });
+};
+
+function chartRepositoryUrlRule(url: string, ctx: z.RefinementCtx<string>): void {
+  if (!/^(https|oci):\/\/\S+$/.test(url)) return;
+  const problem = chartRepositoryUrlProblem(url);
+  if (problem)
+    ctx.addIssue({
+      code: "custom",
+      input: url,
+      message: fix(problem, `write ${JSON.stringify(chartRepositoryUrlShape(url))}`),
+    });
+}
 
 /** Kubernetes versions RKE2 releases support while this release line is maintained. */
 export const RKE2_KUBERNETES_VERSIONS = ["1.33", "1.34"] as const;
@@ -42,12 +63,6 @@ const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const CONTEXT_NAME = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,252}$/;
 const AD_GROUP = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/;
 
-const cidr = (remedy: string) =>
-  z.string().superRefine((text, ctx) => {
-    const problem = cidrSyntaxProblem(text);
-    if (problem) ctx.addIssue({ code: "custom", message: fix(problem, remedy) });
-  });
-
 const wholeNumber = (min: number, max: number, remedy: string) =>
   z
     .number({ error: fix("must be a number", remedy) })
@@ -60,9 +75,26 @@ const secretName = (remedy: string) =>
   z
     .string({ error: fix("must be the name of an existing Secret", remedy) })
     .regex(RESOURCE_NAME, {
-      error: fix("must be a Kubernetes object name (lower-case letters, digits and -)", remedy),
+      error: (issue) =>
+        credentialInName(issue.input) ??
+        fix("must be a Kubernetes object name (lower-case letters, digits and -)", remedy),
     })
-    .max(253, { error: fix("must be at most 253 characters", remedy) });
+    .max(253, { error: fix("must be at most 253 characters", remedy) })
+    .superRefine((name, ctx) => {
+      const message = RESOURCE_NAME.test(name) ? credentialInName(name) : undefined;
+      if (message) ctx.addIssue({ code: "custom", input: name, message });
+    });
+
+/** The refusal of a credential written where a Secret's name belongs. */
+function credentialInName(value: unknown): string | undefined {
+  const shape = typeof value === "string" ? credentialShape(value) : undefined;
+  return shape === undefined
+    ? undefined
+    : fix(
+        `looks like ${shape}, a credential written into the environment file where the name of the Secret holding it belongs`,
+        "put the credential into a Secret created by hand in the cluster, give its name here, and rotate the credential: the file is in Git",
+      );
+}
 
 /** A key of an existing Secret, and the Secret. */
 const secretKeyRef = (remedy: string) =>
@@ -114,26 +146,6 @@ export const UPSTREAM_REGISTRIES = [
   "gcr.io",
 ] as const;
 
-const receiverName = (example: string) =>
-  z.string().regex(/^[a-z][a-z0-9-]{0,38}[a-z0-9]$/, {
-    error: fix("must be 2 to 40 lower-case letters, digits or hyphens", `use a name like ${example}`),
-  });
-const receiverSeverities = (example: string) =>
-  z.array(z.enum(ALERT_SEVERITIES)).min(1, {
-    error: fix("must list at least one severity", `list e.g. ${example}`),
-  });
-/**
- * HTTP proxy Alertmanager sends this receiver's notifications through (`http_config.proxy_url`),
- * where the cluster reaches the internet only through one. @default none (direct)
- */
-const proxyUrl = notificationUrl("an HTTP proxy", "http://proxy.example.com:3128").optional();
-
-/**
- * An alert receiver. Its credential is the Secret `alert-receiver-<name>` the platform team
- * creates in the state namespace: key `api-url` (Slack: the incoming-webhook URL, or the URL of
- * an internal relay that forwards to Slack), `routing-key` (PagerDuty: the Events API v2
- * integration key) or `url` (webhook). The plan fails when the key is missing.
- */
 /** PEM of one or more CA certificates: public, so it lives in the environment file. */
 const caCertificates = (remedy: string) =>
   z.string({ error: fix("must be the PEM text of CA certificates", remedy) }).superRefine((text, ctx) => {
@@ -217,42 +229,6 @@ const onPremPipelinesSchema = z
       .optional(),
   })
   .prefault({});
-
-const onPremReceiverSchema = z.discriminatedUnion(
-  "kind",
-  [
-    z.strictObject({
-      kind: z.literal("slack"),
-      name: receiverName("platform-team"),
-      severities: receiverSeverities('["critical", "warning"]'),
-      channel: z.string().regex(/^#[a-z0-9][a-z0-9._-]{0,79}$/, {
-        error: fix("must be a Slack channel such as #mlops-alerts", "start it with # and use lower case"),
-      }),
-      proxyUrl,
-    }),
-    z.strictObject({
-      kind: z.literal("pagerduty"),
-      name: receiverName("on-call"),
-      severities: receiverSeverities('["critical"]'),
-      proxyUrl,
-      /**
-       * Events API v2 endpoint Alertmanager posts to, e.g. an internal relay that forwards to
-       * PagerDuty (`pagerduty_configs[].url`). @default https://events.pagerduty.com/v2/enqueue
-       */
-      url: notificationUrl(
-        "the Events API v2 endpoint or a relay",
-        "https://pagerduty-relay.example.com/v2/enqueue",
-      ).optional(),
-    }),
-    z.strictObject({
-      kind: z.literal("webhook"),
-      name: receiverName("on-call"),
-      severities: receiverSeverities('["critical"]'),
-      proxyUrl,
-    }),
-  ],
-  { error: fix("kind must be slack, pagerduty or webhook", "set kind to one of the three") },
-);
 
 export const rancherEnvironmentSchema = z
   .strictObject({
@@ -348,9 +324,12 @@ export const rancherEnvironmentSchema = z
         .prefault({}),
       /** The GPU nodes (GPU test or GPU prod): the label the environment gives them, and their count. */
       gpuNodes: z.strictObject({
-        labelKey: z.string().regex(LABEL_KEY, {
-          error: fix("must be a Kubernetes label key", "use a key like node.example.com/gpu"),
-        }),
+        labelKey: z
+          .string()
+          .regex(LABEL_KEY, {
+            error: fix("must be a Kubernetes label key", "use a key like node.example.com/gpu"),
+          })
+          .superRefine(keyLengthRule("use a short prefix, e.g. node.example.com/gpu")),
         labelValue: z.string().regex(LABEL_VALUE, {
           error: fix("must be a non-empty label value", 'use a value like "true"'),
         }),
@@ -359,6 +338,7 @@ export const rancherEnvironmentSchema = z
         taintKey: z
           .string()
           .regex(LABEL_KEY, { error: fix("must be a taint key", "use e.g. nvidia.com/gpu") })
+          .superRefine(keyLengthRule("use a short prefix, e.g. nvidia.com/gpu"))
           .optional(),
         /**
          * `preinstalled`: the RHEL hosts carry the NVIDIA driver; `container`: the GPU Operator
@@ -388,15 +368,21 @@ export const rancherEnvironmentSchema = z
       pullSecretName: secretName("create it with kubectl create secret docker-registry in each namespace"),
       /** Artifactory remote (Helm) repository per upstream chart repository URL. */
       chartRepositories: z.record(
-        z.string().regex(/^(https|oci):\/\/\S+$/, {
-          error: fix("must be a chart repository URL", "copy it from the chart catalog"),
-        }),
-        z.string().regex(/^(https|oci):\/\/\S+$/, {
-          error: fix(
-            "must be an https:// or oci:// repository URL",
-            "use the remote's URL, e.g. https://artifactory.example.com/artifactory/api/helm/jetstack-remote",
-          ),
-        }),
+        z
+          .string()
+          .regex(/^(https|oci):\/\/\S+$/, {
+            error: fix("must be a chart repository URL", "copy it from the chart catalog"),
+          })
+          .superRefine(chartRepositoryUrlRule),
+        z
+          .string()
+          .regex(/^(https|oci):\/\/\S+$/, {
+            error: fix(
+              "must be an https:// or oci:// repository URL",
+              "use the remote's URL, e.g. https://artifactory.example.com/artifactory/api/helm/jetstack-remote",
+            ),
+          })
+          .superRefine(chartRepositoryUrlRule),
       ),
       /** Repositories the serving and training images are pushed to (local Artifactory repositories). */
       servingRepository: z.string().regex(/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/, {
@@ -414,8 +400,14 @@ export const rancherEnvironmentSchema = z
     }),
     /** An existing S3-compatible object store (an appliance or Ceph RGW). */
     objectStore: z.strictObject({
-      endpoint: z.string().regex(/^https:\/\/[a-z0-9.-]+(:\d{1,5})?$/, {
-        error: fix("must be an https:// URL with no path", "use e.g. https://s3.example.com"),
+      endpoint: z.string().regex(OBJECT_STORE_ENDPOINT, {
+        error: (issue) => {
+          const problem =
+            typeof issue.input === "string" ? objectStoreEndpointProblem(issue.input, []) : undefined;
+          return problem
+            ? fix(problem.rule, problem.shape)
+            : fix("must be an https:// URL with no path", "use e.g. https://s3.example.com");
+        },
       }),
       /** @default "us-east-1" (what most S3-compatible stores answer to) */
       region: z
@@ -496,21 +488,7 @@ export const rancherEnvironmentSchema = z
         "create it in the monitoring, mlflow and kubeflow namespaces with the CA's certificate (no key)",
       ).optional(),
     }),
-    /**
-     * Who deploys the environment. Its state always lives in the cluster, so Jenkins may; the
-     * Jenkinsfile deploys exactly the on-prem environments marked `pipeline` (a test holds it).
-     */
-    delivery: z
-      .strictObject({
-        /** `pipeline`: the Jenkinsfile diffs and deploys it; `manual`: deployed by hand only. */
-        deployedBy: z.enum(["pipeline", "manual"], {
-          error: fix(
-            "must be pipeline or manual",
-            'use "pipeline" for an environment Jenkins deploys, "manual" for one deployed by hand',
-          ),
-        }),
-      })
-      .describe("who deploys the environment"),
+    delivery: onPremDeliverySchema,
     /** Terraform state in the cluster (Kubernetes backend): one Secret per stack. */
     stateBackend: z
       .strictObject({
@@ -524,65 +502,15 @@ export const rancherEnvironmentSchema = z
     platform: z.strictObject({
       ...platformShape,
       pipelines: onPremPipelinesSchema,
-      /**
-       * Where Alertmanager sends alerts. Each receiver reads its credential from the Secret
-       * `alert-receiver-<name>` made by hand in the state namespace, under the key its kind
-       * reads: `api-url` (slack), `routing-key` (pagerduty), `url` (webhook).
-       */
-      alerting: z
-        .strictObject({
-          receivers: z.array(onPremReceiverSchema).default([]),
-          /**
-           * Dead man's switch: the always-firing `Watchdog` alert is posted every
-           * `intervalMinutes` to a healthchecks-style URL, read from the hand-made Secret
-           * `alert-receiver-heartbeat` (key `url`); the service alerts when the pings stop.
-           * @default none (Watchdog goes nowhere)
-           */
-          heartbeat: z
-            .strictObject({
-              /** HTTP proxy the pings go through. @default none (direct) */
-              proxyUrl,
-              /** Minutes between pings; the checking service's period must be longer. @default 5 */
-              intervalMinutes: heartbeatInterval,
-            })
-            .optional(),
-        })
-        .prefault({}),
+      /** Where Alertmanager sends alerts; each receiver reads its credential from a hand-made Secret. */
+      alerting: onPremAlertingSchema,
     }),
     serving: servingSchema,
   })
   .superRefine((env, ctx) => {
-    const receiverNames = new Set<string>(env.platform.alerting.heartbeat ? ["heartbeat"] : []);
-    env.platform.alerting.receivers.forEach((receiver, index) => {
-      if (receiverNames.has(receiver.name) || receiver.name === "null")
-        ctx.addIssue({
-          code: "custom",
-          path: ["platform", "alerting", "receivers", index, "name"],
-          input: receiver.name,
-          message: fix(
-            receiver.name === "null"
-              ? "is the name of the receiver that drops alerts"
-              : receiver.name === "heartbeat" && env.platform.alerting.heartbeat
-                ? "is the name of the heartbeat's receiver (platform.alerting.heartbeat is set)"
-                : "must be unique among the receivers (it names the Secret alert-receiver-<name>)",
-            "give every receiver its own name",
-          ),
-        });
-      receiverNames.add(receiver.name);
-    });
-    const pods = parseCidr(env.cluster.podCidr);
-    const services = parseCidr(env.cluster.serviceCidr);
-    if (pods && services && overlaps(pods, services)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["cluster", "serviceCidr"],
-        input: env.cluster.serviceCidr,
-        message: fix(
-          `overlaps the pod range ${env.cluster.podCidr}`,
-          "give the cluster's real --service-cidr",
-        ),
-      });
-    }
+    receiverNameProblems(env.platform.alerting, ctx, " (it names the Secret alert-receiver-<name>)");
+    clusterRangeProblems(env, ctx);
+    endpointProblems(env, ctx);
     if (env.directory.roles.admins.length === 0) {
       ctx.addIssue({
         code: "custom",
@@ -591,7 +519,11 @@ export const rancherEnvironmentSchema = z
         message: fix("must name at least one AD group", "list the group of the platform's administrators"),
       });
     }
-    const unmirrored = onPremChartRepositories().filter((url) => !(url in env.registry.chartRepositories));
+    // A key refused for its form (e.g. with /index.yaml) was reported already, against itself.
+    const mirrored = Object.keys(env.registry.chartRepositories).map(chartRepositoryUrlShape);
+    const unmirrored = onPremChartRepositories().filter(
+      (url) => !(url in env.registry.chartRepositories) && !mirrored.includes(url),
+    );
     if (unmirrored.length > 0) {
       ctx.addIssue({
         code: "custom",
@@ -630,6 +562,19 @@ export const rancherEnvironmentSchema = z
         ),
       });
     }
+    if (
+      env.protection === "protected" &&
+      !env.platform.alerting.receivers.some((receiver) => receiver.severities.includes("critical"))
+    )
+      ctx.addIssue({
+        code: "custom",
+        path: ["platform", "alerting", "receivers"],
+        input: env.platform.alerting.receivers,
+        message: fix(
+          "a protected environment must send critical alerts to at least one receiver",
+          'add a receiver with severities ["critical"] (e.g. kind: "pagerduty") under platform.alerting.receivers, its key in the Secret alert-receiver-<name>',
+        ),
+      });
     if (env.protection === "protected" && env.database.instances < 3) {
       ctx.addIssue({
         code: "custom",
@@ -650,6 +595,139 @@ export const rancherEnvironmentSchema = z
       });
     }
   });
+
+type Issue = Parameters<z.RefinementCtx<RancherEnvironment>["addIssue"]>[0];
+
+/**
+ * The cluster's pod and service ranges against each other and against the addresses the file
+ * gives for machines outside them (control plane, ingress nodes, object store, directory):
+ * network policies allow those by address, so a machine range inside the pod or service range
+ * opens pods or breaks egress. The message names the field the file set; a range left to
+ * RKE2's default is named as such, and the other field is blamed.
+ */
+function clusterRangeProblems(env: RancherEnvironment, ctx: z.RefinementCtx<RancherEnvironment>): void {
+  const ranges = [
+    { field: "podCidr", text: env.cluster.podCidr, what: "pod range", defaultText: RKE2_DEFAULT_POD_CIDR },
+    {
+      field: "serviceCidr",
+      text: env.cluster.serviceCidr,
+      what: "service range",
+      defaultText: RKE2_DEFAULT_SERVICE_CIDR,
+    },
+  ] as const;
+  const [pods, services] = ranges.map((range) => parseCidr(range.text));
+  if (pods && services && overlaps(pods, services)) {
+    const issue: Issue = {
+      code: "custom",
+      path: ["cluster", "serviceCidr"],
+      input: env.cluster.serviceCidr,
+      message: fix(`overlaps the pod range ${env.cluster.podCidr}`, "give the cluster's real --service-cidr"),
+      params: {
+        whenDefaulted: {
+          path: ["cluster", "podCidr"],
+          input: env.cluster.podCidr,
+          message: fix(
+            `overlaps the cluster's service range ${env.cluster.serviceCidr} (RKE2's default, as cluster.serviceCidr is not set)`,
+            "give the cluster's real --cluster-cidr, and set cluster.serviceCidr if the cluster was installed with another --service-cidr",
+          ),
+        },
+      },
+    };
+    ctx.addIssue(issue);
+  }
+  const machines = [
+    {
+      path: ["cluster", "apiServerCidrs"],
+      list: env.cluster.apiServerCidrs,
+      what: "the control-plane nodes",
+    },
+    {
+      path: ["cluster", "ingressSourceCidrs"],
+      list: env.cluster.ingressSourceCidrs,
+      what: "the ingress nodes",
+    },
+    { path: ["objectStore", "cidrs"], list: env.objectStore.cidrs, what: "the object store" },
+    { path: ["directory", "cidrs"], list: env.directory.cidrs, what: "the directory's domain controllers" },
+  ] as const;
+  ranges.forEach((range, r) => {
+    const cluster = r === 0 ? pods : services;
+    if (!cluster) return;
+    const hits = machines.flatMap(({ path, list, what }) => {
+      const inside = list.filter((text) => {
+        const machine = parseCidr(text);
+        return machine !== undefined && overlaps(machine, cluster);
+      });
+      return inside.length > 0 ? [{ path, list, what, inside, field: path.join(".") }] : [];
+    });
+    if (hits.length === 0) return;
+    const field = `cluster.${range.field}`;
+    if (range.text !== range.defaultText) {
+      // A range the file set: one line for it, however many machine ranges it covers.
+      ctx.addIssue({
+        code: "custom",
+        path: ["cluster", range.field],
+        input: range.text,
+        message: fix(
+          `overlaps ${hits.map((hit) => `${hit.field} (${hit.inside.join(", ")})`).join(" and ")}, the addresses of ${hits.map((hit) => hit.what).join(" and ")}: a ${range.what} holds only the cluster's virtual addresses`,
+          `give the cluster's real --${range.field === "podCidr" ? "cluster" : "service"}-cidr, or correct ${hits.map((hit) => hit.field).join(" and ")}`,
+        ),
+      });
+      return;
+    }
+    // RKE2's default range: the machine addresses the file gives are what to look at.
+    for (const hit of hits)
+      ctx.addIssue({
+        code: "custom",
+        path: [...hit.path],
+        input: hit.list,
+        message: fix(
+          `${hit.inside.length === 1 ? `${hit.inside[0]} lies` : `${hit.inside.join(", ")} lie`} in the cluster's ${range.what} ${range.text} (RKE2's default${valueSetNote(field)}), but ${hit.field} holds the addresses of ${hit.what}`,
+          `give ${hit.what}' real addresses, or set ${field} to the range the cluster was installed with`,
+        ),
+      });
+  });
+}
+
+/** How the default range came to apply, in words. */
+const valueSetNote = (field: string) => `, the value when ${field} is not set`;
+
+/** Endpoints given by IP address must lie in the ranges the network policies open for them. */
+function endpointProblems(env: RancherEnvironment, ctx: z.RefinementCtx<RancherEnvironment>): void {
+  const buckets = [env.objectStore.artifactsBucket, env.objectStore.dataBucket];
+  const endpoint = objectStoreEndpointProblem(env.objectStore.endpoint, buckets);
+  if (endpoint && OBJECT_STORE_ENDPOINT.test(env.objectStore.endpoint))
+    ctx.addIssue({
+      code: "custom",
+      path: ["objectStore", "endpoint"],
+      input: env.objectStore.endpoint,
+      message: fix(endpoint.rule, endpoint.shape),
+    });
+  const checks = [
+    {
+      path: ["objectStore"],
+      url: env.objectStore.endpoint,
+      cidrs: env.objectStore.cidrs,
+      what: "the object store",
+    },
+    { path: ["directory"], url: env.directory.url, cidrs: env.directory.cidrs, what: "the directory" },
+  ];
+  for (const { path, url, cidrs, what } of checks) {
+    const host = /^[a-z]+:\/\/(\d{1,3}(?:\.\d{1,3}){3})(?::\d+)?$/.exec(url)?.[1];
+    const address = host ? parseCidr(`${host}/32`) : undefined;
+    if (!address) continue;
+    const listed = cidrs.map((text) => parseCidr(text)).some((range) => range && overlaps(range, address));
+    if (!listed)
+      ctx.addIssue({
+        code: "custom",
+        path: [...path, path[0] === "objectStore" ? "endpoint" : "url"],
+        input: url,
+        message: fix(
+          `is the address ${host}, outside ${path[0]}.cidrs (${cidrs.join(", ")}), the only addresses the network policies let pods reach ${what} at`,
+          `add ${host}/32 to ${path[0]}.cidrs, or correct the address`,
+        ),
+      });
+  }
+}
 
 export type RancherEnvironmentInput = z.input<typeof rancherEnvironmentSchema>;
 export type RancherEnvironment = z.output<typeof rancherEnvironmentSchema>;

@@ -14,10 +14,14 @@ import { parseRelease, RELEASES_DIRECTORY } from "../environments/releases";
 import {
   releaseContent,
   releaseFileSchema,
+  type ReleaseContent,
   type ReleaseEntry,
   type ReleaseFile,
 } from "../environments/release-schema";
 import { PROMOTION_PATHS, promotableEnvironments, upstreamOf } from "../environments/promotion";
+import { ENVIRONMENTS } from "../environments";
+import { gpuCapacityProblems } from "../environments/capacity";
+import { loadEnvironments } from "../environments/load";
 
 export interface PromoteOptions {
   readonly from: string;
@@ -135,6 +139,8 @@ export function promote(options: PromoteOptions): PromoteResult {
     });
     if (!next.success)
       fail(`the promoted release of ${options.to} would be invalid: ${next.error.issues[0].message}`);
+    const capacity = targetCapacityProblem(options.to, incoming);
+    if (capacity) fail(`the promoted release does not fit ${options.to}: ${capacity}`);
     const changes = describeChanges(releaseContent(target.file.current), incoming);
     const header = `${options.dryRun ? "[dry run] " : ""}promote ${options.from} -> ${options.to}: ${changes.length} change${changes.length === 1 ? "" : "s"}`;
     const output = [header, ...changes.map((line) => `  ${line}`)].join("\n") + "\n";
@@ -146,6 +152,20 @@ export function promote(options: PromoteOptions): PromoteResult {
     const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
     return { exitCode: 1, output: `promote: failed unexpectedly (${reason}); nothing was written\n` };
   }
+}
+
+/**
+ * Whether the target environment can run the incoming release (GPU models need GPU nodes and a
+ * GPU quota); an environment that does not validate is left to synthesis to report.
+ */
+function targetCapacityProblem(name: string, release: ReleaseContent): string | undefined {
+  const input = ENVIRONMENTS.find((env) => env.name === name);
+  const loaded = input ? loadEnvironments([input]) : undefined;
+  if (!loaded?.ok) return undefined;
+  const problems = gpuCapacityProblems(loaded.environments[0], release, `releases/${name}.json`);
+  return problems.length > 0
+    ? `${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ""}`
+    : undefined;
 }
 
 /** True when no one may write `path` by its permission bits (root ignores them; we do not). */

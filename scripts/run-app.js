@@ -37,6 +37,19 @@ function sources() {
   return found.sort();
 }
 
+/** A source that does not parse, with the file, line and column swc reports and its reason. */
+class SourceSyntaxError extends Error {
+  constructor(source, error) {
+    const text = String(error && error.message ? error.message : error);
+    const where = /\[([^\]]+):(\d+):(\d+)\]/.exec(text);
+    const reason = (/^\s*[x×]\s+(.+)$/m.exec(text) || [])[1] || "syntax error";
+    super(
+      `${where ? `${where[1]}:${where[2]}:${where[3]}` : source}: ${reason.trim()}; fix: correct the TypeScript syntax at that spot`,
+    );
+    this.name = "SourceSyntaxError";
+  }
+}
+
 function readManifest(manifest) {
   try {
     return JSON.parse(fs.readFileSync(manifest, "utf8"));
@@ -62,12 +75,17 @@ function build(out = DEFAULT_OUT) {
     next[source] = hash;
     if (previous[source] === hash && fs.existsSync(output)) continue;
     swc ??= require("@swc/core");
-    const { code } = swc.transformSync(text, {
-      filename: source,
-      jsc: { parser: { syntax: "typescript" }, target: "es2022" },
-      module: { type: "commonjs" },
-      sourceMaps: "inline",
-    });
+    let code;
+    try {
+      ({ code } = swc.transformSync(text, {
+        filename: source,
+        jsc: { parser: { syntax: "typescript" }, target: "es2022" },
+        module: { type: "commonjs" },
+        sourceMaps: "inline",
+      }));
+    } catch (error) {
+      throw new SourceSyntaxError(source, error);
+    }
     fs.mkdirSync(path.dirname(output), { recursive: true });
     fs.writeFileSync(output, code);
     compiled += 1;
@@ -84,7 +102,16 @@ function build(out = DEFAULT_OUT) {
 module.exports = { build, sources };
 
 if (require.main === module) {
-  build();
+  try {
+    build();
+  } catch (error) {
+    if (!(error instanceof SourceSyntaxError)) throw error;
+    // The message synthesis prints for bad input: one line, no stack trace, nothing written.
+    process.stderr.write(
+      `Synthesis stopped (1 problem); the output folder was left as it was:\n  - ${error.message}\n`,
+    );
+    process.exit(1);
+  }
   if (!process.argv.includes("--build")) {
     process.setSourceMapsEnabled(true);
     require(path.join(DEFAULT_OUT, "main.js"));

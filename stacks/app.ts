@@ -38,32 +38,61 @@ export function addEnvironmentStacks(app: App, builds: readonly EnvironmentBuild
   );
   if (problems.length > 0) throw new Error(problems.join("\n"));
   return builds.map(({ environment, release }) => {
-    let foundation: FoundationStack | undefined;
-    let target: ClusterTarget;
-    if (isOnPrem(environment)) target = rancherClusterTarget(environment);
-    else {
-      foundation = new FoundationStack(app, `${environment.name}-foundation`, {
-        environment,
-        promotion: links.get(environment.name),
-      });
-      target = eksClusterTarget(foundation);
+    try {
+      return addStacksOf(app, environment, release, links.get(environment.name));
+    } catch (error) {
+      throw new EnvironmentBuildError(environment.name, error);
     }
-    const platform = new PlatformStack(app, `${environment.name}-platform`, {
-      environment,
-      target,
-      release,
-      chartValues: loadChartValues(environment.name),
-    });
-    if (foundation) platform.addDependency(foundation);
-    const serving = new ServingStack(app, `${environment.name}-serving`, {
-      environment,
-      target,
-      release,
-      trackingUri: platform.mlflow.trackingUri,
-    });
-    serving.addDependency(platform);
-    return { foundation, platform, serving };
   });
+}
+
+type PromotionLink = ReturnType<typeof promotionLinks> extends Map<string, infer L> ? L : never;
+
+/**
+ * An error a construct raised while building one environment's stacks, with the environment it
+ * was building: the construct's check names the field, the environment tells whose.
+ */
+export class EnvironmentBuildError extends Error {
+  constructor(
+    public readonly environment: string,
+    cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = "EnvironmentBuildError";
+  }
+}
+
+function addStacksOf(
+  app: App,
+  environment: EnvironmentBuild["environment"],
+  release: EnvironmentBuild["release"],
+  promotion: PromotionLink | undefined,
+): EnvironmentStacks {
+  let foundation: FoundationStack | undefined;
+  let target: ClusterTarget;
+  if (isOnPrem(environment)) target = rancherClusterTarget(environment);
+  else {
+    foundation = new FoundationStack(app, `${environment.name}-foundation`, {
+      environment,
+      promotion,
+    });
+    target = eksClusterTarget(foundation);
+  }
+  const platform = new PlatformStack(app, `${environment.name}-platform`, {
+    environment,
+    target,
+    release,
+    chartValues: loadChartValues(environment.name),
+  });
+  if (foundation) platform.addDependency(foundation);
+  const serving = new ServingStack(app, `${environment.name}-serving`, {
+    environment,
+    target,
+    release,
+    trackingUri: platform.mlflow.trackingUri,
+  });
+  serving.addDependency(platform);
+  return { foundation, platform, serving };
 }
 
 /**

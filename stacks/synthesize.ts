@@ -3,9 +3,16 @@ import { basename, dirname, join, relative, resolve } from "node:path";
 import { App } from "cdktf";
 import { loadEnvironments } from "../environments/load";
 import { isOnPrem } from "../environments/targets";
+import { gpuCapacityProblems } from "../environments/capacity";
+import { GITHUB_REPOSITORY, repositoryProblem } from "../environments/github";
 import { projectRoot } from "../environments/project-root";
 import { loadRelease, RELEASES_DIRECTORY } from "../environments/releases";
-import { addBootstrapStacks, addEnvironmentStacks, type EnvironmentBuild } from "./app";
+import {
+  addBootstrapStacks,
+  addEnvironmentStacks,
+  EnvironmentBuildError,
+  type EnvironmentBuild,
+} from "./app";
 import { HELM_VALUES_DIRECTORY, valueFileProblems } from "./helm-values";
 
 export interface SynthesisOptions {
@@ -53,10 +60,29 @@ function resourceCount(stackDirectory: string): number {
   return Object.values(json.resource ?? {}).reduce((sum, byName) => sum + Object.keys(byName).length, 0);
 }
 
-/** One line for an error thrown while building stacks, without the stack trace. */
-function describeBuildError(error: unknown): string {
+/**
+ * One line per problem of an error thrown while building stacks, without the stack trace: a
+ * construct's check names the field it refused (`Construct: field is value; rule. Fix: ...`),
+ * and the environment being built is put in front of it.
+ */
+function describeBuildError(error: unknown): string[] {
   const message = error instanceof Error ? error.message : String(error);
-  return `building the stacks failed: ${message.split("\n")[0]}; fix: correct the input it names (a construct's own check refused it)`;
+  if (!(error instanceof EnvironmentBuildError))
+    return [
+      `building the stacks failed: ${message.split("\n")[0]}; fix: correct the input it names (a construct's own check refused it)`,
+    ];
+  return message
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => {
+      const text = line.replace(/^\w+: /, "");
+      const check = /^([\w.[\]"-]+) is (.+?); (?:allowed:? )?(.+?)\.? Fix: (.+)$/i.exec(text);
+      if (check) {
+        const [, field, value, rule, remedy] = check;
+        return `${error.environment}: ${field} = ${value}: ${rule}; fix: ${remedy}`;
+      }
+      return `${error.environment}: ${text}${text.includes("; fix: ") ? "" : "; fix: correct the field it names"}`;
+    });
 }
 
 /**
@@ -96,7 +122,7 @@ export function synthesizeAll(inputs: readonly unknown[], options: SynthesisOpti
     app.synth();
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
-    return { ok: false, problems: [describeBuildError(error)] };
+    return { ok: false, problems: describeBuildError(error) };
   }
   const summary = stacks.map((stack) => ({
     stack,
@@ -215,9 +241,21 @@ export function loadBuilds(
       releasesDirectory,
       isOnPrem(environment) ? "rancher" : "aws",
     );
-    if (release.ok) builds.push({ environment, release: release.release.current });
-    else problems.push(...release.problems);
+    if (release.ok) {
+      const capacity = gpuCapacityProblems(
+        environment,
+        release.release.current,
+        `releases/${environment.name}.json`,
+      );
+      if (capacity.length > 0) problems.push(...capacity);
+      else builds.push({ environment, release: release.release.current });
+    } else problems.push(...release.problems);
   }
+  // The bootstrap stacks trust the workflows of this repository; a refusal names its file.
+  const repository = loaded.environments.some((env) => !isOnPrem(env))
+    ? repositoryProblem(GITHUB_REPOSITORY)
+    : undefined;
+  if (repository) problems.push(repository);
   problems.push(
     ...valueFileProblems(
       loaded.environments.map((env) => env.name),

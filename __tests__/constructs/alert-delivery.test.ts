@@ -156,7 +156,7 @@ describe("the heartbeat (dead man's switch)", () => {
         (e) => (e.platform.alerting.heartbeat = { secret: { remoteKey: "https://hc-ping.com/x" } }),
       ),
     ).toEqual([
-      'prod: platform.alerting.heartbeat.secret.remoteKey = "https://hc-ping.com/x": must be a Secrets Manager secret name or ARN; fix: create the secret in Secrets Manager and give its name, e.g. mlops/prod/alerting/slack',
+      'prod: platform.alerting.heartbeat.secret.remoteKey = "https://hc-ping.com/x": looks like a URL, a credential written into the environment file where the name of the Secrets Manager secret holding it belongs; fix: store the credential in Secrets Manager (e.g. as mlops/<env>/alerting/<receiver>), give that name here, and rotate the credential: the file is in Git',
     ]);
   });
 

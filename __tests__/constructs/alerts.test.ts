@@ -338,7 +338,7 @@ describe("alert receiver configuration", () => {
     expect(
       problemsOf((e) => (e.platform.alerting.receivers[1].secret.remoteKey = "https://hooks.slack.com/x")),
     ).toEqual([
-      'prod: platform.alerting.receivers[1].secret.remoteKey = "https://hooks.slack.com/x": must be a Secrets Manager secret name or ARN; fix: create the secret in Secrets Manager and give its name, e.g. mlops/prod/alerting/slack',
+      'prod: platform.alerting.receivers[1].secret.remoteKey = "https://hooks.slack.com/x": looks like a Slack incoming-webhook URL, a credential written into the environment file where the name of the Secrets Manager secret holding it belongs; fix: store the credential in Secrets Manager (e.g. as mlops/<env>/alerting/<receiver>), give that name here, and rotate the credential: the file is in Git',
     ]);
     expect(problemsOf((e) => (e.platform.alerting.receivers[1].channel = "mlops"))).toEqual([
       'prod: platform.alerting.receivers[1].channel = "mlops": must be a Slack channel such as #mlops-alerts; fix: start it with # and use lower case',
@@ -359,7 +359,7 @@ describe("alert receiver configuration", () => {
   it("refuses a credential written into the environment", () => {
     const problems = problemsOf((e) => (e.platform.alerting.receivers[0].routingKey = "R0123456789"));
     expect(problems).toEqual([
-      "prod: platform.alerting.receivers[0].routingKey: unknown field; fix: remove it or correct its spelling",
+      'prod: platform.alerting.receivers[0].routingKey = "R0123456789": is a credential written into the environment file, which is in Git and reaches the Helm values; fix: remove routingKey, store the value in Secrets Manager and name that secret in platform.alerting.receivers[0].secret.remoteKey, and rotate it',
     ]);
   });
 });

@@ -52,7 +52,7 @@ describe("validation", () => {
     ["ldaps://ad.corp.example.com:636/DC=corp", "a path"],
     ["ldaps://ad.corp.example.com:0", "port 0"],
     ["ldaps://ad.corp.example.com:70000", "a port above 65535"],
-    ["ldaps://10.0.0.5:636", "an address instead of the certificate's name"],
+    ["ldaps://10.0.0.256:636", "an address out of range"],
     ["ad.corp.example.com:636", "no scheme"],
     ["ldaps://AD.corp.example.com", "upper case"],
   ])("refuses directory.url %s (%s), naming the field, the value and the fix", (url) => {
@@ -69,6 +69,12 @@ describe("validation", () => {
       port: 3269,
     });
     expect(parseLdapsUrl("ldaps://ad.corp.example.com")).toEqual({ host: "ad.corp.example.com", port: 636 });
+  });
+
+  it("takes an IPv4 address as the host: Dex (connector/ldap, v2.45.1) verifies it against the certificate's IP SANs", () => {
+    expect(parseLdapsUrl("ldaps://10.0.0.5:636")).toEqual({ host: "10.0.0.5", port: 636 });
+    const config = JSON.stringify(dexConfig(withDirectory({ url: "ldaps://10.0.0.5" })));
+    expect(config).toContain('"host":"10.0.0.5:636"');
   });
 
   it.each([

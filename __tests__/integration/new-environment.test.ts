@@ -1,4 +1,13 @@
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, copyFileSync } from "node:fs";
+import {
+  cpSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  copyFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ENVIRONMENTS } from "../../environments";
@@ -91,7 +100,7 @@ describe("npm run new-environment", () => {
         ...readdirSync(environments),
         ...readdirSync(join(environments, "releases")).map((f) => `releases/${f}`),
       ]
-        .filter((f) => f !== "releases")
+        .filter((f) => statSync(join(environments, f)).isFile())
         .map((f) => [f, readFileSync(join(environments, f), "utf8")]),
     );
   const scaffold = (...args: string[]) =>

@@ -281,16 +281,30 @@ function checkAttribute(field: string, value: string | undefined): void {
   }
 }
 
+const isIpv4Address = (host: string): boolean =>
+  /^\d{1,3}(\.\d{1,3}){3}$/.test(host) &&
+  host.split(".").every((part) => Number(part) <= 255 && !/^0\d/.test(part));
+
 /** Host and port of an `ldaps://host[:port]` URL. */
 export function parseLdapsUrl(url: string): { host: string; port: number } {
   const match = /^ldaps:\/\/([^/:?#]+)(?::(\d+))?$/.exec(url);
   const port = match?.[2] === undefined ? 636 : Number(match[2]);
-  if (!match || !DNS_NAME.test(match[1]) || !Number.isInteger(port) || port < 1 || port > 65535) {
+  // Dex (connector/ldap, v2.45.1 in the pinned Argo CD chart) sets the TLS ServerName to the
+  // host, so an address is verified against the certificate's IP SANs as a name is against its
+  // DNS SANs.
+  const host = match?.[1] ?? "";
+  if (
+    !match ||
+    !(DNS_NAME.test(host) || isIpv4Address(host)) ||
+    !Number.isInteger(port) ||
+    port < 1 ||
+    port > 65535
+  ) {
     fail(
       "directory.url",
       url,
-      "allowed is ldaps://<DNS name>[:<port 1-65535>] with no path; plain ldap:// and StartTLS are refused (the bind password would cross the network in clear or be downgradable)",
-      `use the directory's LDAPS endpoint, e.g. "ldaps://ad.example.com:636", with the name its certificate is issued for`,
+      "allowed is ldaps://<DNS name>[:<port 1-65535>] with no path (or an IPv4 address its certificate lists as an IP SAN); plain ldap:// and StartTLS are refused (the bind password would cross the network in clear or be downgradable)",
+      `use the directory's LDAPS endpoint, e.g. "ldaps://ad.example.com:636", with the name (or address) its certificate is issued for`,
     );
   }
   return { host: match[1], port };
