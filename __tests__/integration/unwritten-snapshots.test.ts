@@ -12,7 +12,10 @@ import { join } from "node:path";
 import { projectRoot } from "../../environments/project-root";
 
 const ROOT = projectRoot();
-const SCRIPTS = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts as Record<string, string>;
+const SCRIPTS = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts as Record<
+  string,
+  string
+>;
 
 /** The arguments a package script hands to jest (after `jest`, up to the next `&&`). */
 function jestArguments(script: string): string[] {
