@@ -40,7 +40,7 @@ function runOnUnwrittenSnapshot(args: readonly string[]) {
       join(work, "jest.config.json"),
       JSON.stringify({ rootDir: work, projects: [project("unit"), project("integration")] }),
     );
-    const env = { ...process.env, FORCE_COLOR: "0" };
+    const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: "0" };
     for (const name of ["CI", "CONTINUOUS_INTEGRATION", "BUILD_NUMBER", "RUN_ID", "JENKINS_URL", "BUILD_ID"])
       delete env[name];
     const result = spawnSync(
