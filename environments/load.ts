@@ -4,6 +4,7 @@
  */
 import type { core } from "zod";
 import { parseCidr, overlaps } from "../constructs/lib/cidr";
+import { ownAccountFix, PROMOTION_PATHS, replicationProducerOf } from "./promotion";
 import { environmentSchema, MISSING, type Environment } from "./schema";
 import { credentialShape } from "./fields/common";
 import { rancherEnvironmentSchema, type RancherEnvironment } from "./rancher-schema";
@@ -22,7 +23,10 @@ export class EnvironmentValidationError extends Error {
 }
 
 /** Validates every environment, then the rules that span environments. Builds nothing. */
-export function loadEnvironments(inputs: readonly unknown[]): LoadResult {
+export function loadEnvironments(
+  inputs: readonly unknown[],
+  paths: readonly (readonly string[])[] = PROMOTION_PATHS,
+): LoadResult {
   const problems: string[] = [];
   const environments: AnyEnvironment[] = [];
   inputs.forEach((input, index) => {
@@ -45,7 +49,7 @@ export function loadEnvironments(inputs: readonly unknown[]): LoadResult {
     if (parsed.success) environments.push(parsed.data);
     else problems.push(...parsed.error.issues.flatMap((issue) => formatIssue(label, input, issue)));
   });
-  problems.push(...crossEnvironmentProblems(environments));
+  problems.push(...crossEnvironmentProblems(environments, paths));
   return problems.length > 0 ? { ok: false, problems } : { ok: true, environments };
 }
 
@@ -244,7 +248,10 @@ function bucketsOf(env: AnyEnvironment): { store: string; field: string; bucket:
   }));
 }
 
-function crossEnvironmentProblems(all: readonly AnyEnvironment[]): string[] {
+function crossEnvironmentProblems(
+  all: readonly AnyEnvironment[],
+  paths: readonly (readonly string[])[],
+): string[] {
   const problems: string[] = [];
   const seen = new Map<string, string>();
   const claim = (kind: string, value: string, owner: string, field: string, remedy: string) => {
@@ -278,7 +285,12 @@ function crossEnvironmentProblems(all: readonly AnyEnvironment[]): string[] {
     }
   });
   problems.push(...onPremProblems(all.filter(isOnPrem)));
-  problems.push(...awsProblems(all.filter((env): env is Environment => !isOnPrem(env))));
+  problems.push(
+    ...awsProblems(
+      all.filter((env): env is Environment => !isOnPrem(env)),
+      paths,
+    ),
+  );
   return problems;
 }
 
@@ -292,6 +304,20 @@ function onPremProblems(environments: readonly RancherEnvironment[]): string[] {
         problems.push(
           `${env.name}: cluster.kubeconfigContext = ${JSON.stringify(env.cluster.kubeconfigContext)}: is ${other.name}'s cluster too (both would install the same namespaces); fix: give each environment its own cluster's context`,
         );
+      else {
+        // Two clusters cannot have one control plane: the copy is the other cluster's, and the
+        // network policies would send API traffic there.
+        const shared = env.cluster.apiServerCidrs.find((mine) =>
+          other.cluster.apiServerCidrs.some((theirs) => {
+            const [a, b] = [parseCidr(mine), parseCidr(theirs)];
+            return a !== undefined && b !== undefined && overlaps(a, b);
+          }),
+        );
+        if (shared !== undefined)
+          problems.push(
+            `${env.name}: cluster.apiServerCidrs = ${JSON.stringify(env.cluster.apiServerCidrs)}: ${shared} is ${other.name}'s control plane too (cluster.apiServerCidrs), but the two name different clusters (${JSON.stringify(env.cluster.kubeconfigContext)}, ${JSON.stringify(other.cluster.kubeconfigContext)}); fix: give ${env.name}'s own control-plane nodes' addresses`,
+          );
+      }
       if (env.registry.host !== other.registry.host) continue;
       for (const field of ["servingRepository", "trainingRepository"] as const) {
         const clash = (["servingRepository", "trainingRepository"] as const).find(
@@ -307,7 +333,7 @@ function onPremProblems(environments: readonly RancherEnvironment[]): string[] {
   return problems;
 }
 
-function awsProblems(environments: readonly Environment[]): string[] {
+function awsProblems(environments: readonly Environment[], paths: readonly (readonly string[])[]): string[] {
   const problems: string[] = [];
   const stateBuckets = new Map<string, string>();
   for (const env of environments)
@@ -330,10 +356,20 @@ function awsProblems(environments: readonly Environment[]): string[] {
         const clash = (["servingRepository", "trainingRepository"] as const).find(
           (theirs) => other.registry[theirs] === env.registry[field],
         );
-        if (clash)
-          problems.push(
-            `${env.name}: registry.${field} = ${JSON.stringify(env.registry[field])}: is ${other.name}'s registry.${clash} too, and both may live in the same account and region (${env.aws.region}); fix: give the repository an environment prefix, e.g. ${env.name}/${env.registry[field]}, or pin different aws.allowedAccountIds`,
-          );
+        if (!clash) continue;
+        // A consumer's repositories must keep the producer's names: only an account of its own helps.
+        const producer = replicationProducerOf(
+          env.name,
+          environments.map((e) => e.name),
+          paths,
+        );
+        problems.push(
+          `${env.name}: registry.${field} = ${JSON.stringify(env.registry[field])}: is ${other.name}'s registry.${clash} too, and both may live in the same account and region (${env.aws.region}); fix: ${
+            producer === undefined
+              ? `give the repository an environment prefix, e.g. ${env.name}/${env.registry[field]}, or pin different aws.allowedAccountIds`
+              : ownAccountFix(env.name, producer)
+          }`,
+        );
       }
     }
   });

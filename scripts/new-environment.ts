@@ -24,6 +24,7 @@ import { parseRelease } from "../environments/releases";
 import { environmentNameSchema } from "../environments/schema";
 import { isOnPremInput, type AnyEnvironmentInput } from "../environments/targets";
 import { projectRoot } from "../environments/project-root";
+import { bootstrapStackName } from "../stacks/bootstrap-stack";
 
 export interface ScaffoldOptions {
   /** The folder holding the environment files, index.ts and releases/. @default environments */
@@ -90,6 +91,34 @@ function withSetHint(problem: string, name: string): string {
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/**
+ * An on-prem cluster's own network addresses, which the scaffold cannot invent: copied from the
+ * source, the network policies would send API and ingress traffic to the source's cluster.
+ */
+const PER_CLUSTER_ADDRESSES = ["cluster.apiServerCidrs", "cluster.ingressSourceCidrs"] as const;
+
+/** The value at a dotted path of `env`, if there is one. */
+function valueAt(env: Json, path: string): Json | undefined {
+  let node: Json | undefined = env;
+  for (const key of path.split(".")) {
+    if (node === null || typeof node !== "object" || Array.isArray(node)) return undefined;
+    node = node[key];
+  }
+  return node;
+}
+
+/** Dotted paths (`a.b[0].c`) of the strings in `value` that contain `word` as a whole word. */
+function stringsWithWord(value: Json, word: string, path = ""): string[] {
+  if (typeof value === "string")
+    return new RegExp(`(?<![a-z0-9])${word.replace(/[-.]/g, "\\$&")}(?![a-z0-9])`, "i").test(value)
+      ? [`${path} = ${JSON.stringify(value)}`]
+      : [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => stringsWithWord(v, word, `${path}[${i}]`));
+  if (value !== null && typeof value === "object")
+    return Object.entries(value).flatMap(([k, v]) => stringsWithWord(v, word, path ? `${path}.${k}` : k));
+  return [];
+}
 
 /** `value` with every whole-word occurrence of `from` in its strings replaced by `to`. */
 function renamed(value: Json, from: string, to: string): Json {
@@ -232,7 +261,8 @@ export async function scaffoldEnvironment(
   const exportName = exportNameOf(name);
   const indexPath = join(directory, "index.ts");
   const index = readFileSync(indexPath, "utf8");
-  if (new RegExp(`\\b${exportName}\\b`).test(index))
+  // As an identifier: not inside another one or a module path (`./onprem-uat` holds no `uat`).
+  if (new RegExp(`(?<![\\w$./-])${exportName}(?![\\w$/-])`).test(index))
     return fail([
       `--name ${JSON.stringify(name)}: environments/index.ts already uses the identifier ${exportName}; fix: choose another name`,
     ]);
@@ -241,8 +271,20 @@ export async function scaffoldEnvironment(
   const input = derive(source, name, registry) as Record<string, Json>;
   const setProblems = sets.flatMap(([path, value]) => setField(input, path, value) ?? []);
   if (setProblems.length > 0) return fail(setProblems);
+  // An on-prem cluster's addresses are its own: refused unless given.
+  const problems: string[] = isOnPremInput(source)
+    ? PER_CLUSTER_ADDRESSES.filter((field) => !sets.some(([path]) => path === field)).map(
+        (field) =>
+          `${name}: ${field} = ${JSON.stringify(valueAt(input, field))}: copied from ${from}, these are its cluster's addresses (network policies would send ${name}'s traffic there); fix: give ${name}'s own cluster's; pass it with --set ${field}=<value>`,
+      )
+    : [];
   const loaded = loadEnvironments([...registry, input]);
-  const problems: string[] = loaded.ok ? [] : loaded.problems.map((problem) => withSetHint(problem, name));
+  if (!loaded.ok)
+    problems.push(
+      ...loaded.problems
+        .filter((problem) => !problems.some((mine) => problem.startsWith(mine.slice(0, mine.indexOf(" = ")))))
+        .map((problem) => withSetHint(problem, name)),
+    );
   // Its release: the source's current one, without the record of where it came from.
   let releaseText = "";
   try {
@@ -309,16 +351,69 @@ export async function scaffoldEnvironment(
   writeAtomically(file, fileText);
   writeAtomically(releaseFile, formattedRelease);
   writeAtomically(indexPath, newIndex);
-  return {
-    exitCode: 0,
-    stdout: [
-      `Wrote environments/${name}.ts, environments/releases/${name}.json and added ${exportName} to environments/index.ts.`,
-      `Review before deploying: ${isOnPremInput(source) ? "the cluster context, registry and object store" : `aws.allowedAccountIds, eks.adminPrincipalArns, platform.tlsCertificateArn and stateBackend (copied from ${from})`}.`,
-      `${name} is deployed by hand (delivery.deployedBy: "manual"): the pipeline leaves it alone. To hand it to the pipeline, first ${isOnPremInput(source) ? `give Jenkins its kubeconfig credential (kubeconfig-${name}) and add its diff and deploy stages to the Jenkinsfile` : `register its deploy runner and a separate pull-request runner, create its GitHub environment with AWS_DEPLOY_ROLE_ARN and the repository variable AWS_DIFF_ROLE_ARN_${name}`}, then set delivery.deployedBy: "pipeline"${isOnPremInput(source) ? "" : " with delivery.runnerLabels and delivery.diffRunnerLabels (two runners that share no label set)"} (README, "Adding an environment").`,
-      "",
-    ].join("\n"),
-    stderr: "",
-  };
+  return { exitCode: 0, stdout: nextSteps(source, from, name, input, sets), stderr: "" };
+}
+
+/** What the new environment still needs, printed after the files are written. */
+function nextSteps(
+  source: AnyEnvironmentInput,
+  from: string,
+  name: string,
+  input: Record<string, Json>,
+  sets: readonly [string, Json][],
+): string {
+  const onPrem = isOnPremInput(source);
+  const env = input as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- the written input
+  const lines = [
+    `Wrote environments/${name}.ts, environments/releases/${name}.json and added ${exportNameOf(name)} to environments/index.ts.`,
+  ];
+  if (onPrem) {
+    lines.push(
+      `Review before deploying: cluster.podCidr and cluster.serviceCidr (RKE2's defaults unless ${from} names its own), cluster.gpuNodes, cluster.maxNodes, the directory's groups and the sizes.`,
+    );
+    // The source's name is replaced whole; a shorter word of it ("test") stays where values use it.
+    const word = from.split("-").pop() ?? from;
+    const kept = stringsWithWord(input, word).filter(
+      (line) => !sets.some(([path]) => line.startsWith(`${path} =`) || line.startsWith(`${path}[`)),
+    );
+    if (kept.length > 0)
+      lines.push(
+        `Values that still say "${word}" (copied from ${from}; review them):`,
+        ...kept.map((l) => `  ${l}`),
+      );
+  } else {
+    lines.push(
+      `Review before deploying: aws.allowedAccountIds, eks.adminPrincipalArns, platform.tlsCertificateArn and stateBackend (copied from ${from}).`,
+    );
+  }
+  const images = onPrem
+    ? `${env.registry.host}/${env.registry.servingRepository} and ${env.registry.host}/${env.registry.trainingRepository}`
+    : `${name}'s ECR repositories ${env.registry?.servingRepository ?? "mlops-serving"} and ${env.registry?.trainingRepository ?? "mlops-training"}`;
+  const buckets = onPrem
+    ? [
+        (source as { objectStore: { artifactsBucket: string } }).objectStore.artifactsBucket,
+        env.objectStore.artifactsBucket,
+      ]
+    : [
+        (source as { storage: { artifactsBucket: string } }).storage.artifactsBucket,
+        env.storage.artifactsBucket,
+      ];
+  lines.push(
+    `Its release (${from}'s) names images and model files that exist only in ${from}'s registry and bucket: before deploying ${name}-serving, push the release's serving and training images to ${images}, and copy each model's artifactPath (stable and canary) from ${buckets[0]} to ${buckets[1]} (aws s3 sync s3://${buckets[0]}/<artifactPath>/ s3://${buckets[1]}/<artifactPath>/${onPrem ? ` --endpoint-url ${env.objectStore.endpoint}` : ""}).`,
+  );
+  if (onPrem) {
+    lines.push(
+      `${name} is deployed by hand (delivery.deployedBy: "manual"): the pipeline leaves it alone. To hand it to the pipeline, first give Jenkins its kubeconfig credential (kubeconfig-${name}) and add its diff and deploy stages to the Jenkinsfile, then set delivery.deployedBy: "pipeline" (README, "Adding an environment").`,
+    );
+  } else {
+    const accounts: string[] = env.aws.allowedAccountIds ?? [];
+    const bootstrap = accounts.map((id) => `npx cdktf deploy ${bootstrapStackName(id)}`).join(" and ");
+    lines.push(
+      `${name} is deployed by hand (delivery.deployedBy: "manual"): the pipeline leaves it alone. To hand it to the pipeline, first register its deploy runner and a separate pull-request runner, create its GitHub environment with AWS_DEPLOY_ROLE_ARN and the repository variable AWS_DIFF_ROLE_ARN_${name}, and re-apply the account's bootstrap stack with the account's administrator credentials (its deploy role's trust and its state, key, bucket and ECR permissions gain ${name}): ${bootstrap || "npx cdktf deploy bootstrap-<account id>"}; then set delivery.deployedBy: "pipeline" with delivery.runnerLabels and delivery.diffRunnerLabels (two runners that share no label set) (README, "Adding an environment").`,
+      `To put ${name} on a promotion path after an AWS environment (environments/promotion.ts), it receives that environment's images and models by replication and needs an AWS account of its own (aws.allowedAccountIds, now ${from}'s${accounts.length > 0 ? ` ${accounts.join(", ")}` : ""}), bootstrapped like every account, with its repositories named as the producer's (README, "Adding an environment", step 5).`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
 }
 
 if (require.main === module) {

@@ -4,7 +4,7 @@
  * one (the consumers) receives them through registry and bucket replication, so a release
  * promoted into it finds its images and model artifacts in its own account.
  */
-import { PROMOTION_PATHS } from "../environments/promotion";
+import { ownAccountFix, PROMOTION_PATHS } from "../environments/promotion";
 import type { Environment } from "../environments/schema";
 import type { ReleaseContent } from "../environments/release-schema";
 import { MLFLOW_ARTIFACT_PATH } from "../constructs/platform/mlflow";
@@ -76,10 +76,21 @@ function endpoint(environment: Environment, producer: Environment): EnvironmentE
  * differently from the producer's (replication keeps the name), or when two consumers share a
  * registry (its registry policy is one per account and region).
  */
-export function promotionLinks(environments: readonly Environment[]): Map<string, PromotionLinks> {
+export function promotionLinks(
+  environments: readonly Environment[],
+  paths: readonly (readonly string[])[] = PROMOTION_PATHS,
+): Map<string, PromotionLinks> {
   const byName = new Map(environments.map((env) => [env.name, env]));
   const links = new Map<string, PromotionLinks>();
-  for (const path of PROMOTION_PATHS) {
+  /** Whether another environment may share the consumer's account and region (and so its repositories). */
+  const crowded = (consumer: Environment) =>
+    environments.some(
+      (other) =>
+        other.name !== consumer.name &&
+        other.aws.region === consumer.aws.region &&
+        (other.aws.allowedAccountIds ?? []).some((id) => (consumer.aws.allowedAccountIds ?? []).includes(id)),
+    );
+  for (const path of paths) {
     const members = path.flatMap((name) => byName.get(name) ?? []);
     if (members.length < 2) continue;
     const [producer, ...consumers] = members;
@@ -90,7 +101,11 @@ export function promotionLinks(environments: readonly Environment[]): Map<string
       for (const field of ["servingRepository", "trainingRepository"] as const) {
         if (consumer.registry[field] !== producer.registry[field]) {
           throw new Error(
-            `environment ${consumer.name}: registry.${field} is "${consumer.registry[field]}" but ${producer.name}, whose images it receives by replication, names it "${producer.registry[field]}"; ECR replicates into a repository of the same name; fix: set registry.${field} to "${producer.registry[field]}"`,
+            `environment ${consumer.name}: registry.${field} is "${consumer.registry[field]}" but ${producer.name}, whose images it receives by replication, names it "${producer.registry[field]}"; ECR replicates into a repository of the same name; fix: ${
+              crowded(consumer)
+                ? ownAccountFix(consumer.name, producer.name)
+                : `set registry.${field} to "${producer.registry[field]}"`
+            }`,
           );
         }
       }
@@ -99,7 +114,7 @@ export function promotionLinks(environments: readonly Environment[]): Map<string
       const other = registries.get(registry);
       if (other !== undefined && end.replicateImages) {
         throw new Error(
-          `environment ${consumer.name}: aws.allowedAccountIds and aws.region (${registry}) are those of ${other} too; both would own the registry's one replication policy; fix: give each consuming environment its own account or region`,
+          `environment ${consumer.name}: aws.allowedAccountIds and aws.region (${registry}) are those of ${other} too; both would own the registry's one replication policy; fix: ${ownAccountFix(consumer.name, producer.name)}`,
         );
       }
       registries.set(registry, consumer.name);

@@ -20,6 +20,10 @@ import { listEnvironments } from "../../scripts/environments";
 import { scaffoldEnvironment } from "../../scripts/new-environment";
 import { synthesizeAll } from "../../stacks/synthesize";
 import { deliveryProblems } from "../support/registry-checks";
+import { absentName, onPremSets } from "../support/scaffold-names";
+import { bootstrapAccounts, bootstrapStackName } from "../../stacks/bootstrap-stack";
+import type { Environment } from "../../environments/schema";
+import { onPremTest } from "../../environments/onprem-test";
 
 const ROOT = join(__dirname, "..", "..");
 type Mutable = any;
@@ -112,26 +116,42 @@ describe("npm run new-environment", () => {
       format: async (text) => text,
     });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
+  // Names no environment of the registry has (a committed uat must not make these tests refuse).
+  const uatName = absentName("uat", ENVIRONMENTS, join(ROOT, "environments"));
+  const onPremUat = absentName("onprem-uat", ENVIRONMENTS, join(ROOT, "environments"));
+  const unknownSource = absentName("qa", ENVIRONMENTS, join(ROOT, "environments"));
 
   it("refuses an existing name, an unknown source and clashing values, writing nothing", async () => {
     const before = contents();
+    const existing = ENVIRONMENTS[ENVIRONMENTS.length - 1].name;
     const runs = [
-      await scaffold("--from", "staging", "--name", "prod"),
-      await scaffold("--from", "qa", "--name", "uat"),
+      await scaffold("--from", "staging", "--name", existing),
+      await scaffold("--from", unknownSource, "--name", uatName),
       await scaffold("--from", "staging", "--name", "Bad_Name"),
-      await scaffold("--from", "onprem-test", "--name", "onprem-uat"),
-      await scaffold("--name", "uat"),
+      await scaffold("--from", "onprem-test", "--name", onPremUat),
+      await scaffold("--name", uatName),
     ];
     expect(runs.map((r) => r.exitCode)).toEqual([1, 1, 1, 1, 1]);
-    expect(runs[0].stderr).toContain('--name "prod": an environment of that name exists already');
-    expect(runs[1].stderr).toContain('--from "qa": no such environment; fix: name one of dev, staging');
+    expect(runs[0].stderr).toContain(`--name "${existing}": an environment of that name exists already`);
+    expect(runs[1].stderr).toContain(
+      `--from "${unknownSource}": no such environment; fix: name one of dev, staging`,
+    );
     expect(runs[2].stderr).toContain('--name "Bad_Name": must be 3 to 24 lower-case letters');
     expect(runs[3].stderr).toContain(
-      'onprem-uat: cluster.kubeconfigContext = "rancher-mlops-test": is onprem-test\'s cluster too',
+      `${onPremUat}: cluster.kubeconfigContext = "rancher-mlops-test": is onprem-test's cluster too`,
     );
+    // The cluster's addresses are the source cluster's: refused, once each, naming the --set.
+    for (const field of ["cluster.apiServerCidrs", "cluster.ingressSourceCidrs"]) {
+      const lines = runs[3].stderr.split("\n").filter((l) => l.startsWith(`  - ${onPremUat}: ${field} = `));
+      expect(lines).toEqual([
+        expect.stringContaining(
+          `: copied from onprem-test, these are its cluster's addresses (network policies would send ${onPremUat}'s traffic there); fix: give ${onPremUat}'s own cluster's; pass it with --set ${field}=<value>`,
+        ),
+      ]);
+    }
     // The refusal names exactly the fields the scaffold cannot invent, and the option that gives them.
     expect(runs[3].stderr.trim().split("\n").at(-1)).toBe(
-      "  - the scaffold of onprem-uat from onprem-test needs values it cannot invent; fix: run it again with --set objectStore.artifactsBucket=<value> --set objectStore.dataBucket=<value> --set cluster.kubeconfigContext=<value> --set registry.servingRepository=<value> --set registry.trainingRepository=<value>",
+      `  - the scaffold of ${onPremUat} from onprem-test needs values it cannot invent; fix: run it again with --set cluster.apiServerCidrs=<value> --set cluster.ingressSourceCidrs=<value> --set objectStore.artifactsBucket=<value> --set objectStore.dataBucket=<value> --set cluster.kubeconfigContext=<value> --set registry.servingRepository=<value> --set registry.trainingRepository=<value>`,
     );
     for (const run of runs) expect(run.stderr).toMatch(/^No file was written:\n/);
     expect(contents()).toEqual(before);
@@ -143,11 +163,11 @@ describe("npm run new-environment", () => {
       "--from",
       "staging",
       "--name",
-      "uat",
+      uatName,
       "--set",
       "cluster.kubeconfigContext=x",
     );
-    const malformed = await scaffold("--from", "staging", "--name", "uat", "--set", "storage");
+    const malformed = await scaffold("--from", "staging", "--name", uatName, "--set", "storage");
     expect(unknown).toMatchObject({ exitCode: 1 });
     expect(unknown.stderr).toContain(
       "--set cluster.kubeconfigContext: the source's file has no cluster there",
@@ -161,45 +181,48 @@ describe("npm run new-environment", () => {
       "--from",
       "onprem-test",
       "--name",
-      "onprem-uat",
-      "--set",
-      "cluster.kubeconfigContext=rancher-mlops-uat",
-      "--set",
-      "objectStore.artifactsBucket=mlops-uat-artifacts",
-      "--set",
-      "objectStore.dataBucket=mlops-uat-data",
-      "--set",
-      "registry.servingRepository=ml-docker-uat-local/mlops-serving",
-      "--set",
-      "registry.trainingRepository=ml-docker-uat-local/mlops-training",
+      onPremUat,
+      ...onPremSets(onPremUat, ENVIRONMENTS),
     );
     expect(run).toMatchObject({ exitCode: 0, stderr: "" });
-    expect(run.stdout).toContain('onprem-uat is deployed by hand (delivery.deployedBy: "manual")');
+    expect(run.stdout).toContain(`${onPremUat} is deployed by hand (delivery.deployedBy: "manual")`);
+    // What still says "test" is listed for review: the alert channel, the bind DN, the domain.
+    expect(run.stdout).toContain('Values that still say "test" (copied from onprem-test; review them):');
+    for (const field of ["platform.alerting.receivers[0].channel", "directory.bindDn", "platform.domain"])
+      expect(run.stdout).toMatch(new RegExp(`\\n  ${field.replace(/[.[\]]/g, "\\$&")} = ".*test`));
+    // What to push and copy before its serving stack: the release's images and models are onprem-test's.
+    expect(run.stdout).toContain(
+      `push the release's serving and training images to artifactory.example.com/ml-docker-${onPremUat}-local/mlops-serving`,
+    );
+    expect(run.stdout).toContain(
+      `from ${onPremTest.objectStore.artifactsBucket} to mlops-${onPremUat}-artifacts`,
+    );
+    const exportName = onPremUat.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
     expect(readFileSync(join(environments, "index.ts"), "utf8")).toContain(
-      'import { onpremUat } from "./onprem-uat";',
+      `import { ${exportName} } from "./${onPremUat}";`,
     );
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const written = require(join(environments, "onprem-uat.ts")).onpremUat as AnyEnvironmentInput;
-    const uat = requireEnvironments([...ENVIRONMENTS, written]).find(
-      (e) => e.name === "onprem-uat",
-    ) as Mutable;
-    expect(uat.cluster.kubeconfigContext).toBe("rancher-mlops-uat");
+    const written = require(join(environments, `${onPremUat}.ts`))[exportName] as AnyEnvironmentInput;
+    const uat = requireEnvironments([...ENVIRONMENTS, written]).find((e) => e.name === onPremUat) as Mutable;
+    expect(uat.cluster.kubeconfigContext).toBe(`rancher-mlops-${onPremUat}`);
+    expect(uat.cluster.apiServerCidrs).not.toEqual(onPremTest.cluster.apiServerCidrs);
+    expect(uat.cluster.ingressSourceCidrs).not.toEqual(onPremTest.cluster.ingressSourceCidrs);
     expect(uat.objectStore).toMatchObject({
-      artifactsBucket: "mlops-uat-artifacts",
-      dataBucket: "mlops-uat-data",
+      artifactsBucket: `mlops-${onPremUat}-artifacts`,
+      dataBucket: `mlops-${onPremUat}-data`,
     });
-    expect(uat.registry.servingRepository).toBe("ml-docker-uat-local/mlops-serving");
+    expect(uat.registry.servingRepository).toBe(`ml-docker-${onPremUat}-local/mlops-serving`);
     expect(uat.delivery).toEqual({ deployedBy: "manual" });
     // Back to the registry as it was, for the next scaffold.
-    for (const file of ["onprem-uat.ts", join("releases", "onprem-uat.json")])
+    for (const file of [`${onPremUat}.ts`, join("releases", `${onPremUat}.json`)])
       rmSync(join(environments, file), { force: true });
     copyFileSync(join(ROOT, "environments", "index.ts"), join(environments, "index.ts"));
   });
 
   it("adds a fourth AWS environment that validates, is deployed by hand and synthesizes, with no other edit", async () => {
-    const run = await scaffold("--from", "staging", "--name", "uat");
+    const run = await scaffold("--from", "staging", "--name", uatName);
     expect(run).toMatchObject({ exitCode: 0, stderr: "" });
-    const release = JSON.parse(readFileSync(join(environments, "releases", "uat.json"), "utf8"));
+    const release = JSON.parse(readFileSync(join(environments, "releases", `${uatName}.json`), "utf8"));
     const source = JSON.parse(readFileSync(join(environments, "releases", "staging.json"), "utf8"));
     const { promotedAt: _at, promotedFrom: _from, ...current } = source.current;
     expect(release).toEqual({ current, history: [] });
@@ -207,17 +230,34 @@ describe("npm run new-environment", () => {
     // The registry as the copied index.ts now lists it.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const registry = require(join(environments, "index.ts")).ENVIRONMENTS as AnyEnvironmentInput[];
-    expect(registry.map((e) => e.name)).toEqual([...ENVIRONMENTS.map((e) => e.name), "uat"]);
+    expect(registry.map((e) => e.name)).toEqual([...ENVIRONMENTS.map((e) => e.name), uatName]);
     const loaded = requireEnvironments(registry);
-    const uat = loaded.find((e) => e.name === "uat") as Mutable;
+    const uat = loaded.find((e) => e.name === uatName) as Mutable;
     const staged = loaded.find((e) => e.name === "staging") as Mutable;
     expect(uat.network.vpcCidr).not.toBe(staged.network.vpcCidr);
-    expect(uat.storage.artifactsBucket).toBe("acme-mlops-uat-artifacts");
-    expect(uat.platform.domain).toBe("mlops.uat.example.com");
+    expect(uat.storage.artifactsBucket).toBe(`acme-mlops-${uatName}-artifacts`);
+    expect(uat.platform.domain).toBe(`mlops.${uatName}.example.com`);
     expect(uat.stateBackend).toEqual(staged.stateBackend);
     // Deployed by hand until its runner, state and roles exist: the pipeline does not list it yet.
     expect(uat.delivery).toEqual({ deployedBy: "manual" });
-    expect(run.stdout).toContain('uat is deployed by hand (delivery.deployedBy: "manual")');
+    expect(run.stdout).toContain(`${uatName} is deployed by hand (delivery.deployedBy: "manual")`);
+    // Handing it to the pipeline re-applies the account's bootstrap, which now lists it.
+    const account = (staged as Environment).aws.allowedAccountIds![0];
+    const bootstrap = bootstrapAccounts(loaded.filter((e): e is Environment => !("target" in e)));
+    expect(bootstrap.find((a) => a.accountId === account)?.environments.map((e) => e.name)).toContain(
+      uatName,
+    );
+    expect(run.stdout).toContain(
+      `re-apply the account's bootstrap stack with the account's administrator credentials (its deploy role's trust and its state, key, bucket and ECR permissions gain ${uatName}): npx cdktf deploy ${bootstrapStackName(account)};`,
+    );
+    // Before its serving stack: the release's images and models are staging's.
+    expect(run.stdout).toContain(
+      `push the release's serving and training images to ${uatName}'s ECR repositories ${uatName}/mlops-serving and ${uatName}/mlops-training`,
+    );
+    // A consumer on a promotion path needs an account of its own (README step 5).
+    expect(run.stdout).toContain(
+      `To put ${uatName} on a promotion path after an AWS environment (environments/promotion.ts), it receives that environment's images and models by replication and needs an AWS account of its own (aws.allowedAccountIds, now staging's ${account})`,
+    );
     expect(deliveryProblems(loaded)).toEqual([]);
     const pipeline = (inputs: readonly AnyEnvironmentInput[]) =>
       JSON.parse(listEnvironments(["--json", "--deployed-by", "pipeline"], inputs).stdout).map(
@@ -225,16 +265,18 @@ describe("npm run new-environment", () => {
       );
     expect(pipeline(registry)).toEqual(pipeline(ENVIRONMENTS));
     const manual = listEnvironments(["--json", "--deployed-by", "manual"], registry);
-    expect(JSON.parse(manual.stdout).map((e: { name: string }) => e.name)).toContain("uat");
+    expect(JSON.parse(manual.stdout).map((e: { name: string }) => e.name)).toContain(uatName);
 
     const result = synthesizeAll(registry, {
       outdir: join(root, "cdktf.out"),
       releasesDirectory: join(environments, "releases"),
     });
     if (!result.ok) throw new Error(result.problems.join("\n"));
-    expect(result.stacks).toEqual(expect.arrayContaining(["uat-foundation", "uat-platform", "uat-serving"]));
+    expect(result.stacks).toEqual(
+      expect.arrayContaining([`${uatName}-foundation`, `${uatName}-platform`, `${uatName}-serving`]),
+    );
     expect(readdirSync(join(root, "cdktf.out", "stacks"))).toEqual(
-      expect.arrayContaining(["uat-foundation", "uat-platform", "uat-serving"]),
+      expect.arrayContaining([`${uatName}-foundation`, `${uatName}-platform`, `${uatName}-serving`]),
     );
   }, 300_000);
 });

@@ -18,7 +18,12 @@ import { join } from "node:path";
 import { STORAGE_INITIALIZER_SECURITY } from "../../constructs/platform/kserve";
 import { PREDICTOR_POD_SECURITY, RUNTIME_CONTAINER_NAME } from "../../constructs/serving/inference-services";
 import { releaseContentSchema } from "../../environments/release-schema";
-import { synthesizeEnvironments } from "../support/synth";
+import { fixtureReleaseText } from "../support/release-files";
+import {
+  synthesizeEnvironments,
+  synthesizeWithFixtureReleases,
+  type SynthesizedEnvironment,
+} from "../support/synth";
 import { ecrImageListings, helmValues, inferenceServices, predictors } from "../support/serving";
 import {
   HELM,
@@ -33,6 +38,15 @@ import {
 const synthesized = synthesizeEnvironments();
 /** Every AWS environment of the registry. */
 const NAMES = Object.keys(synthesized);
+
+/**
+ * The fixture releases' staging (`../support/release-files`: a canary, an image tag), for checks
+ * that need what a release holds: a promotion moves the registry's staging to dev's release.
+ */
+let fixtures: Record<string, SynthesizedEnvironment> | undefined;
+const fixtureStaging = () => (fixtures ??= synthesizeWithFixtureReleases()).staging;
+/** The serving image tag of the fixture staging release. */
+const fixtureStagingTag = (): string => JSON.parse(fixtureReleaseText("staging")).current.serving.image.tag;
 
 const upstream = UPSTREAM_DIR && HELM ? describe : describe.skip;
 if (!UPSTREAM_DIR || !HELM) {
@@ -216,8 +230,11 @@ describe("canaries the v0.20 CRD accepts", () => {
     });
 
     it("rejects a canary without model.name (the defect)", () => {
-      const [churn] = inferenceServices(synthesized.staging.serving.json);
-      const broken = structuredClone(churn);
+      const withCanary = inferenceServices(fixtureStaging().serving.json).filter(
+        (isvc) => (isvc.spec.canary ?? []).length > 0,
+      );
+      expect(withCanary.length).toBeGreaterThan(0);
+      const broken = structuredClone(withCanary[0]);
       delete broken.spec.canary[0].predictor.model.name;
       expect(schemaErrors(broken)).toEqual([
         expect.stringContaining("/spec/canary/0/predictor/model: must have required property 'name'"),
@@ -267,7 +284,7 @@ describe("serving images must exist before serving deploys", () => {
      * the synthesized postcondition. Returns the plan's error diagnostics.
      */
     const plan = (imageIds: { image_digest: string; image_tag: string | null }[]): string[] => {
-      const listing = Object.values(ecrImageListings(synthesized.staging.serving.json)).find(
+      const listing = Object.values(ecrImageListings(fixtureStaging().serving.json)).find(
         (l) => l.repository_name === "mlops-serving",
       );
       const [check] = listing.lifecycle.postcondition;
@@ -342,8 +359,9 @@ describe("serving images must exist before serving deploys", () => {
     };
 
     it("fails the plan with the message when the tag is not pushed", () => {
-      expect(plan([{ image_digest: `sha256:${"b".repeat(64)}`, image_tag: "1.4.1" }])).toEqual([
-        "image mlops-serving:1.4.2 (serving.image of environments/releases/staging.json) is not in ECR mlops-serving; build and push it first (docker push 123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlops-serving:1.4.2), then plan again",
+      const tag = fixtureStagingTag();
+      expect(plan([{ image_digest: `sha256:${"b".repeat(64)}`, image_tag: `${tag}-other` }])).toEqual([
+        `image mlops-serving:${tag} (serving.image of environments/releases/staging.json) is not in ECR mlops-serving; build and push it first (docker push 123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlops-serving:${tag}), then plan again`,
       ]);
     });
 
@@ -351,7 +369,7 @@ describe("serving images must exist before serving deploys", () => {
       expect(
         plan([
           { image_digest: `sha256:${"c".repeat(64)}`, image_tag: null },
-          { image_digest: `sha256:${"d".repeat(64)}`, image_tag: "1.4.2" },
+          { image_digest: `sha256:${"d".repeat(64)}`, image_tag: fixtureStagingTag() },
         ]),
       ).toEqual([]);
     });
