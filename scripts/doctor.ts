@@ -217,7 +217,7 @@ function awsChecks(
             status: "fail",
             subject: `${environment.name} state`,
             detail: `s3://${state.bucket} (${state.region}) not reachable (${firstLine(bucket.stderr) || `exit ${bucket.code}`})`,
-            fix: `create the state bucket (see "Deploying for real" in README.md) or use credentials that may read it`,
+            fix: `create the state bucket (see docs/deploying-aws.md, "Day 0: bootstrap an AWS account") or use credentials that may read it`,
           },
     );
   }
@@ -463,7 +463,7 @@ function onPremChecks(ctx: DoctorContext, environments: readonly RancherEnvironm
             status: "fail",
             subject: `${environment.name} state`,
             detail: `namespace ${namespace} not readable (${firstLine(state.stderr) || `exit ${state.code}`})`,
-            fix: `kubectl --context ${context} create namespace ${namespace} (see "On-prem: Rancher clusters" in README.md)`,
+            fix: `kubectl --context ${context} create namespace ${namespace} (see docs/onprem.md, "Before the first deploy, on the Rancher side")`,
           },
     );
     if (state.code === 0)
@@ -507,7 +507,7 @@ function receiverSecretChecks(
         status: "fail",
         subject,
         detail: `not readable in ${namespace} (${firstLine(read.stderr) || `exit ${read.code}`})`,
-        fix: `${create} (see "Before the first deploy, on the Rancher side" in README.md)`,
+        fix: `${create} (see docs/onprem.md, "Before the first deploy, on the Rancher side")`,
       };
     const keys = read.stdout.split("\n").filter((line) => line !== "");
     return keys.includes(key)

@@ -137,7 +137,7 @@ function derive(source: AnyEnvironmentInput, name: string, registry: readonly An
   env.name = name;
   if (env.platform.domain === source.platform.domain)
     env.platform.domain = `${name}.${source.platform.domain}`;
-  // Deployed by hand until its runner, state bucket and roles exist (README, "Adding an environment").
+  // Deployed by hand until its runner, state bucket and roles exist (docs/environments.md, "Adding an environment").
   env.delivery = { deployedBy: "manual" };
   if (isOnPremInput(source)) return env;
   const aws = registry.filter((e) => !isOnPremInput(e)) as Extract<
@@ -314,7 +314,7 @@ export async function scaffoldEnvironment(
     stdout: [
       `Wrote environments/${name}.ts, environments/releases/${name}.json and added ${exportName} to environments/index.ts.`,
       `Review before deploying: ${isOnPremInput(source) ? "the cluster context, registry and object store" : `aws.allowedAccountIds, eks.adminPrincipalArns, platform.tlsCertificateArn and stateBackend (copied from ${from})`}.`,
-      `${name} is deployed by hand (delivery.deployedBy: "manual"): the pipeline leaves it alone. To hand it to the pipeline, first ${isOnPremInput(source) ? `give Jenkins its kubeconfig credential (kubeconfig-${name}) and add its diff and deploy stages to the Jenkinsfile` : `register its deploy runner and a separate pull-request runner, create its GitHub environment with AWS_DEPLOY_ROLE_ARN and the repository variable AWS_DIFF_ROLE_ARN_${name}`}, then set delivery.deployedBy: "pipeline"${isOnPremInput(source) ? "" : " with delivery.runnerLabels and delivery.diffRunnerLabels (two runners that share no label set)"} (README, "Adding an environment").`,
+      `${name} is deployed by hand (delivery.deployedBy: "manual"): the pipeline leaves it alone. To hand it to the pipeline, first ${isOnPremInput(source) ? `give Jenkins its kubeconfig credential (kubeconfig-${name}) and add its diff and deploy stages to the Jenkinsfile` : `register its deploy runner and a separate pull-request runner, create its GitHub environment with AWS_DEPLOY_ROLE_ARN and the repository variable AWS_DIFF_ROLE_ARN_${name}`}, then set delivery.deployedBy: "pipeline"${isOnPremInput(source) ? "" : " with delivery.runnerLabels and delivery.diffRunnerLabels (two runners that share no label set)"} (docs/environments.md, "Adding an environment").`,
       "",
     ].join("\n"),
     stderr: "",

@@ -2,7 +2,7 @@
  * The everyday workflows keep the unit layer green: in a copy of the project, every promotion path
  * is walked with `npm run promote`, an environment is scaffolded from each kind with `npm run
  * new-environment` (the on-prem one with the values it cannot invent), the stack snapshots are
- * brought up to date with `npm run snapshots` (the README's one command), and the whole unit layer
+ * brought up to date with `npm run snapshots` (the one command docs/releases.md gives), and the whole unit layer
  * then passes under `jest --ci`, which refuses any snapshot nobody wrote.
  */
 import { spawnSync } from "node:child_process";
@@ -83,7 +83,7 @@ describe("promotion and new environments in a copy of the project", () => {
     expect(steps.filter((s) => s.status !== 0).map((s) => `${s.what}:\n${s.output}`)).toEqual([]);
 
     const before = snapshotFiles();
-    // The README's one command, as `npm run snapshots` runs it.
+    // The one command docs/releases.md gives, as `npm run snapshots` runs it.
     const scripts = JSON.parse(readFileSync(join(copy, "package.json"), "utf8")).scripts as Record<
       string,
       string

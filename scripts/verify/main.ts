@@ -1,6 +1,6 @@
 /**
  * `npm run verify`: builds the cluster state each environment's stacks would create and checks
- * it as the API server and the controllers would. See the README, "Offline verification".
+ * it as the API server and the controllers would. See docs/verification.md.
  *
  *   npm run verify -- --charts DIR --crds DIR --kubeflow-pipelines DIR [--env NAME] [--json] [--pull]
  */
