@@ -5,6 +5,14 @@ import { environmentSchema } from "../environments/schema";
 import { rancherEnvironmentSchema } from "../environments/rancher-schema";
 import { FIELD_REFERENCE_PAGE, withCurrentTables } from "../scripts/field-reference";
 import { schemaFieldPaths } from "./support/schema-paths";
+import {
+  brokenLinks,
+  documentationFiles,
+  headingAnchors,
+  missingPaths,
+  topLevelEntries,
+  wrongCommands,
+} from "./support/doc-checks";
 
 const root = join(__dirname, "..");
 const read = (path: string) => readFileSync(join(root, path), "utf8");
@@ -38,5 +46,72 @@ describe("README.md", () => {
   it("shows the install-and-synth and the test commands", () => {
     expect(readme).toContain("npm ci && npm run synth");
     expect(readme).toContain("npm test");
+  });
+});
+
+describe("every link and command in README.md and docs/", () => {
+  const scripts = (JSON.parse(read("package.json")) as { scripts: Record<string, string> }).scripts;
+  const pages = documentationFiles(root);
+  const topLevel = topLevelEntries(root);
+
+  it("reads the README, the architecture notes and every page under docs/", () => {
+    expect(pages).toEqual(expect.arrayContaining(["README.md", "ARCHITECTURE.md", "docs/security.md"]));
+  });
+
+  it("links only to files and headings that exist", () => {
+    expect(pages.flatMap((page) => brokenLinks(root, page, read(page)))).toEqual([]);
+  });
+
+  it("runs only npm scripts package.json has, with flags the scripts read", () => {
+    expect(pages.flatMap((page) => wrongCommands(root, page, read(page), scripts))).toEqual([]);
+  });
+
+  it("names only repository paths that exist", () => {
+    expect(pages.flatMap((page) => missingPaths(root, page, read(page), topLevel))).toEqual([]);
+  });
+
+  it("never sends readers outside the repository (../shared or a machine's folders)", () => {
+    const outside = pages.filter((page) => /\.\.\/shared|\/work\//.test(read(page)));
+    expect(outside).toEqual([]);
+  });
+});
+
+describe("the documentation checks", () => {
+  const page = "docs/security.md";
+  const scripts = { verify: "tsx scripts/verify/main.ts", doctor: "tsx scripts/doctor.ts" };
+
+  it("find a link to a missing page or heading, and accept one that exists", () => {
+    const text = [
+      "[ok](../README.md#documentation) [self](#which-service-account-touches-which-aws-service)",
+      "[gone](missing.md) [no heading](../README.md#no-such-heading) [plain](http://example.com)",
+    ].join("\n");
+    expect(brokenLinks(root, page, text)).toEqual([
+      "docs/security.md: link missing.md: docs/missing.md does not exist",
+      "docs/security.md: link ../README.md#no-such-heading: README.md has no heading #no-such-heading",
+      "docs/security.md: link http://example.com is not an https address",
+    ]);
+  });
+
+  it("number headings as GitHub does", () => {
+    expect([...headingAnchors("# A `b` (c)\n## Same\n## Same\n```sh\n# not a heading\n```\n")]).toEqual([
+      "a-b-c",
+      "same",
+      "same-1",
+    ]);
+  });
+
+  it("find an unknown script and a flag the script does not read", () => {
+    const text = "`npm run verify -- --env dev --pull`, `npm run doctor -- --bogus`, `npm run nothing`";
+    expect(wrongCommands(root, page, text, scripts)).toEqual([
+      "docs/security.md: npm run doctor -- --bogus: tsx scripts/doctor.ts does not read --bogus",
+      "docs/security.md: npm run nothing: package.json has no such script",
+    ]);
+  });
+
+  it("find a missing repository path and leave templates and build output alone", () => {
+    const text = "`scripts/doctor.ts` `scripts/no-such.ts` `helm-values/<chart>.yaml` `cdktf.out/stacks/dev`";
+    expect(missingPaths(root, page, text, topLevelEntries(root))).toEqual([
+      "docs/security.md: scripts/no-such.ts does not exist",
+    ]);
   });
 });
