@@ -5,6 +5,9 @@ import { environmentSchema } from "../environments/schema";
 import { rancherEnvironmentSchema } from "../environments/rancher-schema";
 import { FIELD_REFERENCE_PAGE, withCurrentTables } from "../scripts/field-reference";
 import { schemaFieldPaths } from "./support/schema-paths";
+import { ENVIRONMENTS } from "../environments";
+import { requireEnvironments } from "../environments/load";
+import { isAws } from "../environments/targets";
 import {
   brokenLinks,
   documentationFiles,
@@ -47,6 +50,24 @@ describe("README.md", () => {
     expect(readme).toContain("npm ci && npm run synth");
     expect(readme).toContain("npm test");
   });
+
+  it("stays one page: at most 1,500 words", () => {
+    expect(readme.split(/\s+/).filter(Boolean).length).toBeLessThanOrEqual(1500);
+  });
+
+  it("deploys dev in order: bootstrap of dev's account, foundation, platform, then every dev stack", () => {
+    const dev = requireEnvironments(ENVIRONMENTS).find((env) => env.name === "dev");
+    const account = dev && isAws(dev) ? dev.aws.allowedAccountIds?.[0] : undefined;
+    expect(account).toMatch(/^\d{12}$/);
+    const steps = [
+      `npx cdktf deploy bootstrap-${account}`,
+      "npx cdktf deploy dev-foundation",
+      "npx cdktf deploy dev-platform",
+      "npx cdktf deploy 'dev-*'",
+    ].map((command) => readme.indexOf(command));
+    expect(steps.every((at) => at >= 0)).toBe(true);
+    expect([...steps].sort((a, b) => a - b)).toEqual(steps);
+  });
 });
 
 describe("every link and command in README.md and docs/", () => {
@@ -82,7 +103,7 @@ describe("the documentation checks", () => {
 
   it("find a link to a missing page or heading, and accept one that exists", () => {
     const text = [
-      "[ok](../README.md#documentation) [self](#which-service-account-touches-which-aws-service)",
+      "[ok](../README.md#where-to-go-next) [self](#which-service-account-touches-which-aws-service)",
       "[gone](missing.md) [no heading](../README.md#no-such-heading) [plain](http://example.com)",
     ].join("\n");
     expect(brokenLinks(root, page, text)).toEqual([
