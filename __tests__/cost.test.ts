@@ -141,7 +141,12 @@ describe("the generated cost tables", () => {
     },
   );
 
-  it("costs every AWS environment: dev, staging and prod are in the README", () => {
+  it("shows the AWS environments of the promotion paths, and only those", () => {
+    const readme = readFileSync(join(__dirname, "..", "README.md"), "utf8");
+    for (const cost of costs)
+      expect(readme.includes(`| \`${cost.environment}\` |`)).toBe(order.includes(cost.environment));
     expect(costs.map((c) => c.environment)).toEqual(expect.arrayContaining(["dev", "staging", "prod"]));
+    const extra = { ...costs[0], environment: "uat" };
+    expect(costPages([...costs, extra])).toEqual(costPages(costs));
   });
 });

@@ -227,8 +227,14 @@ export function replaceCost(page: string, table: string, path: string): string {
   return `${page.slice(0, start + COST_START.length)}\n${table}\n${page.slice(end)}`;
 }
 
-/** The two generated sections: the README's summary, docs/cost.md's breakdown. */
-export function costPages(costs: readonly EnvironmentCost[]): Record<string, string> {
+/**
+ * The two generated sections: the README's summary, docs/cost.md's breakdown. They cover the
+ * environments on a promotion path (dev, staging, prod), so adding an environment, which joins no
+ * path until someone adds it to one, leaves the pages true.
+ */
+export function costPages(all: readonly EnvironmentCost[]): Record<string, string> {
+  const onPaths = new Set(PROMOTION_PATHS.flat());
+  const costs = all.filter((cost) => onPaths.has(cost.environment));
   return {
     "README.md": summaryTable(costs),
     "docs/cost.md": [summaryTable(costs), ...costs.map(breakdown)].join("\n\n"),
