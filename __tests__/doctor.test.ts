@@ -35,12 +35,27 @@ function machine(
 const healthy: Answers = {
   "npm --version": installed("11.6.0\n"),
   "terraform version": installed(JSON.stringify({ terraform_version: "1.11.4" })),
-  "aws sts": installed(JSON.stringify({ Account: "111111111111", Arn: "arn:aws:iam::111111111111:role/ci" })),
+  "aws sts": installed(
+    JSON.stringify({
+      Account: "111111111111",
+      Arn: "arn:aws:sts::111111111111:assumed-role/platform-admin/me",
+    }),
+  ),
   "aws s3api": installed(""),
+  "aws iam": installed(JSON.stringify({ Role: { RoleName: "ci-diff" } })),
+  curl: installed("200"),
 };
 
+/** The registry with dev's example endpoint range replaced, as a user does before deploying. */
+const EXAMPLE_RANGE = "203.0.113.0/24";
+const REPLACED = ENVIRONMENTS.map((input: any) =>
+  input.name === "dev"
+    ? { ...input, eks: { ...input.eks, publicEndpoint: { enabled: true, allowedCidrs: ["52.95.110.0/24"] } } }
+    : input,
+);
+
 function lines(answers: Answers, ...rest: [Record<string, string>?, string?]) {
-  const result = runDoctor(machine(answers, ...rest), ENVIRONMENTS, "dev");
+  const result = runDoctor(machine(answers, ...rest), REPLACED, "dev");
   return { ...result, text: describeChecks(result.checks) };
 }
 
@@ -263,6 +278,79 @@ describe("npm run doctor", () => {
   });
 });
 
+describe("npm run doctor after the foundation", () => {
+  it("passes the caller as a session of an admin role, the diff role, a real range and reachable charts", () => {
+    const { exitCode, text } = lines(healthy);
+    expect(text).toContain(
+      "ok   dev cluster access: arn:aws:sts::111111111111:assumed-role/platform-admin/me is in eks.adminPrincipalArns\n",
+    );
+    expect(text).toContain("ok   dev diff role: ci-diff exists in 111111111111\n");
+    expect(text).toContain("ok   dev endpoint ranges: 52.95.110.0/24\n");
+    expect(text).toContain(
+      "ok   dev chart repository https://charts.jetstack.io: https://charts.jetstack.io/index.yaml answers 200\n",
+    );
+    expect(text).toContain(
+      "ok   dev chart repository oci://ghcr.io/kserve/charts: https://ghcr.io/v2/ answers 200\n",
+    );
+    expect(exitCode).toBe(0);
+  });
+
+  it("fails a caller who is not an admin principal, with the two ways in", () => {
+    const { exitCode, text } = lines({
+      ...healthy,
+      "aws sts": installed(
+        JSON.stringify({
+          Account: "111111111111",
+          Arn: "arn:aws:sts::111111111111:assumed-role/developer/me",
+        }),
+      ),
+    });
+    expect(text).toMatch(
+      /FAIL dev cluster access: arn:aws:sts::111111111111:assumed-role\/developer\/me is not in eks.adminPrincipalArns \(.*\), so EKS will refuse it.*; fix: use credentials of one of those roles, or add your role to eks.adminPrincipalArns in environments\/dev.ts and deploy dev-foundation/,
+    );
+    expect(exitCode).toBe(1);
+  });
+
+  it("fails while the diff role is missing, naming the bootstrap stack", () => {
+    const { exitCode, text } = lines({
+      ...healthy,
+      "aws iam": failing("An error occurred (NoSuchEntity) when calling the GetRole operation"),
+    });
+    expect(text).toContain("FAIL dev diff role: ci-diff does not exist in 111111111111");
+    expect(text).toContain("fix: bootstrap the account first: npx cdktf deploy bootstrap-111111111111");
+    expect(exitCode).toBe(1);
+  });
+
+  it("fails while the example endpoint range is still in the file", () => {
+    const result = runDoctor(machine(healthy), ENVIRONMENTS, "dev");
+    const text = describeChecks(result.checks);
+    expect(text).toContain(
+      `FAIL dev endpoint ranges: ${EXAMPLE_RANGE} is an example (RFC 5737 documentation range): nobody reaches the cluster's API from it; fix: replace it in eks.publicEndpoint.allowedCidrs of environments/dev.ts`,
+    );
+    expect(result.exitCode).toBe(1);
+  });
+
+  it("fails on a chart repository that does not answer", () => {
+    const { exitCode, text } = lines({
+      ...healthy,
+      curl: { code: 6, stdout: "000", stderr: "curl: (6) Could not resolve host" },
+    });
+    expect(text).toContain(
+      "FAIL dev chart repository https://charts.jetstack.io: https://charts.jetstack.io/index.yaml unreachable (curl: (6) Could not resolve host); the Helm provider downloads the charts from it at plan; fix: give this machine",
+    );
+    expect(exitCode).toBe(1);
+  });
+
+  it("without --env checks only the targets the registry uses", () => {
+    const awsOnly = REPLACED.filter((input: any) => input.target !== "rancher");
+    const onPremOnly = REPLACED.filter((input: any) => input.target === "rancher");
+    const text = (inputs: readonly unknown[]) => describeChecks(runDoctor(machine(healthy), inputs).checks);
+    expect(text(awsOnly)).not.toMatch(/KUBE_CONFIG_PATH|kubectl/);
+    expect(text(onPremOnly)).not.toMatch(/aws credentials|account|add-on/);
+    expect(text(onPremOnly)).toContain("KUBE_CONFIG_PATH");
+  });
+});
+
 describe("npm run doctor: what only AWS and GitHub can answer", () => {
   const describeAddon = (addon: string, version = "1.34", region = "eu-west-1") =>
     `aws eks describe-addon-versions --addon-name ${addon} --kubernetes-version ${version} --region ${region} --query addons[].addonVersions[].addonVersion --output json`;
@@ -277,7 +365,7 @@ describe("npm run doctor: what only AWS and GitHub can answer", () => {
     "aws-ebs-csi-driver": ["v1.59.0-eksbuild.1"],
   };
   const run = (answers: Answers, env = "dev") => {
-    const result = runDoctor(machine({ ...healthy, ...answers }), ENVIRONMENTS, env);
+    const result = runDoctor(machine({ ...healthy, ...answers }), REPLACED, env);
     return { ...result, text: describeChecks(result.checks) };
   };
 

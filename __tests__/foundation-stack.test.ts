@@ -240,7 +240,7 @@ describe("EKS cluster", () => {
       viewer,
     ]);
     // Only the diff role is in a Kubernetes group: the one the platform stack lets read the
-    // CRDs its plans list (README, "Pull-request diffs of deployed environments").
+    // CRDs its plans list (docs/delivery.md, "Pull-request diffs of deployed environments").
     expect(entries.map((e) => e.kubernetes_groups)).toEqual([
       ...synthesized.prod.environment.eks.adminPrincipalArns.map(() => undefined),
       ["mlops:pull-request-diff"],

@@ -276,8 +276,8 @@ describe("promotion along onprem-test -> onprem-prod", () => {
   });
 
   it.each([
-    ["dev", "onprem-prod", "onprem-prod takes releases only from onprem-test"],
-    ["onprem-test", "prod", "prod takes releases only from staging"],
+    ["dev", "onprem-prod", "dev and onprem-prod are on different promotion paths"],
+    ["onprem-test", "prod", "onprem-test and prod are on different promotion paths"],
     ["onprem-prod", "onprem-test", "onprem-test"],
   ])("refuses %s -> %s", (from, to, reason) => {
     const directory = workspace();

@@ -56,19 +56,19 @@ describe("promote", () => {
       "the wrong direction",
       { from: "prod", to: "staging" },
       () => {},
-      "promote: staging takes releases only from dev, not prod",
+      "promote: releases move only forward, and prod comes after staging (promotion order: dev -> staging -> prod; onprem-test -> onprem-prod); fix: to run staging's previous release again, npm run rollback -- --env staging; to move dev's release into staging, npm run promote -- --from dev --to staging",
     ],
     [
       "skipping an environment",
       { from: "dev", to: "prod" },
       () => {},
-      "promote: prod takes releases only from staging, not dev",
+      "promote: prod takes releases only from staging, not dev (promotion order: dev -> staging -> prod; onprem-test -> onprem-prod); fix: promote one step at a time: npm run promote -- --from dev --to staging, then npm run promote -- --from staging --to prod",
     ],
     [
       "promoting into the first environment",
       { from: "staging", to: "dev" },
       () => {},
-      "promote: dev is the start of its promotion path",
+      "promote: dev is the start of its promotion path and takes no release from staging (promotion order: dev -> staging -> prod; onprem-test -> onprem-prod); fix: set dev's new release with npm run release -- --env dev --set <field>=<value>",
     ],
     [
       "a malformed source",

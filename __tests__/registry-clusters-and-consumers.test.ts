@@ -29,6 +29,8 @@ describe("on-prem clusters' control planes", () => {
     copy.cluster = { ...copy.cluster, kubeconfigContext: "rancher-mlops-uat", apiServerCidrs };
     copy.cluster.ingressSourceCidrs = ["10.62.0.0/24"];
     copy.platform = { ...copy.platform, domain: "mlops.uat.example.com" };
+    // Deployed by hand, as the scaffold writes it: no runner labels shared with staging.
+    copy.delivery = { deployedBy: "manual" };
     copy.objectStore = { ...copy.objectStore, artifactsBucket: "mlops-uat-a", dataBucket: "mlops-uat-d" };
     copy.registry = {
       ...copy.registry,
@@ -58,6 +60,8 @@ describe("an AWS environment on a promotion path after a producer", () => {
     copy.network = { ...copy.network, vpcCidr: "10.9.0.0/16" };
     copy.storage = { ...copy.storage, artifactsBucket: "acme-uat-a", dataBucket: "acme-uat-d" };
     copy.platform = { ...copy.platform, domain: "mlops.uat.example.com" };
+    // Deployed by hand, as the scaffold writes it: no runner labels shared with staging.
+    copy.delivery = { deployedBy: "manual" };
     copy.registry = {
       ...copy.registry,
       servingRepository: "uat/mlops-serving",

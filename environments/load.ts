@@ -109,7 +109,7 @@ function ruleOf(issue: core.$ZodIssue): string {
     case "invalid_format":
       return `must be in ${issue.format} format; fix: write it in that format`;
     case "invalid_union":
-      return "matches none of the allowed forms; fix: compare it with the field's description in the environment reference of README.md";
+      return "matches none of the allowed forms; fix: compare it with the field's description in docs/environment-reference.md";
     default:
       return `${issue.message.replace(/^Invalid input: /, "")}; fix: correct the value`;
   }

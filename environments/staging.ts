@@ -5,7 +5,7 @@ export const staging: EnvironmentInput = {
   name: "staging",
   protection: "disposable",
   // The pipeline diffs and deploys it from a self-hosted runner inside the VPC (the API
-  // endpoint is private): see "Runners" in README.md.
+  // endpoint is private): see "Runners" in docs/delivery.md.
   delivery: {
     deployedBy: "pipeline",
     runnerLabels: ["self-hosted", "mlops-staging"],

@@ -5,7 +5,10 @@
  *
  * Prints one line per check and exits 1 when any check fails, each failure with its fix:
  * Node and npm, Terraform and its version, the AWS CLI and the account its credentials belong
- * to against each environment's allowed accounts, the state bucket of each environment that
+ * to against each environment's allowed accounts, the caller among the environment's admin
+ * principals (EKS admits no one else), the diff role the foundation's access entry names, the
+ * public endpoint's ranges (not the documentation examples), the chart repositories the Helm
+ * provider downloads from, the state bucket of each environment that
  * keeps remote state, the EKS add-on builds the environment pins (listed by EKS), the
  * repository's OIDC subject template (with the GitHub CLI), the update check of the cdktf CLI;
  * for on-prem environments the kubeconfig (`KUBE_CONFIG_PATH`), each cluster's context and
@@ -17,8 +20,9 @@ import { parseArgs } from "node:util";
 import { ENVIRONMENTS } from "../environments";
 import { loadEnvironments } from "../environments/load";
 import { isAws, isOnPrem } from "../environments/targets";
-import { EKS_VERSIONS, type Environment } from "../environments/schema";
-import { GITHUB_REPOSITORY, OIDC_SUBJECT_CLAIM_KEYS } from "../environments/github";
+import { DOCUMENTATION_RANGES, EKS_VERSIONS, type Environment } from "../environments/schema";
+import { DIFF_ROLE_NAME, GITHUB_REPOSITORY, OIDC_SUBJECT_CLAIM_KEYS } from "../environments/github";
+import { chartsInstalledOn, PLATFORM_CHARTS } from "../constructs/platform/charts";
 import { promotionLinks, type PromotionLinks } from "../stacks/promotion-topology";
 import type { RancherEnvironment } from "../environments/rancher-schema";
 import {
@@ -190,7 +194,9 @@ function awsChecks(
       });
     } else {
       checks.push({ status: "ok", subject: `${environment.name} account`, detail: `${account} is allowed` });
+      checks.push(adminCheck(environment, arn), diffRoleCheck(ctx, environment, account));
     }
+    checks.push(...endpointRangeChecks(environment));
     checks.push(...addonChecks(ctx, environment));
     checks.push(...replicaBucketChecks(ctx, environment, links.get(environment.name)));
     const state = environment.stateBackend;
@@ -217,11 +223,127 @@ function awsChecks(
             status: "fail",
             subject: `${environment.name} state`,
             detail: `s3://${state.bucket} (${state.region}) not reachable (${firstLine(bucket.stderr) || `exit ${bucket.code}`})`,
-            fix: `create the state bucket (see "Deploying for real" in README.md) or use credentials that may read it`,
+            fix: `create the state bucket (see docs/deploying-aws.md, "Day 0: bootstrap an AWS account") or use credentials that may read it`,
           },
     );
   }
   return checks;
+}
+
+/** An IAM role's account and name from a role ARN or the STS ARN of a session of it. */
+function roleOf(arn: string): { account: string; name: string } | undefined {
+  const assumed = /^arn:[\w-]+:sts::(\d{12}):assumed-role\/([^/]+)\/[^/]+$/.exec(arn);
+  if (assumed) return { account: assumed[1], name: assumed[2] };
+  const role = /^arn:[\w-]+:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(arn);
+  return role ? { account: role[1], name: role[2] } : undefined;
+}
+
+/**
+ * The caller can reach the cluster: EKS admits only the principals of the environment's access
+ * entries (`eks.adminPrincipalArns`), the cluster's creator included.
+ */
+function adminCheck(environment: Environment, callerArn: string): Check {
+  const subject = `${environment.name} cluster access`;
+  const caller = roleOf(callerArn);
+  const admitted = environment.eks.adminPrincipalArns.some((admin) => {
+    if (admin === callerArn) return true;
+    const role = roleOf(admin);
+    return (
+      caller !== undefined &&
+      role !== undefined &&
+      role.account === caller.account &&
+      role.name === caller.name
+    );
+  });
+  return admitted
+    ? { status: "ok", subject, detail: `${callerArn} is in eks.adminPrincipalArns` }
+    : {
+        status: "fail",
+        subject,
+        detail: `${callerArn || "the caller"} is not in eks.adminPrincipalArns (${environment.eks.adminPrincipalArns.join(", ")}), so EKS will refuse it: no kubectl, and the platform and serving stacks cannot be planned`,
+        fix: `use credentials of one of those roles, or add your role to eks.adminPrincipalArns in environments/${environment.name}.ts and deploy ${environment.name}-foundation with an admin's credentials`,
+      };
+}
+
+/** The pull-request diff role the foundation's access entry names exists (the bootstrap makes it). */
+function diffRoleCheck(ctx: DoctorContext, environment: Environment, account: string): Check {
+  const subject = `${environment.name} diff role`;
+  const result = ctx.run("aws", ["iam", "get-role", "--role-name", DIFF_ROLE_NAME, "--output", "json"]);
+  if (result.code === 0) return { status: "ok", subject, detail: `${DIFF_ROLE_NAME} exists in ${account}` };
+  if (/NoSuchEntity/.test(result.stderr))
+    return {
+      status: "fail",
+      subject,
+      detail: `${DIFF_ROLE_NAME} does not exist in ${account}, and ${environment.name}-foundation gives it an access entry, which EKS refuses for a missing role`,
+      fix: `bootstrap the account first: npx cdktf deploy bootstrap-${account} (docs/deploying-aws.md, "Day 0: bootstrap an AWS account")`,
+    };
+  return {
+    status: "warn",
+    subject,
+    detail: `could not tell whether ${DIFF_ROLE_NAME} exists (${firstLine(result.stderr) || (result.code === undefined ? "aws not run" : `exit ${result.code}`)})`,
+    fix: `allow iam:GetRole to these credentials, or make sure bootstrap-${account} is deployed`,
+  };
+}
+
+/** The public endpoint admits real addresses, not the documentation ranges the examples use. */
+function endpointRangeChecks(environment: Environment): Check[] {
+  const endpoint = environment.eks.publicEndpoint;
+  if (!endpoint.enabled) return [];
+  const subject = `${environment.name} endpoint ranges`;
+  const examples = endpoint.allowedCidrs.filter((cidr) =>
+    (DOCUMENTATION_RANGES as readonly string[]).includes(cidr),
+  );
+  return [
+    examples.length === 0
+      ? { status: "ok", subject, detail: endpoint.allowedCidrs.join(", ") }
+      : {
+          status: "fail",
+          subject,
+          detail: `${examples.join(", ")} is an example (RFC 5737 documentation range): nobody reaches the cluster's API from it`,
+          fix: `replace it in eks.publicEndpoint.allowedCidrs of environments/${environment.name}.ts with your office, VPN or runner egress range`,
+        },
+  ];
+}
+
+/**
+ * The chart repositories the environment's platform installs from answer: the Helm provider
+ * downloads every chart at plan. HTTP repositories serve index.yaml; OCI registries answer /v2/
+ * (401 without a token still means reachable). On-prem the Artifactory remotes stand in for them.
+ */
+export function registryChecks(ctx: DoctorContext, environment: Environment | RancherEnvironment): Check[] {
+  const onPrem = isOnPrem(environment);
+  const upstreams = [
+    ...new Set(
+      chartsInstalledOn(onPrem ? "rancher" : "aws").map((chart) => PLATFORM_CHARTS[chart].repository),
+    ),
+  ] as string[];
+  const remotes = onPrem ? (environment.registry.chartRepositories as Record<string, string>) : undefined;
+  const repositories = [...new Set(upstreams.map((url) => remotes?.[url] ?? url))];
+  return repositories.map((repository): Check => {
+    const subject = `${environment.name} chart repository ${repository}`;
+    const url = repository.startsWith("oci://")
+      ? `https://${repository.slice("oci://".length).split("/")[0]}/v2/`
+      : `${repository.replace(/\/$/, "")}/index.yaml`;
+    const result = ctx.run("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", url]);
+    if (result.code === undefined)
+      return {
+        status: "warn",
+        subject,
+        detail: "curl not found, not checked",
+        fix: "install curl to check the repositories",
+      };
+    const status = Number(result.stdout.trim());
+    if (result.code === 0 && (status < 400 || status === 401))
+      return { status: "ok", subject, detail: `${url} answers ${status}` };
+    return {
+      status: "fail",
+      subject,
+      detail: `${url} ${result.code === 0 ? `answers ${status}` : `unreachable (${firstLine(result.stderr) || `curl exit ${result.code}`})`}; the Helm provider downloads the charts from it at plan`,
+      fix: onPrem
+        ? "check the Artifactory remote and this machine's network to Artifactory"
+        : "give this machine (or runner) egress to the chart repositories, through the NAT gateways or a proxy",
+    };
+  });
 }
 
 /**
@@ -478,6 +600,7 @@ export function runDoctor(
     checks.push(...githubChecks(ctx, environments.filter(isAws)));
     checks.push(...runnerGroupChecks(ctx, environments.filter(isAws)));
     checks.push(...onPremChecks(ctx, environments.filter(isOnPrem)));
+    checks.push(...environments.flatMap((environment) => registryChecks(ctx, environment)));
   }
   return { checks, exitCode: checks.some((check) => check.status === "fail") ? 1 : 0 };
 }
@@ -553,7 +676,7 @@ function onPremChecks(ctx: DoctorContext, environments: readonly RancherEnvironm
             status: "fail",
             subject: `${environment.name} state`,
             detail: `namespace ${namespace} not readable (${firstLine(state.stderr) || `exit ${state.code}`})`,
-            fix: `kubectl --context ${context} create namespace ${namespace} (see "On-prem: Rancher clusters" in README.md)`,
+            fix: `kubectl --context ${context} create namespace ${namespace} (see docs/onprem.md, "Before the first deploy, on the Rancher side")`,
           },
     );
     if (state.code === 0)
@@ -597,7 +720,7 @@ function receiverSecretChecks(
         status: "fail",
         subject,
         detail: `not readable in ${namespace} (${firstLine(read.stderr) || `exit ${read.code}`})`,
-        fix: `${create} (see "Before the first deploy, on the Rancher side" in README.md)`,
+        fix: `${create} (see docs/onprem.md, "Before the first deploy, on the Rancher side")`,
       };
     const keys = read.stdout.split("\n").filter((line) => line !== "");
     return keys.includes(key)

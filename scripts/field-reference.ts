@@ -1,7 +1,7 @@
 /**
- * The README's environment field references, generated from the schemas themselves: every
- * field with whether it is required, its default and the rules its validation enforces (the
- * rule part of each message the schema gives). A test fails when the README differs.
+ * The environment field references of docs/environment-reference.md, generated from the schemas
+ * themselves: every field with whether it is required, its default and the rules its validation
+ * enforces (the rule part of each message the schema gives). A test fails when the page differs.
  *
  *   npm run docs:fields
  */
@@ -138,15 +138,18 @@ export function renderFieldTable(schema: z.ZodType): string {
   ].join("\n");
 }
 
-/** The generated tables and the README markers around each. */
+/** The page the tables live in, relative to the project root. */
+export const FIELD_REFERENCE_PAGE = "docs/environment-reference.md";
+
+/** The generated tables and the page's markers around each. */
 export const FIELD_TABLES = [
   { marker: "aws-environment-fields", schema: environmentSchema as z.ZodType },
   { marker: "onprem-environment-fields", schema: rancherEnvironmentSchema as z.ZodType },
 ] as const;
 
-/** The README with every generated table replaced by its current content. */
-export function withCurrentTables(readme: string): string {
-  let text = readme;
+/** The page with every generated table replaced by its current content. */
+export function withCurrentTables(page: string): string {
+  let text = page;
   for (const { marker, schema } of FIELD_TABLES) {
     const start = `<!-- generated: ${marker} -->`;
     const end = `<!-- end: ${marker} -->`;
@@ -154,7 +157,7 @@ export function withCurrentTables(readme: string): string {
     const to = text.indexOf(end);
     if (from < 0 || to < from)
       throw new Error(
-        `README.md has no ${start} ... ${end} section; fix: add the two markers where the table goes`,
+        `${FIELD_REFERENCE_PAGE} has no ${start} ... ${end} section; fix: add the two markers where the table goes`,
       );
     text = `${text.slice(0, from + start.length)}\n\n${renderFieldTable(schema)}\n\n${text.slice(to)}`;
   }
@@ -162,6 +165,6 @@ export function withCurrentTables(readme: string): string {
 }
 
 if (require.main === module) {
-  const path = join(__dirname, "..", "README.md");
+  const path = join(__dirname, "..", FIELD_REFERENCE_PAGE);
   writeFileSync(path, withCurrentTables(readFileSync(path, "utf8")));
 }

@@ -166,7 +166,7 @@ function derive(source: AnyEnvironmentInput, name: string, registry: readonly An
   env.name = name;
   if (env.platform.domain === source.platform.domain)
     env.platform.domain = `${name}.${source.platform.domain}`;
-  // Deployed by hand until its runner, state bucket and roles exist (README, "Adding an environment").
+  // Deployed by hand until its runner, state bucket and roles exist (docs/environments.md, "Adding an environment").
   env.delivery = { deployedBy: "manual" };
   if (isOnPremInput(source)) return env;
   const aws = registry.filter((e) => !isOnPremInput(e)) as Extract<
@@ -403,14 +403,14 @@ function nextSteps(
   );
   if (onPrem) {
     lines.push(
-      `${name} is deployed by hand (delivery.deployedBy: "manual"): the pipeline leaves it alone. To hand it to the pipeline, first give Jenkins its kubeconfig credential (kubeconfig-${name}) and add its diff and deploy stages to the Jenkinsfile, then set delivery.deployedBy: "pipeline" (README, "Adding an environment").`,
+      `${name} is deployed by hand (delivery.deployedBy: "manual"): the pipeline leaves it alone. To hand it to the pipeline, first give Jenkins its kubeconfig credential (kubeconfig-${name}) and add its diff and deploy stages to the Jenkinsfile, then set delivery.deployedBy: "pipeline" (docs/environments.md, "Adding an environment").`,
     );
   } else {
     const accounts: string[] = env.aws.allowedAccountIds ?? [];
     const bootstrap = accounts.map((id) => `npx cdktf deploy ${bootstrapStackName(id)}`).join(" and ");
     lines.push(
-      `${name} is deployed by hand (delivery.deployedBy: "manual"): the pipeline leaves it alone. To hand it to the pipeline, first register its deploy runner and a separate pull-request runner, create its GitHub environment with AWS_DEPLOY_ROLE_ARN and the repository variable AWS_DIFF_ROLE_ARN_${name}, and re-apply the account's bootstrap stack with the account's administrator credentials (its deploy role's trust and its state, key, bucket and ECR permissions gain ${name}): ${bootstrap || "npx cdktf deploy bootstrap-<account id>"}; then set delivery.deployedBy: "pipeline" with delivery.runnerLabels and delivery.diffRunnerLabels (two runners that share no label set) (README, "Adding an environment").`,
-      `To put ${name} on a promotion path after an AWS environment (environments/promotion.ts), it receives that environment's images and models by replication and needs an AWS account of its own (aws.allowedAccountIds, now ${from}'s${accounts.length > 0 ? ` ${accounts.join(", ")}` : ""}), bootstrapped like every account, with its repositories named as the producer's (README, "Adding an environment", step 5).`,
+      `${name} is deployed by hand (delivery.deployedBy: "manual"): the pipeline leaves it alone. To hand it to the pipeline, first register its deploy runner and a separate pull-request runner, create its GitHub environment with AWS_DEPLOY_ROLE_ARN and the repository variable AWS_DIFF_ROLE_ARN_${name}, and re-apply the account's bootstrap stack with the account's administrator credentials (its deploy role's trust and its state, key, bucket and ECR permissions gain ${name}): ${bootstrap || "npx cdktf deploy bootstrap-<account id>"}; then set delivery.deployedBy: "pipeline" with delivery.runnerLabels and delivery.diffRunnerLabels (two runners that share no label set) (docs/environments.md, "Adding an environment").`,
+      `To put ${name} on a promotion path after an AWS environment (environments/promotion.ts), it receives that environment's images and models by replication and needs an AWS account of its own (aws.allowedAccountIds, now ${from}'s${accounts.length > 0 ? ` ${accounts.join(", ")}` : ""}), bootstrapped like every account, with its repositories named as the producer's (docs/environments.md, "Adding an environment", step 5).`,
     );
   }
   return `${lines.join("\n")}\n`;

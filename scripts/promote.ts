@@ -39,13 +39,13 @@ export interface PromoteResult {
   readonly output: string;
 }
 
-class PromotionError extends Error {}
+export class PromotionError extends Error {}
 
-function fail(message: string): never {
+export function fail(message: string): never {
   throw new PromotionError(message);
 }
 
-function readRelease(
+export function readRelease(
   directory: string,
   environment: string,
   role: string,
@@ -100,6 +100,30 @@ export function describeChanges(before: unknown, after: unknown): string[] {
   return lines;
 }
 
+/**
+ * Why `from -> to` is not a promotion, and the command that does what was probably meant: going
+ * back is a rollback, skipping a step is two promotions, the start of a path takes new releases
+ * with npm run release, another path is not reachable at all.
+ */
+export function wrongDirection(from: string, to: string): string {
+  const paths = PROMOTION_PATHS.map((p) => p.join(" -> ")).join("; ");
+  const order = `(promotion order: ${paths})`;
+  const path = PROMOTION_PATHS.find((p) => p.includes(to)) ?? [];
+  const upstream = upstreamOf(to);
+  if (!path.includes(from))
+    return `${from} and ${to} are on different promotion paths ${order}, so no release moves between them; fix: promote within ${to}'s path, ${path.join(" -> ")}`;
+  if (upstream === undefined)
+    return `${to} is the start of its promotion path and takes no release from ${from} ${order}; fix: set ${to}'s new release with npm run release -- --env ${to} --set <field>=<value>, or roll it back with npm run rollback -- --env ${to}`;
+  if (path.indexOf(from) > path.indexOf(to))
+    return `releases move only forward, and ${from} comes after ${to} ${order}; fix: to run ${to}'s previous release again, npm run rollback -- --env ${to}; to move ${upstream}'s release into ${to}, npm run promote -- --from ${upstream} --to ${to}`;
+  const steps = path.slice(path.indexOf(from), path.indexOf(to) + 1);
+  const commands = steps
+    .slice(1)
+    .map((step, i) => `npm run promote -- --from ${steps[i]} --to ${step}`)
+    .join(", then ");
+  return `${to} takes releases only from ${upstream}, not ${from} ${order}; fix: promote one step at a time: ${commands}`;
+}
+
 export function promote(options: PromoteOptions): PromoteResult {
   const directory = options.directory ?? RELEASES_DIRECTORY;
   try {
@@ -114,14 +138,7 @@ export function promote(options: PromoteOptions): PromoteResult {
         );
     }
     const expectedSource = upstreamOf(options.to);
-    if (expectedSource !== options.from) {
-      const paths = PROMOTION_PATHS.map((p) => p.join(" -> ")).join("; ");
-      fail(
-        expectedSource
-          ? `${options.to} takes releases only from ${expectedSource}, not ${options.from} (promotion order: ${paths}); fix: promote ${options.from}'s release along its path until it reaches ${expectedSource}, then run --from ${expectedSource} --to ${options.to}`
-          : `${options.to} is the start of its promotion path and takes no release from ${options.from} (promotion order: ${paths}); fix: change ${options.to}'s release file in a pull request instead of promoting into it`,
-      );
-    }
+    if (expectedSource !== options.from) fail(wrongDirection(options.from, options.to));
     const source = readRelease(directory, options.from, "source");
     const target = readRelease(directory, options.to, "target");
     const incoming = releaseContent(source.file.current);
@@ -178,7 +195,7 @@ function isReadOnly(path: string): boolean {
  * sees the old file or the new one. A file or folder marked read-only is never written through:
  * a rename would replace a read-only file without a word.
  */
-function writeAtomically(directory: string, environment: string, text: string): void {
+export function writeAtomically(directory: string, environment: string, text: string): void {
   const path = join(directory, `${environment}.json`);
   const label = `releases/${environment}.json`;
   if (isReadOnly(path))

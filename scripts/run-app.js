@@ -101,6 +101,33 @@ function build(out = DEFAULT_OUT) {
 
 module.exports = { build, sources };
 
+/**
+ * Source maps only when an error needs them: with them on, every stack trace cdktf captures
+ * (one per token) is mapped back to TypeScript, which costs a large share of a synthesis. A run
+ * that throws is run again once with them on (`--enable-source-maps`), so the error the user
+ * reads points at the TypeScript sources; validation problems are printed as lines, never thrown.
+ */
+function runApp() {
+  const mapped = process.execArgv.includes("--enable-source-maps");
+  try {
+    require(path.join(DEFAULT_OUT, "main.js"));
+  } catch (error) {
+    if (mapped) throw error;
+    const { spawnSync } = require("node:child_process");
+    const again = spawnSync(
+      process.execPath,
+      ["--enable-source-maps", __filename, ...process.argv.slice(2)],
+      {
+        stdio: "inherit",
+      },
+    );
+    if (again.status === 0) throw error;
+    process.exit(again.status ?? 1);
+  }
+}
+
+module.exports.runApp = runApp;
+
 if (require.main === module) {
   try {
     build();
@@ -112,8 +139,5 @@ if (require.main === module) {
     );
     process.exit(1);
   }
-  if (!process.argv.includes("--build")) {
-    process.setSourceMapsEnabled(true);
-    require(path.join(DEFAULT_OUT, "main.js"));
-  }
+  if (!process.argv.includes("--build")) runApp();
 }

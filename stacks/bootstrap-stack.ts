@@ -136,7 +136,7 @@ export interface BootstrapStackProps {
   readonly account: BootstrapAccount;
   /**
    * Keep this stack's own state in a local file: the first apply, before the bucket it creates
-   * exists. Afterwards the state moves into that bucket (README, "Day 0").
+   * exists. Afterwards the state moves into that bucket (docs/deploying-aws.md, "Day 0").
    * @default false
    */
   readonly localState?: boolean;

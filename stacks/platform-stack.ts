@@ -161,7 +161,7 @@ export class PlatformStack extends TerraformStack {
     this.target = target;
     configureStateBackend(this, id, env);
     configureClusterProviders(this, target.access);
-    // Pull-request diffs plan this stack and the serving stack with -refresh=false (README,
+    // Pull-request diffs plan this stack and the serving stack with -refresh=false (docs/delivery.md,
     // "Pull-request diffs of deployed environments"); kubernetes_manifest lists the CRDs at plan.
     if (target.pullRequestDiffGroup !== undefined) {
       this.pullRequestDiff = new PullRequestDiffAccess(this, "PullRequestDiffAccess", {

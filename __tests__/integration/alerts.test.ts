@@ -56,7 +56,7 @@ if (!renderable) {
   process.stdout.write(
     `SKIPPED __tests__/integration/alerts.test.ts (rendered): ${
       UPSTREAM === undefined
-        ? "pinned upstream sources not found (../shared/upstream or MLOPS_UPSTREAM_DIR)"
+        ? "pinned upstream sources not found (.upstream/ from npm run fetch-sources, or MLOPS_UPSTREAM_DIR)"
         : ""
     }${HELM === undefined ? " helm not found (HELM)" : ""}${KUBECTL === undefined ? " kubectl not found (KUBECTL)" : ""}\n`,
   );

@@ -24,7 +24,7 @@ import { issuer, mlflowProps, props } from "../support/directory-login";
 const rendering = UPSTREAM_DIR !== undefined;
 if (!rendering) {
   process.stdout.write(
-    "SKIPPED __tests__/integration/directory-login.test.ts (chart renders): pinned charts or helm not found; set MLOPS_UPSTREAM_DIR or place them at ../shared/upstream\n",
+    "SKIPPED __tests__/integration/directory-login.test.ts (chart renders): pinned charts or helm not found; run npm run fetch-sources or set MLOPS_UPSTREAM_DIR\n",
   );
 }
 const rendered = rendering ? describe : describe.skip;

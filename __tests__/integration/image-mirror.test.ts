@@ -32,7 +32,7 @@ const KFP_DIR = UPSTREAM_DIR
 const available = UPSTREAM_DIR !== undefined && KFP_DIR !== undefined && existsSync(KFP_DIR);
 if (!available) {
   process.stdout.write(
-    "SKIPPED __tests__/integration/image-mirror.test.ts: pinned chart sources not found at ../shared/upstream; set MLOPS_UPSTREAM_DIR\n",
+    "SKIPPED __tests__/integration/image-mirror.test.ts: pinned chart sources not found in .upstream/ (npm run fetch-sources) or MLOPS_UPSTREAM_DIR\n",
   );
 }
 const rendered = available ? describe : describe.skip;

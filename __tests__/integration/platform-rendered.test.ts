@@ -3,7 +3,7 @@
  * the pinned chart with the values the stacks pass, and Kubeflow Pipelines built by kustomize
  * with the Applications' patches. These assertions hold properties a first deploy needs on the
  * rendered objects, not on our own values. Skipped, with the reason printed, when the pinned
- * chart sources are not on this machine (see the README's offline verification section).
+ * chart sources are not on this machine (see docs/verification.md).
  */
 import type { ClusterState } from "../../scripts/verify/state";
 import { collectPinnedStates, describeWithPinnedState } from "../support/pinned-state";

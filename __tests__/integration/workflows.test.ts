@@ -2,7 +2,7 @@
  * The everyday workflows keep the unit layer green: in a copy of the project, every promotion path
  * is walked with `npm run promote`, an environment is scaffolded from each kind with `npm run
  * new-environment` (the on-prem one with the values it cannot invent), the stack snapshots are
- * brought up to date with `npm run snapshots` (the README's one command), and the whole unit layer
+ * brought up to date with `npm run snapshots` (the one command docs/releases.md gives), and the whole unit layer
  * then passes as `npm test` runs it (`jest --ci`, which refuses any snapshot nobody wrote).
  *
  * The copy does not depend on the registry's state: before the walk its release files of the

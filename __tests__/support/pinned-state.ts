@@ -23,7 +23,7 @@ export const PINNED_SOURCES_PRESENT =
 export function describeWithPinnedState(file: string): jest.Describe {
   if (PINNED_SOURCES_PRESENT) return describe;
   process.stdout.write(
-    `SKIPPED ${file}: pinned upstream sources not found (../shared/upstream or MLOPS_UPSTREAM_DIR)\n`,
+    `SKIPPED ${file}: pinned upstream sources not found (npm run fetch-sources, or MLOPS_UPSTREAM_DIR)\n`,
   );
   return describe.skip;
 }

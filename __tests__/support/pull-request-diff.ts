@@ -1,6 +1,6 @@
 /**
  * The stacks a pull-request diff plans without refresh: each AWS environment's platform and
- * serving stacks (README, "Pull-request diffs of deployed environments").
+ * serving stacks (docs/delivery.md, "Pull-request diffs of deployed environments").
  */
 import type { SynthesizedEnvironment, TerraformJson } from "./synth";
 

@@ -184,10 +184,14 @@ function registryOutdir(environments: readonly AnyEnvironment[]): {
   mkdirSync(cacheRoot, { recursive: true });
   const work = mkdtempSync(join(cacheRoot, "writing-"));
   const synthesized = synthesizeAllOf(ENVIRONMENTS as AnyEnvironmentInput[], work);
-  // Another test file may have finished first: its copy is the same, keep whichever landed.
+  // Another test file may have finished first: its copy is the same and may be being read, so
+  // keep it (removing it under a reader fails that reader with ENOENT) and drop this one.
   try {
-    if (existsSync(cached)) rmSync(cached, { recursive: true, force: true });
-    renameSync(work, cached);
+    if (complete(cached)) rmSync(work, { recursive: true, force: true });
+    else {
+      if (existsSync(cached)) rmSync(cached, { recursive: true, force: true });
+      renameSync(work, cached);
+    }
   } catch {
     rmSync(work, { recursive: true, force: true });
   }

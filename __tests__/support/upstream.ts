@@ -1,6 +1,6 @@
 /**
  * The pinned upstream sources (charts, CRDs) that tests check the synthesized stacks against,
- * when they are present: `../shared/upstream` beside the project, or `MLOPS_UPSTREAM_DIR`. The
+ * when they are present: `MLOPS_UPSTREAM_DIR`, or `.upstream/` (`npm run fetch-sources`). The
  * project never needs them to install, synthesize or test; checks that do are skipped without.
  */
 import { execFileSync } from "node:child_process";
@@ -142,7 +142,7 @@ export function schemaValidator(schema: object): (object: unknown) => string[] {
 export function describeWithUpstream(file: string, what: string): jest.Describe {
   if (UPSTREAM_DIR !== undefined) return describe;
   process.stdout.write(
-    `SKIPPED ${file} (${what}): pinned upstream sources not found; set MLOPS_UPSTREAM_DIR\n`,
+    `SKIPPED ${file} (${what}): pinned upstream sources not found; run npm run fetch-sources or set MLOPS_UPSTREAM_DIR\n`,
   );
   return describe.skip;
 }

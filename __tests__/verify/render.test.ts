@@ -16,7 +16,7 @@ import { stateOf } from "./fixtures";
 const kfp = UPSTREAM_DIR && join(UPSTREAM_DIR, "kubeflow-pipelines-2.17.0");
 if (!UPSTREAM_DIR)
   console.warn(
-    "verify renderer tests skipped: no pinned upstream sources (../shared/upstream or MLOPS_UPSTREAM_DIR)",
+    "verify renderer tests skipped: no pinned upstream sources (.upstream/ from npm run fetch-sources, or MLOPS_UPSTREAM_DIR)",
   );
 
 (UPSTREAM_DIR ? describe : describe.skip)("renderers on the pinned upstream sources", () => {

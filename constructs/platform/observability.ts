@@ -6,7 +6,7 @@
  * Metric sources, each with the names it really exports:
  * - the serving Deployment (port `http`): `mlops_inference_requests_total{model,code}` and the
  *   histogram `mlops_inference_request_duration_seconds{model}`, the serving image's metric
- *   contract documented in the README;
+ *   contract documented in docs/alerts.md;
  * - KServe predictors of `format: mlflow` run MLServer 1.5.0 (the `kserve-mlserver` runtime of
  *   KServe v0.20.0), which serves its metrics on a separate port, 8082. Its REST middleware
  *   (starlette_exporter, prefix `rest_server`) exports `rest_server_requests_total` and the

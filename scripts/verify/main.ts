@@ -1,6 +1,6 @@
 /**
  * `npm run verify`: builds the cluster state each environment's stacks would create and checks
- * it as the API server and the controllers would. See the README, "Offline verification".
+ * it as the API server and the controllers would. See docs/verification.md.
  *
  *   npm run verify -- --charts DIR --crds DIR --kubeflow-pipelines DIR [--env NAME] [--json] [--pull]
  */
@@ -87,10 +87,25 @@ export async function run(options: Options): Promise<{ reports: EnvironmentRepor
   return { reports, milliseconds: Date.now() - started };
 }
 
+/**
+ * The one line verify prints instead of a finding per release when no chart folder is known at
+ * all (nothing fetched, nothing named) and nothing may be pulled.
+ */
+export function missingSources(options: Options): string | undefined {
+  if (options.listRules || options.pull || options.charts !== undefined) return undefined;
+  return "verify: the pinned sources are not on this machine (MLOPS_UPSTREAM_DIR unset, no .upstream/ folder); fix: npm run fetch-sources (network to GitHub and the chart repositories), or set MLOPS_UPSTREAM_DIR to a folder of charts/, crds/ and kubeflow-pipelines-<version>/";
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2), process.env);
   if (options.listRules) {
     for (const rule of RULES) process.stdout.write(`${rule.name}: ${rule.summary}\n`);
+    return;
+  }
+  const missing = missingSources(options);
+  if (missing !== undefined) {
+    process.stderr.write(`${missing}\n`);
+    process.exitCode = 1;
     return;
   }
   const { reports, milliseconds } = await run(options);

@@ -11,7 +11,7 @@ export interface RuleContext {
 /** One named check of the cluster state. */
 export interface Rule {
   readonly name: string;
-  /** What the rule checks, one line (printed by --list-rules and in the README). */
+  /** What the rule checks, one line (printed by --list-rules and in docs/verification.md). */
   readonly summary: string;
   check(state: ClusterState, context: RuleContext): Finding[];
 }
