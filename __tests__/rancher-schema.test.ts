@@ -185,3 +185,26 @@ describe("malformed on-prem environments", () => {
     expect(problems[0]).toMatch(/; fix: \S/);
   });
 });
+
+describe("forms the API server and S3 clients decide", () => {
+  it("refuses a label or taint key whose prefix has a part over 63 characters, which the API server refuses", () => {
+    const longPart = "a".repeat(70);
+    const problems = problemsOf(
+      variant((env) => (env.cluster.gpuNodes.labelKey = `node.${longPart}.example.com/gpu`)),
+    );
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(
+      /^onprem-test: cluster\.gpuNodes\.labelKey = .*has a prefix part of 70 characters.*at most 63 between the dots.*; fix: \S/,
+    );
+    expect(
+      problemsOf(variant((env) => (env.cluster.gpuNodes.labelKey = `node.${"a".repeat(63)}.com/gpu`))),
+    ).toEqual([]);
+  });
+
+  it("accepts an object store endpoint with a trailing slash and hands it on without", () => {
+    const input = variant((env) => (env.objectStore.endpoint = `${env.objectStore.endpoint}/`));
+    expect(problemsOf(input)).toEqual([]);
+    const parsed = rancherEnvironmentSchema.parse(input);
+    expect(parsed.objectStore.endpoint).toBe(onPremTest.objectStore.endpoint);
+  });
+});

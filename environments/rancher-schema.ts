@@ -28,7 +28,8 @@ import { onPremAlertingSchema, receiverNameProblems } from "./fields/alerting";
 import { onPremDeliverySchema } from "./fields/delivery";
 import { pipelinesShape, platformShape, servingSchema } from "./fields/platform";
 
-const OBJECT_STORE_ENDPOINT = /^https:\/\/[a-z0-9.-]+(:\d{1,5})?$/;
+/** The store's https:// URL; a trailing slash, which S3 clients accept, is dropped when parsed. */
+const OBJECT_STORE_ENDPOINT = /^https:\/\/[a-z0-9.-]+(:\d{1,5})?\/?$/;
 
 const keyLengthRule = (remedy: string) => (key: string, ctx: z.RefinementCtx<string>) => {
   const problem = LABEL_KEY.test(key) ? labelKeyLengthProblem(key) : undefined;
@@ -400,15 +401,18 @@ export const rancherEnvironmentSchema = z
     }),
     /** An existing S3-compatible object store (an appliance or Ceph RGW). */
     objectStore: z.strictObject({
-      endpoint: z.string().regex(OBJECT_STORE_ENDPOINT, {
-        error: (issue) => {
-          const problem =
-            typeof issue.input === "string" ? objectStoreEndpointProblem(issue.input, []) : undefined;
-          return problem
-            ? fix(problem.rule, problem.shape)
-            : fix("must be an https:// URL with no path", "use e.g. https://s3.example.com");
-        },
-      }),
+      endpoint: z
+        .string()
+        .regex(OBJECT_STORE_ENDPOINT, {
+          error: (issue) => {
+            const problem =
+              typeof issue.input === "string" ? objectStoreEndpointProblem(issue.input, []) : undefined;
+            return problem
+              ? fix(problem.rule, problem.shape)
+              : fix("must be an https:// URL with no path", "use e.g. https://s3.example.com");
+          },
+        })
+        .transform((url) => url.replace(/\/$/, "")),
       /** @default "us-east-1" (what most S3-compatible stores answer to) */
       region: z
         .string()

@@ -85,5 +85,15 @@ export function labelKeyLengthProblem(key: string): string | undefined {
   const slash = key.indexOf("/");
   if (slash > LABEL_KEY_PREFIX_MAX)
     return `has a prefix of ${slash} characters; Kubernetes allows at most ${LABEL_KEY_PREFIX_MAX} (a DNS subdomain) before the /`;
+  // A DNS subdomain is also at most 63 characters between dots (RFC 1123, as the API server checks it).
+  const long =
+    slash > 0
+      ? key
+          .slice(0, slash)
+          .split(".")
+          .find((label) => label.length > 63)
+      : undefined;
+  if (long !== undefined)
+    return `has a prefix part of ${long.length} characters ("${long.slice(0, 12)}..."); Kubernetes allows at most 63 between the dots of the prefix (a DNS subdomain)`;
   return undefined;
 }
