@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parse } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 import { ENVIRONMENTS } from "../environments";
 import { deliveryEntries } from "../environments/delivery";
 import { requireEnvironments } from "../environments/load";
@@ -12,6 +12,7 @@ import { listEnvironments } from "../scripts/environments";
 import { loadEnvironments } from "../environments/load";
 import { prod } from "../environments/prod";
 import { variant } from "./support/environment-variant";
+import { synthesizeOnPremEnvironments } from "./support/synth";
 
 const WORKFLOWS = join(__dirname, "..", ".github", "workflows");
 const workflow = (file: string): any => parse(readFileSync(join(WORKFLOWS, file), "utf8"));
@@ -351,35 +352,89 @@ describe("GitHub workflows", () => {
   });
 });
 
-describe("Jenkinsfile", () => {
-  const jenkinsfile = readFileSync(join(__dirname, "..", "Jenkinsfile"), "utf8");
-  /** Each stage's body, nested stages included, by brace matching. */
+/** A Jenkinsfile of the repository with each stage's body, nested stages included (brace matching). */
+const readJenkinsfile = (file: string) => {
+  const text = readFileSync(join(__dirname, "..", file), "utf8");
   const stageBodies: Record<string, string> = Object.fromEntries(
-    [...jenkinsfile.matchAll(/stage\('([^']+)'\) \{/g)].map((m) => {
+    [...text.matchAll(/stage\('([^']+)'\) \{/g)].map((m) => {
       let depth = 0;
       let end = m.index!;
-      for (let i = m.index! + m[0].length - 1; i < jenkinsfile.length; i++) {
-        if (jenkinsfile[i] === "{") depth++;
-        else if (jenkinsfile[i] === "}" && --depth === 0) {
+      for (let i = m.index! + m[0].length - 1; i < text.length; i++) {
+        if (text[i] === "{") depth++;
+        else if (text[i] === "}" && --depth === 0) {
           end = i;
           break;
         }
       }
-      return [m[1], jenkinsfile.slice(m.index!, end + 1)];
+      return [m[1], text.slice(m.index!, end + 1)];
     }),
   );
-  /** A stage's own directives, without those of the stages nested in it. */
-  const ownPart = (name: string) => stageBodies[name].split(/\n\s+stages \{/)[0];
-  const shells = (name: string) => [...stageBodies[name].matchAll(/sh '([^']+)'/g)].map((m) => m[1]);
+  return {
+    text,
+    header: text.slice(0, text.indexOf("pipeline {")),
+    pipeline: text.slice(text.indexOf("pipeline {")),
+    stages: [...text.matchAll(/stage\('([^']+)'\)/g)].map((m) => m[1]),
+    stageBodies,
+    /** A stage's own directives, without those of the stages nested in it. */
+    ownPart: (name: string) => stageBodies[name].split(/\n\s+stages \{/)[0],
+    shells: (name: string) => [...stageBodies[name].matchAll(/sh '([^']+)'/g)].map((m) => m[1]),
+    credentials: [...new Set([...text.matchAll(/credentialsId: '([^']+)'/g)].map((m) => m[1]))].sort(),
+    labels: [...new Set([...text.matchAll(/agent \{ label '([^']+)' \}/g)].map((m) => m[1]))],
+  };
+};
+const DEPLOY_KUBECONFIGS = ["kubeconfig-onprem-prod", "kubeconfig-onprem-test"];
+
+describe("Jenkinsfile (branches and pull requests: diff only)", () => {
+  const branch = readJenkinsfile("Jenkinsfile");
+
+  it("tests and synthesizes, then diffs onprem-test; nothing else", () => {
+    expect(branch.stages).toEqual(["onprem-test", "Install", "Test", "Synth", "Diff onprem-test"]);
+    expect(branch.shells("Test")).toEqual(["npm test", "npm run test:integration", "npm run lint"]);
+  });
+
+  it("references no deploy credential, no apply and no approval (any branch can edit this file)", () => {
+    expect(branch.credentials).toEqual(["kubeconfig-onprem-test-diff", "terraform-cli-config"]);
+    for (const credential of [
+      ...DEPLOY_KUBECONFIGS,
+      "artifactory-promote-token",
+      "object-store-promote-keys",
+    ]) {
+      expect(branch.pipeline).not.toContain(`'${credential}'`);
+    }
+    expect(branch.pipeline).not.toMatch(
+      /cdktf deploy|terraform apply|--auto-approve|promote-artifacts|input /,
+    );
+    // Branch conditions would suggest the file guards main; it cannot.
+    expect(branch.pipeline).not.toMatch(/\bbranch '/);
+  });
+
+  it("diffs with the read-only kubeconfig, without refresh or lock", () => {
+    const diff = branch.stageBodies["Diff onprem-test"];
+    // The Kubernetes and Helm providers and Terraform's kubernetes backend read KUBE_CONFIG_PATH.
+    expect(diff).toContain(
+      "file(credentialsId: 'kubeconfig-onprem-test-diff', variable: 'KUBE_CONFIG_PATH')",
+    );
+    expect(diff).toContain("variable: 'TF_CLI_CONFIG_FILE'");
+    expect(diff).toContain("TF_CLI_ARGS_plan = '-refresh=false -lock=false'");
+    expect(branch.shells("Diff onprem-test")).toEqual([
+      "npm run doctor -- --env onprem-test",
+      "scripts/diff-onprem.sh onprem-test",
+    ]);
+    expect(branch.labels).toEqual(["rhel"]);
+    expect(branch.header).toContain("ci/onprem-test-diff-rbac.yaml");
+  });
+});
+
+describe("Jenkinsfile.deploy (main only: deploys onprem-test, then onprem-prod after approval)", () => {
+  const deploy = readJenkinsfile("Jenkinsfile.deploy");
+  const branch = readJenkinsfile("Jenkinsfile");
 
   it("tests and synthesizes, then deploys onprem-test, waits for approval, deploys onprem-prod", () => {
-    const stages = [...jenkinsfile.matchAll(/stage\('([^']+)'\)/g)].map((m) => m[1]);
-    expect(stages).toEqual([
+    expect(deploy.stages).toEqual([
       "onprem-test",
       "Install",
       "Test",
       "Synth",
-      "Diff onprem-test",
       "Deploy onprem-test",
       "Approve onprem-prod",
       "onprem-prod",
@@ -387,32 +442,51 @@ describe("Jenkinsfile", () => {
       "Promote artifacts to onprem-prod",
       "Deploy onprem-prod",
     ]);
-    expect(jenkinsfile).toMatch(
+    expect(deploy.text).toMatch(
       /input message: 'Deploy to onprem-prod\?', submitter: 'mlops-release-approvers'/,
     );
+    expect(deploy.shells("Test")).toEqual(["npm test", "npm run test:integration", "npm run lint"]);
+  });
+
+  it("runs from main by its job (pipeline script from SCM pinned to main), with no branch condition a plain job would skip", () => {
+    // In a plain Pipeline job BRANCH_NAME is unset: `when { branch 'main' }` would skip every deploy.
+    expect(deploy.pipeline).not.toMatch(/\bbranch '|BRANCH_NAME/);
+    expect(deploy.header).toContain('"Pipeline script from SCM" pinned to the branch `*/main`');
+    expect(deploy.header).toContain("not a multibranch job");
+  });
+
+  it("binds the deploy credentials only, on deploy agents the branch builds never take", () => {
+    expect(deploy.credentials).toEqual([
+      "artifactory-promote-token",
+      "kubeconfig-onprem-prod",
+      "kubeconfig-onprem-test",
+      "object-store-promote-keys",
+      "terraform-cli-config",
+    ]);
+    // The deploy agents' label is neither the branch agents' label nor contains it, nor the reverse.
+    expect(deploy.labels).toEqual(["rhel-deploy"]);
+    for (const label of branch.labels) expect(label).not.toBe(deploy.labels[0]);
+    // Folder-scoped credentials: the header names the folder that alone holds them.
+    expect(deploy.header).toContain("credentials of the folder `mlops-deploy`");
+    expect(branch.header).toContain("credentials of the folder `mlops-ci`");
   });
 
   it("holds no agent while it waits for the approval, and no build timeout shorter than the wait", () => {
-    const pipeline = jenkinsfile.slice(jenkinsfile.indexOf("pipeline {"));
-    expect(pipeline).toMatch(/^pipeline \{\n  agent none\n/);
-    const approval = stageBodies["Approve onprem-prod"];
+    expect(deploy.pipeline).toMatch(/^pipeline \{\n  agent none\n/);
+    const approval = deploy.stageBodies["Approve onprem-prod"];
     expect(approval).not.toContain("agent {");
     expect(approval).toMatch(/timeout\(time: 3, unit: 'DAYS'\)/);
     // The two-hour limits sit on the stages holding an agent, not on the whole build.
-    const options = pipeline.slice(0, pipeline.indexOf("stages {"));
+    const options = deploy.pipeline.slice(0, deploy.pipeline.indexOf("stages {"));
     expect(options).not.toContain("timeout(");
     for (const name of ["onprem-test", "onprem-prod"]) {
-      expect(ownPart(name)).toContain("agent { label 'rhel' }");
-      expect(ownPart(name)).toContain("timeout(time: 2, unit: 'HOURS')");
+      expect(deploy.ownPart(name)).toContain("agent { label 'rhel-deploy' }");
+      expect(deploy.ownPart(name)).toContain("timeout(time: 2, unit: 'HOURS')");
     }
   });
 
-  it("runs both test layers and lint before anything is synthesized", () => {
-    expect(shells("Test")).toEqual(["npm test", "npm run test:integration", "npm run lint"]);
-  });
-
   it("deploys exactly the stacks synthesis writes for the on-prem environments", () => {
-    const deployed = [...jenkinsfile.matchAll(/cdktf deploy --auto-approve ([^']+)'/g)].flatMap((m) =>
+    const deployed = [...deploy.text.matchAll(/cdktf deploy --auto-approve ([^']+)'/g)].flatMap((m) =>
       m[1].trim().split(/\s+/),
     );
     // The on-prem environments the registry marks for the pipeline, in promotion order.
@@ -424,47 +498,23 @@ describe("Jenkinsfile", () => {
     expect(PROMOTION_PATHS).toContainEqual(onPrem);
   });
 
-  it("hands the write-capable kubeconfigs to main only; other branches diff with a read-only one, without refresh or lock", () => {
-    // The Kubernetes and Helm providers and Terraform's kubernetes backend read KUBE_CONFIG_PATH.
-    expect(jenkinsfile).not.toMatch(/variable: 'KUBECONFIG'/);
-    const deployCredentials = ["kubeconfig-onprem-test", "kubeconfig-onprem-prod"];
-    const leaves = Object.entries(stageBodies).filter(([, body]) => !/\n\s+stages \{/.test(body));
-    for (const [name, body] of leaves) {
-      for (const credential of deployCredentials) {
-        if (!body.includes(`credentialsId: '${credential}'`)) continue;
-        // Every stage handing it out runs on main only (itself or the stage around it).
-        const guarded = Object.entries(stageBodies).some(
-          ([outer, outerBody]) =>
-            outerBody.includes(body) && /when \{(?![^}]*\bnot\b)[^}]*\bbranch 'main'/.test(ownPart(outer)),
-        );
-        expect([name, credential, guarded]).toEqual([name, credential, true]);
-      }
-    }
-    const diff = stageBodies["Diff onprem-test"];
-    expect(diff).toContain("when { not { branch 'main' } }");
-    expect(diff).toContain(
-      "file(credentialsId: 'kubeconfig-onprem-test-diff', variable: 'KUBE_CONFIG_PATH')",
-    );
-    expect(diff).toContain("TF_CLI_ARGS_plan = '-refresh=false -lock=false'");
-    expect(diff).not.toContain("cdktf deploy");
-    for (const [stage, env] of [
-      ["Diff onprem-test", "onprem-test"],
-      ["Deploy onprem-test", "onprem-test"],
-      ["Deploy onprem-prod", "onprem-prod"],
-    ]) {
-      const body = stageBodies[stage];
+  it("preflights and diffs each environment with its deploy kubeconfig before applying; deploys wait for a held lock", () => {
+    expect(deploy.text).not.toMatch(/variable: 'KUBECONFIG'/);
+    for (const env of ["onprem-test", "onprem-prod"]) {
+      const body = deploy.stageBodies[`Deploy ${env}`];
+      expect(body).toContain(`file(credentialsId: 'kubeconfig-${env}', variable: 'KUBE_CONFIG_PATH')`);
       expect(body).toContain("variable: 'TF_CLI_CONFIG_FILE'");
-      expect(shells(stage).slice(0, 2)).toEqual([
+      expect(body).toContain("TF_CLI_ARGS_plan = '-lock-timeout=15m'");
+      expect(deploy.shells(`Deploy ${env}`).slice(0, 2)).toEqual([
         `npm run doctor -- --env ${env}`,
         `scripts/diff-onprem.sh ${env}`,
       ]);
     }
-    // Deploys wait for a held lock.
-    expect(jenkinsfile).toContain("TF_CLI_ARGS_apply = '-lock-timeout=15m'");
+    expect(deploy.text).toContain("TF_CLI_ARGS_apply = '-lock-timeout=15m'");
   });
 
   it("copies the release's images and model files to onprem-prod after the approval, before its deploy", () => {
-    const stage = stageBodies["Promote artifacts to onprem-prod"];
+    const stage = deploy.stageBodies["Promote artifacts to onprem-prod"];
     expect(stage).toContain("sh 'npm run promote-artifacts -- --from onprem-test --to onprem-prod'");
     expect(stage).not.toContain("--dry-run");
     // The Artifactory token and the object store keys, where the command and the AWS CLI read them.
@@ -478,12 +528,127 @@ describe("Jenkinsfile", () => {
     expect(stage).not.toContain("KUBE_CONFIG_PATH");
     expect(stage).not.toContain("cdktf");
     // Both credentials are listed in the header, where the agents' needs are.
-    const header = jenkinsfile.slice(0, jenkinsfile.indexOf("pipeline {"));
-    expect(header).toContain("'artifactory-promote-token'");
-    expect(header).toContain("'object-store-promote-keys'");
-    expect(header).toContain("'kubeconfig-onprem-test-diff'");
+    expect(deploy.header).toContain("'artifactory-promote-token'");
+    expect(deploy.header).toContain("'object-store-promote-keys'");
   });
+});
 
+describe("the diff kubeconfig's RBAC (ci/onprem-test-diff-rbac.yaml)", () => {
+  const manifests: any[] = parseAllDocuments(
+    readFileSync(join(__dirname, "..", "ci", "onprem-test-diff-rbac.yaml"), "utf8"),
+  ).map((doc) => doc.toJS());
+  const account = manifests.find((m) => m.kind === "ServiceAccount");
+  const bound = (kind: "Role" | "ClusterRole") =>
+    manifests
+      .filter((m) => m.kind === kind)
+      .filter((role) =>
+        manifests.some(
+          (b) =>
+            b.kind === `${kind}Binding` &&
+            b.metadata.namespace === role.metadata.namespace &&
+            b.roleRef.kind === kind &&
+            b.roleRef.name === role.metadata.name &&
+            b.subjects.some(
+              (s: any) =>
+                s.kind === "ServiceAccount" &&
+                s.name === account.metadata.name &&
+                s.namespace === account.metadata.namespace,
+            ),
+        ),
+      );
+  /** Whether a bound rule lets the account `verb` the core-group `resource` `name` in `namespace`. */
+  const allows = (verb: string, resource: string, namespace: string, name?: string) =>
+    [...bound("ClusterRole"), ...bound("Role").filter((role) => role.metadata.namespace === namespace)].some(
+      (role) =>
+        role.rules.some(
+          (rule: any) =>
+            rule.apiGroups.includes("") &&
+            rule.resources.includes(resource) &&
+            rule.verbs.includes(verb) &&
+            (rule.resourceNames === undefined || (name !== undefined && rule.resourceNames.includes(name))),
+        ),
+    );
+  const onPremTest = synthesizeOnPremEnvironments()["onprem-test"];
+  /** The resources the Kubernetes provider's data sources read, by data source type. */
+  const DATA_SOURCE_RESOURCES: Record<string, string> = {
+    kubernetes_secret_v1: "secrets",
+    kubernetes_secret: "secrets",
+    kubernetes_config_map_v1: "configmaps",
+    kubernetes_config_map: "configmaps",
+    kubernetes_namespace_v1: "namespaces",
+    kubernetes_namespace: "namespaces",
+  };
+
+  it.each(["platform", "serving"] as const)(
+    "onprem-test-%s: the state backend can list and get the state Secrets (terraform init lists the workspaces)",
+    (stack) => {
+      const backend = onPremTest[stack].json.terraform.backend.kubernetes;
+      expect(allows("list", "secrets", backend.namespace)).toBe(true);
+      expect(allows("get", "secrets", backend.namespace)).toBe(true);
+      // -lock=false: no Lease is written, and none may be.
+      expect(JSON.stringify(manifests)).not.toContain("leases");
+    },
+  );
+
+  it.each(["platform", "serving"] as const)(
+    "onprem-test-%s: every Kubernetes data source (read even with -refresh=false) is readable",
+    (stack) => {
+      const data = onPremTest[stack].json.data ?? {};
+      const reads = Object.entries(data)
+        .filter(([type]) => type.startsWith("kubernetes_"))
+        .flatMap(([type, sources]) =>
+          Object.values<any>(sources).map((source) => {
+            const metadata = Array.isArray(source.metadata) ? source.metadata[0] : source.metadata;
+            return {
+              type,
+              resource: DATA_SOURCE_RESOURCES[type],
+              namespace: metadata?.namespace ?? "default",
+              name: metadata?.name,
+            };
+          }),
+        );
+      for (const read of reads) {
+        const covered =
+          read.resource !== undefined &&
+          (read.resource === "namespaces"
+            ? allows("get", "namespaces", "", read.name)
+            : allows("get", read.resource, read.namespace, read.name));
+        expect([read, covered]).toEqual([read, true]);
+      }
+    },
+  );
+
+  it("grants nothing it could change with, and Secrets outside the state namespace only by name", () => {
+    const stateNamespace = onPremTest.environment.stateBackend.namespace;
+    for (const role of manifests.filter((m) => m.kind === "Role" || m.kind === "ClusterRole")) {
+      for (const rule of role.rules) {
+        expect(rule.verbs.filter((verb: string) => !["get", "list", "watch"].includes(verb))).toEqual([]);
+        expect([...rule.resources, ...rule.apiGroups, ...rule.verbs]).not.toContain("*");
+        if (rule.resources.includes("secrets") && role.metadata.namespace !== stateNamespace) {
+          expect([role.kind, role.metadata.namespace, rule.resourceNames?.length > 0]).toEqual([
+            "Role",
+            role.metadata.namespace,
+            true,
+          ]);
+        }
+      }
+    }
+    // scripts/diff-onprem.sh reads KServe's CRD; `npm run doctor` reads the state namespace.
+    expect(
+      bound("ClusterRole").some((role) =>
+        role.rules.some(
+          (rule: any) =>
+            rule.apiGroups.includes("apiextensions.k8s.io") &&
+            rule.resources.includes("customresourcedefinitions") &&
+            rule.verbs.includes("get"),
+        ),
+      ),
+    ).toBe(true);
+    expect(allows("get", "namespaces", "", stateNamespace)).toBe(true);
+  });
+});
+
+describe("scripts/diff-onprem.sh", () => {
   describe("scripts/diff-onprem.sh, run with stand-ins for kubectl and npx", () => {
     const run = (kubectl: { exit: number; stderr?: string }) => {
       const bin = mkdtempSync(join(tmpdir(), "diff-onprem-"));

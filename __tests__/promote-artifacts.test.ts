@@ -237,7 +237,7 @@ describe("npm run promote-artifacts", () => {
     const result = await promoteArtifacts(options(releasesFolder()), ctx);
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toBe(
-      "promote-artifacts: ARTIFACTORY_TOKEN, AWS_SECRET_ACCESS_KEY not set; nothing was copied; fix: bind the Artifactory token and the object store keys (see the Jenkinsfile's header) or export them\n",
+      "promote-artifacts: ARTIFACTORY_TOKEN, AWS_SECRET_ACCESS_KEY not set; nothing was copied; fix: bind the Artifactory token and the object store keys (see the header of Jenkinsfile.deploy) or export them\n",
     );
     expect(calls).toEqual({ http: [], run: [] });
   });

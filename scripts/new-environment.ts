@@ -403,7 +403,7 @@ function nextSteps(
   );
   if (onPrem) {
     lines.push(
-      `${name} is deployed by hand (delivery.deployedBy: "manual"): the pipeline leaves it alone. To hand it to the pipeline, first give Jenkins its kubeconfig credential (kubeconfig-${name}) and add its diff and deploy stages to the Jenkinsfile, then set delivery.deployedBy: "pipeline" (docs/environments.md, "Adding an environment").`,
+      `${name} is deployed by hand (delivery.deployedBy: "manual"): the pipeline leaves it alone. To hand it to the pipeline, first give Jenkins its kubeconfig credential (kubeconfig-${name}, in the deploy job's folder) and add its deploy stages to Jenkinsfile.deploy, then set delivery.deployedBy: "pipeline" (docs/environments.md, "Adding an environment").`,
     );
   } else {
     const accounts: string[] = env.aws.allowedAccountIds ?? [];

@@ -325,7 +325,7 @@ export async function promoteArtifacts(
     return {
       exitCode: 1,
       stdout: "",
-      stderr: `${PREFIX}: ${missing.join(", ")} not set; nothing was copied; fix: bind the Artifactory token and the object store keys (see the Jenkinsfile's header) or export them\n`,
+      stderr: `${PREFIX}: ${missing.join(", ")} not set; nothing was copied; fix: bind the Artifactory token and the object store keys (see the header of Jenkinsfile.deploy) or export them\n`,
     };
   let stdout = header;
   const failures: string[] = [];

@@ -552,6 +552,11 @@ describe("bad input, refused by the commands as processes", () => {
       "registry.servingRepository=ml-docker-uat-local/mlops-serving",
       "--set",
       "registry.trainingRepository=ml-docker-uat-local/mlops-training",
+      // A new cluster's own addresses, which the scaffold never copies.
+      "--set",
+      'cluster.apiServerCidrs=["10.61.0.11/32"]',
+      "--set",
+      'cluster.ingressSourceCidrs=["10.61.0.0/24"]',
     ];
     const endpoint = project.npm(
       "new-environment",

@@ -165,11 +165,11 @@ export function runnerSeparationProblems(
 
 /**
  * Who deploys the environment. Its state always lives in the cluster, so Jenkins may; the
- * Jenkinsfile deploys exactly the on-prem environments marked `pipeline` (a test holds it).
+ * Jenkinsfile.deploy deploys exactly the on-prem environments marked `pipeline` (a test holds it).
  */
 export const onPremDeliverySchema = z
   .strictObject({
-    /** `pipeline`: the Jenkinsfile diffs and deploys it; `manual`: deployed by hand only. */
+    /** `pipeline`: Jenkinsfile.deploy diffs and deploys it; `manual`: deployed by hand only. */
     deployedBy: z.enum(["pipeline", "manual"], {
       error: fix(
         "must be pipeline or manual",
