@@ -317,7 +317,9 @@ describe("npm run doctor after the foundation", () => {
       "aws iam": failing("An error occurred (NoSuchEntity) when calling the GetRole operation"),
     });
     expect(text).toContain("FAIL dev diff role: ci-diff does not exist in 111111111111");
-    expect(text).toContain("fix: bootstrap the account first: npx cdktf deploy bootstrap-111111111111");
+    expect(text).toContain(
+      "fix: bootstrap the account first: npm run cdktf -- deploy bootstrap-111111111111",
+    );
     expect(exitCode).toBe(1);
   });
 

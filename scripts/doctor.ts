@@ -275,7 +275,7 @@ function diffRoleCheck(ctx: DoctorContext, environment: Environment, account: st
       status: "fail",
       subject,
       detail: `${DIFF_ROLE_NAME} does not exist in ${account}, and ${environment.name}-foundation gives it an access entry, which EKS refuses for a missing role`,
-      fix: `bootstrap the account first: npx cdktf deploy bootstrap-${account} (docs/deploying-aws.md, "Day 0: bootstrap an AWS account")`,
+      fix: `bootstrap the account first: npm run cdktf -- deploy bootstrap-${account} (docs/deploying-aws.md, "Day 0: bootstrap an AWS account")`,
     };
   return {
     status: "warn",
@@ -374,7 +374,7 @@ function replicaBucketChecks(
         status: "fail",
         subject,
         detail: `s3://${consumer.artifactsBucket} does not exist yet, and S3 refuses a replication rule without its destination`,
-        fix: `deploy ${consumer.environment}-foundation first (npx cdktf deploy ${consumer.environment}-foundation with ${consumer.environment}'s credentials, or its pipeline), then ${environment.name}-foundation`,
+        fix: `deploy ${consumer.environment}-foundation first (npm run cdktf -- deploy ${consumer.environment}-foundation with ${consumer.environment}'s credentials, or its pipeline), then ${environment.name}-foundation`,
       };
     return {
       status: "warn",

@@ -71,12 +71,12 @@ export function teardownSteps(
     guarded.forEach((p) => lines.push(`     ${p.resource}: ${p.reason}`));
     lines.push("   Take a database snapshot by hand first if the data must outlive the environment.");
   }
-  step(`npx cdktf destroy ${env}-serving`);
+  step(`npm run cdktf -- destroy ${env}-serving`);
   step(
     `Delete what controllers created from the platform's objects while the controllers still run: ${kubectl} delete ingress --all --all-namespaces ${foundation ? "(the load balancer controller removes their load balancers and security groups; once it is gone, nothing would)" : "(the ingress controller stops routing to them)"}, then ${kubectl} get pvc --all-namespaces lists the volumes the workloads claimed (Prometheus, Alertmanager${foundation ? "" : ", PostgreSQL"} and the others listed): they go with their namespaces in the next step, ${foundation ? "and the encrypted gp3 StorageClass deletes their EBS volumes (reclaimPolicy Delete) while the EBS CSI driver, a foundation add-on, still runs" : "and the cluster's storage class decides whether their volumes are deleted or kept"}.`,
   );
-  step(`npx cdktf destroy ${env}-platform`);
-  if (foundation) step(`npx cdktf destroy ${env}-foundation`);
+  step(`npm run cdktf -- destroy ${env}-platform`);
+  if (foundation) step(`npm run cdktf -- destroy ${env}-foundation`);
   lines.push("", "Not owned by Terraform, removed by hand when no longer needed:");
   const state = [foundation, stacks.platform, stacks.serving].filter((s): s is StackJson => s !== undefined);
   state.forEach((s, i) =>
@@ -220,7 +220,7 @@ export function checkLeftovers(
       report(
         found,
         "namespace of the platform",
-        `${"kubectl"} --context ${context} delete namespace <name>, after npx cdktf destroy ${env}-platform`,
+        `${"kubectl"} --context ${context} delete namespace <name>, after npm run cdktf -- destroy ${env}-platform`,
       );
     }
   } catch (error) {
