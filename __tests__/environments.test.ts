@@ -4,7 +4,7 @@
  * __tests__/integration/environments.test.ts.
  */
 import { ENVIRONMENTS } from "../environments";
-import { loadEnvironments } from "../environments/load";
+import { loadEnvironments, redactCredential } from "../environments/load";
 import { isAws } from "../environments/targets";
 import { dev } from "../environments/dev";
 import { prod } from "../environments/prod";
@@ -407,5 +407,19 @@ describe("schema helpers", () => {
 
   it("accepts an ordinary bucket name", () => {
     expect(bucketNameProblem("acme-mlops-dev-artifacts")).toBeUndefined();
+  });
+});
+
+describe("refusal lines never repeat a pasted credential", () => {
+  it.each([
+    ["https://mlops:K3y@s3.example.com", "https://mlops:***@s3.example.com"],
+    ["https://tok3n@git.example.com/mirror.git", "https://***@git.example.com/mirror.git"],
+    ["https://hooks.slack.com/services/T0000/B0000/XXXX", "https://hooks.slack.com/***"],
+    ["AKIAIOSFODNN7EXAMPLE", "AKIA***"],
+    ["xoxb-1234-5678-abcdef", "xoxb-***"],
+    ["https://s3.example.com", "https://s3.example.com"],
+    ["mlops/prod/alerting/on-call", "mlops/prod/alerting/on-call"],
+  ])("prints %s as %s", (value, printed) => {
+    expect(redactCredential(value)).toBe(printed);
   });
 });

@@ -117,8 +117,30 @@ function ruleOf(issue: core.$ZodIssue): string {
 
 function formatValue(value: unknown): string {
   if (value === undefined || value === MISSING) return "missing";
-  const text = JSON.stringify(value);
+  const text = JSON.stringify(value, (_key, item: unknown) =>
+    typeof item === "string" ? redactCredential(item) : item,
+  );
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/**
+ * A value as a refusal may print it: a credential pasted into the file is refused, and its line
+ * lands in terminals and CI logs, so the secret part is replaced by *** (a URL's user and password,
+ * a Slack webhook's path, a key or token beyond its recognisable prefix).
+ */
+export function redactCredential(text: string): string {
+  const userinfo = /^([a-z][a-z0-9+.-]*:\/\/)([^/@\s]+)@/i.exec(text);
+  if (userinfo) {
+    const [user, password] = userinfo[2].split(":");
+    return `${userinfo[1]}${password === undefined ? "***" : `${user}:***`}@${text.slice(userinfo[0].length)}`;
+  }
+  const shape = credentialShape(text);
+  if (shape === undefined || shape === "a URL") return text;
+  // A webhook URL: the host says what it is, the path is the secret.
+  const origin = /^https?:\/\/[^/]+\//i.exec(text);
+  if (origin) return `${origin[0]}***`;
+  const prefix = /^(AKIA|ASIA|xox[abposr]-|ghp_|gho_|ghs_|ghu_|github_pat_|eyJ)/.exec(text)?.[1] ?? "";
+  return `${prefix}***`;
 }
 
 /** Where a rule points when the field it checked was left to its default. */

@@ -80,9 +80,9 @@ describe("proxies and relays per receiver", () => {
 
   it("on-prem: the schema names the field, the value, the rule and the fix", () => {
     expect(
-      problemsOf(onPremProd, (e) => (e.platform.alerting.receivers[0].proxyUrl = "http://u:p@proxy:3128")),
+      problemsOf(onPremProd, (e) => (e.platform.alerting.receivers[0].proxyUrl = "http://u:***@proxy:3128")),
     ).toEqual([
-      `onprem-prod: platform.alerting.receivers[0].proxyUrl = "http://u:p@proxy:3128": must be the http:// or https:// URL of an HTTP proxy without user or password (this one carries a user or password); fix: use e.g. http://proxy.example.com:3128; a credential goes in the receiver's Secret, not in the URL`,
+      `onprem-prod: platform.alerting.receivers[0].proxyUrl = "http://u:***@proxy:3128": must be the http:// or https:// URL of an HTTP proxy without user or password (this one carries a user or password); fix: use e.g. http://proxy.example.com:3128; a credential goes in the receiver's Secret, not in the URL`,
     ]);
     expect(problemsOf(onPremProd, (e) => (e.platform.alerting.receivers[0].url = "ftp://relay"))).toEqual([
       `onprem-prod: platform.alerting.receivers[0].url = "ftp://relay": must be the http:// or https:// URL of the Events API v2 endpoint or a relay without user or password (this one uses ftp, not http or https); fix: use e.g. https://pagerduty-relay.example.com/v2/enqueue; a credential goes in the receiver's Secret, not in the URL`,

@@ -336,9 +336,9 @@ describe("alert receiver configuration", () => {
 
   it("names the field, the value, the rule and the fix for a bad receiver", () => {
     expect(
-      problemsOf((e) => (e.platform.alerting.receivers[1].secret.remoteKey = "https://hooks.slack.com/x")),
+      problemsOf((e) => (e.platform.alerting.receivers[1].secret.remoteKey = "https://hooks.slack.com/***")),
     ).toEqual([
-      'prod: platform.alerting.receivers[1].secret.remoteKey = "https://hooks.slack.com/x": looks like a Slack incoming-webhook URL, a credential written into the environment file where the name of the Secrets Manager secret holding it belongs; fix: store the credential in Secrets Manager (e.g. as mlops/<env>/alerting/<receiver>), give that name here, and rotate the credential: the file is in Git',
+      'prod: platform.alerting.receivers[1].secret.remoteKey = "https://hooks.slack.com/***": looks like a Slack incoming-webhook URL, a credential written into the environment file where the name of the Secrets Manager secret holding it belongs; fix: store the credential in Secrets Manager (e.g. as mlops/<env>/alerting/<receiver>), give that name here, and rotate the credential: the file is in Git',
     ]);
     expect(problemsOf((e) => (e.platform.alerting.receivers[1].channel = "mlops"))).toEqual([
       'prod: platform.alerting.receivers[1].channel = "mlops": must be a Slack channel such as #mlops-alerts; fix: start it with # and use lower case',

@@ -112,7 +112,7 @@ const onPremCases: Case[] = [
   [
     "an object store endpoint carrying the access key",
     onPrem(ON_PREM(7), (e) => (e.objectStore.endpoint = "https://mlops:K3y@s3.example.com")),
-    `${ON_PREM(7)}: objectStore.endpoint = "https://mlops:K3y@s3.example.com"`,
+    `${ON_PREM(7)}: objectStore.endpoint = "https://mlops:***@s3.example.com"`,
     "carries an access key in the URL",
   ],
   [
@@ -199,7 +199,7 @@ const onPremCases: Case[] = [
       ON_PREM(19),
       (e) => (e.platform.alerting.receivers[0].apiUrl = "https://hooks.slack.com/services/T0000/B0000/XXXX"),
     ),
-    `${ON_PREM(19)}: platform.alerting.receivers[0].apiUrl = "https://hooks.slack.com/services/T0000/B0000/XXXX": is a credential written into the environment file`,
+    `${ON_PREM(19)}: platform.alerting.receivers[0].apiUrl = "https://hooks.slack.com/***": is a credential written into the environment file`,
     "put the value in the Secret alert-receiver-platform-team (key api-url) in the state namespace",
   ],
   [
@@ -224,13 +224,13 @@ const onPremCases: Case[] = [
   [
     "an access key id as the credentials Secret",
     onPrem(ON_PREM(22), (e) => (e.objectStore.credentialsSecret = "AKIAIOSFODNN7EXAMPLE")),
-    `${ON_PREM(22)}: objectStore.credentialsSecret = "AKIAIOSFODNN7EXAMPLE": looks like an AWS access key id`,
+    `${ON_PREM(22)}: objectStore.credentialsSecret = "AKIA***": looks like an AWS access key id`,
     "where the name of the Secret holding it belongs",
   ],
   [
     "a key as the bind password Secret's name",
     onPrem(ON_PREM(23), (e) => (e.directory.bindPasswordSecret.name = "a1b2c3d4e5f60718293a4b5c6d7e8f90")),
-    `${ON_PREM(23)}: directory.bindPasswordSecret.name = "a1b2c3d4e5f60718293a4b5c6d7e8f90": looks like a PagerDuty integration (routing) key`,
+    `${ON_PREM(23)}: directory.bindPasswordSecret.name = "***": looks like a PagerDuty integration (routing) key`,
     "rotate the credential",
   ],
   [
@@ -312,7 +312,7 @@ const awsCases: Case[] = [
       2,
       (e) => (e.platform.alerting.receivers[0].secret.remoteKey = "https://hooks.slack.com/services/T0/B0/X"),
     ),
-    `${AWS(2)}: platform.alerting.receivers[0].secret.remoteKey = "https://hooks.slack.com/services/T0/B0/X": looks like a Slack incoming-webhook URL`,
+    `${AWS(2)}: platform.alerting.receivers[0].secret.remoteKey = "https://hooks.slack.com/***": looks like a Slack incoming-webhook URL`,
     "store the credential in Secrets Manager",
   ],
   [
@@ -322,13 +322,13 @@ const awsCases: Case[] = [
       3,
       (e) => (e.platform.alerting.receivers[0].secret.remoteKey = "R0123456789ABCDEF0123456789ABCDE"),
     ),
-    `${AWS(3)}: platform.alerting.receivers[0].secret.remoteKey = "R0123456789ABCDEF0123456789ABCDE": looks like a PagerDuty integration (routing) key`,
+    `${AWS(3)}: platform.alerting.receivers[0].secret.remoteKey = "***": looks like a PagerDuty integration (routing) key`,
     "rotate the credential",
   ],
   [
     "a Slack token as the secret's name",
     aws(AWS(4), 4, (e) => (e.platform.alerting.receivers[0].secret.remoteKey = "xoxb-1234-5678-abcdef")),
-    `${AWS(4)}: platform.alerting.receivers[0].secret.remoteKey = "xoxb-1234-5678-abcdef": looks like a Slack token`,
+    `${AWS(4)}: platform.alerting.receivers[0].secret.remoteKey = "xoxb-***": looks like a Slack token`,
     "fix: store the credential in Secrets Manager",
   ],
   [
@@ -338,7 +338,7 @@ const awsCases: Case[] = [
       5,
       (e) => (e.platform.alerting.receivers[0].url = "https://hooks.slack.com/services/T0/B0/X"),
     ),
-    `${AWS(5)}: platform.alerting.receivers[0].url = "https://hooks.slack.com/services/T0/B0/X": is a credential written into the environment file`,
+    `${AWS(5)}: platform.alerting.receivers[0].url = "https://hooks.slack.com/***": is a credential written into the environment file`,
     "name that secret in platform.alerting.receivers[0].secret.remoteKey",
   ],
   [
