@@ -23,7 +23,7 @@ import {
   type SourceManifest,
 } from "../../scripts/fetch-sources";
 import { missingSources, parseOptions } from "../../scripts/verify/main";
-import { DEFAULT_UPSTREAM_DIR } from "../../scripts/verify/upstream";
+import { DEFAULT_UPSTREAM_DIR, upstreamDirectory } from "../../scripts/verify/upstream";
 import { loadRelease } from "../../environments/releases";
 import { ENVIRONMENTS } from "../../environments";
 
@@ -216,7 +216,7 @@ describe("npm run verify without the pinned sources", () => {
   it("prints one line naming the command that fetches them", () => {
     const options = parseOptions([], {}, () => undefined);
     expect(missingSources(options)).toBe(
-      "verify: the pinned sources are not on this machine (MLOPS_UPSTREAM_DIR unset, no .upstream/ folder); fix: npm run fetch-sources (network to GitHub and the chart repositories), or set MLOPS_UPSTREAM_DIR to a folder of charts/, crds/ and kubeflow-pipelines-<version>/",
+      "verify: the pinned sources are not on this machine (MLOPS_UPSTREAM_DIR unset, no .upstream/ folder, no copy beside the checkout); fix: npm run fetch-sources (network to GitHub and the chart repositories), or set MLOPS_UPSTREAM_DIR to a folder of charts/, crds/ and kubeflow-pipelines-<version>/",
     );
     expect(missingSources(parseOptions(["--pull"], {}, () => undefined))).toBeUndefined();
     expect(missingSources(parseOptions([], {}, () => "/up"))).toBeUndefined();
@@ -224,8 +224,11 @@ describe("npm run verify without the pinned sources", () => {
 
   it("as a process: one line, exit 1", () => {
     const env = { ...process.env, MLOPS_UPSTREAM_DIR: "", MLOPS_CHARTS_DIR: "" };
-    if (existsSync(DEFAULT_UPSTREAM_DIR)) {
-      process.stdout.write("SKIPPED verify without sources: .upstream/ exists here\n");
+    const found = upstreamDirectory({});
+    if (found !== undefined) {
+      process.stdout.write(
+        `SKIPPED verify without sources: a copy is found without MLOPS_UPSTREAM_DIR here\n`,
+      );
       return;
     }
     let out = "";

@@ -93,7 +93,7 @@ export async function run(options: Options): Promise<{ reports: EnvironmentRepor
  */
 export function missingSources(options: Options): string | undefined {
   if (options.listRules || options.pull || options.charts !== undefined) return undefined;
-  return "verify: the pinned sources are not on this machine (MLOPS_UPSTREAM_DIR unset, no .upstream/ folder); fix: npm run fetch-sources (network to GitHub and the chart repositories), or set MLOPS_UPSTREAM_DIR to a folder of charts/, crds/ and kubeflow-pipelines-<version>/";
+  return "verify: the pinned sources are not on this machine (MLOPS_UPSTREAM_DIR unset, no .upstream/ folder, no copy beside the checkout); fix: npm run fetch-sources (network to GitHub and the chart repositories), or set MLOPS_UPSTREAM_DIR to a folder of charts/, crds/ and kubeflow-pipelines-<version>/";
 }
 
 async function main(): Promise<void> {
