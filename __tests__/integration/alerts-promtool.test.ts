@@ -16,23 +16,13 @@ import {
   type AlertRule,
 } from "../../constructs/platform/observability";
 import { platformRuleGroups } from "../../constructs/platform/monitoring";
-import { PLATFORM_NAMESPACES } from "../../stacks/platform-stack";
+import { OBSERVED, promtoolFor } from "../support/alerting";
 
-const PROMTOOL = process.env.PROMTOOL ?? "promtool";
-const promtoolVersion = spawnSync(PROMTOOL, ["--version"], { encoding: "utf8" });
-const available = promtoolVersion.status === 0;
-if (!available) {
-  process.stdout.write(
-    `SKIPPED __tests__/integration/alerts-promtool.test.ts: promtool not found (${PROMTOOL}); install the prometheus package or set PROMTOOL\n`,
-  );
-}
-const suite = available ? describe : describe.skip;
+const FOUND = promtoolFor("__tests__/integration/alerts-promtool.test.ts");
+const PROMTOOL = FOUND ?? "promtool";
+const suite = FOUND ? describe : describe.skip;
 
-const NS = {
-  serving: PLATFORM_NAMESPACES.serving,
-  mlflow: PLATFORM_NAMESPACES.mlflow,
-  pipelines: PLATFORM_NAMESPACES.kubeflow,
-};
+const NS = OBSERVED;
 const ALERTS = platformAlerts(NS);
 const RULE_FILE = "rules.yaml";
 

@@ -10,22 +10,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { inferencePanels } from "../../constructs/platform/observability";
-import { PLATFORM_NAMESPACES } from "../../stacks/platform-stack";
+import { OBSERVED, promtoolFor } from "../support/alerting";
 
-const PROMTOOL = process.env.PROMTOOL ?? "promtool";
-const available = spawnSync(PROMTOOL, ["--version"], { encoding: "utf8" }).status === 0;
-if (!available) {
-  process.stdout.write(
-    `SKIPPED __tests__/integration/dashboard-promtool.test.ts: promtool not found (${PROMTOOL}); install the prometheus package or set PROMTOOL\n`,
-  );
-}
-const suite = available ? describe : describe.skip;
+const FOUND = promtoolFor("__tests__/integration/dashboard-promtool.test.ts");
+const PROMTOOL = FOUND ?? "promtool";
+const suite = FOUND ? describe : describe.skip;
 
-const NS = {
-  serving: PLATFORM_NAMESPACES.serving,
-  mlflow: PLATFORM_NAMESPACES.mlflow,
-  pipelines: PLATFORM_NAMESPACES.kubeflow,
-};
+const NS = OBSERVED;
 const PANELS = inferencePanels(NS);
 const panel = (title: string) => {
   const found = PANELS.find((p) => p.title === title);

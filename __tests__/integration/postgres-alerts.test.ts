@@ -17,20 +17,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { postgresBackupRuleGroup } from "../../constructs/platform/postgres-cluster";
-import { release, valuesOf } from "../support/alerting";
+import { promtoolFor, release, valuesOf } from "../support/alerting";
 import { synthesizeOnPremEnvironments } from "../support/synth";
 import { describeWithUpstream, renderPinnedChart, type KubernetesObject } from "../support/upstream";
 
-const PROMTOOL = process.env.PROMTOOL ?? "promtool";
-const promtool = spawnSync(PROMTOOL, ["--version"], { encoding: "utf8" }).status === 0;
-if (!promtool) {
-  process.stdout.write(
-    `SKIPPED __tests__/integration/postgres-alerts.test.ts: promtool not found (${PROMTOOL}); install the prometheus package or set PROMTOOL\n`,
-  );
-}
+const FOUND = promtoolFor("__tests__/integration/postgres-alerts.test.ts");
+const PROMTOOL = FOUND ?? "promtool";
 const withUpstream = describeWithUpstream("__tests__/integration/postgres-alerts.test.ts", "chart rules");
-const suite = promtool ? withUpstream : describe.skip;
-const promtoolOnly = promtool ? describe : describe.skip;
+const suite = FOUND ? withUpstream : describe.skip;
+const promtoolOnly = FOUND ? describe : describe.skip;
 
 const NS = "mlflow";
 const CLUSTER = "mlflow-postgres";

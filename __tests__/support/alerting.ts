@@ -3,6 +3,7 @@
  * release, read back as Helm merges them, and the receivers of every kind: shared by the
  * in-process tests of the alerting and the ones that render the charts or run promtool/amtool.
  */
+import { spawnSync } from "node:child_process";
 import { parse } from "yaml";
 import { PLATFORM_NAMESPACES } from "../../stacks/platform-stack";
 import type { TerraformJson } from "./synth";
@@ -71,3 +72,16 @@ export const EVERY_RECEIVER_KIND = [
     secret: { remoteKey: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:a/hook", property: "url" },
   },
 ];
+
+/**
+ * promtool (`PROMTOOL` or on the PATH), or undefined after one SKIPPED line naming the test file
+ * when it is not installed (Debian/Ubuntu: `apt-get install prometheus`).
+ */
+export function promtoolFor(testFile: string): string | undefined {
+  const promtool = process.env.PROMTOOL ?? "promtool";
+  if (spawnSync(promtool, ["--version"], { encoding: "utf8" }).status === 0) return promtool;
+  process.stdout.write(
+    `SKIPPED ${testFile}: promtool not found (${promtool}); install the prometheus package or set PROMTOOL\n`,
+  );
+  return undefined;
+}
