@@ -299,6 +299,22 @@ describe("InferenceService routes (ALB)", () => {
     expect(churn.metadata.annotations["alb.ingress.kubernetes.io/healthcheck-path"]).toBe("/v2/health/ready");
   });
 
+  it.each(ALL)(
+    "%s: probes the runtime's own port, so a logging model's agent never logs a health check as a prediction",
+    (_name, json) => {
+      // A logging model's Service targets KServe's agent (9081), which logs every request that is
+      // not a kubelet probe; the load balancer's checks go to the runtime (8080) beside it.
+      const published = Object.values(routes(json)).filter((r) => r.metadata.name.endsWith("-route"));
+      expect(published.length).toBeGreaterThan(0);
+      for (const route of published) {
+        expect(route.metadata.annotations).toMatchObject({
+          "alb.ingress.kubernetes.io/healthcheck-port": "8080",
+          "alb.ingress.kubernetes.io/healthcheck-path": "/v2/health/ready",
+        });
+      }
+    },
+  );
+
   it.each(ALL)("%s: a model without canary goes straight to its primary predictor's Service", (_n, json) => {
     const demand = routes(json)["demand-forecaster-route"];
     const [path] = demand.spec.rule[0].http.path;

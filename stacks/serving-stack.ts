@@ -17,6 +17,7 @@ import {
   InferenceServices,
   PREDICTION_LOG_PREFIX,
   PREDICTOR_HEALTH_PATH,
+  PREDICTOR_HTTP_PORT,
 } from "../constructs/serving/inference-services";
 import { InferenceRoutes, inferenceServiceHost } from "../constructs/serving/inference-routes";
 import { ScheduledJobs } from "../constructs/serving/scheduled-jobs";
@@ -203,7 +204,9 @@ export class ServingStack extends TerraformStack {
     });
     // The models' routes, which split a canary's share by weight: published with the UIs'
     // ingress settings (one load balancer group, same scheme), the health check on the v2
-    // readiness path (the runtimes answer 404 on `/`).
+    // readiness path (the runtimes answer 404 on `/`) of the runtime's own port: the Service of a
+    // model that logs targets KServe's agent, which would log every health check as a prediction
+    // (v0.20.0 `pkg/logger/handler.go` passes only kubelet probes through unlogged).
     this.inferenceRoutes = new InferenceRoutes(this, "InferenceRoutes", {
       namespace,
       models: release.models,
@@ -211,7 +214,7 @@ export class ServingStack extends TerraformStack {
       className: target.traffic.ingressClassName,
       annotations: {
         ...target.traffic.ingressAnnotations(env.platform.exposure),
-        ...target.traffic.healthCheckAnnotations(PREDICTOR_HEALTH_PATH),
+        ...target.traffic.healthCheckAnnotations(PREDICTOR_HEALTH_PATH, PREDICTOR_HTTP_PORT),
       },
       tlsSecret: target.traffic.ingressTlsSecret?.bind(target.traffic),
       weightedRouting: target.traffic.weightedRouting,

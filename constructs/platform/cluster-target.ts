@@ -127,8 +127,11 @@ export interface TrafficEntry {
   ingressAnnotations(exposure: "internal" | "public"): Record<string, string>;
   /** Annotations of a `LoadBalancer` Service. */
   loadBalancerServiceAnnotations(exposure: "internal" | "public"): Record<string, string>;
-  /** Annotations that make the load balancer in front of an Ingress probe `path` ({} where it cannot be set). */
-  healthCheckAnnotations(path: string): Record<string, string>;
+  /**
+   * Annotations that make the load balancer in front of an Ingress probe `path` ({} where it cannot
+   * be set), on the pods' `port` where given, rather than on the port the traffic goes to.
+   */
+  healthCheckAnnotations(path: string, port?: number): Record<string, string>;
   /**
    * Annotations that let an Ingress of that class pass request bodies up to `maxBodyMiB` and
    * wait `timeoutSeconds` between reads and writes to the backend ({} where the entry has no

@@ -113,7 +113,10 @@ export function eksClusterTarget(foundation: FoundationStack): ClusterTarget {
             }
           : {}),
       }),
-      healthCheckAnnotations: (path) => ({ "alb.ingress.kubernetes.io/healthcheck-path": path }),
+      healthCheckAnnotations: (path, port) => ({
+        "alb.ingress.kubernetes.io/healthcheck-path": path,
+        ...(port !== undefined ? { "alb.ingress.kubernetes.io/healthcheck-port": String(port) } : {}),
+      }),
       // An ALB limits request bodies only for Lambda targets (1 MB); to ip targets it forwards
       // bodies of any size, and a request that keeps sending data is not idle.
       largeRequestAnnotations: () => ({}),
