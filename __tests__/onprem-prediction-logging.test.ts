@@ -14,6 +14,7 @@ import { onPremTestInput } from "./support/onprem-fixture";
 import { ChartCatalog } from "../constructs/platform/chart-catalog";
 import { Kserve, kserveLoggerEntry } from "../constructs/platform/kserve";
 import { PLATFORM_SERVICE_ACCOUNTS } from "../constructs/platform/service-accounts";
+import { kserveObjects } from "../scripts/verify/controllers/kserve";
 
 const onPrem = synthesizeOnPremEnvironments();
 const ON_PREM = Object.values(onPrem);
@@ -209,5 +210,98 @@ describe("kserveLoggerEntry", () => {
     ).toThrow(
       /^kserve-resources v0\.21\.0: .*knows that entry only for v0\.20\.0; fix: read files\/common\/configmap-patch\.yaml of kserve-resources v0\.21\.0 and add its logger entry to CHART_LOGGER_ENTRIES/,
     );
+  });
+});
+
+describe("the verifier's model of the logger agent (KServe v0.20.0 agent_injector.go, credential builder)", () => {
+  const config = (logger: Record<string, unknown>) => ({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "inferenceservice-config", namespace: "kserve" },
+    data: {
+      agent: JSON.stringify({
+        image: "kserve/agent:v0.20.0",
+        memoryRequest: "100Mi",
+        memoryLimit: "1Gi",
+        cpuRequest: "100m",
+        cpuLimit: "1",
+      }),
+      logger: JSON.stringify({
+        image: "kserve/agent:v0.20.0",
+        defaultUrl: "http://default-broker",
+        ...logger,
+      }),
+    },
+  });
+  const account = (annotations: Record<string, string>, secrets: string[]) => ({
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: { name: "kserve-predictor", namespace: "mlops", annotations },
+    secrets: secrets.map((name) => ({ name })),
+  });
+  const secret = {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: {
+      name: "store-keys",
+      namespace: "mlops",
+      annotations: { "serving.kserve.io/s3-cabundle": "/etc/tls/logger/cabundle.crt" },
+    },
+  };
+  const isvc = {
+    apiVersion: "serving.kserve.io/v1beta1",
+    kind: "InferenceService",
+    metadata: {
+      name: "churn",
+      namespace: "mlops",
+      annotations: { "serving.kserve.io/deploymentMode": "Standard" },
+    },
+    spec: {
+      predictor: {
+        name: "v7",
+        serviceAccountName: "kserve-predictor",
+        logger: {
+          mode: "all",
+          url: "s3://data/predictions/churn/v7",
+          storage: { serviceAccountName: "kserve-predictor" },
+        },
+        model: { modelFormat: { name: "mlflow" } },
+      },
+    },
+  };
+  const pod = (objects: unknown[]) => {
+    const deployment = kserveObjects(isvc as any, objects as any).find(
+      (o) => o.object.kind === "Deployment",
+    )!;
+    const spec = (deployment.object.spec as any).template.spec;
+    return { spec, agent: spec.containers.find((c: any) => c.name === "agent") };
+  };
+
+  it("mounts the logger entry's caBundle ConfigMap (optional) at /etc/tls/logger, with the Secret's AWS_CA_BUNDLE", () => {
+    const { spec, agent } = pod([config({ caBundle: "store-ca" }), account({}, ["store-keys"]), secret]);
+    expect(agent.volumeMounts).toEqual([
+      { name: "agent-ca-bundle", mountPath: "/etc/tls/logger", readOnly: true },
+    ]);
+    expect(spec.volumes).toEqual([
+      { name: "agent-ca-bundle", configMap: { name: "store-ca", optional: true } },
+    ]);
+    expect(agent.env).toEqual([{ name: "AWS_CA_BUNDLE", value: "/etc/tls/logger/cabundle.crt" }]);
+  });
+
+  it("mounts nothing without caBundle, and still passes the credential builder's AWS_CA_BUNDLE", () => {
+    const { spec, agent } = pod([config({}), account({}, ["store-keys"]), secret]);
+    expect(agent.volumeMounts).toBeUndefined();
+    expect(spec.volumes).toBeUndefined();
+    expect(agent.env).toEqual([{ name: "AWS_CA_BUNDLE", value: "/etc/tls/logger/cabundle.crt" }]);
+  });
+
+  it("reads a web identity account's own annotations, and nothing from an account without one", () => {
+    const irsa = account(
+      { "eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/r", "serving.kserve.io/s3-cabundle": "/x/ca.pem" },
+      [],
+    );
+    expect(pod([config({}), irsa]).agent.env).toEqual([{ name: "AWS_CA_BUNDLE", value: "/x/ca.pem" }]);
+    const plain = account({ "serving.kserve.io/s3-cabundle": "/x/ca.pem" }, []);
+    expect(pod([config({}), plain]).agent.env).toBeUndefined();
   });
 });
