@@ -1,8 +1,8 @@
 /**
  * Prediction logging: the release's per-model settings and their validation, the logger every
  * predictor gets (as KServe v0.20.0's webhook admits it and its agent writes to the store), the
- * serving Deployment's log location, the identities allowed to write there, the retention of
- * the logged predictions, and the refusal where KServe's logger cannot reach the store.
+ * serving Deployment's log location, the identities allowed to write there, and the retention
+ * of the logged predictions (on-prem, through a private CA: onprem-prediction-logging.test.ts).
  */
 import { Testing, TerraformStack } from "cdktf";
 import {
@@ -12,13 +12,10 @@ import {
 } from "../constructs/serving/inference-services";
 import { releaseContentSchema } from "../environments/release-schema";
 import { ENVIRONMENTS } from "../environments";
-import { fixtureReleaseText, releasesWith } from "./support/release-files";
-import { expectOneProblem } from "./support/failed-synthesis";
+import { fixtureReleaseText } from "./support/release-files";
 import { policyStatements, resourcesOf, synthesizeEnvironments } from "./support/synth";
 import { inferenceServices, predictors } from "./support/serving";
 import { kserveObjects } from "../scripts/verify/controllers/kserve";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 
 const content = (): any => {
   const { promotedAt: _at, promotedFrom: _from, ...rest } = JSON.parse(fixtureReleaseText("dev")).current;
@@ -185,18 +182,6 @@ describe("prediction logging in the AWS environments", () => {
         expiration: [{ days: dev.environment.storage.predictionLogRetentionDays }],
       }),
     ]);
-  });
-});
-
-describe("an object store KServe's logger cannot trust", () => {
-  it("stops the synthesis of an environment whose store has a private CA and a model that logs", async () => {
-    const file = join(__dirname, "..", "environments", "releases", "onprem-test.json");
-    const text = readFileSync(file, "utf8").replace('"mode": "off"', '"mode": "all"');
-    await expectOneProblem(
-      () => ENVIRONMENTS,
-      /^onprem-test: environments\/releases\/onprem-test\.json: monitoring\.logging\.mode of \S+ = "all": .*private CA bundle.*; fix: set monitoring\.logging\.mode to "off"/,
-      { releasesDirectory: releasesWith("onprem-test", text) },
-    );
   });
 });
 

@@ -199,10 +199,11 @@ describe.each(ON_PREM.map((s) => [s.environment.name, s] as const))("%s serving"
         "serving.kserve.io/s3-usehttps": "1",
         "serving.kserve.io/s3-region": store.region,
         "serving.kserve.io/s3-verifyssl": "1",
+        "serving.kserve.io/s3-usevirtualbucket": "false",
         ...(ca
           ? {
               "serving.kserve.io/s3-cabundle-configmap": "kserve-object-store-ca",
-              "serving.kserve.io/s3-cabundle": "/etc/ssl/custom-certs/cabundle.crt",
+              "serving.kserve.io/s3-cabundle": "/etc/tls/logger/cabundle.crt",
             }
           : {}),
       });

@@ -24,7 +24,7 @@ import {
   type AlertReceiver,
 } from "../constructs/platform/monitoring";
 import { SecretCopies } from "../constructs/platform/secret-copies";
-import { kserveObjectStoreAnnotations } from "../constructs/serving/object-store-access";
+import { KSERVE_CA_BUNDLE, kserveObjectStoreAnnotations } from "../constructs/serving/object-store-access";
 import { PlatformSecrets } from "../constructs/platform/platform-secrets";
 import { Mlflow } from "../constructs/platform/mlflow";
 import { GpuOperator } from "../constructs/platform/gpu-operator";
@@ -422,6 +422,8 @@ export class PlatformStack extends TerraformStack {
       domain: platform.domain,
       urlScheme: target.traffic.tls ? "https" : "http",
       dependsOn: [operators.certManager.release, this.monitoring.release.release, ...operators.ready],
+      // The serving stack copies the store's private CA into this ConfigMap of the predictors' namespace.
+      loggerCaBundle: target.objectStore.caBundle ? KSERVE_CA_BUNDLE.configMap : undefined,
     });
   }
 

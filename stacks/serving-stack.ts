@@ -137,16 +137,6 @@ export class ServingStack extends TerraformStack {
       : undefined;
     this.registration = registration;
 
-    // Predictions are logged to the data bucket by KServe's logger, which cannot trust a private
-    // CA at v0.20.0: its agent container gets AWS_CA_BUNDLE from the credential builder, but the
-    // bundle's volume is mounted into the storage initializer alone, and the agent exits when the
-    // S3 session cannot load the file. Refused rather than predictors that crash.
-    const logging = release.models.filter((entry) => entry.monitoring.logging.mode !== "off");
-    if (store.caBundle && logging.length > 0) {
-      throw new Error(
-        `${releaseFile}: monitoring.logging.mode of ${logging.map((entry) => `${entry.name} = "${entry.monitoring.logging.mode}"`).join(", ")}: this environment's object store is trusted through a private CA bundle (caBundleSecret), which KServe v0.20.0's logger sidecar cannot mount, so its predictors would exit; allowed: "off"; fix: set monitoring.logging.mode to "off" for these models, or serve the store with a certificate of a public CA and remove caBundleSecret`,
-      );
-    }
     const servedLogging = served.monitoring.logging.mode !== "off";
     this.serving = new ModelServing(this, "ModelServing", {
       predictionLogUri: servedLogging
@@ -178,21 +168,21 @@ export class ServingStack extends TerraformStack {
     const predictorAccount = storeSecret
       ? serviceAccount("kservePredictor", {}, [storeSecret])
       : serviceAccount("kservePredictor", kserveObjectStoreAnnotations(store));
-    if (storeSecret) {
-      if (store.caBundle) {
-        // KServe mounts a CA bundle from a ConfigMap only: a copy of the CA certificate (public
-        // material) from its Secret in this namespace.
-        const ca = new DataKubernetesSecretV1(this, "ObjectStoreCaBundle", {
-          metadata: { name: store.caBundle.name, namespace },
-        });
-        new ConfigMapV1(this, "KserveObjectStoreCa", {
-          metadata: { name: KSERVE_CA_BUNDLE.configMap, namespace },
-          data: { [KSERVE_CA_BUNDLE.file]: ca.data.lookup(store.caBundle.key) },
-        });
-      }
-      // The platform copies the keys Secret into this namespace with KServe's s3-* annotations
-      // (kserveObjectStoreAnnotations).
+    if (store.caBundle) {
+      // KServe mounts a CA bundle from a ConfigMap only: a copy of the CA certificate (public
+      // material) from its Secret in this namespace, which the storage initializer (by the
+      // s3-cabundle-configmap annotation) and the logger's agent (by the `logger` entry the
+      // platform stack writes into inferenceservice-config) mount at /etc/tls/logger.
+      const ca = new DataKubernetesSecretV1(this, "ObjectStoreCaBundle", {
+        metadata: { name: store.caBundle.name, namespace },
+      });
+      new ConfigMapV1(this, "KserveObjectStoreCa", {
+        metadata: { name: KSERVE_CA_BUNDLE.configMap, namespace },
+        data: { [KSERVE_CA_BUNDLE.file]: ca.data.lookup(store.caBundle.key) },
+      });
     }
+    // Where the store takes keys, the platform copies the keys Secret into this namespace with
+    // KServe's s3-* annotations (kserveObjectStoreAnnotations).
     this.inferenceServices = new InferenceServices(this, "InferenceServices", {
       namespace,
       models: release.models,

@@ -44,6 +44,8 @@ export class PlatformRelease extends Construct {
   public readonly values: HelmValues;
   public readonly name: string;
   public readonly namespace: string;
+  /** The exact chart version installed. */
+  public readonly version: string;
 
   constructor(scope: Construct, id: string, props: PlatformReleaseProps) {
     super(scope, id);
@@ -70,6 +72,7 @@ export class PlatformRelease extends Construct {
     }
     this.name = props.name;
     this.namespace = props.namespace;
+    this.version = props.version;
     this.values = mergeValues(props.baseValues, props.environmentValues, props.computedValues);
     const oci = props.source.repository.startsWith("oci://");
     this.release = new Release(this, "Release", {

@@ -88,31 +88,42 @@ export function providerPlacement(placement: NodePlacement) {
 }
 
 /**
- * Where KServe v0.20's storage initializer finds the object store's CA: a ConfigMap it mounts
- * (`serving.kserve.io/s3-cabundle-configmap`) in the directory of the file named by
- * `serving.kserve.io/s3-cabundle`, which becomes AWS_CA_BUNDLE. The directory and file name are
- * KServe's defaults (`/etc/ssl/custom-certs`, `cabundle.crt`).
+ * Where KServe v0.20.0 finds the object store's CA, one ConfigMap (a copy of the CA certificate
+ * in the serving namespace) for both containers that call the store:
+ * - the storage initializer mounts the ConfigMap named by `serving.kserve.io/s3-cabundle-configmap`
+ *   at the directory of the file `serving.kserve.io/s3-cabundle` names, which it gets as
+ *   AWS_CA_BUNDLE (pod/storage_initializer_injector.go, after the credential builder);
+ * - the logger's agent gets the same AWS_CA_BUNDLE from the credential builder, but mounts only
+ *   the ConfigMap named by `caBundle` of the `logger` entry of `inferenceservice-config`, always at
+ *   `/etc/tls/logger` (pod/agent_injector.go InjectAgent; constants.LoggerCaCertMountPath).
+ * So the file is under `/etc/tls/logger` in both, and the platform writes the logger entry's
+ * `caBundle` (`KserveLoggerCaBundle`).
  */
 export const KSERVE_CA_BUNDLE = {
   configMap: "kserve-object-store-ca",
-  directory: "/etc/ssl/custom-certs",
+  directory: "/etc/tls/logger",
   file: "cabundle.crt",
 } as const;
 
-/** The `serving.kserve.io/s3-*` annotations KServe v0.20's credential builder reads. */
+/** The `serving.kserve.io/s3-*` annotations KServe v0.20's credential builder reads (pkg/credentials/s3). */
 export const KSERVE_S3_ANNOTATIONS = {
   endpoint: "serving.kserve.io/s3-endpoint",
   useHttps: "serving.kserve.io/s3-usehttps",
   region: "serving.kserve.io/s3-region",
   verifySsl: "serving.kserve.io/s3-verifyssl",
+  useVirtualBucket: "serving.kserve.io/s3-usevirtualbucket",
   caBundle: "serving.kserve.io/s3-cabundle",
   caBundleConfigMap: "serving.kserve.io/s3-cabundle-configmap",
 } as const;
 
 /**
- * The `serving.kserve.io/s3-*` annotations of the Secret KServe's storage initializer reads the
- * object store's keys from (v0.20's credential builder takes them from the Secret the predictor's
- * service account lists, unless the account carries a web identity role).
+ * The `serving.kserve.io/s3-*` annotations of the Secret KServe's storage initializer and logger
+ * agent read the object store's keys from (v0.20's credential builder takes them from the Secret
+ * the predictor's service account lists, unless the account carries a web identity role). A store
+ * with its own endpoint is addressed by path (`https://<endpoint>/<bucket>/<key>`): the agent
+ * (pkg/agent/storage/utils.go GetProvider) addresses buckets as virtual hosts unless
+ * S3_USER_VIRTUAL_BUCKET is "false", which the annotation becomes; the storage initializer
+ * already defaults to path style.
  */
 export function kserveObjectStoreAnnotations(store: ObjectStore): Record<string, string> {
   return {
@@ -121,6 +132,7 @@ export function kserveObjectStoreAnnotations(store: ObjectStore): Record<string,
       store.endpoint?.replace(/^https?:\/\//, "") ?? `s3.${store.region}.amazonaws.com`,
     [KSERVE_S3_ANNOTATIONS.useHttps]: "1",
     [KSERVE_S3_ANNOTATIONS.verifySsl]: "1",
+    ...(store.endpoint ? { [KSERVE_S3_ANNOTATIONS.useVirtualBucket]: "false" } : {}),
     ...(store.caBundle
       ? {
           [KSERVE_S3_ANNOTATIONS.caBundleConfigMap]: KSERVE_CA_BUNDLE.configMap,

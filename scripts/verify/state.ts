@@ -353,11 +353,24 @@ interface AnnotationPatch {
   readonly annotations: Readonly<Record<string, string>>;
 }
 
+/**
+ * A `kubernetes_config_map_v1_data` resource: keys Terraform writes into a ConfigMap it does not
+ * own (server-side apply; with `force`, over the owner's fields), as the live object holds them.
+ */
+interface ConfigMapDataPatch {
+  readonly source: string;
+  readonly name: string;
+  readonly namespace: string;
+  readonly data: Readonly<Record<string, string>>;
+  readonly force: boolean;
+}
+
 function typedObjects(
   env: SynthesizedEnvironment,
   context: StandInContext,
   problems: Finding[],
   annotations: AnnotationPatch[],
+  dataPatches: ConfigMapDataPatch[],
 ): StateObject[] {
   const out: StateObject[] = [];
   for (const [stackName, json] of Object.entries(env.stacks)) {
@@ -388,6 +401,24 @@ function typedObjects(
             name: metadata.name,
             namespace: metadata.namespace,
             annotations: r.annotations ?? {},
+          });
+        }
+        continue;
+      }
+      if (type === "kubernetes_config_map_v1_data") {
+        for (const [id, resource] of Object.entries(resources)) {
+          const r = resolveDeep(resource, stack, context) as {
+            metadata: { name: string; namespace?: string } | { name: string; namespace?: string }[];
+            data?: Record<string, string>;
+            force?: boolean;
+          };
+          const metadata = Array.isArray(r.metadata) ? r.metadata[0] : r.metadata;
+          dataPatches.push({
+            source: `${stackName} ${type}.${id}`,
+            name: metadata.name,
+            namespace: metadata.namespace ?? "default",
+            data: r.data ?? {},
+            force: r.force === true,
           });
         }
         continue;
@@ -474,6 +505,7 @@ export async function collect(options: CollectOptions): Promise<ClusterState[]> 
     objects: StateObject[];
     problems: Finding[];
     annotations: AnnotationPatch[];
+    dataPatches: ConfigMapDataPatch[];
     reads: { name: string; namespace: string }[];
   }[] = [];
   for (const env of synthesized) {
@@ -484,9 +516,18 @@ export async function collect(options: CollectOptions): Promise<ClusterState[]> 
     const context: StandInContext = { accountId: account, region, stacks: env.stacks };
     const problems: Finding[] = [];
     const annotations: AnnotationPatch[] = [];
-    const objects = typedObjects(env, context, problems, annotations);
+    const dataPatches: ConfigMapDataPatch[] = [];
+    const objects = typedObjects(env, context, problems, annotations, dataPatches);
     const reads = secretReads(env, context);
-    pending.push({ env, releases: releasesOf(env, context), objects, problems, annotations, reads });
+    pending.push({
+      env,
+      releases: releasesOf(env, context),
+      objects,
+      problems,
+      annotations,
+      dataPatches,
+      reads,
+    });
   }
 
   const render = (apiVersions: (env: string) => string[]) => (p: PendingRelease) =>
@@ -538,6 +579,8 @@ export async function collect(options: CollectOptions): Promise<ClusterState[]> 
       }
     }
     await addKubeflowPipelines(options, env, objects, problems);
+    // Before the controllers' objects: KServe reads its ConfigMap as the stacks leave it.
+    problems.push(...applyConfigMapData(env.name, objects, p.dataPatches));
     if (env.facts.distribution === "rke2") {
       for (const object of RKE2_PROVIDED) objects.push({ object, source: "cluster (shipped with RKE2)" });
     } else {
@@ -605,6 +648,57 @@ function applyAnnotations(
       message: `annotates ${object}, which nothing in the state creates (kubernetes_annotations needs an existing object)`,
       fix: "create the object, or declare it in scripts/verify/out-of-band.ts with who creates it",
     });
+  }
+  return problems;
+}
+
+/**
+ * Writes each `kubernetes_config_map_v1_data` resource's keys into its ConfigMap, which must be in
+ * the state (the provider fails on a missing one). Without `force`, a key another manager set
+ * (a chart's) is a conflict the apply fails on.
+ */
+function applyConfigMapData(
+  environment: string,
+  objects: StateObject[],
+  patches: readonly ConfigMapDataPatch[],
+): Finding[] {
+  const problems: Finding[] = [];
+  for (const patch of patches) {
+    const object = `ConfigMap ${patch.namespace}/${patch.name}`;
+    const index = objects.findIndex(
+      (o) =>
+        o.object.kind === "ConfigMap" &&
+        o.object.metadata.name === patch.name &&
+        (o.object.metadata.namespace ?? "default") === patch.namespace,
+    );
+    if (index < 0) {
+      problems.push({
+        environment,
+        source: patch.source,
+        object,
+        rule: "references",
+        severity: "error",
+        message: `writes data into ${object}, which nothing in the state creates (the provider fails: "The ConfigMap does not exist")`,
+        fix: "create the ConfigMap first (the release that renders it), or correct the name and namespace",
+      });
+      continue;
+    }
+    const target = objects[index];
+    const data = (target.object.data ?? {}) as Record<string, string>;
+    const owned = Object.keys(patch.data).filter((key) => key in data && data[key] !== patch.data[key]);
+    if (!patch.force && owned.length > 0) {
+      problems.push({
+        environment,
+        source: patch.source,
+        object,
+        rule: "ownership",
+        severity: "error",
+        message: `changes ${owned.join(", ")} of ${object}, which ${target.source} sets: server-side apply refuses the conflict without force`,
+        fix: "set force: true on the kubernetes_config_map_v1_data resource",
+      });
+      continue;
+    }
+    objects[index] = { ...target, object: { ...target.object, data: { ...data, ...patch.data } } };
   }
   return problems;
 }

@@ -11,7 +11,7 @@ export interface Container {
   ports?: { name?: string; containerPort: number; protocol?: string }[];
   resources?: { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
   securityContext?: Record<string, Decoded>;
-  env?: { name: string; valueFrom?: Record<string, Decoded> }[];
+  env?: { name: string; value?: string; valueFrom?: Record<string, Decoded> }[];
   envFrom?: Record<string, Decoded>[];
   [key: string]: unknown;
 }

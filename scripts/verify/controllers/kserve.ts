@@ -71,31 +71,111 @@ export function generateDomainName(config: KserveIngressConfig, name: string, na
 
 type Predictor = Record<string, Decoded>;
 
+/** Where KServe v0.20.0 mounts the logger entry's `caBundle` ConfigMap in the agent (constants.LoggerCaCertMountPath). */
+export const KSERVE_LOGGER_CA_MOUNT_PATH = "/etc/tls/logger";
+/** The pod volume of that ConfigMap (constants.LoggerCaBundleVolume). */
+const KSERVE_LOGGER_CA_VOLUME = "agent-ca-bundle";
+/** The service account a logger's storage credentials come from when it names none (LoggerDefaultServiceAccountName). */
+const KSERVE_LOGGER_DEFAULT_ACCOUNT = "logger-sa";
+/** A service account annotation that makes the credential builder read the account's s3-* annotations. */
+const AWS_IRSA_ANNOTATION = "eks.amazonaws.com/role-arn";
+const S3_CA_BUNDLE_ANNOTATION = "serving.kserve.io/s3-cabundle";
+
+/** One entry (JSON text) of the `inferenceservice-config` ConfigMap in the state, as the live object holds it. */
+function kserveConfigEntry(
+  objects: readonly KubernetesObject[],
+  key: string,
+): Record<string, unknown> | undefined {
+  const config = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "inferenceservice-config");
+  const text = (config as { data?: Record<string, string> } | undefined)?.data?.[key];
+  return text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
+}
+
+/**
+ * The AWS_CA_BUNDLE KServe v0.20.0's credential builder gives a container from a service account
+ * (credentials/service_account_credentials.go CreateSecretVolumeAndEnvFromServiceAccount): the
+ * account's own `serving.kserve.io/s3-cabundle` where it carries a web identity role, then that
+ * of each Secret it lists, falling back to `s3.s3CABundle` of the `credentials` entry
+ * (s3/utils.go BuildS3EnvVars, getEnvValue). The Secrets' data is not in the state (copied from
+ * hand-made Secrets): a listed Secret is taken to hold S3 keys, and its data no AWS_CA_BUNDLE key.
+ */
+function credentialCaBundle(
+  objects: readonly KubernetesObject[],
+  namespace: string,
+  accountName: string,
+): string | undefined {
+  const find = (kind: string, name: string) =>
+    objects.find((o) => o.kind === kind && o.metadata.name === name && o.metadata.namespace === namespace);
+  const account = find("ServiceAccount", accountName);
+  if (!account) return undefined;
+  const s3 = (kserveConfigEntry(objects, "credentials")?.s3 ?? {}) as Record<string, string>;
+  const fromAnnotations = (annotations: Record<string, string> | undefined) => {
+    const value = annotations?.[S3_CA_BUNDLE_ANNOTATION] ?? s3.s3CABundle;
+    return value ? value : undefined;
+  };
+  let bundle: string | undefined;
+  if (account.metadata.annotations?.[AWS_IRSA_ANNOTATION] !== undefined)
+    bundle = fromAnnotations(account.metadata.annotations);
+  for (const ref of (account as { secrets?: { name: string }[] }).secrets ?? []) {
+    const secret = find("Secret", ref.name);
+    if (secret) bundle = fromAnnotations(secret.metadata.annotations) ?? bundle;
+  }
+  return bundle;
+}
+
 /**
  * The agent container KServe v0.20.0's pod webhook adds to a predictor pod whose predictor sets
  * a `logger` (pod/agent_injector.go InjectAgent): named `agent`, its image and resources from the
  * `agent` entry of the `inferenceservice-config` ConfigMap, the runtime container's security
- * context copied, port 9081. Undefined without a logger or without the ConfigMap in the state.
+ * context copied, port 9081; where the live `logger` entry has a `caBundle`, that ConfigMap
+ * (optional) mounted at /etc/tls/logger; the credential builder's AWS_CA_BUNDLE from the pod's
+ * service account and from the logger storage's. Undefined without a logger or without the
+ * ConfigMap in the state.
  */
 function loggerAgent(
   objects: readonly KubernetesObject[],
+  namespace: string,
   predictor: Predictor,
   runtime?: Container,
-): Container | undefined {
+): { container: Container; volumes: Record<string, Decoded>[] } | undefined {
   if (!predictor.logger) return undefined;
-  const config = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "inferenceservice-config");
-  const text = (config as { data?: Record<string, string> } | undefined)?.data?.agent;
-  if (!text) return undefined;
-  const agent = JSON.parse(text) as Record<string, string>;
+  const agent = kserveConfigEntry(objects, "agent") as Record<string, string> | undefined;
+  if (!agent) return undefined;
+  const logger = kserveConfigEntry(objects, "logger") ?? {};
+  const caBundle =
+    typeof logger.caBundle === "string" && logger.caBundle !== "" ? logger.caBundle : undefined;
+  const accounts = [
+    (predictor.serviceAccountName as string | undefined) ?? "default",
+    ...(predictor.logger.storage
+      ? [(predictor.logger.storage.serviceAccountName as string | undefined) || KSERVE_LOGGER_DEFAULT_ACCOUNT]
+      : []),
+  ];
+  const bundle = accounts
+    .map((account) => credentialCaBundle(objects, namespace, account))
+    .filter((value): value is string => value !== undefined)
+    .pop();
   return {
-    name: "agent",
-    image: agent.image,
-    ports: [{ name: "agent-port", containerPort: KSERVE_AGENT_PORT, protocol: "TCP" }],
-    resources: {
-      requests: { cpu: agent.cpuRequest, memory: agent.memoryRequest },
-      limits: { cpu: agent.cpuLimit, memory: agent.memoryLimit },
+    container: {
+      name: "agent",
+      image: agent.image,
+      ports: [{ name: "agent-port", containerPort: KSERVE_AGENT_PORT, protocol: "TCP" }],
+      resources: {
+        requests: { cpu: agent.cpuRequest, memory: agent.memoryRequest },
+        limits: { cpu: agent.cpuLimit, memory: agent.memoryLimit },
+      },
+      ...(runtime?.securityContext ? { securityContext: structuredClone(runtime.securityContext) } : {}),
+      ...(bundle ? { env: [{ name: "AWS_CA_BUNDLE", value: bundle }] } : {}),
+      ...(caBundle
+        ? {
+            volumeMounts: [
+              { name: KSERVE_LOGGER_CA_VOLUME, mountPath: KSERVE_LOGGER_CA_MOUNT_PATH, readOnly: true },
+            ],
+          }
+        : {}),
     },
-    ...(runtime?.securityContext ? { securityContext: structuredClone(runtime.securityContext) } : {}),
+    volumes: caBundle
+      ? [{ name: KSERVE_LOGGER_CA_VOLUME, configMap: { name: caBundle, optional: true } }]
+      : [],
   };
 }
 
@@ -156,11 +236,13 @@ function predictorPodSpec(
   }
   const { logger: _logger, ...podOnly } = podFields;
   const ownContainers = [...(modelContainer ? [modelContainer] : []), ...((containers as Container[]) ?? [])];
-  const agent = loggerAgent(objects, predictor, ownContainers[0]);
+  const agent = loggerAgent(objects, namespace, predictor, ownContainers[0]);
+  const pod = podOnly as PodSpec;
   return {
     spec: {
-      ...(podOnly as PodSpec),
-      containers: [...ownContainers, ...(agent ? [agent] : [])],
+      ...pod,
+      containers: [...ownContainers, ...(agent ? [agent.container] : [])],
+      ...(agent && agent.volumes.length > 0 ? { volumes: [...(pod.volumes ?? []), ...agent.volumes] } : {}),
     },
     labels,
   };

@@ -1,14 +1,16 @@
 /**
  * references: what objects point at must exist and match: Service selectors and named target
  * ports, ServiceMonitor/PodMonitor selectors and ports, Ingress backends, HPA targets, PDBs that
- * leave room for an eviction, and the ServiceAccounts, Secrets and ConfigMaps pods use.
+ * leave room for an eviction, the ServiceAccounts, Secrets and ConfigMaps pods use, and the CA
+ * bundle file a container's AWS_CA_BUNDLE names.
  */
 import type { KubernetesObject, Decoded } from "../convert";
 import type { Finding } from "../finding";
 import { declaredOutOfBand, OUT_OF_BAND, type OutOfBandObject } from "../out-of-band";
 import { releasedByOperator } from "../operands";
 import type { ClusterState, StateObject } from "../state";
-import { allContainers, selects, workloads, type Workload } from "../workloads";
+import { KSERVE_LOGGER_CA_MOUNT_PATH } from "../controllers/kserve";
+import { allContainers, selects, workloads, type Container, type PodSpec, type Workload } from "../workloads";
 import { findingFor, type Rule } from "./rule";
 
 type Selector = Parameters<typeof selects>[0];
@@ -37,6 +39,57 @@ function generatedSecrets(state: ClusterState): Set<string> {
     }
   }
   return out;
+}
+
+/** The literal AWS_CA_BUNDLE of a container, where it has one. */
+function caBundleFile(container: Container): string | undefined {
+  const env = (container.env ?? []) as { name: string; value?: unknown }[];
+  const value = env.filter((e) => e.name === "AWS_CA_BUNDLE").pop()?.value;
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/**
+ * Why no volume of `container` provides `file`, or undefined when one does: a mount whose path is
+ * the file (subPath) or a directory above it, from a ConfigMap or Secret volume whose items (or,
+ * for a ConfigMap in the state, whose keys) hold the rest of the path. A Secret's keys are not in
+ * the state (copied from hand-made Secrets), nor is what other volume types hold: taken as given.
+ */
+function unprovidedFile(
+  state: ClusterState,
+  namespace: string,
+  spec: PodSpec,
+  container: Container,
+  file: string,
+): string | undefined {
+  const mounts = (container.volumeMounts ?? []) as { name: string; mountPath: string; subPath?: string }[];
+  const mount = mounts.find((m) =>
+    m.subPath ? m.mountPath === file : file.startsWith(`${m.mountPath.replace(/\/$/, "")}/`),
+  );
+  if (!mount)
+    return `no volume mount of the container contains (mounts: ${mounts.map((m) => m.mountPath).join(", ") || "none"})`;
+  const volume = (spec.volumes ?? []).find((v) => v.name === mount.name);
+  if (!volume) return `volume mount "${mount.name}" names no volume of the pod`;
+  const key = mount.subPath ?? file.slice(mount.mountPath.replace(/\/$/, "").length + 1);
+  const source = (volume.configMap ?? volume.secret) as
+    | { name?: string; secretName?: string; items?: { key: string; path: string }[]; optional?: boolean }
+    | undefined;
+  if (!source) return undefined;
+  if (source.items) {
+    return source.items.some((item) => item.path === key)
+      ? undefined
+      : `volume "${mount.name}" does not project (items: ${source.items.map((i) => i.path).join(", ")})`;
+  }
+  if (!volume.configMap) return undefined;
+  const configMap = named(state, "ConfigMap", namespace, source.name ?? "");
+  if (!configMap)
+    return `volume "${mount.name}" would hold from ConfigMap ${namespace}/${source.name}, which nothing in the state creates`;
+  const data = {
+    ...((configMap.object.data as Record<string, string>) ?? {}),
+    ...((configMap.object.binaryData as Record<string, string>) ?? {}),
+  };
+  return key in data
+    ? undefined
+    : `volume "${mount.name}" does not hold: ConfigMap ${namespace}/${source.name} has no key "${key}" (keys: ${Object.keys(data).join(", ") || "none"})`;
 }
 
 function servicePorts(
@@ -95,7 +148,7 @@ export function referencesRule(outOfBand: readonly OutOfBandObject[] = OUT_OF_BA
   return {
     name: "references",
     summary:
-      "Service, ServiceMonitor, PodMonitor, Ingress, HPA and PDB targets exist and match; ServiceAccounts, Secrets and ConfigMaps pods use exist",
+      "Service, ServiceMonitor, PodMonitor, Ingress, HPA and PDB targets exist and match; ServiceAccounts, Secrets and ConfigMaps pods use exist; a volume provides the CA bundle AWS_CA_BUNDLE names",
     check(state) {
       const findings: Finding[] = [];
       const all = workloads(state);
@@ -406,6 +459,18 @@ export function referencesRule(outOfBand: readonly OutOfBandObject[] = OUT_OF_BA
                 from.configMapKeyRef.name,
                 `reads env ${env.name} of "${container.name}" from`,
                 from.configMapKeyRef.optional === true,
+              );
+          }
+          const bundle = caBundleFile(container);
+          if (bundle) {
+            const problem = unprovidedFile(state, ns, w.spec, container, bundle);
+            if (problem)
+              add(
+                w.owner,
+                `container "${container.name}" gets AWS_CA_BUNDLE=${bundle}, which ${problem}: the AWS SDK fails to load it and the container cannot reach the object store`,
+                container.name === "agent"
+                  ? `give the logger entry of kserve/inferenceservice-config "caBundle": the ConfigMap holding the file (KServe mounts it at ${KSERVE_LOGGER_CA_MOUNT_PATH}), and point the store Secret's serving.kserve.io/s3-cabundle at ${KSERVE_LOGGER_CA_MOUNT_PATH}/<key>`
+                  : "mount the CA bundle at that path, or point AWS_CA_BUNDLE at the file a volume provides",
               );
           }
           for (const source of container.envFrom ?? []) {
