@@ -234,13 +234,11 @@ export class ServingStack extends TerraformStack {
     // place to read them from.
     this.monitoringThresholds = new ModelMonitoringThresholds(this, "ModelMonitoringThresholds", {
       namespace,
-      models: release.models.map(
-        (entry): MonitoredModel => ({
-          model: entry.name,
-          logs: entry.monitoring.logging.mode !== "off",
-          driftThreshold: MONITORING_DEFAULTS.driftThreshold,
-        }),
-      ),
+      models: release.models.map((entry): MonitoredModel => ({
+        model: entry.name,
+        logs: entry.monitoring.logging.mode !== "off",
+        driftThreshold: MONITORING_DEFAULTS.driftThreshold,
+      })),
     });
 
     const training = serviceAccount("modelTraining");

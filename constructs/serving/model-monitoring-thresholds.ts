@@ -129,7 +129,10 @@ export class ModelMonitoringThresholds extends Construct {
         metadata: {
           name: THRESHOLDS_RULE_NAME,
           namespace: props.namespace,
-          labels: { "app.kubernetes.io/part-of": "mlops-platform", "app.kubernetes.io/name": "model-monitoring" },
+          labels: {
+            "app.kubernetes.io/part-of": "mlops-platform",
+            "app.kubernetes.io/name": "model-monitoring",
+          },
         },
         spec: { groups: thresholdRuleGroups(props.models) },
       },
