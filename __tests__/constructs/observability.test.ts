@@ -3,6 +3,7 @@ import {
   DEFAULT_ALERT_THRESHOLDS,
   inferenceDashboard,
   inferencePanels,
+  modelMonitoringPanels,
   platformAlerts,
 } from "../../constructs/platform/observability";
 
@@ -216,6 +217,38 @@ describe("inference dashboard", () => {
     const json = JSON.stringify(inferenceDashboard(NAMESPACES));
     expect(json).not.toContain("${");
     expect(json).not.toContain("%{");
-    expect(JSON.parse(json).panels).toHaveLength(5);
+    expect(JSON.parse(json).panels).toHaveLength(9);
+  });
+});
+
+describe("model-monitoring panels", () => {
+  const panels = modelMonitoringPanels();
+
+  it("show drift and performance against their thresholds, log object age and the last successful run", () => {
+    expect(panels.map((p) => [p.title, p.unit])).toEqual([
+      ["Drift score vs threshold", "percentunit"],
+      ["Performance vs threshold", "short"],
+      ["Newest prediction log object age", "s"],
+      ["Time since last successful monitoring run", "s"],
+    ]);
+  });
+
+  it.each(panels.map((p) => [p.title, p.expr]))("%s parses as PromQL", (_title, expr) => {
+    expect(promqlErrors(expr)).toEqual([]);
+  });
+
+  it.each(panels.map((p) => [p.title, p.expr, p.legend]))(
+    "%s keeps model and version apart, on what the jobs push",
+    (_title, expr, legend) => {
+      expect(expr).toMatch(
+        /max by \(model, version(, metric)?\) \(mlops_[a-z_]+\{job="model-monitoring"\}\)/,
+      );
+      expect(legend).toMatch(/^\{\{model\}\} \{\{version\}\}/);
+    },
+  );
+
+  it("follow the inference panels on the platform dashboard", () => {
+    const titles = (inferenceDashboard(NAMESPACES).panels as { title: string }[]).map((p) => p.title);
+    expect(titles.slice(5)).toEqual(panels.map((p) => p.title));
   });
 });

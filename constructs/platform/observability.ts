@@ -406,9 +406,55 @@ export function inferencePanels(ns: ObservedNamespaces): DashboardPanel[] {
   ];
 }
 
+/**
+ * Panels of the model-monitoring jobs' results per model and version (a canary beside its
+ * primary): the drift score and the performance each beside its model's recorded threshold
+ * (the threshold as a series of its own, `version="threshold"`), the age of the newest logged
+ * prediction object and of the last successful run.
+ */
+export function modelMonitoringPanels(): DashboardPanel[] {
+  const pushed = (metric: string) => `${metric}{job="${MONITORING_PUSH_JOB}"}`;
+  const asThreshold = (expr: string) => `label_replace(${expr}, "version", "threshold", "", "")`;
+  const byVersion = "{{model}} {{version}}";
+  return [
+    {
+      title: "Drift score vs threshold",
+      type: "timeseries",
+      unit: "percentunit",
+      expr: `max by (model, version) (${pushed(MONITORING_METRICS.driftScore)}) or ${asThreshold(
+        `max by (model) (${THRESHOLD_SERIES.drift} and on (model) (${THRESHOLD_SERIES.logging} == 1))`,
+      )}`,
+      legend: byVersion,
+    },
+    {
+      title: "Performance vs threshold",
+      type: "timeseries",
+      unit: "short",
+      expr: `max by (model, version, metric) (${pushed(MONITORING_METRICS.performance)}) or ${asThreshold(
+        `max by (model, metric) (${THRESHOLD_SERIES.performance})`,
+      )}`,
+      legend: `${byVersion} {{metric}}`,
+    },
+    {
+      title: "Newest prediction log object age",
+      type: "timeseries",
+      unit: "s",
+      expr: `time() - max by (model, version) (${pushed(MONITORING_METRICS.newestLogObject)})`,
+      legend: byVersion,
+    },
+    {
+      title: "Time since last successful monitoring run",
+      type: "timeseries",
+      unit: "s",
+      expr: `time() - max by (model, version) (${pushed(MONITORING_METRICS.lastSuccess)})`,
+      legend: byVersion,
+    },
+  ];
+}
+
 /** Grafana dashboard JSON (schema 39) with one panel per entry, two per row. No `${`: Terraform would read it as interpolation. */
 export function inferenceDashboard(ns: ObservedNamespaces): Record<string, unknown> {
-  const panels = inferencePanels(ns).map((panel, index) => ({
+  const panels = [...inferencePanels(ns), ...modelMonitoringPanels()].map((panel, index) => ({
     id: index + 1,
     title: panel.title,
     type: panel.type,
