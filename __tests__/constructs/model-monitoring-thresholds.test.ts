@@ -4,6 +4,7 @@ import {
   thresholdRuleGroups,
   type MonitoredModel,
 } from "../../constructs/serving/model-monitoring-thresholds";
+import { prometheusRuleAdmission } from "../../scripts/verify/admission/prometheus-operator";
 
 const synthesize = (models: MonitoredModel[]) => {
   const stack = new TerraformStack(Testing.app(), "unit");
@@ -65,6 +66,11 @@ describe("ModelMonitoringThresholds", () => {
       },
       spec: { groups: thresholdRuleGroups([CHURN]) },
     });
+  });
+
+  it("passes prometheus-operator's admission as the verifier models it (record rules without for or annotations)", () => {
+    const [rule] = Object.values<any>(synthesize([CHURN, DEMAND]).resource.kubernetes_manifest);
+    expect(prometheusRuleAdmission.check(rule.manifest, [rule.manifest])).toEqual([]);
   });
 
   it.each([
