@@ -573,7 +573,7 @@ describe("monitoring", () => {
     expect(grafana.adminPassword).toBeUndefined();
   });
 
-  it("ships the six platform alerts as a PrometheusRule through the chart", () => {
+  it("ships the ten platform alerts (six of the platform, four of model monitoring) as a PrometheusRule through the chart", () => {
     const rules = valuesOf(prod, "kube-prometheus-stack").additionalPrometheusRulesMap["mlops-platform"]
       .groups[0].rules;
     expect(rules.map((r: any) => [r.alert, r.labels.severity, r.for])).toEqual([
@@ -583,7 +583,14 @@ describe("monitoring", () => {
       ["MLflowDown", "critical", "2m"],
       ["HighPipelineFailureRate", "warning", "0m"],
       ["LowGPUUtilization", "info", "30m"],
+      ["ModelDriftDetected", "warning", "10m"],
+      ["ModelPerformanceDegraded", "critical", "10m"],
+      ["PredictionLoggingStalled", "warning", "10m"],
+      ["ModelMonitoringJobFailed", "warning", "5m"],
     ]);
+    // The model-monitoring alerts carry a runbook; the stall window is the environment default.
+    for (const rule of rules.slice(6)) expect(rule.annotations.runbook).toContain("kubectl -n mlops ");
+    expect(rules[8].expr).toContain("> 7200 ");
   });
 
   it("ships the inference dashboard as a ConfigMap the Grafana sidecar loads", () => {

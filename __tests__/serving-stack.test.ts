@@ -21,7 +21,13 @@ const only = (json: TerraformJson, type: string) => {
 const deployment = (json: TerraformJson) => only(json, "kubernetes_deployment_v1");
 const container = (json: TerraformJson) => deployment(json).spec.template.spec.container[0];
 const inferenceServices = (json: TerraformJson) =>
-  Object.values(resourcesOf(json, "kubernetes_manifest")).map((m) => m.manifest);
+  Object.values(resourcesOf(json, "kubernetes_manifest"))
+    .map((m) => m.manifest)
+    .filter((m) => m.kind === "InferenceService");
+const prometheusRules = (json: TerraformJson) =>
+  Object.values(resourcesOf(json, "kubernetes_manifest"))
+    .map((m) => m.manifest)
+    .filter((m) => m.kind === "PrometheusRule");
 const cronJob = (json: TerraformJson, name: string) =>
   Object.values(resourcesOf(json, "kubernetes_cron_job_v1")).find((c) => c.metadata.name === name);
 const accounts = (json: TerraformJson) =>
@@ -334,6 +340,38 @@ describe("InferenceService routes (ALB)", () => {
           "alb.ingress.kubernetes.io/target-type": "ip",
         });
       }
+    },
+  );
+});
+
+describe("model-monitoring thresholds", () => {
+  it.each(ALL)(
+    "%s: one PrometheusRule in the serving namespace, one drift and logging series per model",
+    (name, json) => {
+      const rules = prometheusRules(json);
+      expect(rules).toHaveLength(1);
+      const [rule] = rules;
+      expect(rule.apiVersion).toBe("monitoring.coreos.com/v1");
+      expect(rule.metadata).toMatchObject({ name: "model-monitoring-thresholds", namespace: "mlops" });
+      const models = releaseOf(name).models;
+      const recorded = rule.spec.groups[0].rules;
+      expect(rule.spec.groups).toHaveLength(1);
+      expect(recorded.filter((r: any) => r.record === "mlops:model_drift_threshold")).toEqual(
+        models.map((m) => ({
+          record: "mlops:model_drift_threshold",
+          expr: "vector(0.25)",
+          labels: { model: m.name },
+        })),
+      );
+      expect(recorded.filter((r: any) => r.record === "mlops:model_prediction_logging")).toEqual(
+        models.map((m) => ({
+          record: "mlops:model_prediction_logging",
+          expr: `vector(${m.monitoring.logging.mode === "off" ? 0 : 1})`,
+          labels: { model: m.name },
+        })),
+      );
+      // No release names a performance threshold yet.
+      expect(recorded.filter((r: any) => r.record === "mlops:model_performance_threshold")).toEqual([]);
     },
   );
 });

@@ -23,6 +23,8 @@ import {
   withHeartbeat,
   type AlertReceiver,
 } from "../constructs/platform/monitoring";
+import { DEFAULT_ALERT_THRESHOLDS } from "../constructs/platform/observability";
+import { MONITORING_DEFAULTS } from "../constructs/lib/monitoring-contract";
 import { SecretCopies } from "../constructs/platform/secret-copies";
 import { KSERVE_CA_BUNDLE, kserveObjectStoreAnnotations } from "../constructs/serving/object-store-access";
 import { PlatformSecrets } from "../constructs/platform/platform-secrets";
@@ -297,6 +299,12 @@ export class PlatformStack extends TerraformStack {
       storageGib: platform.monitoring.storageGib,
       grafanaAdminSecret: "grafana-admin",
       observed: { serving: NS.serving, mlflow: NS.mlflow, pipelines: NS.kubeflow },
+      // Until the environment's monitoring.predictionLogStallMinutes exists, the monitoring
+      // contract's default: this is the place to read it from.
+      thresholds: {
+        ...DEFAULT_ALERT_THRESHOLDS,
+        predictionLogStallMinutes: MONITORING_DEFAULTS.predictionLogStallMinutes,
+      },
       scrapeable: target.scrapeableComponents,
       receivers: platform.alerting.receivers,
       heartbeat: platform.alerting.heartbeat,

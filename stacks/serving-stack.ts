@@ -22,6 +22,11 @@ import {
 import { InferenceRoutes, inferenceServiceHost } from "../constructs/serving/inference-routes";
 import { ScheduledJobs } from "../constructs/serving/scheduled-jobs";
 import { ModelRegistration } from "../constructs/serving/model-registration";
+import {
+  ModelMonitoringThresholds,
+  type MonitoredModel,
+} from "../constructs/serving/model-monitoring-thresholds";
+import { MONITORING_DEFAULTS } from "../constructs/lib/monitoring-contract";
 import { upstreamOf } from "../environments/promotion";
 import { imageFrom, pullSecrets } from "../constructs/platform/image-mirror";
 import { MLFLOW_ARTIFACT_PATH } from "../constructs/platform/mlflow";
@@ -53,6 +58,7 @@ export class ServingStack extends TerraformStack {
   public readonly inferenceServices: InferenceServices;
   public readonly inferenceRoutes: InferenceRoutes;
   public readonly jobs: ScheduledJobs;
+  public readonly monitoringThresholds: ModelMonitoringThresholds;
 
   constructor(scope: Construct, id: string, props: ServingStackProps) {
     super(scope, id);
@@ -209,6 +215,20 @@ export class ServingStack extends TerraformStack {
       tlsSecret: target.traffic.ingressTlsSecret?.bind(target.traffic),
       weightedRouting: target.traffic.weightedRouting,
       inferenceServices: this.inferenceServices.byModel,
+    });
+
+    // The thresholds of the model-monitoring alerts, one series per model. Until the release's
+    // models[].monitoring.driftThreshold and .performance and the environment's
+    // monitoring.driftThreshold exist, every model gets the environment default of the monitoring
+    // contract and no performance threshold: MONITORING_DEFAULTS.driftThreshold below is the
+    // place to read them from.
+    this.monitoringThresholds = new ModelMonitoringThresholds(this, "ModelMonitoringThresholds", {
+      namespace,
+      models: release.models.map((entry): MonitoredModel => ({
+        model: entry.name,
+        logs: entry.monitoring.logging.mode !== "off",
+        driftThreshold: MONITORING_DEFAULTS.driftThreshold,
+      })),
     });
 
     const training = serviceAccount("modelTraining");

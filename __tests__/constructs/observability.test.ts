@@ -3,6 +3,7 @@ import {
   DEFAULT_ALERT_THRESHOLDS,
   inferenceDashboard,
   inferencePanels,
+  modelMonitoringPanels,
   platformAlerts,
 } from "../../constructs/platform/observability";
 
@@ -32,7 +33,7 @@ describe("platform alerts", () => {
   const alerts = platformAlerts(NAMESPACES);
   const byName = Object.fromEntries(alerts.map((a) => [a.alert, a]));
 
-  it("has the six alerts of the platform", () => {
+  it("has the six alerts of the platform and the four of model monitoring", () => {
     expect(alerts.map((a) => a.alert)).toEqual([
       "HighInferenceLatency",
       "HighInferenceErrorRate",
@@ -40,6 +41,10 @@ describe("platform alerts", () => {
       "MLflowDown",
       "HighPipelineFailureRate",
       "LowGPUUtilization",
+      "ModelDriftDetected",
+      "ModelPerformanceDegraded",
+      "PredictionLoggingStalled",
+      "ModelMonitoringJobFailed",
     ]);
   });
 
@@ -117,6 +122,72 @@ describe("platform alerts", () => {
   });
 });
 
+describe("model-monitoring alerts", () => {
+  const alerts = platformAlerts(NAMESPACES);
+  const byName = Object.fromEntries(alerts.map((a) => [a.alert, a]));
+
+  it("read what the jobs push by its pushed job label, never the Pushgateway's namespace", () => {
+    for (const name of ["ModelDriftDetected", "ModelPerformanceDegraded", "PredictionLoggingStalled"]) {
+      expect(byName[name].expr).toContain('{job="model-monitoring"}');
+      expect(byName[name].expr).not.toContain('namespace="monitoring"');
+    }
+    expect(byName.ModelDriftDetected.expr).toContain(
+      'max by (model, version) (mlops_model_drift_score{job="model-monitoring"}) > on (model) group_left () mlops:model_drift_threshold',
+    );
+  });
+
+  it("compare performance in the direction the threshold series names", () => {
+    const expr = byName.ModelPerformanceDegraded.expr;
+    expect(expr).toContain(
+      '< on (model, metric) group_left () mlops:model_performance_threshold{direction="at-least"}',
+    );
+    expect(expr).toContain(
+      '> on (model, metric) group_left () mlops:model_performance_threshold{direction="at-most"}',
+    );
+    expect(byName.ModelPerformanceDegraded).toMatchObject({ severity: "critical", for: "10m" });
+  });
+
+  it("count the requests the inference alerts count, for models that log", () => {
+    const expr = byName.PredictionLoggingStalled.expr;
+    expect(expr).toContain('rate(mlops_inference_requests_total{namespace="mlops"}[5m])');
+    expect(expr).toContain("[120m:5m]");
+    expect(expr).toContain("(mlops:model_prediction_logging == 1)");
+    expect(expr).toMatch(
+      /^time\(\) - max by \(model\) \(mlops_prediction_log_newest_object_timestamp_seconds\{job="model-monitoring"\}\) > 7200 /,
+    );
+  });
+
+  it("watch the monitor-<model> Jobs with kube-state-metrics v2.20.0's names", () => {
+    const expr = byName.ModelMonitoringJobFailed.expr;
+    expect(expr).toContain('kube_job_owner{namespace="mlops",owner_kind="CronJob",owner_name=~"monitor-.+"}');
+    expect(expr).toContain('kube_job_failed{namespace="mlops",condition="true"} == 1');
+    expect(expr).toContain('kube_job_complete{namespace="mlops",condition="true"} == 1');
+    expect(expr).toContain('kube_cronjob_created{namespace="mlops",cronjob=~"monitor-.+"}');
+    expect(expr).toContain('"model", "$1", "owner_name", "monitor-(.+)"');
+  });
+
+  it("take the stall window and the longest gap between runs from configuration", () => {
+    const custom = platformAlerts(NAMESPACES, {
+      ...DEFAULT_ALERT_THRESHOLDS,
+      predictionLogStallMinutes: 45,
+      monitoringRunMaxAgeHours: 4,
+    });
+    const named = Object.fromEntries(custom.map((a) => [a.alert, a]));
+    expect(named.PredictionLoggingStalled.expr).toContain("> 2700 ");
+    expect(named.PredictionLoggingStalled.expr).toContain("[45m:5m]");
+    expect(named.PredictionLoggingStalled.summary).toContain("45 minutes");
+    expect(named.ModelMonitoringJobFailed.expr).toContain("> 14400");
+    expect(named.ModelDriftDetected.expr).toContain("< 14400)");
+  });
+
+  it("tell the on-call the retraining command in the serving namespace", () => {
+    for (const name of ["ModelDriftDetected", "ModelPerformanceDegraded"])
+      expect(byName[name].runbook).toContain(
+        "kubectl -n mlops create job --from=cronjob/model-retraining model-retraining-manual-$(date -u +%Y%m%d%H%M)",
+      );
+  });
+});
+
 describe("inference dashboard", () => {
   const panels = inferencePanels(NAMESPACES);
 
@@ -146,6 +217,38 @@ describe("inference dashboard", () => {
     const json = JSON.stringify(inferenceDashboard(NAMESPACES));
     expect(json).not.toContain("${");
     expect(json).not.toContain("%{");
-    expect(JSON.parse(json).panels).toHaveLength(5);
+    expect(JSON.parse(json).panels).toHaveLength(9);
+  });
+});
+
+describe("model-monitoring panels", () => {
+  const panels = modelMonitoringPanels();
+
+  it("show drift and performance against their thresholds, log object age and the last successful run", () => {
+    expect(panels.map((p) => [p.title, p.unit])).toEqual([
+      ["Drift score vs threshold", "percentunit"],
+      ["Performance vs threshold", "short"],
+      ["Newest prediction log object age", "s"],
+      ["Time since last successful monitoring run", "s"],
+    ]);
+  });
+
+  it.each(panels.map((p) => [p.title, p.expr]))("%s parses as PromQL", (_title, expr) => {
+    expect(promqlErrors(expr)).toEqual([]);
+  });
+
+  it.each(panels.map((p) => [p.title, p.expr, p.legend]))(
+    "%s keeps model and version apart, on what the jobs push",
+    (_title, expr, legend) => {
+      expect(expr).toMatch(
+        /max by \(model, version(, metric)?\) \(mlops_[a-z_]+\{job="model-monitoring"\}\)/,
+      );
+      expect(legend).toMatch(/^\{\{model\}\} \{\{version\}\}/);
+    },
+  );
+
+  it("follow the inference panels on the platform dashboard", () => {
+    const titles = (inferenceDashboard(NAMESPACES).panels as { title: string }[]).map((p) => p.title);
+    expect(titles.slice(5)).toEqual(panels.map((p) => p.title));
   });
 });

@@ -9,7 +9,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { inferencePanels } from "../../constructs/platform/observability";
+import { inferencePanels, modelMonitoringPanels } from "../../constructs/platform/observability";
+import { thresholdRuleGroups } from "../../constructs/serving/model-monitoring-thresholds";
+import { PLATFORM_NAMESPACES } from "../../stacks/platform-stack";
 import { OBSERVED, promtoolFor } from "../support/alerting";
 
 const FOUND = promtoolFor("__tests__/integration/dashboard-promtool.test.ts");
@@ -67,13 +69,21 @@ suite("inference dashboard queries under promtool", () => {
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   let files = 0;
-  /** Runs promtool on `expr` over `series` at minute 10; ok when the result is exactly `expected`. */
-  const evaluate = (expr: string, series: typeof HEALTHY, expected: ExpectedSample[]) => {
+  /**
+   * Runs promtool on `expr` over `series` at minute 10, with `ruleFiles` evaluated beside them;
+   * ok when the result is exactly `expected`.
+   */
+  const evaluate = (
+    expr: string,
+    series: typeof HEALTHY,
+    expected: ExpectedSample[],
+    ruleFiles: string[] = [],
+  ) => {
     const file = `case-${files++}.yaml`;
     writeFileSync(
       join(work, file),
       stringify({
-        rule_files: [],
+        rule_files: ruleFiles,
         evaluation_interval: "1m",
         tests: [
           {
@@ -157,5 +167,98 @@ suite("inference dashboard queries under promtool", () => {
     ]);
     if (!result.ok) throw new Error(result.output);
     expect(result.output).toContain("SUCCESS");
+  });
+
+  describe("model-monitoring panels, on the series the Pushgateway exposes and the recorded thresholds", () => {
+    const THRESHOLDS = "thresholds.yaml";
+    beforeAll(() =>
+      writeFileSync(
+        join(work, THRESHOLDS),
+        stringify({
+          groups: thresholdRuleGroups([
+            {
+              model: "churn",
+              logs: true,
+              driftThreshold: 0.25,
+              performance: { metric: "auc", threshold: 0.8, direction: "at-least" },
+            },
+            { model: "pricing", logs: false, driftThreshold: 0.25 },
+          ]),
+        }),
+      ),
+    );
+    const monitoringPanel = (title: string) => {
+      const found = modelMonitoringPanels().find((p) => p.title === title);
+      if (!found) throw new Error(`no panel "${title}"`);
+      return found.expr;
+    };
+    /** A gauge churn's run pushed for `version`, with the Pushgateway's target labels (honorLabels). */
+    const pushed = (metric: string, version: string, values: string, extra: Record<string, string> = {}) => ({
+      series: `${metric}{${labelText({
+        job: "model-monitoring",
+        model: "churn",
+        version,
+        ...extra,
+        instance: "10.0.4.12:9091",
+        namespace: PLATFORM_NAMESPACES.monitoring,
+        pod: "prometheus-pushgateway-6b9c7d5f4-x2k4p",
+        service: "prometheus-pushgateway",
+      })}}`,
+      values,
+    });
+
+    it("Drift score vs threshold: each version's score and the threshold of each model that logs", () => {
+      const result = evaluate(
+        monitoringPanel("Drift score vs threshold"),
+        [pushed("mlops_model_drift_score", "7", "0.1x15"), pushed("mlops_model_drift_score", "8", "0.4x15")],
+        [
+          { labels: '{model="churn",version="7"}', value: 0.1 },
+          { labels: '{model="churn",version="8"}', value: 0.4 },
+          { labels: '{model="churn",version="threshold"}', value: 0.25 },
+        ],
+        [THRESHOLDS],
+      );
+      if (!result.ok) throw new Error(result.output);
+      expect(result.output).toContain("SUCCESS");
+    });
+
+    it("Performance vs threshold: each version's metric and the release's floor", () => {
+      const result = evaluate(
+        monitoringPanel("Performance vs threshold"),
+        [
+          pushed("mlops_model_performance", "7", "0.9x15", { metric: "auc" }),
+          pushed("mlops_model_performance", "8", "0.7x15", { metric: "auc" }),
+        ],
+        [
+          { labels: '{metric="auc",model="churn",version="7"}', value: 0.9 },
+          { labels: '{metric="auc",model="churn",version="8"}', value: 0.7 },
+          { labels: '{metric="auc",model="churn",version="threshold"}', value: 0.8 },
+        ],
+        [THRESHOLDS],
+      );
+      if (!result.ok) throw new Error(result.output);
+      expect(result.output).toContain("SUCCESS");
+    });
+
+    it("Newest prediction log object age and time since the last run, in seconds, per version", () => {
+      // At 10m30s: v7's newest object is from 60s, its run from 540s; v8's object from 300s.
+      const series = [
+        pushed("mlops_prediction_log_newest_object_timestamp_seconds", "7", "60x15"),
+        pushed("mlops_prediction_log_newest_object_timestamp_seconds", "8", "300x15"),
+        pushed("mlops_model_monitoring_last_success_timestamp_seconds", "7", "540x15"),
+        pushed("mlops_model_monitoring_last_success_timestamp_seconds", "8", "540x15"),
+      ];
+      const age = evaluate(monitoringPanel("Newest prediction log object age"), series, [
+        { labels: '{model="churn",version="7"}', value: 570 },
+        { labels: '{model="churn",version="8"}', value: 330 },
+      ]);
+      if (!age.ok) throw new Error(age.output);
+      const run = evaluate(monitoringPanel("Time since last successful monitoring run"), series, [
+        { labels: '{model="churn",version="7"}', value: 90 },
+        { labels: '{model="churn",version="8"}', value: 90 },
+      ]);
+      if (!run.ok) throw new Error(run.output);
+      expect(`${age.output}${run.output}`).not.toContain("FAILED");
+    });
   });
 });

@@ -85,3 +85,18 @@ export function promtoolFor(testFile: string): string | undefined {
   );
   return undefined;
 }
+
+/**
+ * Fills `{{ $labels.x }}` and `{{ with $labels.x }} {{ . }}{{ end }}` as Prometheus's Go templates
+ * do for alert annotations; anything else is a test error.
+ */
+export function expand(template: string, labels: Record<string, string>): string {
+  const text = template
+    .replace(
+      /\{\{ with \$labels\.(\w+) \}\}(.*?)\{\{ \. \}\}\{\{ end \}\}/g,
+      (_, name: string, before: string) => (labels[name] ? `${before}${labels[name]}` : ""),
+    )
+    .replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, name: string) => labels[name] ?? "");
+  if (text.includes("{{")) throw new Error(`template not handled by this test: ${template}`);
+  return text;
+}

@@ -154,7 +154,11 @@ export function platformRuleGroups(alerts: readonly AlertRule[]): Record<string,
         expr: rule.expr,
         for: rule.for,
         labels: { severity: rule.severity, ...PLATFORM_ALERT_LABELS },
-        annotations: { summary: rule.summary, description: rule.description },
+        annotations: {
+          summary: rule.summary,
+          description: rule.description,
+          ...(rule.runbook ? { runbook: rule.runbook } : {}),
+        },
       })),
     },
   ];

@@ -14,10 +14,21 @@
  *   template, e.g. `/v2/models/{model_name}/infer`), `status_code` and `app_name`. They carry
  *   no model: the scrape adds the InferenceService's name as `inferenceservice`
  *   (`PREDICTOR_MODEL_LABEL`), and the expressions below turn it into `model`;
- * - kube-state-metrics (restarts), MLflow's scrape target (`up`), the Argo Workflows controller
+ * - the model-monitoring jobs, through the Pushgateway (scraped with honorLabels): drift,
+ *   performance, newest prediction log object and last success per model and version, beside
+ *   the thresholds the serving stack records per model (lib/monitoring-contract.ts);
+ * - kube-state-metrics (restarts, the monitoring CronJobs' Jobs), MLflow's scrape target (`up`), the Argo Workflows controller
  *   (Kubeflow Pipelines' engine: `argo_workflows_total_count{phase}`, a counter of workflows
  *   entering each phase) and the DCGM exporter (`DCGM_FI_DEV_GPU_UTIL`).
  */
+
+import {
+  MONITORING_CRONJOB_PREFIX,
+  MONITORING_DEFAULTS,
+  MONITORING_METRICS,
+  MONITORING_PUSH_JOB,
+  THRESHOLD_SERIES,
+} from "../lib/monitoring-contract";
 
 export type AlertSeverity = "critical" | "warning" | "info";
 
@@ -32,6 +43,8 @@ export interface AlertRule {
   readonly severity: AlertSeverity;
   readonly summary: string;
   readonly description: string;
+  /** What the on-call does, step by step (the `runbook` annotation). */
+  readonly runbook?: string;
 }
 
 export interface AlertThresholds {
@@ -45,6 +58,19 @@ export interface AlertThresholds {
   readonly pipelineFailureRatio: number;
   /** Average GPU utilisation, percent. @default 20 */
   readonly gpuUtilisationPercent: number;
+  /**
+   * Minutes without a new prediction log object, while requests flow, before
+   * PredictionLoggingStalled (the environment's `monitoring.predictionLogStallMinutes`).
+   * @default 120
+   */
+  readonly predictionLogStallMinutes: number;
+  /**
+   * Hours a model's monitoring may go without a successful run before ModelMonitoringJobFailed,
+   * and after which a version's pushed drift and performance no longer alert (a version no
+   * longer served keeps its last push in the Pushgateway). Longer than the longest schedule.
+   * @default 26 (a daily schedule and two hours)
+   */
+  readonly monitoringRunMaxAgeHours: number;
 }
 
 export const DEFAULT_ALERT_THRESHOLDS: AlertThresholds = {
@@ -53,6 +79,8 @@ export const DEFAULT_ALERT_THRESHOLDS: AlertThresholds = {
   restartsPerHour: 3,
   pipelineFailureRatio: 0.1,
   gpuUtilisationPercent: 20,
+  predictionLogStallMinutes: MONITORING_DEFAULTS.predictionLogStallMinutes,
+  monitoringRunMaxAgeHours: 26,
 };
 
 export interface ObservedNamespaces {
@@ -223,6 +251,94 @@ export function platformAlerts(
       description:
         "A (SPOT) GPU node is mostly idle: the work may fit a smaller instance, or the node may be kept up needlessly.",
     },
+    ...modelMonitoringAlerts(ns, t),
+  ];
+}
+
+/** The command that starts a retraining run now, from the monthly CronJob, in the serving namespace. */
+export function retrainingCommand(servingNamespace: string): string {
+  return `kubectl -n ${servingNamespace} create job --from=cronjob/model-retraining model-retraining-manual-$(date -u +%Y%m%d%H%M)`;
+}
+
+/**
+ * The four model-monitoring alerts, over what the monitoring jobs push to the Pushgateway
+ * (scraped with honorLabels: `job="model-monitoring"`, `model`, `version`, beside the
+ * Pushgateway's own target labels, which the expressions aggregate away), the thresholds the
+ * serving stack records per model (THRESHOLD_SERIES), the requests the inference alerts count,
+ * and kube-state-metrics v2.20.0's Job and CronJob series of the `monitor-<model>` CronJobs.
+ *
+ * A version's last push stays in the Pushgateway after it is no longer served: drift and
+ * performance alert only on versions whose run succeeded within `monitoringRunMaxAgeHours`.
+ */
+export function modelMonitoringAlerts(ns: ObservedNamespaces, t: AlertThresholds): AlertRule[] {
+  const pushed = (metric: string) => `${metric}{job="${MONITORING_PUSH_JOB}"}`;
+  const perVersion = (metric: string) => `max by (model, version) (${pushed(metric)})`;
+  const maxAgeSeconds = t.monitoringRunMaxAgeHours * 3600;
+  const fresh = `(time() - ${perVersion(MONITORING_METRICS.lastSuccess)} < ${maxAgeSeconds})`;
+  const performance = `max by (model, version, metric) (${pushed(MONITORING_METRICS.performance)})`;
+  const threshold = (direction: string) => `${THRESHOLD_SERIES.performance}{direction="${direction}"}`;
+  const stallSeconds = t.predictionLogStallMinutes * 60;
+  const requests = `sum by (model) (${inferenceSeries(ns).requests})`;
+  // kube-state-metrics v2.20.0 (internal/store/job.go, cronjob.go): Jobs by namespace and
+  // job_name, their CronJob in kube_job_owner{owner_kind,owner_name}; Failed and Complete
+  // conditions as kube_job_failed / kube_job_complete{condition="true"}.
+  const serving = `namespace="${ns.serving}"`;
+  const monitorCronJobs = `"${MONITORING_CRONJOB_PREFIX}.+"`;
+  const newestJob = (condition: string) =>
+    `max by (namespace, owner_name) (max by (namespace, job_name) (kube_job_created{${serving}}) * on (namespace, job_name) group_left (owner_name) max by (namespace, job_name, owner_name) (kube_job_owner{${serving},owner_kind="CronJob",owner_name=~${monitorCronJobs}}) and on (namespace, job_name) (${condition}{${serving},condition="true"} == 1))`;
+  const failed = newestJob("kube_job_failed");
+  const succeeded = newestJob("kube_job_complete");
+  const modelOf = (expr: string, label: string) =>
+    `label_replace(${expr}, "model", "$1", "${label}", "${MONITORING_CRONJOB_PREFIX}(.+)")`;
+  const problem = (expr: string, name: string) =>
+    `label_replace(max by (model) (${expr}), "problem", "${name}", "", "")`;
+  const dashboard = "Grafana's MLOps / Inference dashboard";
+  const retrain = retrainingCommand(ns.serving);
+  const jobLogs = `kubectl -n ${ns.serving} logs job/<the newest ${MONITORING_CRONJOB_PREFIX}{{ $labels.model }}-<n> Job>`;
+  const runNow = `kubectl -n ${ns.serving} create job --from=cronjob/${MONITORING_CRONJOB_PREFIX}{{ $labels.model }} ${MONITORING_CRONJOB_PREFIX}{{ $labels.model }}-manual`;
+  return [
+    {
+      alert: "ModelDriftDetected",
+      expr: `${perVersion(MONITORING_METRICS.driftScore)} > on (model) group_left () ${THRESHOLD_SERIES.drift} and on (model, version) ${fresh}`,
+      for: "10m",
+      severity: "warning",
+      summary: "{{ $labels.model }} version {{ $labels.version }} drifted from its reference data",
+      description:
+        "The share of input features whose distribution drifted from the model's reference data set, in the last monitoring run, is above the model's drift threshold (models[].monitoring.driftThreshold of the release, or the environment's monitoring.driftThreshold).",
+      runbook: `1. In ${dashboard}, compare "Drift score vs threshold" and "Performance vs threshold" of {{ $labels.model }}: a canary version drifting alone points at the new version, every version at the traffic. 2. If performance holds and the drift is expected (a season, a new market), raise the model's monitoring.driftThreshold in the release file and promote the change. 3. If the data really moved, retrain: ${retrain} (it trains the release's serving.model.name; for another model see docs/model-monitoring.md, From alert to retraining), then release the new version as a canary.`,
+    },
+    {
+      alert: "ModelPerformanceDegraded",
+      expr: `(${performance} < on (model, metric) group_left () ${threshold("at-least")} or ${performance} > on (model, metric) group_left () ${threshold("at-most")}) and on (model, version) ${fresh}`,
+      for: "10m",
+      severity: "critical",
+      summary:
+        "{{ $labels.model }} version {{ $labels.version }}: {{ $labels.metric }} against ground truth is past its threshold",
+      description:
+        "The model's performance metric, computed by the last monitoring run from the labelled outcomes the team writes to the ground-truth location, is below its threshold (accuracy, f1, auc) or above it (rmse, mae): the model's answers are measurably worse than the release accepts.",
+      runbook: `1. In ${dashboard}, check "Performance vs threshold" per version of {{ $labels.model }}: if only a canary is worse, stop it (remove canary from the release and promote). 2. Check the ground truth is current and complete (the job reads what the team wrote; late or partial labels lower the metric). 3. Retrain: ${retrain} (it trains the release's serving.model.name; for another model see docs/model-monitoring.md, From alert to retraining); meanwhile consider rolling back to the previous version in the release file.`,
+    },
+    {
+      alert: "PredictionLoggingStalled",
+      expr: `time() - max by (model) (${pushed(MONITORING_METRICS.newestLogObject)}) > ${stallSeconds} and on (model) (${THRESHOLD_SERIES.logging} == 1) and on (model) (min_over_time(${requests}[${t.predictionLogStallMinutes}m:5m]) > 0)`,
+      for: "10m",
+      severity: "warning",
+      summary: `{{ $labels.model }} serves requests but no prediction log object is newer than ${t.predictionLogStallMinutes} minutes`,
+      description: `Requests to the model have flowed for ${t.predictionLogStallMinutes} minutes, but the newest object the monitoring job found under predictions/{{ $labels.model }}/ of the data bucket is older than that: drift and performance are computed from stale predictions. When ModelMonitoringJobFailed fires for the same model, the job, not the logging, is what stopped.`,
+      runbook: `1. If ModelMonitoringJobFailed fires for {{ $labels.model }}, follow it first: the newest object is only as new as the last run. 2. Otherwise check KServe's agent container of the predictor pods: kubectl -n ${ns.serving} logs -l serving.kserve.io/inferenceservice={{ $labels.model }} -c agent (write errors name the bucket and key). 3. Check the predictor's identity may still put objects under predictions/ of the data bucket (AWS: the kserve-predictor role; on-prem: the store's keys), and that the store is reachable from the serving namespace.`,
+    },
+    {
+      alert: "ModelMonitoringJobFailed",
+      expr:
+        `${problem(modelOf(`${failed} > ${succeeded} or ${failed} unless ${succeeded}`, "owner_name"), "newest-run-failed")}` +
+        ` or ${problem(`time() - max by (model) (${pushed(MONITORING_METRICS.lastSuccess)}) > ${maxAgeSeconds}`, "no-recent-success")}` +
+        ` or ${problem(`${modelOf(`time() - max by (namespace, cronjob) (kube_cronjob_created{${serving},cronjob=~${monitorCronJobs}}) > ${maxAgeSeconds}`, "cronjob")} unless on (model) ${pushed(MONITORING_METRICS.lastSuccess)}`, "never-succeeded")}`,
+      for: "5m",
+      severity: "warning",
+      summary: "Monitoring of {{ $labels.model }} is not running successfully ({{ $labels.problem }})",
+      description: `newest-run-failed: the newest finished Job of CronJob ${MONITORING_CRONJOB_PREFIX}{{ $labels.model }} failed. no-recent-success: no run of the model has pushed a success for ${t.monitoringRunMaxAgeHours} hours. never-succeeded: the CronJob is older than that and no run ever pushed. Until it runs, drift and performance of the model are not watched.`,
+      runbook: `1. kubectl -n ${ns.serving} get jobs --sort-by=.metadata.creationTimestamp, then ${jobLogs}: the job names what it could not read (reference data in the artifacts bucket, predictions or ground truth in the data bucket) or push (the Pushgateway). 2. A Job that never started: kubectl -n ${ns.serving} describe cronjob ${MONITORING_CRONJOB_PREFIX}{{ $labels.model }} (suspended, image not pullable, quota of the serving namespace, no training node). 3. After the fix, run it once now: ${runNow}.`,
+    },
   ];
 }
 
@@ -290,9 +406,55 @@ export function inferencePanels(ns: ObservedNamespaces): DashboardPanel[] {
   ];
 }
 
+/**
+ * Panels of the model-monitoring jobs' results per model and version (a canary beside its
+ * primary): the drift score and the performance each beside its model's recorded threshold
+ * (the threshold as a series of its own, `version="threshold"`), the age of the newest logged
+ * prediction object and of the last successful run.
+ */
+export function modelMonitoringPanels(): DashboardPanel[] {
+  const pushed = (metric: string) => `${metric}{job="${MONITORING_PUSH_JOB}"}`;
+  const asThreshold = (expr: string) => `label_replace(${expr}, "version", "threshold", "", "")`;
+  const byVersion = "{{model}} {{version}}";
+  return [
+    {
+      title: "Drift score vs threshold",
+      type: "timeseries",
+      unit: "percentunit",
+      expr: `max by (model, version) (${pushed(MONITORING_METRICS.driftScore)}) or ${asThreshold(
+        `max by (model) (${THRESHOLD_SERIES.drift} and on (model) (${THRESHOLD_SERIES.logging} == 1))`,
+      )}`,
+      legend: byVersion,
+    },
+    {
+      title: "Performance vs threshold",
+      type: "timeseries",
+      unit: "short",
+      expr: `max by (model, version, metric) (${pushed(MONITORING_METRICS.performance)}) or ${asThreshold(
+        `max by (model, metric) (${THRESHOLD_SERIES.performance})`,
+      )}`,
+      legend: `${byVersion} {{metric}}`,
+    },
+    {
+      title: "Newest prediction log object age",
+      type: "timeseries",
+      unit: "s",
+      expr: `time() - max by (model, version) (${pushed(MONITORING_METRICS.newestLogObject)})`,
+      legend: byVersion,
+    },
+    {
+      title: "Time since last successful monitoring run",
+      type: "timeseries",
+      unit: "s",
+      expr: `time() - max by (model, version) (${pushed(MONITORING_METRICS.lastSuccess)})`,
+      legend: byVersion,
+    },
+  ];
+}
+
 /** Grafana dashboard JSON (schema 39) with one panel per entry, two per row. No `${`: Terraform would read it as interpolation. */
 export function inferenceDashboard(ns: ObservedNamespaces): Record<string, unknown> {
-  const panels = inferencePanels(ns).map((panel, index) => ({
+  const panels = [...inferencePanels(ns), ...modelMonitoringPanels()].map((panel, index) => ({
     id: index + 1,
     title: panel.title,
     type: panel.type,
