@@ -27,7 +27,7 @@ import type { RancherEnvironment } from "../environments/rancher-schema";
 import type { ImageReference, ReleaseEntry } from "../environments/release-schema";
 import { loadRelease, RELEASES_DIRECTORY } from "../environments/releases";
 import { isOnPrem } from "../environments/targets";
-import { gpuCapacityProblems } from "../environments/capacity";
+import { capacityProblems } from "../environments/capacity";
 
 export interface HttpRequest {
   readonly method: "POST";
@@ -251,7 +251,7 @@ export function preparePlan(options: PromoteArtifactsOptions): Plan {
     return refuse(
       `target release ${release.problems[0]}${release.problems.length > 1 ? ` (and ${release.problems.length - 1} more)` : ""}`,
     );
-  const capacity = gpuCapacityProblems(target, release.release.current, `releases/${target.name}.json`);
+  const capacity = capacityProblems(target, release.release.current, `releases/${target.name}.json`);
   if (capacity.length > 0) return { ok: false, problems: capacity };
   return planArtifactCopies(source, target, release.release.current);
 }

@@ -21,6 +21,7 @@ import {
 } from "../constructs/serving/inference-services";
 import { InferenceRoutes, inferenceServiceHost } from "../constructs/serving/inference-routes";
 import { ScheduledJobs } from "../constructs/serving/scheduled-jobs";
+import { ModelMonitoringJobs } from "../constructs/serving/model-monitoring";
 import { ModelRegistration } from "../constructs/serving/model-registration";
 import { upstreamOf } from "../environments/promotion";
 import { imageFrom, pullSecrets } from "../constructs/platform/image-mirror";
@@ -53,6 +54,8 @@ export class ServingStack extends TerraformStack {
   public readonly inferenceServices: InferenceServices;
   public readonly inferenceRoutes: InferenceRoutes;
   public readonly jobs: ScheduledJobs;
+  /** The models' monitoring CronJobs, where a model logs. */
+  public readonly monitoringJobs?: ModelMonitoringJobs;
 
   constructor(scope: Construct, id: string, props: ServingStackProps) {
     super(scope, id);
@@ -67,6 +70,9 @@ export class ServingStack extends TerraformStack {
     target.registry.requireImages(this, {
       serving: { image: release.serving.image, source: `serving.image of ${releaseFile}` },
       training: { image: release.training.image, source: `training.image of ${releaseFile}` },
+      ...(release.monitoring
+        ? { monitoring: { image: release.monitoring.image, source: `monitoring.image of ${releaseFile}` } }
+        : {}),
     });
 
     const pullSecret = target.imageMirror?.pullSecretName;
@@ -268,5 +274,38 @@ export class ServingStack extends TerraformStack {
         },
       ],
     });
+
+    // Per model that logs, its drift and performance job on the training nodes, pushing to the
+    // platform's Pushgateway; the release names the image (validation requires it then).
+    const monitored = release.models.filter((entry) => entry.monitoring.logging.mode !== "off");
+    if (monitored.length > 0) {
+      if (!release.monitoring) {
+        throw new Error(
+          `${releaseFile}: monitoring.image is missing while ${monitored.map((entry) => entry.name).join(", ")} log predictions; fix: add "monitoring": { "image": { "digest": "sha256:<64 hex>" } }`,
+        );
+      }
+      const monitoringAccount = serviceAccount("modelMonitoring");
+      this.monitoringJobs = new ModelMonitoringJobs(this, "ModelMonitoringJobs", {
+        namespace,
+        image: imageName(target.registry.trainingRepository, release.monitoring.image),
+        serviceAccountName: monitoringAccount.metadata.name,
+        placement: target.placement.training,
+        imagePullSecret: pullSecret,
+        objectStore: storeAccess,
+        region: store.region,
+        dataBucket: store.dataBucket,
+        artifactsBucket: store.artifactsBucket,
+        predictionPrefix: PREDICTION_LOG_PREFIX,
+        pushgatewayNamespace: PLATFORM_NAMESPACES.monitoring,
+        models: monitored.map((entry) => ({
+          name: entry.name,
+          versions: [entry.version, ...(entry.canary ? [entry.canary.version] : [])],
+          referenceData: entry.monitoring.referenceData!,
+          groundTruth: entry.monitoring.groundTruth,
+          metric: entry.monitoring.performance?.metric,
+          schedule: entry.monitoring.schedule ?? env.monitoring.schedule,
+        })),
+      });
+    }
   }
 }
