@@ -11,7 +11,10 @@ import { ENVIRONMENTS } from "../environments";
 import { releaseReplicationProblems } from "../stacks/promotion-topology";
 import { parseCron, shortestIntervalMinutes } from "../constructs/lib/cron";
 import { MODEL_MONITORING_JOB } from "../constructs/serving/model-monitoring";
-import { fixtureReleaseText } from "./support/release-files";
+import { fixtureReleaseText, releasesWith } from "./support/release-files";
+import { Testing } from "cdktf";
+import { loadBuilds } from "../stacks/synthesize";
+import { addEnvironmentStacks } from "../stacks/app";
 import { variant } from "./support/environment-variant";
 import { policyStatements, resourcesOf, synthesizeEnvironments } from "./support/synth";
 import { parse } from "yaml";
@@ -454,5 +457,49 @@ describe("monitoring jobs in the AWS environments", () => {
       namespace: pushgateway.namespace,
     });
     expect(values.some((v: any) => v.persistentVolume?.enabled === false)).toBe(true);
+  });
+});
+
+describe("a monitoring job on-prem", () => {
+  // onprem-prod with a store of a public CA, so its models may log; the job gets the store's keys.
+  const text = fixtureReleaseText("onprem-prod").replace(/"mode": "off"/g, '"mode": "all"');
+  const publicStore = variant(byName("onprem-prod"), (env) => delete env.objectStore.caBundleSecret);
+  const loaded = loadBuilds([publicStore], releasesWith("onprem-prod", text));
+  if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
+  const [stacks] = addEnvironmentStacks(Testing.app(), loaded.builds);
+  const serving = JSON.parse(Testing.synth(stacks.serving));
+  const environment = loaded.builds[0].environment as any;
+
+  it("reads the store with its credentials Secret and pulls the image from the training repository", () => {
+    const job = Object.values<any>(serving.resource.kubernetes_cron_job_v1).find(
+      (j) => j.metadata.name === "monitor-churn-classifier",
+    );
+    const pod = job.spec.job_template.spec.template.spec;
+    const env = pod.container[0].env;
+    expect(env).toEqual(
+      expect.arrayContaining([
+        { name: "AWS_ENDPOINT_URL", value: environment.objectStore.endpoint },
+        {
+          name: "AWS_ACCESS_KEY_ID",
+          value_from: {
+            secret_key_ref: { name: environment.objectStore.credentialsSecret, key: "AWS_ACCESS_KEY_ID" },
+          },
+        },
+        {
+          name: "AWS_SECRET_ACCESS_KEY",
+          value_from: {
+            secret_key_ref: { name: environment.objectStore.credentialsSecret, key: "AWS_SECRET_ACCESS_KEY" },
+          },
+        },
+        {
+          name: "PREDICTIONS_URI",
+          value: `s3://${environment.objectStore.dataBucket}/predictions/churn-classifier/`,
+        },
+      ]),
+    );
+    expect(pod.container[0].image).toBe(
+      `${environment.registry.host}/${environment.registry.trainingRepository}@${JSON.parse(text).current.monitoring.image.digest}`,
+    );
+    expect(pod.image_pull_secrets).toEqual([{ name: environment.registry.pullSecretName }]);
   });
 });
