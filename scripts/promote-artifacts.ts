@@ -146,6 +146,9 @@ export function planArtifactCopies(
     const uses: [string, string][] = [[model.artifactPath, `${model.name} v${model.version}`]];
     if (model.canary)
       uses.push([model.canary.artifactPath, `${model.name} v${model.canary.version} (canary)`]);
+    // The reference data set the model's monitoring job reads moves with the model.
+    if (model.monitoring.logging.mode !== "off" && model.monitoring.referenceData !== undefined)
+      uses.push([model.monitoring.referenceData, `${model.name} reference data`]);
     for (const [prefix, label] of uses) prefixes.set(prefix, [...(prefixes.get(prefix) ?? []), label]);
   }
   for (const [prefix, usedBy] of prefixes)
