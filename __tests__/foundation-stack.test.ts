@@ -613,6 +613,7 @@ describe("workload identities (IRSA)", () => {
         "kserve-predictor",
         "mlflow",
         "mlops-serving",
+        "model-monitoring",
         "model-training",
         "pipeline-runner",
         "vpc-cni",
@@ -632,6 +633,7 @@ describe("workload identities (IRSA)", () => {
     ["kserve-predictor", "mlops", "kserve-predictor"],
     ["model-training", "mlops", "model-training"],
     ["batch-inference", "mlops", "batch-inference"],
+    ["model-monitoring", "mlops", "model-monitoring"],
   ])(
     "%s trusts exactly system:serviceaccount:%s:%s with audience sts.amazonaws.com",
     (role, namespace, sa) => {
@@ -751,6 +753,7 @@ describe("outputs for the platform stack", () => {
         "load_balancer_controller_role_arn",
         "mlflow_server_role_arn",
         "model_serving_role_arn",
+        "model_monitoring_role_arn",
         "pipeline_runner_role_arn",
         "region",
         "serving_repository_url",

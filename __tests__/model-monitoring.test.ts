@@ -21,9 +21,10 @@ const content = (): any => {
   const { promotedAt: _at, promotedFrom: _from, ...rest } = JSON.parse(fixtureReleaseText("dev")).current;
   return rest;
 };
-const withMonitoring = (monitoring: unknown): any => {
+const withMonitoring = (monitoring: object): any => {
   const release = content();
-  release.models[0].monitoring = monitoring;
+  // A model that logs names its reference data set (the drift job reads it).
+  release.models[0].monitoring = { referenceData: "mlflow/1/a/artifacts/reference", ...monitoring };
   return release;
 };
 const issues = (release: unknown) => {
@@ -37,7 +38,11 @@ describe("release monitoring settings", () => {
   it("log requests and responses, one record per object, unless the release says otherwise", () => {
     const parsed = releaseContentSchema.parse(content());
     for (const model of parsed.models) {
-      expect(model.monitoring).toEqual({ personalData: false, logging: { mode: "all", batchSize: 1 } });
+      const { personalData, logging } = model.monitoring;
+      expect({ personalData, logging }).toEqual({
+        personalData: false,
+        logging: { mode: "all", batchSize: 1 },
+      });
     }
   });
 

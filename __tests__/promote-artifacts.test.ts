@@ -126,6 +126,24 @@ describe("the plan", () => {
     ]);
   });
 
+  it("copies the reference data set of a model that logs, beside its files", () => {
+    const plan = planArtifactCopies(
+      test,
+      prod,
+      release((current) => {
+        current.models[0].monitoring.logging = { mode: "response" };
+      }),
+    );
+    expect(plan.ok).toBe(true);
+    if (!plan.ok) return;
+    const reference = prodFile().current.models[0].monitoring.referenceData;
+    expect(plan.copies.map(describeCopy)).toContain(
+      `model churn-classifier reference data: s3://mlops-test-artifacts/${reference}/ -> s3://mlops-prod-artifacts/${reference}/ (aws s3 sync, https://s3.example.com)`,
+    );
+    // Models that log nothing have no monitoring job to read theirs.
+    expect(plan.copies.map(describeCopy).filter((line) => line.includes("reference data"))).toHaveLength(1);
+  });
+
   it("refuses an image pinned by digest: the promotion API takes a tag", () => {
     const plan = planArtifactCopies(
       test,

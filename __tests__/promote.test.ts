@@ -22,9 +22,13 @@ describe("promote", () => {
     const source = loadRelease("staging", directory);
     const result = promote({ from: "staging", to: "prod", dryRun: false, directory, now: NOW });
     expect(result.exitCode).toBe(0);
-    expect(result.output).toContain("promote staging -> prod: 5 changes");
+    expect(result.output).toContain("promote staging -> prod: 6 changes");
     expect(result.output).toContain('~ serving.image.tag: "1.4.1" -> "1.4.2"');
     expect(result.output).toContain("+ models[0].canary.trafficPercent: 10");
+    // The monitoring image moves with the release, like the serving and training images.
+    expect(result.output).toMatch(
+      /~ monitoring\.image\.digest: "sha256:[0-9a-f]{64}" -> "sha256:[0-9a-f]{64}"/,
+    );
     const after = loadRelease("prod", directory);
     if (!after.ok || !before.ok || !source.ok) throw new Error("release files must stay valid");
     expect(releaseContent(after.release.current)).toEqual(releaseContent(source.release.current));
@@ -41,7 +45,7 @@ describe("promote", () => {
     const before = snapshot(directory);
     const result = promote({ from: "staging", to: "prod", dryRun: true, directory, now: NOW });
     expect(result.exitCode).toBe(0);
-    expect(result.output.split("\n")[0]).toBe("[dry run] promote staging -> prod: 5 changes");
+    expect(result.output.split("\n")[0]).toBe("[dry run] promote staging -> prod: 6 changes");
     expect(snapshot(directory)).toEqual(before);
   });
 

@@ -149,7 +149,14 @@ describe("serving images must exist before serving deploys", () => {
       Object.values(ecrImageListings(serving.json))
         .map((l) => l.repository_name)
         .sort(),
-    ).toEqual([environment.registry.servingRepository, environment.registry.trainingRepository].sort());
+    ).toEqual(
+      // The monitoring image is read from the training repository too.
+      [
+        environment.registry.servingRepository,
+        environment.registry.trainingRepository,
+        environment.registry.trainingRepository,
+      ].sort(),
+    );
   });
 
   it("names the missing image, the release field, and how to push it", () => {

@@ -56,9 +56,9 @@ export const dev: EnvironmentInput = {
     highAvailability: false,
     domain: "mlops.dev.example.com",
     // The serving namespace at full scale: serving HPA at its ceiling, every predictor at its
-    // maximum with KServe's logger agent (100m, 1Gi limit each), the monthly retraining and the
-    // nightly batch run at once (12.15 CPU, 48.5Gi of memory limits).
-    namespaceQuota: { cpu: "13", memory: "56Gi" },
+    // maximum with KServe's logger agent (100m, 1Gi limit each), the monthly retraining, the
+    // nightly batch run and both models' monitoring jobs at once (14.15 CPU, 56.5Gi of memory limits).
+    namespaceQuota: { cpu: "15", memory: "64Gi" },
     monitoring: { retentionDays: 7, storageGib: 20 },
     alerting: {
       receivers: [

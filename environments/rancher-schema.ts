@@ -18,6 +18,7 @@ import {
   labelKeyLengthProblem,
   protectionSchema,
 } from "./fields/common";
+import { environmentMonitoringSchema } from "./fields/monitoring";
 import {
   chartRepositoryUrlProblem,
   chartRepositoryUrlShape,
@@ -510,6 +511,8 @@ export const rancherEnvironmentSchema = z
       alerting: onPremAlertingSchema,
     }),
     serving: servingSchema,
+    /** Defaults of the models' drift and performance jobs; the release overrides them per model. */
+    monitoring: environmentMonitoringSchema,
   })
   .superRefine((env, ctx) => {
     receiverNameProblems(env.platform.alerting, ctx, " (it names the Secret alert-receiver-<name>)");

@@ -4,6 +4,8 @@
  */
 import { z } from "zod";
 import { PLATFORM_CHART_NAMES, type PlatformChart } from "../constructs/platform/charts";
+import { driftThreshold, monitoringSchedule } from "./fields/monitoring";
+import { PERFORMANCE_DIRECTIONS, type PerformanceMetric } from "../constructs/lib/monitoring-contract";
 
 const fix = (rule: string, remedy: string): string => `${rule}; fix: ${remedy}`;
 
@@ -129,12 +131,85 @@ const predictionLogging = z.strictObject({
     .optional(),
 });
 
+/**
+ * A path inside one of the environment's buckets: no scheme, no bucket, no leading /, no `..`
+ * (a key with `..` names another prefix than it seems to, and S3 keeps it literally).
+ */
+const bucketPath = (bucket: "artifacts" | "data", example: string) =>
+  z
+    .string({ error: fix(`must be a path inside the ${bucket} bucket, in quotes`, `use e.g. ${example}`) })
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._\/-]*[A-Za-z0-9_]$/, {
+      error: fix(
+        `must be a path inside the environment's ${bucket} bucket: no s3://, no bucket name, no leading or trailing /`,
+        `write the key prefix only, e.g. ${example}`,
+      ),
+      abort: true,
+    })
+    .refine((path) => !path.split("/").some((part) => part === ".." || part === "." || part === ""), {
+      error: fix(
+        `must not contain .., . or an empty segment (it would name a prefix outside the one it seems to, in the ${bucket} bucket or beyond)`,
+        `write the prefix plainly, e.g. ${example}`,
+      ),
+    });
+
+/**
+ * Metrics a model's performance is measured in (the monitoring contract's): accuracy, F1 and AUC
+ * must stay at least the threshold (0 to 1), RMSE and MAE at most (0 or more).
+ */
+const PERFORMANCE_METRICS = PERFORMANCE_DIRECTIONS;
+const METRIC_NAMES = Object.keys(PERFORMANCE_METRICS) as [PerformanceMetric, ...PerformanceMetric[]];
+
+const performance = z
+  .strictObject({
+    metric: z.enum(METRIC_NAMES, {
+      error: fix(
+        `must be one of ${METRIC_NAMES.join(", ")}`,
+        "name the metric the monitoring image computes",
+      ),
+    }),
+    threshold: z.number({ error: fix("must be a number", "give the metric's alerting bound, e.g. 0.8") }),
+  })
+  .superRefine((value, ctx) => {
+    const atLeast = PERFORMANCE_METRICS[value.metric] === "at-least";
+    const bad = atLeast
+      ? value.threshold < 0 || value.threshold > 1
+      : value.threshold < 0 || !Number.isFinite(value.threshold);
+    if (bad)
+      ctx.addIssue({
+        code: "custom",
+        path: ["threshold"],
+        input: value.threshold,
+        message: atLeast
+          ? fix(
+              `must be between 0 and 1 for ${value.metric}, a score the model must stay at or above`,
+              "give the lowest acceptable score, e.g. 0.8",
+            )
+          : fix(
+              `must be 0 or more for ${value.metric}, an error the model must stay at or below`,
+              "give the largest acceptable error in the target's unit, e.g. 12.5",
+            ),
+      });
+  });
+
 /** How a model is monitored; promoted with the model. */
 const modelMonitoring = z.strictObject({
   /** The model's inputs are personal data: its requests are never logged. @default false */
   personalData: z.boolean().default(false),
   /** Prediction logging into the environment's store (`predictions/<model>/v<version>/`). */
   logging: predictionLogging.prefault({}),
+  /**
+   * The reference data set the drift job compares predictions with: a path inside the artifacts
+   * bucket (replicated with the model), e.g. `mlflow/1/<run id>/artifacts/reference`.
+   */
+  referenceData: bucketPath("artifacts", "mlflow/1/<run id>/artifacts/reference").optional(),
+  /** Where the team writes labelled outcomes: a path inside the data bucket. */
+  groundTruth: bucketPath("data", "ground-truth/churn-classifier").optional(),
+  /** Share of drifted features that counts as drift (0 < x <= 1). @default the environment's */
+  driftThreshold: driftThreshold.optional(),
+  /** The performance metric and its threshold; needs groundTruth. */
+  performance: performance.optional(),
+  /** When the model's monitoring job runs (five-field cron, UTC). @default the environment's */
+  schedule: monitoringSchedule.optional(),
 });
 
 const modelSchema = z
@@ -217,6 +292,40 @@ const modelSchema = z
         ),
       });
     }
+    const monitoring = model.monitoring;
+    if (logging.mode !== "off" && monitoring.referenceData === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["monitoring", "referenceData"],
+        input: undefined,
+        message: fix(
+          `is required for a model that logs (monitoring.logging.mode = "${logging.mode}"): its drift job compares the logged predictions with it`,
+          'name the reference data set\'s path in the artifacts bucket, e.g. "mlflow/1/<run id>/artifacts/reference", or set monitoring.logging.mode to "off"',
+        ),
+      });
+    }
+    if (monitoring.performance !== undefined && monitoring.groundTruth === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["monitoring", "performance"],
+        input: monitoring.performance,
+        message: fix(
+          "needs monitoring.groundTruth: performance is measured against labelled outcomes",
+          'name where the labelled outcomes land in the data bucket (monitoring.groundTruth, e.g. "ground-truth/<model>"), or remove performance',
+        ),
+      });
+    }
+    if (monitoring.groundTruth !== undefined && /^predictions(\/|$)/.test(monitoring.groundTruth)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["monitoring", "groundTruth"],
+        input: monitoring.groundTruth,
+        message: fix(
+          "must not be under predictions/, where the logged predictions expire and only the serving identities write",
+          'use a prefix of its own, e.g. "ground-truth/<model>"',
+        ),
+      });
+    }
     if (logging.batchInterval !== undefined && logging.batchSize === 1) {
       ctx.addIssue({
         code: "custom",
@@ -258,6 +367,50 @@ export const releaseContentSchema = z.strictObject({
   }),
   /** The retraining and batch-inference image, in the environment's training repository. */
   training: z.strictObject({ image: imageReference }),
+  /** The drift and performance jobs' image, in the environment's training repository. */
+  monitoring: z
+    .strictObject({
+      /** By digest only: the image every model's monitoring job runs. */
+      image: z
+        .looseObject({
+          digest: z
+            .string()
+            .regex(/^sha256:[a-f0-9]{64}$/, {
+              error: fix(
+                "must be sha256: followed by 64 lower-case hex digits",
+                "copy the digest from the registry",
+              ),
+            })
+            .optional(),
+        })
+        .superRefine((image, ctx) => {
+          if (image.digest === undefined && !("tag" in image))
+            ctx.addIssue({
+              code: "custom",
+              path: ["digest"],
+              input: undefined,
+              message: fix(
+                "is missing: the monitoring image is named by digest",
+                'add "digest": "sha256:<64 hex>" of the image your CI pushed to the training repository',
+              ),
+            });
+          for (const key of Object.keys(image).filter((key) => key !== "digest"))
+            ctx.addIssue({
+              code: "custom",
+              path: [key],
+              input: (image as Record<string, unknown>)[key],
+              message: fix(
+                key === "tag"
+                  ? "the monitoring image is named by digest only: a tag can be moved to another build"
+                  : "is not a field of monitoring.image (digest only)",
+                key === "tag"
+                  ? 'replace tag with "digest": "sha256:<64 hex>" of the image your CI pushed'
+                  : "remove it",
+              ),
+            });
+        }),
+    })
+    .optional(),
   /** Models served by KServe, one InferenceService each. */
   models: z.array(modelSchema).superRefine((models, ctx) => {
     const seen = new Set<string>();
@@ -296,6 +449,7 @@ export type ReleaseFile = z.output<typeof releaseFileSchema>;
 export type ReleaseEntry = ReleaseFile["current"];
 export type ImageReference = z.output<typeof imageReference>;
 export type ServedModel = z.output<typeof modelSchema>;
+export type ModelMonitoringSettings = ServedModel["monitoring"];
 
 /** The release content without its promotion record, for comparing releases. */
 export function releaseContent(entry: ReleaseEntry): ReleaseContent {

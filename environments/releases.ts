@@ -169,6 +169,7 @@ export function parseRelease(
     ...(environment === undefined ? [] : promotionProblems(environment, parsed.data, at)),
     ...(target === undefined ? [] : chartSetProblems(target, parsed.data, at)),
     ...(target === "aws" ? releaseTagProblems(parsed.data, at) : []),
+    ...monitoringImageProblems(parsed.data, at),
   ];
   return problems.length > 0 ? { ok: false, problems } : { ok: true, release: parsed.data };
 }
@@ -223,6 +224,21 @@ function releaseTagProblems(release: ReleaseFile, at: (path: readonly PropertyKe
       ];
     }),
   );
+}
+
+/**
+ * A release whose models log names the image their monitoring jobs run: without it the logged
+ * predictions would be read by nothing.
+ */
+function monitoringImageProblems(
+  release: ReleaseFile,
+  at: (path: readonly PropertyKey[]) => string,
+): string[] {
+  const logging = release.current.models.filter((model) => model.monitoring.logging.mode !== "off");
+  if (logging.length === 0 || release.current.monitoring !== undefined) return [];
+  return [
+    `${at(["current"])}: current.monitoring is missing: ${logging.map((model) => model.name).join(", ")} log${logging.length === 1 ? "s" : ""} predictions, which the monitoring jobs read with the team's monitoring image; fix: add "monitoring": { "image": { "digest": "sha256:<64 hex>" } } naming the image in the training repository, or set monitoring.logging.mode to "off" for these models`,
+  ];
 }
 
 /** `promotedFrom` of every entry must name the environment's upstream (or be absent). */

@@ -24,6 +24,7 @@ import {
   protectionSchema,
   wholeNumber,
 } from "./fields/common";
+import { environmentMonitoringSchema } from "./fields/monitoring";
 import {
   awsNetworkSchema,
   publicEndpointSchema,
@@ -325,6 +326,8 @@ export const environmentSchema = z
     platform: awsPlatformSchema,
     /** The serving Deployment of the serving stack. */
     serving: servingSchema,
+    /** Defaults of the models' drift and performance jobs; the release overrides them per model. */
+    monitoring: environmentMonitoringSchema,
     /**
      * Values the pinned catalogues (`environments/catalogues.ts`) do not list yet: a region
      * newer than the catalogue, instance types of a new family, new database classes.

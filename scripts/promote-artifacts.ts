@@ -27,7 +27,7 @@ import type { RancherEnvironment } from "../environments/rancher-schema";
 import type { ImageReference, ReleaseEntry } from "../environments/release-schema";
 import { loadRelease, RELEASES_DIRECTORY } from "../environments/releases";
 import { isOnPrem } from "../environments/targets";
-import { gpuCapacityProblems } from "../environments/capacity";
+import { capacityProblems } from "../environments/capacity";
 
 export interface HttpRequest {
   readonly method: "POST";
@@ -146,6 +146,9 @@ export function planArtifactCopies(
     const uses: [string, string][] = [[model.artifactPath, `${model.name} v${model.version}`]];
     if (model.canary)
       uses.push([model.canary.artifactPath, `${model.name} v${model.canary.version} (canary)`]);
+    // The reference data set the model's monitoring job reads moves with the model.
+    if (model.monitoring.logging.mode !== "off" && model.monitoring.referenceData !== undefined)
+      uses.push([model.monitoring.referenceData, `${model.name} reference data`]);
     for (const [prefix, label] of uses) prefixes.set(prefix, [...(prefixes.get(prefix) ?? []), label]);
   }
   for (const [prefix, usedBy] of prefixes)
@@ -251,7 +254,7 @@ export function preparePlan(options: PromoteArtifactsOptions): Plan {
     return refuse(
       `target release ${release.problems[0]}${release.problems.length > 1 ? ` (and ${release.problems.length - 1} more)` : ""}`,
     );
-  const capacity = gpuCapacityProblems(target, release.release.current, `releases/${target.name}.json`);
+  const capacity = capacityProblems(target, release.release.current, `releases/${target.name}.json`);
   if (capacity.length > 0) return { ok: false, problems: capacity };
   return planArtifactCopies(source, target, release.release.current);
 }

@@ -20,7 +20,7 @@ import {
 } from "../environments/release-schema";
 import { PROMOTION_PATHS, promotableEnvironments, upstreamOf } from "../environments/promotion";
 import { ENVIRONMENTS } from "../environments";
-import { gpuCapacityProblems } from "../environments/capacity";
+import { capacityProblems } from "../environments/capacity";
 import { loadEnvironments } from "../environments/load";
 
 export interface PromoteOptions {
@@ -179,7 +179,7 @@ function targetCapacityProblem(name: string, release: ReleaseContent): string | 
   const input = ENVIRONMENTS.find((env) => env.name === name);
   const loaded = input ? loadEnvironments([input]) : undefined;
   if (!loaded?.ok) return undefined;
-  const problems = gpuCapacityProblems(loaded.environments[0], release, `releases/${name}.json`);
+  const problems = capacityProblems(loaded.environments[0], release, `releases/${name}.json`);
   return problems.length > 0
     ? `${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ""}`
     : undefined;

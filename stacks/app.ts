@@ -2,7 +2,7 @@ import type { App } from "cdktf";
 import { isAws, isOnPrem, type AnyEnvironment } from "../environments/targets";
 import type { ReleaseContent } from "../environments/release-schema";
 import type { ClusterTarget } from "../constructs/platform/cluster-target";
-import { FoundationStack } from "./foundation-stack";
+import { FoundationStack, type MonitoredData } from "./foundation-stack";
 import { PlatformStack } from "./platform-stack";
 import { ServingStack } from "./serving-stack";
 import { eksClusterTarget } from "./targets/eks-target";
@@ -75,6 +75,7 @@ function addStacksOf(
     foundation = new FoundationStack(app, `${environment.name}-foundation`, {
       environment,
       promotion,
+      monitoredModels: monitoredModels(release),
     });
     target = eksClusterTarget(foundation);
   }
@@ -108,4 +109,15 @@ export function addBootstrapStacks(
   return bootstrapAccounts(environments.filter(isAws)).map(
     (account) => new BootstrapStack(app, bootstrapStackName(account.accountId), { account, localState }),
   );
+}
+
+/** What the monitoring jobs of a release's models read: the models that log predictions. */
+export function monitoredModels(release: ReleaseContent): MonitoredData[] {
+  return release.models
+    .filter((model) => model.monitoring.logging.mode !== "off")
+    .map((model) => ({
+      model: model.name,
+      referenceData: model.monitoring.referenceData,
+      groundTruth: model.monitoring.groundTruth,
+    }));
 }

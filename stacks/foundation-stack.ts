@@ -13,6 +13,7 @@ import { WorkloadIdentity } from "../constructs/aws/workload-identity";
 import type { PolicyStatement } from "../constructs/aws/policy";
 import {
   bucketAccessStatements,
+  prefixReadStatements,
   clusterAutoscalerStatements,
   loadBalancerControllerStatements,
   secretReaderStatements,
@@ -50,6 +51,19 @@ export interface FoundationStackProps {
   readonly environment: Environment;
   /** Where this environment's images and models go, or come from (stacks/promotion-topology.ts). */
   readonly promotion?: PromotionLinks;
+  /**
+   * The data the models' monitoring jobs read (from the release): their logged predictions, their
+   * reference data sets in the artifacts bucket and their ground truth in the data bucket.
+   * @default none: the monitoring role reads nothing but the prediction log's own prefix
+   */
+  readonly monitoredModels?: readonly MonitoredData[];
+}
+
+/** What one model's monitoring job reads. */
+export interface MonitoredData {
+  readonly model: string;
+  readonly referenceData?: string;
+  readonly groundTruth?: string;
 }
 
 /** The taint that keeps other pods off a dedicated group; `general` takes anything. */
@@ -266,6 +280,7 @@ export class FoundationStack extends TerraformStack {
     const read = (bucketArn: string) => ({ bucketArn, access: "read" as const });
     const readWrite = (bucketArn: string) => ({ bucketArn, access: "read-write" as const });
     const predictionLogs = { bucketArn: data, prefix: PREDICTION_LOG_PREFIX };
+    const monitored = props.monitoredModels ?? [];
     /** Who may do what: one IRSA role per platform service account. */
     const grants: Record<PlatformServiceAccount, { purpose: string; statements: PolicyStatement[] }> = {
       clusterAutoscaler: {
@@ -308,6 +323,29 @@ export class FoundationStack extends TerraformStack {
       batchInference: {
         purpose: "the nightly batch-inference job reads models and writes predictions to the data bucket",
         statements: bucketAccessStatements(keyed, [read(artifacts), readWrite(data)]),
+      },
+      modelMonitoring: {
+        purpose:
+          "the models' monitoring jobs list and read their logged predictions, reference data sets and ground truth, nothing else",
+        statements: prefixReadStatements(keyed, [
+          {
+            sid: "ListPredictionsAndGroundTruth",
+            bucketArn: data,
+            prefixes: monitored.length
+              ? monitored.flatMap((entry) => [
+                  `${PREDICTION_LOG_PREFIX}${entry.model}/`,
+                  ...(entry.groundTruth !== undefined ? [entry.groundTruth] : []),
+                ])
+              : [PREDICTION_LOG_PREFIX],
+          },
+          {
+            sid: "ListReferenceData",
+            bucketArn: artifacts,
+            prefixes: monitored.flatMap((entry) =>
+              entry.referenceData !== undefined ? [entry.referenceData] : [],
+            ),
+          },
+        ]),
       },
     };
     const identities = {} as Record<PlatformServiceAccount, WorkloadIdentity>;

@@ -24,7 +24,8 @@ import {
   type AlertReceiver,
 } from "../constructs/platform/monitoring";
 import { DEFAULT_ALERT_THRESHOLDS } from "../constructs/platform/observability";
-import { MONITORING_DEFAULTS } from "../constructs/lib/monitoring-contract";
+import { Pushgateway } from "../constructs/platform/pushgateway";
+import { MODEL_MONITORING_APP, PUSHGATEWAY } from "../constructs/serving/model-monitoring";
 import { SecretCopies } from "../constructs/platform/secret-copies";
 import { KSERVE_CA_BUNDLE, kserveObjectStoreAnnotations } from "../constructs/serving/object-store-access";
 import { PlatformSecrets } from "../constructs/platform/platform-secrets";
@@ -147,6 +148,8 @@ export class PlatformStack extends TerraformStack {
   >;
   public readonly addons: ClusterAddons;
   public readonly monitoring: Monitoring;
+  /** Where the models' monitoring jobs push their series. */
+  public readonly pushgateway: Pushgateway;
   public readonly mlflow: Mlflow;
   public readonly argocd: ArgoCd;
   public readonly kserve: Kserve;
@@ -299,17 +302,22 @@ export class PlatformStack extends TerraformStack {
       storageGib: platform.monitoring.storageGib,
       grafanaAdminSecret: "grafana-admin",
       observed: { serving: NS.serving, mlflow: NS.mlflow, pipelines: NS.kubeflow },
-      // Until the environment's monitoring.predictionLogStallMinutes exists, the monitoring
-      // contract's default: this is the place to read it from.
       thresholds: {
         ...DEFAULT_ALERT_THRESHOLDS,
-        predictionLogStallMinutes: MONITORING_DEFAULTS.predictionLogStallMinutes,
+        predictionLogStallMinutes: env.monitoring.predictionLogStallMinutes,
       },
       scrapeable: target.scrapeableComponents,
       receivers: platform.alerting.receivers,
       heartbeat: platform.alerting.heartbeat,
       login: login ? grafanaLogin(target, login, platform.exposure) : undefined,
       dependsOn: [...base, secrets.release.release],
+    });
+
+    // The Pushgateway's ServiceMonitor needs its CRD, which comes with the monitoring stack.
+    this.pushgateway = new Pushgateway(this, "Pushgateway", {
+      charts,
+      namespace: this.namespaces.monitoring.name,
+      dependsOn: [this.monitoring.release.release],
     });
 
     // DCGM's ServiceMonitor needs its CRD, which comes with the monitoring stack.
@@ -663,7 +671,18 @@ export class PlatformStack extends TerraformStack {
         isolation: {
           // 8080: the predictors' runtime; 9081: KServe's logger agent, which fronts a predictor that logs.
           ingress: [fromEntry([8000, 8080, KSERVE_AGENT_PORT]), scraping, sameNamespace],
-          egress: [toMlflow, objectStore, sameNamespace],
+          egress: [
+            toMlflow,
+            objectStore,
+            sameNamespace,
+            // The models' monitoring jobs push their series to the Pushgateway.
+            {
+              name: "pushgateway",
+              podLabels: { "app.kubernetes.io/name": MODEL_MONITORING_APP },
+              peers: [{ namespace: NS.monitoring, podLabels: { ...PUSHGATEWAY.podLabels } }],
+              ports: [{ port: PUSHGATEWAY.port }],
+            },
+          ],
         },
       }),
       mlflow: new PlatformNamespace(this, "MlflowNamespace", {

@@ -142,6 +142,9 @@ export function releaseReplicationProblems(
   release.models.forEach((model, index) => {
     const paths: [string, string][] = [[`models[${index}].artifactPath`, model.artifactPath]];
     if (model.canary) paths.push([`models[${index}].canary.artifactPath`, model.canary.artifactPath]);
+    // The reference data set is read from this environment's artifacts bucket: replicated like the model.
+    if (model.monitoring.referenceData !== undefined)
+      paths.push([`models[${index}].monitoring.referenceData`, model.monitoring.referenceData]);
     for (const [field, path] of paths) {
       if (!path.startsWith(MODEL_ARTIFACT_PREFIX)) {
         problems.push(

@@ -21,12 +21,13 @@ import {
 } from "../constructs/serving/inference-services";
 import { InferenceRoutes, inferenceServiceHost } from "../constructs/serving/inference-routes";
 import { ScheduledJobs } from "../constructs/serving/scheduled-jobs";
+import { ModelMonitoringJobs } from "../constructs/serving/model-monitoring";
 import { ModelRegistration } from "../constructs/serving/model-registration";
 import {
   ModelMonitoringThresholds,
   type MonitoredModel,
 } from "../constructs/serving/model-monitoring-thresholds";
-import { MONITORING_DEFAULTS } from "../constructs/lib/monitoring-contract";
+import { PERFORMANCE_DIRECTIONS } from "../constructs/lib/monitoring-contract";
 import { upstreamOf } from "../environments/promotion";
 import { imageFrom, pullSecrets } from "../constructs/platform/image-mirror";
 import { MLFLOW_ARTIFACT_PATH } from "../constructs/platform/mlflow";
@@ -59,6 +60,8 @@ export class ServingStack extends TerraformStack {
   public readonly inferenceRoutes: InferenceRoutes;
   public readonly jobs: ScheduledJobs;
   public readonly monitoringThresholds: ModelMonitoringThresholds;
+  /** The models' monitoring CronJobs, where a model logs. */
+  public readonly monitoringJobs?: ModelMonitoringJobs;
 
   constructor(scope: Construct, id: string, props: ServingStackProps) {
     super(scope, id);
@@ -73,6 +76,9 @@ export class ServingStack extends TerraformStack {
     target.registry.requireImages(this, {
       serving: { image: release.serving.image, source: `serving.image of ${releaseFile}` },
       training: { image: release.training.image, source: `training.image of ${releaseFile}` },
+      ...(release.monitoring
+        ? { monitoring: { image: release.monitoring.image, source: `monitoring.image of ${releaseFile}` } }
+        : {}),
     });
 
     const pullSecret = target.imageMirror?.pullSecretName;
@@ -217,18 +223,27 @@ export class ServingStack extends TerraformStack {
       inferenceServices: this.inferenceServices.byModel,
     });
 
-    // The thresholds of the model-monitoring alerts, one series per model. Until the release's
-    // models[].monitoring.driftThreshold and .performance and the environment's
-    // monitoring.driftThreshold exist, every model gets the environment default of the monitoring
-    // contract and no performance threshold: MONITORING_DEFAULTS.driftThreshold below is the
-    // place to read them from.
+    // The thresholds of the model-monitoring alerts, one series per model: the release's, else the
+    // environment's drift threshold; a performance threshold only where the release names one.
     this.monitoringThresholds = new ModelMonitoringThresholds(this, "ModelMonitoringThresholds", {
       namespace,
-      models: release.models.map((entry): MonitoredModel => ({
-        model: entry.name,
-        logs: entry.monitoring.logging.mode !== "off",
-        driftThreshold: MONITORING_DEFAULTS.driftThreshold,
-      })),
+      models: release.models.map((entry): MonitoredModel => {
+        const performance = entry.monitoring.performance;
+        return {
+          model: entry.name,
+          logs: entry.monitoring.logging.mode !== "off",
+          driftThreshold: entry.monitoring.driftThreshold ?? env.monitoring.driftThreshold,
+          ...(performance
+            ? {
+                performance: {
+                  metric: performance.metric,
+                  threshold: performance.threshold,
+                  direction: PERFORMANCE_DIRECTIONS[performance.metric],
+                },
+              }
+            : {}),
+        };
+      }),
     });
 
     const training = serviceAccount("modelTraining");
@@ -278,5 +293,38 @@ export class ServingStack extends TerraformStack {
         },
       ],
     });
+
+    // Per model that logs, its drift and performance job on the training nodes, pushing to the
+    // platform's Pushgateway; the release names the image (validation requires it then).
+    const monitored = release.models.filter((entry) => entry.monitoring.logging.mode !== "off");
+    if (monitored.length > 0) {
+      if (!release.monitoring) {
+        throw new Error(
+          `${releaseFile}: monitoring.image is missing while ${monitored.map((entry) => entry.name).join(", ")} log predictions; fix: add "monitoring": { "image": { "digest": "sha256:<64 hex>" } }`,
+        );
+      }
+      const monitoringAccount = serviceAccount("modelMonitoring");
+      this.monitoringJobs = new ModelMonitoringJobs(this, "ModelMonitoringJobs", {
+        namespace,
+        image: imageName(target.registry.trainingRepository, release.monitoring.image),
+        serviceAccountName: monitoringAccount.metadata.name,
+        placement: target.placement.training,
+        imagePullSecret: pullSecret,
+        objectStore: storeAccess,
+        region: store.region,
+        dataBucket: store.dataBucket,
+        artifactsBucket: store.artifactsBucket,
+        predictionPrefix: PREDICTION_LOG_PREFIX,
+        pushgatewayNamespace: PLATFORM_NAMESPACES.monitoring,
+        models: monitored.map((entry) => ({
+          name: entry.name,
+          versions: [entry.version, ...(entry.canary ? [entry.canary.version] : [])],
+          referenceData: entry.monitoring.referenceData!,
+          groundTruth: entry.monitoring.groundTruth,
+          metric: entry.monitoring.performance?.metric,
+          schedule: entry.monitoring.schedule ?? env.monitoring.schedule,
+        })),
+      });
+    }
   }
 }

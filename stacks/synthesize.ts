@@ -3,7 +3,7 @@ import { basename, dirname, join, relative, resolve } from "node:path";
 import { App } from "cdktf";
 import { loadEnvironments } from "../environments/load";
 import { isOnPrem } from "../environments/targets";
-import { gpuCapacityProblems } from "../environments/capacity";
+import { capacityProblems } from "../environments/capacity";
 import { GITHUB_REPOSITORY, repositoryProblem } from "../environments/github";
 import { projectRoot } from "../environments/project-root";
 import { loadRelease, RELEASES_DIRECTORY } from "../environments/releases";
@@ -242,7 +242,7 @@ export function loadBuilds(
       isOnPrem(environment) ? "rancher" : "aws",
     );
     if (release.ok) {
-      const capacity = gpuCapacityProblems(
+      const capacity = capacityProblems(
         environment,
         release.release.current,
         `releases/${environment.name}.json`,

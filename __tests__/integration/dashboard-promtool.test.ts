@@ -210,10 +210,13 @@ suite("inference dashboard queries under promtool", () => {
     it("Drift score vs threshold: each version's score and the threshold of each model that logs", () => {
       const result = evaluate(
         monitoringPanel("Drift score vs threshold"),
-        [pushed("mlops_model_drift_score", "7", "0.1x15"), pushed("mlops_model_drift_score", "8", "0.4x15")],
         [
-          { labels: '{model="churn",version="7"}', value: 0.1 },
-          { labels: '{model="churn",version="8"}', value: 0.4 },
+          pushed("mlops_model_drift_score", "v7", "0.1x15"),
+          pushed("mlops_model_drift_score", "v8", "0.4x15"),
+        ],
+        [
+          { labels: '{model="churn",version="v7"}', value: 0.1 },
+          { labels: '{model="churn",version="v8"}', value: 0.4 },
           { labels: '{model="churn",version="threshold"}', value: 0.25 },
         ],
         [THRESHOLDS],
@@ -226,12 +229,12 @@ suite("inference dashboard queries under promtool", () => {
       const result = evaluate(
         monitoringPanel("Performance vs threshold"),
         [
-          pushed("mlops_model_performance", "7", "0.9x15", { metric: "auc" }),
-          pushed("mlops_model_performance", "8", "0.7x15", { metric: "auc" }),
+          pushed("mlops_model_performance", "v7", "0.9x15", { metric: "auc" }),
+          pushed("mlops_model_performance", "v8", "0.7x15", { metric: "auc" }),
         ],
         [
-          { labels: '{metric="auc",model="churn",version="7"}', value: 0.9 },
-          { labels: '{metric="auc",model="churn",version="8"}', value: 0.7 },
+          { labels: '{metric="auc",model="churn",version="v7"}', value: 0.9 },
+          { labels: '{metric="auc",model="churn",version="v8"}', value: 0.7 },
           { labels: '{metric="auc",model="churn",version="threshold"}', value: 0.8 },
         ],
         [THRESHOLDS],
@@ -243,19 +246,19 @@ suite("inference dashboard queries under promtool", () => {
     it("Newest prediction log object age and time since the last run, in seconds, per version", () => {
       // At 10m30s: v7's newest object is from 60s, its run from 540s; v8's object from 300s.
       const series = [
-        pushed("mlops_prediction_log_newest_object_timestamp_seconds", "7", "60x15"),
-        pushed("mlops_prediction_log_newest_object_timestamp_seconds", "8", "300x15"),
-        pushed("mlops_model_monitoring_last_success_timestamp_seconds", "7", "540x15"),
-        pushed("mlops_model_monitoring_last_success_timestamp_seconds", "8", "540x15"),
+        pushed("mlops_prediction_log_newest_object_timestamp_seconds", "v7", "60x15"),
+        pushed("mlops_prediction_log_newest_object_timestamp_seconds", "v8", "300x15"),
+        pushed("mlops_model_monitoring_last_success_timestamp_seconds", "v7", "540x15"),
+        pushed("mlops_model_monitoring_last_success_timestamp_seconds", "v8", "540x15"),
       ];
       const age = evaluate(monitoringPanel("Newest prediction log object age"), series, [
-        { labels: '{model="churn",version="7"}', value: 570 },
-        { labels: '{model="churn",version="8"}', value: 330 },
+        { labels: '{model="churn",version="v7"}', value: 570 },
+        { labels: '{model="churn",version="v8"}', value: 330 },
       ]);
       if (!age.ok) throw new Error(age.output);
       const run = evaluate(monitoringPanel("Time since last successful monitoring run"), series, [
-        { labels: '{model="churn",version="7"}', value: 90 },
-        { labels: '{model="churn",version="8"}', value: 90 },
+        { labels: '{model="churn",version="v7"}', value: 90 },
+        { labels: '{model="churn",version="v8"}', value: 90 },
       ]);
       if (!run.ok) throw new Error(run.output);
       expect(`${age.output}${run.output}`).not.toContain("FAILED");

@@ -188,6 +188,30 @@ const DEFECTS: readonly Defect[] = [
     },
   },
   {
+    name: "a model's monitoring job without its egress to the Pushgateway",
+    rule: "network",
+    reported:
+      "CronJob mlops/monitor-churn-classifier [network] flow model-monitoring-to-pushgateway: CronJob mlops/monitor-churn-classifier",
+    apply: (s) => {
+      const index = s.objects.findIndex(
+        (o) =>
+          o.object.kind === "NetworkPolicy" &&
+          o.object.metadata.namespace === "mlops" &&
+          o.object.metadata.name === "allow-egress-pushgateway",
+      );
+      if (index < 0) throw new Error("the dev state has no NetworkPolicy mlops/allow-egress-pushgateway");
+      s.objects.splice(index, 1);
+    },
+  },
+  {
+    name: "a Pushgateway ServiceMonitor scraping a port its Service does not name",
+    rule: "references",
+    reported: 'ServiceMonitor monitoring/prometheus-pushgateway [references] endpoint port "metrics"',
+    apply: (s) =>
+      ((find(s, "ServiceMonitor", "monitoring", "prometheus-pushgateway").spec as Loose).endpoints[0].port =
+        "metrics"),
+  },
+  {
     name: "a PDB that allows no eviction",
     rule: "references",
     reported: "PodDisruptionBudget mlops/mlops-serving [references] allows no eviction",

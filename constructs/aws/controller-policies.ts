@@ -485,3 +485,58 @@ export function bucketAccessStatements(
   );
   return statements;
 }
+
+/** Objects under key prefixes of one bucket, to be listed and read and nothing else. */
+export interface PrefixReadGrant {
+  /** Names the grant's list statement, e.g. `ListReferenceData`. */
+  readonly sid: string;
+  readonly bucketArn: string;
+  /** Key prefixes without a leading /, e.g. `predictions/churn-classifier/`. */
+  readonly prefixes: readonly string[];
+}
+
+/**
+ * List and read under the given prefixes only (ListBucket conditioned on `s3:prefix`, GetObject
+ * on the prefixes' objects), with the key's decrypt through S3: what a job that only reads
+ * named data sets needs.
+ */
+export function prefixReadStatements(
+  scope: KeyedScope,
+  grants: readonly PrefixReadGrant[],
+): PolicyStatement[] {
+  const used = grants.filter((grant) => grant.prefixes.length > 0);
+  if (used.length === 0) throw new Error("prefixReadStatements: no prefix to read; fix: name at least one");
+  for (const grant of used)
+    for (const prefix of grant.prefixes)
+      if (!/^[A-Za-z0-9][A-Za-z0-9._\/-]*$/.test(prefix) || prefix.split("/").includes(".."))
+        throw new Error(
+          `prefixReadStatements: prefix "${prefix}" is not a key prefix; fix: give it without a leading /, * or ..`,
+        );
+  // A path names a data set, a file or a folder: `a/b` reads `a/b` and `a/b/...`, never `a/bc`.
+  const keys = (prefix: string) => {
+    const bare = prefix.replace(/\/$/, "");
+    return [bare, `${bare}/*`];
+  };
+  return [
+    ...used.map((grant) => ({
+      sid: grant.sid,
+      actions: ["s3:ListBucket"],
+      resources: [grant.bucketArn],
+      conditions: [
+        { test: "StringLike", variable: "s3:prefix", values: [...new Set(grant.prefixes.flatMap(keys))] },
+      ],
+    })),
+    {
+      sid: "ReadObjectsUnderPrefixes",
+      actions: ["s3:GetObject"],
+      resources: [
+        ...new Set(
+          used.flatMap((grant) =>
+            grant.prefixes.flatMap((prefix) => keys(prefix).map((key) => `${grant.bucketArn}/${key}`)),
+          ),
+        ),
+      ],
+    },
+    keyViaService("UseBucketKeyThroughS3", scope, "s3", KMS_DECRYPT),
+  ];
+}

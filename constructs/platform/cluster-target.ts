@@ -103,6 +103,8 @@ export interface ImageRegistry {
 export interface RequiredImages {
   readonly serving?: RequiredImage;
   readonly training?: RequiredImage;
+  /** The models' monitoring image: in the training repository, by digest. */
+  readonly monitoring?: RequiredImage;
 }
 
 export interface RequiredImage {

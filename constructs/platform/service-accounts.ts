@@ -17,6 +17,7 @@ export const PLATFORM_SERVICE_ACCOUNTS = {
   kservePredictor: { namespace: "mlops", name: "kserve-predictor" },
   modelTraining: { namespace: "mlops", name: "model-training" },
   batchInference: { namespace: "mlops", name: "batch-inference" },
+  modelMonitoring: { namespace: "mlops", name: "model-monitoring" },
 } as const satisfies Record<string, ServiceAccountRef>;
 
 export type PlatformServiceAccount = keyof typeof PLATFORM_SERVICE_ACCOUNTS;

@@ -11,6 +11,8 @@ import { pullSecrets } from "../platform/image-mirror";
 
 export interface ScheduledJobSpec {
   readonly name: string;
+  /** Labels of the CronJob, its Jobs and pods. @default `app.kubernetes.io/name: <name>` */
+  readonly labels?: Readonly<Record<string, string>>;
   /** Cron expression, evaluated in UTC. */
   readonly schedule: string;
   readonly image: string;
@@ -58,12 +60,13 @@ export class ScheduledJobs extends Construct {
           `ScheduledJobs ${job.name}: deadlineSeconds (${job.deadlineSeconds}) must be a whole number >= 60`,
         );
       }
+      const labels = { ...(job.labels ?? { "app.kubernetes.io/name": job.name }) };
       this.cronJobs.push(
         new CronJobV1(this, job.name, {
           metadata: {
             name: job.name,
             namespace: props.namespace,
-            labels: { "app.kubernetes.io/name": job.name },
+            labels: { ...labels },
           },
           spec: {
             schedule: job.schedule,
@@ -73,13 +76,13 @@ export class ScheduledJobs extends Construct {
             successfulJobsHistoryLimit: 3,
             failedJobsHistoryLimit: 3,
             jobTemplate: {
-              metadata: { labels: { "app.kubernetes.io/name": job.name } },
+              metadata: { labels: { ...labels } },
               spec: {
                 backoffLimit: 2,
                 activeDeadlineSeconds: job.deadlineSeconds,
                 ttlSecondsAfterFinished: "604800",
                 template: {
-                  metadata: { labels: { "app.kubernetes.io/name": job.name } },
+                  metadata: { labels: { ...labels } },
                   spec: {
                     restartPolicy: "Never",
                     serviceAccountName: job.serviceAccountName,
@@ -90,7 +93,7 @@ export class ScheduledJobs extends Construct {
                       {
                         name: job.name,
                         image: job.image,
-                        args: job.args,
+                        args: job.args.length > 0 ? job.args : undefined,
                         env: [
                           ...Object.entries(job.env).map(([name, value]) => ({ name, value })),
                           ...store.env.map((variable) => ({ ...variable })),

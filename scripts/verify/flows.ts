@@ -49,7 +49,9 @@ export type FlowCondition =
   /** No directory login: the platform creates MLflow's local users. */
   | "local-logins"
   /** Releases arrive by promotion: the serving stack registers the served model version. */
-  | "receives-promotions";
+  | "receives-promotions"
+  /** A model of the release logs predictions: its monitoring job runs. */
+  | "monitors-models";
 
 export function flowApplies(flow: Flow, facts: EnvironmentFacts): boolean {
   switch (flow.only) {
@@ -63,6 +65,8 @@ export function flowApplies(flow: Flow, facts: EnvironmentFacts): boolean {
       return facts.directoryLogin !== true;
     case "receives-promotions":
       return upstreamOf(facts.name) !== undefined;
+    case "monitors-models":
+      return facts.monitoredModels === true;
   }
 }
 
@@ -77,6 +81,11 @@ const CNPG_OPERATOR = {
 } as const;
 
 const MLFLOW = { service: { namespace: "mlflow", name: "mlflow" }, port: 80 } as const;
+/** The pods of every model's monitoring CronJob (constructs/serving/model-monitoring.ts). */
+const MODEL_MONITORING = {
+  namespace: "mlops",
+  podLabels: { "app.kubernetes.io/name": "model-monitoring" },
+} as const;
 /** Argo Workflows labels every pod of a workflow with its name. */
 const PIPELINE_STEP = {
   namespace: "kubeflow",
@@ -209,6 +218,21 @@ export const REQUIRED_FLOWS: readonly Flow[] = [
     to: { pods: { namespace: "mlops", labels: { component: "predictor" } }, port: 9081 },
     reason:
       "a predictor that logs is reached through KServe's agent, the target port of its Service (service_reconciler.go at v0.20.0)",
+  },
+  {
+    name: "model-monitoring-to-object-store",
+    from: MODEL_MONITORING,
+    to: { objectStore: true },
+    reason:
+      "a model's monitoring job reads its logged predictions, reference data set and ground truth from the object store",
+    only: "monitors-models",
+  },
+  {
+    name: "model-monitoring-to-pushgateway",
+    from: MODEL_MONITORING,
+    to: { service: { namespace: "monitoring", name: "prometheus-pushgateway" }, port: 9091 },
+    reason: "a model's monitoring job pushes its drift and performance series to the Pushgateway",
+    only: "monitors-models",
   },
   {
     name: "pipelines-api-to-database",

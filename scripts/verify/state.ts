@@ -103,6 +103,8 @@ export interface EnvironmentFacts {
   readonly databaseService?: { readonly namespace: string; readonly name: string };
   /** UIs sign in against a directory (Dex); no local users are created. */
   readonly directoryLogin?: boolean;
+  /** A model of the release logs predictions, so its monitoring job runs. */
+  readonly monitoredModels?: boolean;
   /** The Secrets the platform team creates by hand (on-prem), as the environment file names them. */
   readonly handMadeSecrets?: OnPremSecrets;
   /** Objects created out of band in this environment, beside OUT_OF_BAND (filled by collect). */
@@ -165,7 +167,7 @@ export function synthesize(environments: readonly AnyEnvironmentInput[]): Synthe
     const app = new App({ outdir });
     const all = addEnvironmentStacks(app, loaded.builds);
     app.synth();
-    return loaded.builds.map(({ environment }, index) => {
+    return loaded.builds.map(({ environment, release }, index) => {
       const stacks: Record<string, TerraformJson> = {};
       for (const stack of Object.values(all[index]).filter((s) => s !== undefined)) {
         const id = stack.node.id;
@@ -178,9 +180,12 @@ export function synthesize(environments: readonly AnyEnvironmentInput[]): Synthe
         input,
         name: environment.name,
         stacks,
-        facts: isOnPrem(environment)
-          ? onPremFactsOf(environment)
-          : factsOf(environment, stacks[`${environment.name}-foundation`]),
+        facts: {
+          ...(isOnPrem(environment)
+            ? onPremFactsOf(environment)
+            : factsOf(environment, stacks[`${environment.name}-foundation`])),
+          monitoredModels: release.models.some((model) => model.monitoring.logging.mode !== "off"),
+        },
       };
     });
   } finally {

@@ -82,14 +82,18 @@ export function eksClusterTarget(foundation: FoundationStack): ClusterTarget {
           },
         };
         new RequiredEcrImages(scope, "RequiredImages", {
-          images: (["serving", "training"] as const).flatMap((kind) => {
+          images: (["serving", "training", "monitoring"] as const).flatMap((kind) => {
             const required = images[kind];
             if (!required) return [];
+            // The monitoring image lives in the training repository.
+            const repository = repositories[kind === "monitoring" ? "training" : kind];
             return [
               {
-                id: kind === "serving" ? "ServingImage" : "TrainingImage",
-                repositoryName: repositories[kind].name,
-                repositoryUrl: repositories[kind].url,
+                id: { serving: "ServingImage", training: "TrainingImage", monitoring: "MonitoringImage" }[
+                  kind
+                ],
+                repositoryName: repository.name,
+                repositoryUrl: repository.url,
                 source: required.source,
                 image: required.image,
               },

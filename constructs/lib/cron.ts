@@ -1,0 +1,92 @@
+/**
+ * Five-field cron expressions as a Kubernetes CronJob takes them (minute, hour, day of month,
+ * month, day of week; lists, ranges, steps, `*`, and month and weekday names), read far enough to
+ * say whether an expression is valid and how close together two runs can come.
+ */
+
+interface CronField {
+  readonly name: string;
+  readonly min: number;
+  readonly max: number;
+  readonly names?: readonly string[];
+}
+
+const FIELDS: readonly CronField[] = [
+  { name: "minute", min: 0, max: 59 },
+  { name: "hour", min: 0, max: 23 },
+  { name: "day of month", min: 1, max: 31 },
+  {
+    name: "month",
+    min: 1,
+    max: 12,
+    names: ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
+  },
+  // 7 is Sunday as well as 0.
+  { name: "day of week", min: 0, max: 7, names: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] },
+];
+
+export type CronParse =
+  | { readonly ok: true; readonly fields: readonly (readonly number[])[] }
+  | { readonly ok: false; readonly reason: string };
+
+function valueOf(text: string, field: CronField): number | undefined {
+  const named = field.names?.indexOf(text.toLowerCase()) ?? -1;
+  if (named >= 0) return named + (field.name === "month" ? 1 : 0);
+  if (!/^\d{1,2}$/.test(text)) return undefined;
+  const value = Number(text);
+  return value >= field.min && value <= field.max ? value : undefined;
+}
+
+function parseField(text: string, field: CronField): number[] | string {
+  const values = new Set<number>();
+  for (const part of text.split(",")) {
+    const [range, stepText, extra] = part.split("/");
+    if (extra !== undefined) return `"${part}" has two steps`;
+    const step = stepText === undefined ? 1 : /^[1-9]\d{0,1}$/.test(stepText) ? Number(stepText) : NaN;
+    if (Number.isNaN(step)) return `"${part}" has a step that is not a whole number from 1 to 99`;
+    let low: number | undefined;
+    let high: number | undefined;
+    if (range === "*" || range === "?") [low, high] = [field.min, field.max];
+    else {
+      const [from, to, more] = range.split("-");
+      if (more !== undefined) return `"${part}" is not a range a-b`;
+      low = valueOf(from, field);
+      high = to === undefined ? (stepText === undefined ? low : field.max) : valueOf(to, field);
+    }
+    if (low === undefined || high === undefined)
+      return `"${part}" is outside ${field.min}-${field.max}${field.names ? " (or a three-letter name)" : ""}`;
+    if (low > high) return `"${part}" runs backwards`;
+    for (let value = low; value <= high; value += step) values.add(value);
+  }
+  return [...values].sort((a, b) => a - b);
+}
+
+/** Parses a five-field expression; the reason names the field that is wrong. */
+export function parseCron(expression: string): CronParse {
+  const parts = expression.trim().split(/\s+/);
+  if (parts.length !== 5 || expression.trim() === "")
+    return {
+      ok: false,
+      reason: `has ${expression.trim() === "" ? 0 : parts.length} fields, not five (minute hour day-of-month month day-of-week)`,
+    };
+  const fields: number[][] = [];
+  for (const [index, part] of parts.entries()) {
+    const parsed = parseField(part, FIELDS[index]);
+    if (typeof parsed === "string") return { ok: false, reason: `its ${FIELDS[index].name} field ${parsed}` };
+    fields.push(parsed);
+  }
+  return { ok: true, fields };
+}
+
+/**
+ * The shortest time between two runs of a valid expression, in minutes: the gaps between the
+ * times of day it names, and from the last of one day to the first of the next (assuming the
+ * day fields allow two days in a row, which can only overstate how often it runs).
+ */
+export function shortestIntervalMinutes(fields: readonly (readonly number[])[]): number {
+  const [minutes, hours] = fields;
+  const times = hours.flatMap((hour) => minutes.map((minute) => hour * 60 + minute));
+  let shortest = 24 * 60 - times[times.length - 1] + times[0];
+  for (let i = 1; i < times.length; i++) shortest = Math.min(shortest, times[i] - times[i - 1]);
+  return shortest;
+}
