@@ -67,7 +67,8 @@ describe.each(ON_PREM.map((s) => [s.environment.name, s] as const))("%s serving"
 
     it("every service account carries it", () => {
       const accounts = Object.values(resourcesOf(json, "kubernetes_service_account_v1"));
-      expect(accounts.length).toBe(4);
+      // Serving, predictors, training, batch and the models' monitoring jobs.
+      expect(accounts.length).toBe(5);
       for (const account of accounts) {
         expect(account.image_pull_secret).toEqual([{ name: pullSecret }]);
       }

@@ -31,6 +31,9 @@ const DIGEST = `sha256:${"ab".repeat(32)}`;
 const RUN_A = "mlflow/1/8f2c4b6e9a0d4c1e9b7a5d3f2e1c0b9a/artifacts/model";
 const RUN_B = "mlflow/1/0123456789abcdef0123456789abcdef/artifacts/model";
 const RUN_C = "mlflow/2/c4e6a8b0d2f44e6a8c0e2a4c6e8a0c2e/artifacts/model";
+/** Reference data sets of the fixture's models, which log: copied beside their files. */
+const REF_A = "mlflow/1/8f2c4b6e9a0d4c1e9b7a5d3f2e1c0b9a/artifacts/reference";
+const REF_C = "mlflow/2/c4e6a8b0d2f44e6a8c0e2a4c6e8a0c2e/artifacts/reference";
 
 /** The fixture onprem-prod release (the registry's moves with every promotion). */
 const prodFile = () => JSON.parse(releaseText("onprem-prod"));
@@ -123,6 +126,8 @@ describe("the plan", () => {
       "image training: ml-docker-test-local/mlops-training:1.4.2 -> ml-docker-prod-local/mlops-training:1.4.2 (Artifactory Docker promotion, copy)",
       `model churn-classifier v7, demand-forecaster v3: s3://mlops-test-artifacts/${RUN_A}/ -> s3://mlops-prod-artifacts/${RUN_A}/ (aws s3 sync, https://s3.example.com)`,
       `model churn-classifier v8 (canary): s3://mlops-test-artifacts/${RUN_B}/ -> s3://mlops-prod-artifacts/${RUN_B}/ (aws s3 sync, https://s3.example.com)`,
+      `model churn-classifier reference data: s3://mlops-test-artifacts/${REF_A}/ -> s3://mlops-prod-artifacts/${REF_A}/ (aws s3 sync, https://s3.example.com)`,
+      `model demand-forecaster reference data: s3://mlops-test-artifacts/${REF_C}/ -> s3://mlops-prod-artifacts/${REF_C}/ (aws s3 sync, https://s3.example.com)`,
     ]);
   });
 
@@ -132,6 +137,7 @@ describe("the plan", () => {
       prod,
       release((current) => {
         current.models[0].monitoring.logging = { mode: "response" };
+        current.models[1].monitoring.logging = { mode: "off" };
       }),
     );
     expect(plan.ok).toBe(true);
@@ -193,9 +199,9 @@ describe("npm run promote-artifacts", () => {
     expect(result.exitCode).toBe(0);
     expect(result.stderr).toBe("");
     expect(result.stdout.split("\n")[0]).toBe(
-      "[dry run] promote artifacts onprem-test -> onprem-prod: 5 copies",
+      "[dry run] promote artifacts onprem-test -> onprem-prod: 7 copies",
     );
-    expect(result.stdout.trim().split("\n")).toHaveLength(6);
+    expect(result.stdout.trim().split("\n")).toHaveLength(8);
     expect(calls).toEqual({ http: [], run: [] });
   });
 
@@ -232,7 +238,9 @@ describe("npm run promote-artifacts", () => {
     expect(calls.run).toEqual([
       ["aws", syncArgs(RUN_A)],
       ["aws", syncArgs(RUN_B)],
+      ["aws", syncArgs(REF_A)],
       ["aws", syncArgs(RUN_C)],
+      ["aws", syncArgs(REF_C)],
     ]);
     expect(result.stdout).toContain("  ok image serving: ");
   });
@@ -279,7 +287,7 @@ describe("npm run promote-artifacts", () => {
     const result = await promoteArtifacts(options(releasesFolder()), ctx);
     expect(result.exitCode).toBe(1);
     expect(calls.http).toHaveLength(2);
-    expect(calls.run).toHaveLength(2);
+    expect(calls.run).toHaveLength(4);
     expect(result.stderr.trim().split("\n")).toEqual([
       "promote-artifacts: image training ml-docker-test-local/mlops-training:1.4.2 -> ml-docker-prod-local: Artifactory answered 403 (Forbidden); fix: give the token's user read on ml-docker-test-local and deploy on ml-docker-prod-local",
       `promote-artifacts: model files s3://mlops-test-artifacts/${RUN_C}/ -> s3://mlops-prod-artifacts/${RUN_C}/: aws exited 1 (An error occurred (AccessDenied) when calling the PutObject operation); fix: give the keys in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY read on mlops-test-artifacts and write on mlops-prod-artifacts`,

@@ -356,10 +356,12 @@ describe("model-monitoring thresholds", () => {
       const models = releaseOf(name).models;
       const recorded = rule.spec.groups[0].rules;
       expect(rule.spec.groups).toHaveLength(1);
+      // The release's threshold where it names one, else the environment's.
+      const environmentDrift = synthesized[name].environment.monitoring.driftThreshold;
       expect(recorded.filter((r: any) => r.record === "mlops:model_drift_threshold")).toEqual(
         models.map((m) => ({
           record: "mlops:model_drift_threshold",
-          expr: "vector(0.25)",
+          expr: `vector(${m.monitoring.driftThreshold ?? environmentDrift})`,
           labels: { model: m.name },
         })),
       );
@@ -370,8 +372,25 @@ describe("model-monitoring thresholds", () => {
           labels: { model: m.name },
         })),
       );
-      // No release names a performance threshold yet.
-      expect(recorded.filter((r: any) => r.record === "mlops:model_performance_threshold")).toEqual([]);
+      // A performance threshold only for a model whose release names one, in its metric's direction.
+      const direction = (metric: string) => (["rmse", "mae"].includes(metric) ? "at-most" : "at-least");
+      expect(recorded.filter((r: any) => r.record === "mlops:model_performance_threshold")).toEqual(
+        models.flatMap((m) =>
+          m.monitoring.performance
+            ? [
+                {
+                  record: "mlops:model_performance_threshold",
+                  expr: `vector(${m.monitoring.performance.threshold})`,
+                  labels: {
+                    model: m.name,
+                    metric: m.monitoring.performance.metric,
+                    direction: direction(m.monitoring.performance.metric),
+                  },
+                },
+              ]
+            : [],
+        ),
+      );
     },
   );
 });
