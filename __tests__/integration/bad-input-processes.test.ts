@@ -402,35 +402,63 @@ describe("bad input, refused by the commands as processes", () => {
     }
   }, 240_000);
 
-  it("npm run synth refuses runners shared between environments, naming both", () => {
-    const stagingSame = copy(staging);
-    const prodSharing = copy(prod, (e) => {
-      e.delivery = { ...e.delivery, runnerLabels: ["self-hosted", "mlops-staging"] };
+  it("npm run synth refuses runners shared between environments, naming both and offering labels neither has", () => {
+    // staging's file is the one edited: it now carries prod's deploy labels. The line cannot
+    // know which file changed, so it names both fields and offers each a label no list has.
+    const stagingEdited = copy(staging, (e) => {
+      e.delivery = { ...e.delivery, runnerLabels: ["self-hosted", "mlops-prod"] };
     });
     const uat = aws("uat", 30, (e) => {
       e.delivery = {
         deployedBy: "pipeline",
         runnerLabels: ["self-hosted", "mlops-uat"],
-        diffRunnerLabels: ["self-hosted", "mlops-staging"],
+        diffRunnerLabels: ["self-hosted", "mlops-prod"],
       };
       e.stateBackend = { bucket: "acme-mlops-terraform-state-uat", region: "eu-west-1" };
       e.eks.publicEndpoint = { enabled: false };
     });
-    project.writeRegistry([stagingSame, prodSharing, uat]);
+    const registry = [stagingEdited, copy(prod), uat];
+    project.writeRegistry(registry);
     const run = project.npm("synth");
     expect(run.status).toBe(1);
     expect(project.exists("cdktf.out")).toBe(false);
-    expect(problemLines(run.stderr)).toEqual([
+    const lines = problemLines(run.stderr);
+    const fix = (a: string, b: string) =>
+      `; fix: change whichever was not meant, e.g. ${a} or ${b} (labels no environment has yet), and register that runner in its own runner group`;
+    expect(lines).toEqual([
       expect.stringMatching(
-        /^prod: delivery\.runnerLabels = \["self-hosted","mlops-staging"\]: coincides with staging's delivery\.runnerLabels \["self-hosted","mlops-staging"\] across protection levels \(prod is protected, staging disposable\).*; fix: \S/,
+        /^prod: delivery\.runnerLabels = \["self-hosted","mlops-prod"\]: coincides with staging's delivery\.runnerLabels \["self-hosted","mlops-prod"\] across protection levels \(prod is protected, staging disposable\): .*prod's deploy jobs and staging's deploy jobs/,
       ),
       expect.stringMatching(
-        /^uat: delivery\.diffRunnerLabels = \["self-hosted","mlops-staging"\]: coincides with staging's delivery\.runnerLabels .*pull-request code.*; fix: \S/,
+        /^uat: delivery\.diffRunnerLabels = \["self-hosted","mlops-prod"\]: coincides with staging's delivery\.runnerLabels \["self-hosted","mlops-prod"\]: .*uat's pull-request code and staging's deploy jobs/,
       ),
       expect.stringMatching(
-        /^uat: delivery\.diffRunnerLabels = .*coincides with prod's delivery\.runnerLabels \["self-hosted","mlops-staging"\] across protection levels/,
+        /^uat: delivery\.diffRunnerLabels = \["self-hosted","mlops-prod"\]: coincides with prod's delivery\.runnerLabels \["self-hosted","mlops-prod"\] across protection levels \(uat is disposable, prod protected\)/,
       ),
     ]);
+    expect(lines.map((line) => line.slice(line.indexOf("; fix: ")))).toEqual([
+      fix(
+        `prod's delivery.runnerLabels to ["self-hosted","mlops-prod-2"]`,
+        `staging's delivery.runnerLabels to ["self-hosted","mlops-staging"]`,
+      ),
+      fix(
+        `uat's delivery.diffRunnerLabels to ["self-hosted","mlops-uat-diff"]`,
+        `staging's delivery.runnerLabels to ["self-hosted","mlops-staging"]`,
+      ),
+      fix(
+        `uat's delivery.diffRunnerLabels to ["self-hosted","mlops-uat-diff"]`,
+        `prod's delivery.runnerLabels to ["self-hosted","mlops-prod-2"]`,
+      ),
+    ]);
+    // No offered label is one an environment of the registry already carries.
+    const carried = registry.flatMap((env) => [
+      ...env.delivery.runnerLabels,
+      ...env.delivery.diffRunnerLabels,
+    ]);
+    const offered = lines.flatMap((line) =>
+      [...line.matchAll(/to \["self-hosted","([^"]+)"\]/g)].map((m) => m[1]),
+    );
+    expect(offered.filter((label) => carried.includes(label))).toEqual([]);
   }, 240_000);
 
   it("npm run synth refuses a GPU model where the environment declares no GPUs, on both targets", () => {
