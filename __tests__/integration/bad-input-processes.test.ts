@@ -640,6 +640,16 @@ describe("valid but unusual input, accepted as the real components accept it", (
       // 5. Pod and service ranges of a cluster installed with non-default ones.
       e.cluster.podCidr = "172.16.0.0/16";
       e.cluster.serviceCidr = "172.17.0.0/16";
+      // 8. The registry on a port of its own: Docker's reference grammar and RKE2's
+      //    registries.yaml name a registry as host:port (default endpoint https://host:port/v2).
+      e.registry.host = "artifactory.example.com:8443";
+    });
+    const onPremUpperCase = onPrem("op-unusual-2", (e) => {
+      // 9. LDAPS with a trailing slash and an upper-case host: Dex is given host:port alone, and
+      //    DNS names (and Go's certificate check) compare without case.
+      e.directory.url = "ldaps://AD.Example.com:636/";
+      e.cluster.apiServerCidrs = ["10.61.0.11/32"];
+      e.cluster.ingressSourceCidrs = ["10.61.0.0/24"];
     });
     const awsUnusual = aws("aws-unusual", 60, (e) => {
       // 6. A Secrets Manager secret by full ARN (with its random suffix), whose name says webhook.
@@ -648,8 +658,9 @@ describe("valid but unusual input, accepted as the real components accept it", (
       // 7. A fractional CPU quota and no GPU quota where no model needs a GPU.
       e.platform.namespaceQuota = { cpu: "7500m", memory: "30Gi", gpus: 0 };
     });
-    project.writeRegistry([onPremUnusual, awsUnusual]);
+    project.writeRegistry([onPremUnusual, onPremUpperCase, awsUnusual]);
     project.writeRelease("op-unusual", "onprem-test");
+    project.writeRelease("op-unusual-2", "onprem-test");
     project.writeRelease("aws-unusual", "dev");
     const run = project.npm("synth");
     expect(run.stderr).toBe("");
@@ -657,6 +668,14 @@ describe("valid but unusual input, accepted as the real components accept it", (
     const platform = project.read("cdktf.out/stacks/op-unusual-platform/cdk.tf.json");
     expect(platform).toContain("10.50.0.10:636");
     expect(platform).toContain("https://10.70.0.10:9000");
+    expect(platform).toContain('"artifactory.example.com:8443/');
+    expect(platform).not.toContain('"artifactory.example.com/');
+    const serving = project.read("cdktf.out/stacks/op-unusual-serving/cdk.tf.json");
+    expect(serving).toContain("artifactory.example.com:8443/ml-docker-op-unusual-local/mlops-serving:");
+    const dexHost = /host: (\S+:636)\\n/.exec(
+      project.read("cdktf.out/stacks/op-unusual-2-platform/cdk.tf.json"),
+    );
+    expect(dexHost?.[1]).toBe("ad.example.com:636");
   }, 300_000);
 });
 
