@@ -290,6 +290,30 @@ const onPremCases: Case[] = [
     `${ON_PREM(30)}: registry.chartRepositories[`,
     "carries a tag or digest",
   ],
+  [
+    "an LDAP URL carrying the base DN in its path",
+    onPrem(ON_PREM(31), (e) => (e.directory.url = "ldaps://ad.example.com:636/DC=example,DC=com")),
+    `${ON_PREM(31)}: directory.url = "ldaps://ad.example.com:636/DC=example,DC=com": carries the path /DC=example,DC=com; Dex's LDAP connector takes only the host and port`,
+    "fix: write ldaps://ad.example.com:636, and put a base DN in directory.userBaseDn or directory.groupBaseDn",
+  ],
+  [
+    "an Artifactory host in capitals",
+    onPrem(ON_PREM(32), (e) => (e.registry.host = "Artifactory.Example.com")),
+    `${ON_PREM(32)}: registry.host = "Artifactory.Example.com": has upper-case letters`,
+    "containerd finds the registry's CA and credentials (the host's entry in RKE2's registries.yaml) by the host exactly as the reference writes it; fix: write \"artifactory.example.com\"",
+  ],
+  [
+    "LDAPS by an address outside the directory's ranges, with a trailing slash",
+    onPrem(ON_PREM(33), (e) => (e.directory.url = "ldaps://10.50.0.99:636/")),
+    `${ON_PREM(33)}: directory.url = "ldaps://10.50.0.99:636/": is the address 10.50.0.99, outside directory.cidrs`,
+    "fix: add 10.50.0.99/32 to directory.cidrs",
+  ],
+  [
+    "an object store by an address outside its ranges, with a trailing slash",
+    onPrem(ON_PREM(34), (e) => (e.objectStore.endpoint = "https://10.70.0.20:9000/")),
+    `${ON_PREM(34)}: objectStore.endpoint = "https://10.70.0.20:9000/"`,
+    "is the address 10.70.0.20, outside objectStore.cidrs (10.70.0.10/32)",
+  ],
 ];
 
 const awsCases: Case[] = [
@@ -376,6 +400,43 @@ const awsCases: Case[] = [
     ),
     `${AWS(9)}: platform.pipelines.manifestsRepository = "git@github.com:kubeflow/pipelines.git": is an SSH clone URL`,
     "e.g. https://github.com/kubeflow/pipelines.git",
+  ],
+  [
+    "a second receiver on the first one's webhook secret, for the same severities",
+    aws(AWS(10), 10, (e) =>
+      e.platform.alerting.receivers.push({
+        ...e.platform.alerting.receivers[0],
+        name: "ml-team",
+        severities: ["critical"],
+      }),
+    ),
+    `${AWS(10)}: platform.alerting.receivers[1].secret.remoteKey = `,
+    "and platform-team and ml-team both take critical alerts: every such alert would be posted twice to the same webhook; fix: merge platform-team and ml-team into one receiver",
+  ],
+  [
+    "a webhook receiver on a Slack receiver's secret, named by ARN",
+    aws(AWS(11), 11, (e) =>
+      e.platform.alerting.receivers.push({
+        kind: "webhook",
+        name: "ticketing",
+        severities: ["info"],
+        secret: {
+          remoteKey: `arn:aws:secretsmanager:eu-west-1:111111111111:secret:${e.platform.alerting.receivers[0].secret.remoteKey}-AbCdEf`,
+        },
+      }),
+    ),
+    `${AWS(11)}: platform.alerting.receivers[1].secret.remoteKey = `,
+    "is the secret platform.alerting.receivers[0] (platform-team, slack) reads too, but this receiver (ticketing) is a webhook receiver",
+  ],
+  [
+    "the heartbeat on a receiver's secret",
+    aws(
+      AWS(12),
+      12,
+      (e) => (e.platform.alerting.heartbeat = { secret: { ...e.platform.alerting.receivers[0].secret } }),
+    ),
+    `${AWS(12)}: platform.alerting.heartbeat.secret.remoteKey = `,
+    "Watchdog would be posted there every few minutes, and the heartbeat service would get no ping",
   ],
 ];
 
@@ -657,6 +718,11 @@ describe("valid but unusual input, accepted as the real components accept it", (
         "arn:aws:secretsmanager:eu-west-1:111111111111:secret:mlops/dev/alerting/slack-webhook-AbCdEf";
       // 7. A fractional CPU quota and no GPU quota where no model needs a GPU.
       e.platform.namespaceQuota = { cpu: "7500m", memory: "30Gi", gpus: 0 };
+      // 10. One webhook secret for two receivers that share no severity: no alert posted twice.
+      e.platform.alerting.receivers = [
+        { ...e.platform.alerting.receivers[0], name: "team-urgent", severities: ["critical"] },
+        { ...e.platform.alerting.receivers[0], name: "team-digest", severities: ["warning", "info"] },
+      ];
     });
     project.writeRegistry([onPremUnusual, onPremUpperCase, awsUnusual]);
     project.writeRelease("op-unusual", "onprem-test");
