@@ -137,6 +137,8 @@ describe("promote's command line", () => {
     [["--from"], "--from: needs an environment name, and none was given; fix: "],
     [["--from", "dev", "--to", "staging", "--force"], "--force: is not a flag of this command"],
     [["--from", "dev"], "--to: is required and missing; fix: usage: npm run promote"],
+    [["--from", "dev", "--to", "staging", "--dry-run=yes"], "--dry-run=yes: --dry-run takes no value; fix: "],
+    [["--from", "--to", "staging"], "--from: needs an environment name, and --to is a flag; fix: "],
     [
       ["--from", "staging", "--to", "staging", "--to", "prod"],
       '--to "prod": --to is given twice (first "staging")',
@@ -158,6 +160,7 @@ describe("promote's command line", () => {
   });
 
   it("answers a mistyped environment with the nearest one", () => {
+    expect(promote({ from: "Dev", to: "staging", dryRun: true }).output).toMatch(/; fix: use --from dev\n$/);
     expect(promote({ from: "dev", to: "stagign", dryRun: true }).output).toBe(
       'promote: --to "stagign": is not an environment of a promotion path (dev, staging, prod, onprem-test, onprem-prod); fix: use --to staging\n',
     );

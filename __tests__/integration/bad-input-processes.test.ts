@@ -11,7 +11,7 @@ import { onPremProd } from "../../environments/onprem-prod";
 import { onPremTest } from "../../environments/onprem-test";
 import { prod } from "../../environments/prod";
 import { staging } from "../../environments/staging";
-import { FixtureProject } from "../support/fixture-project";
+import { FixtureProject, type ProcessRun } from "../support/fixture-project";
 import { type Mutable } from "../support/environment-variant";
 
 const copy = (base: unknown, change: (env: Mutable) => void = () => undefined): Mutable => {
@@ -679,6 +679,188 @@ describe("bad input, refused by the commands as processes", () => {
       ),
     ]);
     expect(project.snapshot("environments")).toEqual(before);
+  }, 240_000);
+});
+
+/** A release command's mistake: the arguments, and the one line it must answer with. */
+type CommandCase = [what: string, script: string, args: string[], line: string | RegExp];
+
+const PROMOTE_USAGE = "usage: npm run promote -- --from <env> --to <env> [--dry-run]";
+
+/** Mistakes the commands refuse from their arguments and the registry alone, run side by side. */
+const commandCases: CommandCase[] = [
+  [
+    "promote to a mistyped environment",
+    "promote",
+    ["--from", "staging", "--to", "prdo"],
+    'promote: --to "prdo": is not an environment of a promotion path (dev, staging, prod, onprem-test, onprem-prod); fix: use --to prod',
+  ],
+  [
+    "promote with --to given twice",
+    "promote",
+    ["--from", "staging", "--to", "staging", "--to", "prod"],
+    'promote: --to "prod": --to is given twice (first "staging"), and only one can hold; fix: keep the one meant',
+  ],
+  [
+    "promote with a mistyped flag",
+    "promote",
+    ["--frm", "dev", "--to", "staging"],
+    `promote: --frm: is not a flag of this command (--from, --to, --dry-run); fix: write --from; ${PROMOTE_USAGE}`,
+  ],
+  [
+    "promote with the environments as bare words",
+    "promote",
+    ["dev", "staging"],
+    'promote: "dev": a word without a flag, which this command does not take; fix: write --from dev --to staging',
+  ],
+  [
+    "promote backwards",
+    "promote",
+    ["--from", "prod", "--to", "staging"],
+    /^promote: releases move only forward, and prod comes after staging .*; fix: to run staging's previous release again, npm run rollback -- --env staging; /,
+  ],
+  [
+    "promote across targets",
+    "promote",
+    ["--from", "staging", "--to", "onprem-prod"],
+    /^promote: staging and onprem-prod are on different promotion paths .*; fix: promote within onprem-prod's path, onprem-test -> onprem-prod$/,
+  ],
+  [
+    "promote-artifacts from a mistyped environment",
+    "promote-artifacts",
+    ["--from", "onprem-tset", "--to", "onprem-prod", "--dry-run"],
+    'promote-artifacts: --from "onprem-tset": is not an environment (dev, staging, prod, onprem-test, onprem-prod); fix: use --from onprem-test',
+  ],
+  [
+    "promote-artifacts with --dry-run mistyped",
+    "promote-artifacts",
+    ["--from", "onprem-test", "--to", "onprem-prod", "--dryrun"],
+    /^promote-artifacts: --dryrun: is not a flag of this command \(--from, --to, --dry-run\); fix: write --dry-run; usage: /,
+  ],
+  [
+    "promote-artifacts between AWS environments",
+    "promote-artifacts",
+    ["--from", "staging", "--to", "prod", "--dry-run"],
+    /^promote-artifacts: --from staging is an AWS environment: .*ECR and S3 replication.*; fix: /,
+  ],
+  [
+    "new-environment with --from given twice",
+    "new-environment",
+    ["--from", "staging", "--name", "uat", "--from", "prod"],
+    '--from "prod": --from is given twice (first "staging"), and only one can hold; fix: keep the one meant',
+  ],
+  [
+    "new-environment with a name that exists",
+    "new-environment",
+    ["--from", "staging", "--name", "prod"],
+    /^--name "prod": an environment of that name exists already .*; fix: choose another name$/,
+  ],
+  [
+    "new-environment from an environment written in capitals",
+    "new-environment",
+    ["--from", "Staging", "--name", "uat"],
+    '--from "Staging": is not an environment of the registry (dev, staging, prod, onprem-test, onprem-prod); fix: use --from staging',
+  ],
+  [
+    "new-environment setting a mistyped field",
+    "new-environment",
+    ["--from", "staging", "--name", "uat", "--set", "platform.domian=uat.example.com"],
+    "--set platform.domian: the source's file has no such field; fix: write --set platform.domain=<value>",
+  ],
+  [
+    "new-environment with --set and no value",
+    "new-environment",
+    ["--from", "staging", "--name", "uat", "--set"],
+    /^--set: needs <field>=<value>, and none was given; fix: write --set followed by <field>=<value>; usage: /,
+  ],
+];
+
+/** The refusal lines of a run: promote's own line, or new-environment's list under its header. */
+const refusalLines = (script: string, stderr: string) =>
+  script === "new-environment" ? problemLines(stderr) : stderr.trim().split("\n");
+
+describe("the release commands refuse a platform engineer's mistakes as processes", () => {
+  const project = new FixtureProject("release-commands");
+  afterAll(() => project.remove());
+
+  it("refuses each with one line naming flag or field, value, rule and fix, exit 1, writing nothing", async () => {
+    const before = project.snapshot("environments");
+    const runs: { what: string; line: string | RegExp; script: string; run: ProcessRun }[] = [];
+    // Two at a time: each is a process of its own, and the machine is shared.
+    for (let i = 0; i < commandCases.length; i += 2)
+      runs.push(
+        ...(await Promise.all(
+          commandCases.slice(i, i + 2).map(async ([what, script, args, line]) => ({
+            what,
+            line,
+            script,
+            run: await project.npmAsync(script, ...args),
+          })),
+        )),
+      );
+    for (const { what, line, script, run } of runs) {
+      const lines = refusalLines(script, run.stderr);
+      expect({ what, status: run.status, lines }).toEqual({
+        what,
+        status: 1,
+        lines: [typeof line === "string" ? line : expect.stringMatching(line)],
+      });
+      expect({ what, fix: lines[0] }).toEqual({ what, fix: expect.stringMatching(/; fix: \S/) });
+    }
+    expect(project.snapshot("environments")).toEqual(before);
+    expect(project.exists("cdktf.out")).toBe(false);
+  }, 300_000);
+
+  it("reads flags written as --flag=value, as node's own parser would", () => {
+    const before = project.snapshot("environments");
+    const run = project.npm("promote", "--from=staging", "--to=prod", "--dry-run");
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: "" });
+    expect(run.stdout).toMatch(/^\[dry run\] promote staging -> prod: \d+ changes?\n/);
+    expect(project.snapshot("environments")).toEqual(before);
+  }, 120_000);
+
+  it("refuses release files edited by hand, and artifacts copied before their promotion, writing nothing", () => {
+    // staging's release with a model version typed as text.
+    project.writeRelease("staging", "staging", (release) => {
+      release.current.models[0].version = String(release.current.models[0].version);
+    });
+    let before = project.snapshot("environments");
+    const edited = project.npm("promote", "--from", "dev", "--to", "staging");
+    expect(project.snapshot("environments")).toEqual(before);
+    // dev's release file deleted.
+    project.writeRelease("staging", "staging", () => undefined);
+    const devRelease = project.read("environments/releases/dev.json");
+    project.remove("environments/releases/dev.json");
+    before = project.snapshot("environments");
+    const missing = project.npm("promote", "--from", "dev", "--to", "staging");
+    expect(project.snapshot("environments")).toEqual(before);
+    project.write("environments/releases/dev.json", devRelease);
+    // onprem-prod's current release not yet promoted from onprem-test.
+    project.writeRelease("onprem-prod", "onprem-prod", (release) => delete release.current.promotedFrom);
+    before = project.snapshot("environments");
+    const early = project.npm(
+      "promote-artifacts",
+      "--from",
+      "onprem-test",
+      "--to",
+      "onprem-prod",
+      "--dry-run",
+    );
+    expect(project.snapshot("environments")).toEqual(before);
+    expect([edited, missing, early].map((run) => run.status)).toEqual([1, 1, 1]);
+    expect([edited, missing, early].map((run) => run.stderr.trim().split("\n"))).toEqual([
+      [
+        expect.stringMatching(
+          /^promote: target releases\/staging\.json:\d+: current\.models\[0\]\.version = "\d+": must be a number; fix: \S/,
+        ),
+      ],
+      [
+        "promote: source releases/dev.json does not exist; fix: restore it from Git (git checkout -- environments/releases/dev.json), or set dev's release with npm run release -- --env dev --set <field>=<value>",
+      ],
+      [
+        "promote-artifacts: releases/onprem-prod.json: current.promotedFrom = missing: the target's current release did not come from onprem-test, and the copies carry the target's current release; fix: promote first (npm run promote -- --from onprem-test --to onprem-prod), then run this again",
+      ],
+    ]);
   }, 240_000);
 });
 
