@@ -229,12 +229,12 @@ export async function scaffoldEnvironment(
   const parsed = parseFlags(
     args,
     {
-      values: ["from", "name", "set"],
-      repeatable: ["set"],
+      values: ["--from", "--name", "--set"],
+      repeatable: ["--set"],
       meaning: {
-        from: "the existing environment to copy",
-        name: "the new environment's name",
-        set: "<field>=<value>",
+        "--from": "the existing environment to copy",
+        "--name": "the new environment's name",
+        "--set": "<field>=<value>",
       },
     },
     USAGE,

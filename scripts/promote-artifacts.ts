@@ -356,9 +356,9 @@ export function parseArguments(argv: readonly string[]): PromoteArtifactsOptions
   const parsed = parseFlags(
     argv,
     {
-      values: ["from", "to"],
-      switches: ["dry-run"],
-      meaning: { from: "an environment name", to: "an environment name" },
+      values: ["--from", "--to"],
+      switches: ["--dry-run"],
+      meaning: { "--from": "an environment name", "--to": "an environment name" },
       positionalHint: (words) => (words.length === 2 ? `--from ${words[0]} --to ${words[1]}` : undefined),
     },
     USAGE,

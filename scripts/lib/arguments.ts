@@ -6,18 +6,19 @@
  */
 
 export interface FlagSpec {
-  /** Flags that take a value, e.g. `from`, `to`. */
+  /** Flags that take a value, written as typed: `--from`, `--to`. */
   readonly values: readonly string[];
-  /** Flags that take none, e.g. `dry-run`. */
+  /** Flags that take none, e.g. `--dry-run`. */
   readonly switches?: readonly string[];
-  /** Value flags that may be given more than once (each value kept), e.g. `set`. */
+  /** Value flags that may be given more than once (each value kept), e.g. `--set`. */
   readonly repeatable?: readonly string[];
-  /** What each value flag holds, for the messages: `{ from: "an environment name" }`. */
+  /** What each value flag holds, for the messages: `{ "--from": "an environment name" }`. */
   readonly meaning?: Readonly<Record<string, string>>;
   /** What a user who wrote bare words probably meant, given them: e.g. `--from a --to b`. */
   readonly positionalHint?: (words: readonly string[]) => string | undefined;
 }
 
+/** The values read, by flag name without its dashes (`from`, `dry-run`). */
 export interface ParsedFlags {
   readonly values: Readonly<Record<string, string>>;
   readonly lists: Readonly<Record<string, readonly string[]>>;
@@ -60,9 +61,11 @@ export function unknownName(flag: string, value: string, what: string, known: re
 
 /** Parses `argv` by `spec`; a string is the one-line refusal (without the command's prefix). */
 export function parseFlags(argv: readonly string[], spec: FlagSpec, usage: string): ParsedFlags | string {
-  const switches = spec.switches ?? [];
-  const all = [...spec.values, ...switches];
-  const meaning = (flag: string) => spec.meaning?.[flag] ?? "a value";
+  const bare = (flags: readonly string[] | undefined) => (flags ?? []).map((flag) => flag.replace(/^--/, ""));
+  const switches = bare(spec.switches);
+  const repeatable = bare(spec.repeatable);
+  const all = [...bare(spec.values), ...switches];
+  const meaning = (flag: string) => spec.meaning?.[`--${flag}`] ?? "a value";
   const values: Record<string, string> = {};
   const lists: Record<string, string[]> = {};
   const on = new Set<string>();
@@ -91,7 +94,7 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec, usage: strin
     if (inline === undefined) i++;
     if (value === undefined || value === "" || (inline === undefined && value.startsWith("--")))
       return `--${flag}: needs ${meaning(flag)}, and ${value === undefined || value === "" ? "none was given" : `${value} is a flag`}; fix: write --${flag} followed by ${meaning(flag)}; ${usage}`;
-    if (spec.repeatable?.includes(flag)) {
+    if (repeatable.includes(flag)) {
       (lists[flag] ??= []).push(value);
       continue;
     }
