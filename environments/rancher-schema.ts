@@ -746,10 +746,19 @@ function endpointProblems(env: RancherEnvironment, ctx: z.RefinementCtx<RancherE
       url: env.objectStore.endpoint,
       cidrs: env.objectStore.cidrs,
       what: "the object store",
+      // A URL its field refuses is reported once, there.
+      valid: OBJECT_STORE_ENDPOINT.test(env.objectStore.endpoint),
     },
-    { path: ["directory"], url: env.directory.url, cidrs: env.directory.cidrs, what: "the directory" },
+    {
+      path: ["directory"],
+      url: env.directory.url,
+      cidrs: env.directory.cidrs,
+      what: "the directory",
+      valid: ldapsEndpoint(env.directory.url) !== undefined,
+    },
   ];
-  for (const { path, url, cidrs, what } of checks) {
+  for (const { path, url, cidrs, what, valid } of checks) {
+    if (!valid) continue;
     // Both URLs may end in a trailing slash, which their clients drop (see their fields).
     const host = /^[a-z]+:\/\/(\d{1,3}(?:\.\d{1,3}){3})(?::\d+)?\/?$/i.exec(url)?.[1];
     const address = host ? parseCidr(`${host}/32`) : undefined;

@@ -314,6 +314,12 @@ const onPremCases: Case[] = [
     `${ON_PREM(34)}: objectStore.endpoint = "https://10.70.0.20:9000/"`,
     "is the address 10.70.0.20, outside objectStore.cidrs (10.70.0.10/32)",
   ],
+  [
+    "an object store over plain http, by an address outside its ranges: one line, for the scheme",
+    onPrem(ON_PREM(35), (e) => (e.objectStore.endpoint = "http://10.70.0.99:9000")),
+    `${ON_PREM(35)}: objectStore.endpoint = "http://10.70.0.99:9000": must be an https:// URL with no path`,
+    "fix: use e.g. https://s3.example.com",
+  ],
 ];
 
 const awsCases: Case[] = [
