@@ -423,8 +423,15 @@ function nextSteps(
   } else {
     const accounts: string[] = env.aws.allowedAccountIds ?? [];
     const bootstrap = accounts.map((id) => `npx cdktf deploy ${bootstrapStackName(id)}`).join(" and ");
+    if (name.includes("-"))
+      lines.push(
+        `${name} can stay deployed by hand only: the pull-request diff reads the repository variable AWS_DIFF_ROLE_ARN_<name>, and GitHub variable names hold no hyphen; to hand an environment to the pipeline, scaffold it under a name without one (e.g. ${name.replace(/-/g, "")}).`,
+      );
+    else
+      lines.push(
+        `${name} is deployed by hand (delivery.deployedBy: "manual"): the pipeline leaves it alone. To hand it to the pipeline, first register its deploy runner and a separate pull-request runner, create its GitHub environment with AWS_DEPLOY_ROLE_ARN and the repository variable AWS_DIFF_ROLE_ARN_${name}, and re-apply the account's bootstrap stack with the account's administrator credentials (its deploy role's trust and its state, key, bucket and ECR permissions gain ${name}): ${bootstrap || "npx cdktf deploy bootstrap-<account id>"}; then set delivery.deployedBy: "pipeline" with delivery.runnerLabels and delivery.diffRunnerLabels (two runners that share no label set) (docs/environments.md, "Adding an environment").`,
+      );
     lines.push(
-      `${name} is deployed by hand (delivery.deployedBy: "manual"): the pipeline leaves it alone. To hand it to the pipeline, first register its deploy runner and a separate pull-request runner, create its GitHub environment with AWS_DEPLOY_ROLE_ARN and the repository variable AWS_DIFF_ROLE_ARN_${name}, and re-apply the account's bootstrap stack with the account's administrator credentials (its deploy role's trust and its state, key, bucket and ECR permissions gain ${name}): ${bootstrap || "npx cdktf deploy bootstrap-<account id>"}; then set delivery.deployedBy: "pipeline" with delivery.runnerLabels and delivery.diffRunnerLabels (two runners that share no label set) (docs/environments.md, "Adding an environment").`,
       `To put ${name} on a promotion path after an AWS environment (environments/promotion.ts), it receives that environment's images and models by replication and needs an AWS account of its own (aws.allowedAccountIds, now ${from}'s${accounts.length > 0 ? ` ${accounts.join(", ")}` : ""}), bootstrapped like every account, with its repositories named as the producer's (docs/environments.md, "Adding an environment", step 5).`,
     );
   }

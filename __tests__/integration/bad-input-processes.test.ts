@@ -444,6 +444,17 @@ const awsCases: Case[] = [
     `${AWS(12)}: platform.alerting.heartbeat.secret.remoteKey = `,
     "Watchdog would be posted there every few minutes, and the heartbeat service would get no ping",
   ],
+  [
+    "an environment with a hyphen in its name handed to the pipeline",
+    aws(
+      AWS(13),
+      13,
+      (e) => (e.stateBackend = { bucket: "acme-mlops-terraform-state-staging", region: "eu-west-1" }),
+      staging,
+    ),
+    `${AWS(13)}: delivery.deployedBy = "pipeline": cannot hold for an environment named "${AWS(13)}": the pull-request diff assumes the role in the repository variable AWS_DIFF_ROLE_ARN_${AWS(13)}, and GitHub variable names hold only letters, digits and _`,
+    'fix: keep aws-case-13 deployed by hand (delivery.deployedBy: "manual"), or give it a name without hyphens, e.g. awscase13',
+  ],
 ];
 
 describe("bad input, refused by the commands as processes", () => {

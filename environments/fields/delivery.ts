@@ -84,6 +84,17 @@ export function deliveryProblems(env: Environment, ctx: z.RefinementCtx<Environm
         );
     return;
   }
+  // .github/workflows/pull-request.yml assumes vars[AWS_DIFF_ROLE_ARN_<name>]; GitHub's
+  // configuration variable names hold only letters, digits and underscores.
+  if (env.name.includes("-"))
+    issue(
+      ["delivery", "deployedBy"],
+      deployedBy,
+      fix(
+        `cannot hold for an environment named ${JSON.stringify(env.name)}: the pull-request diff assumes the role in the repository variable AWS_DIFF_ROLE_ARN_${env.name}, and GitHub variable names hold only letters, digits and _`,
+        `keep ${env.name} deployed by hand (delivery.deployedBy: "manual"), or give it a name without hyphens, e.g. ${env.name.replace(/-/g, "")}, before its first deploy (the name is its stacks' and state keys' too)`,
+      ),
+    );
   if (env.stateBackend === undefined)
     issue(
       ["delivery", "deployedBy"],
