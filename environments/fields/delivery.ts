@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import type { Environment } from "../schema";
-import { fix, MISSING } from "./common";
+import { environmentNameSchema, fix, MISSING } from "./common";
 import { documentationRangeOf } from "./network";
 
 /** What GitHub Actions accepts as a runner label (`runs-on`). */
@@ -85,8 +85,9 @@ export function deliveryProblems(env: Environment, ctx: z.RefinementCtx<Environm
     return;
   }
   // .github/workflows/pull-request.yml assumes vars[AWS_DIFF_ROLE_ARN_<name>]; GitHub's
-  // configuration variable names hold only letters, digits and underscores.
-  if (env.name.includes("-"))
+  // configuration variable names hold only letters, digits and underscores. A name its own rules
+  // refuse is reported once, there.
+  if (env.name.includes("-") && environmentNameSchema.safeParse(env.name).success)
     issue(
       ["delivery", "deployedBy"],
       deployedBy,
