@@ -34,12 +34,12 @@ const CASES: [string, () => readonly unknown[], string | RegExp][] = [
   [
     "a plain ldap:// directory URL",
     registryWith(onPremProd, (e) => (e.directory.url = "ldap://ad.example.com:389")),
-    'onprem-prod: directory.url = "ldap://ad.example.com:389": must be ldaps://<host>[:<port>] with no path',
+    'onprem-prod: directory.url = "ldap://ad.example.com:389": must be ldaps://<host>[:<port 1-65535>] with no path but an optional trailing /',
   ],
   [
     "a directory URL with a path",
     registryWith(onPremTest, (e) => (e.directory.url = "ldaps://ad.example.com/DC=example")),
-    'onprem-test: directory.url = "ldaps://ad.example.com/DC=example": must be ldaps://<host>[:<port>] with no path',
+    'onprem-test: directory.url = "ldaps://ad.example.com/DC=example": carries the path /DC=example; Dex\'s LDAP connector takes only the host and port',
   ],
   [
     "a user base DN that is not a distinguished name",
@@ -64,12 +64,12 @@ const CASES: [string, () => readonly unknown[], string | RegExp][] = [
   [
     "an Artifactory host with a scheme",
     registryWith(onPremTest, (e) => (e.registry.host = "https://artifactory.example.com")),
-    'onprem-test: registry.host = "https://artifactory.example.com": must be a lower-case DNS name with no scheme, port or path',
+    'onprem-test: registry.host = "https://artifactory.example.com": must be a lower-case DNS name with an optional :port (1-65535), no scheme or path',
   ],
   [
     "an Artifactory host with a path",
     registryWith(onPremProd, (e) => (e.registry.host = "artifactory.example.com/docker-remote")),
-    'onprem-prod: registry.host = "artifactory.example.com/docker-remote": must be a lower-case DNS name with no scheme, port or path',
+    'onprem-prod: registry.host = "artifactory.example.com/docker-remote": must be a lower-case DNS name with an optional :port (1-65535), no scheme or path',
   ],
   [
     "an empty GPU node label value",

@@ -332,7 +332,7 @@ describe("npm run promote-artifacts", () => {
     [
       "nowhere",
       "onprem-prod",
-      `promote-artifacts: --from "nowhere" is not an environment (${ENVIRONMENTS.map((e) => e.name).join(", ")}); fix: name one of them\n`,
+      `promote-artifacts: --from "nowhere": is not an environment (${ENVIRONMENTS.map((e) => e.name).join(", ")}); fix: name one of them\n`,
     ],
   ])("refuses --from %s --to %s and calls nothing", async (from, to, message) => {
     const { ctx, calls } = machine();
@@ -368,7 +368,7 @@ describe("npm run promote-artifacts", () => {
       to: "onprem-prod",
       dryRun: true,
     });
-    expect(parseArguments(["--from", "onprem-test"])).toMatch(/^usage: /);
+    expect(parseArguments(["--from", "onprem-test"])).toMatch(/^--to: is required and missing; fix: usage: /);
     expect(parseArguments(["--bogus"])).toMatch(/usage: npm run promote-artifacts/);
   });
 });

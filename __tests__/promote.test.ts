@@ -54,7 +54,7 @@ describe("promote", () => {
       "an unknown environment",
       { from: "qa", to: "prod" },
       () => {},
-      'promote: --from "qa" is not an environment of a promotion path',
+      'promote: --from "qa": is not an environment of a promotion path',
     ],
     [
       "the wrong direction",
@@ -120,7 +120,8 @@ describe("promote", () => {
     const result = promote({ from: "staging", to: "prod", dryRun: false, directory, now: NOW });
     expect(result).toEqual({
       exitCode: 1,
-      output: "promote: source releases/staging.json does not exist; create it first\n",
+      output:
+        "promote: source releases/staging.json does not exist; fix: restore it from Git (git checkout -- environments/releases/staging.json), or set staging's release with npm run release -- --env staging --set <field>=<value>\n",
     });
     expect(snapshot(directory)).toEqual(before);
   });
@@ -137,9 +138,35 @@ describe("promote's command line", () => {
 
   it.each([
     [[], "usage: npm run promote -- --from <env> --to <env> [--dry-run]"],
-    [["--from"], "--from needs an environment name"],
-    [["--from", "dev", "--to", "staging", "--force"], 'unknown argument "--force"'],
+    [["--from"], "--from: needs an environment name, and none was given; fix: "],
+    [["--from", "dev", "--to", "staging", "--force"], "--force: is not a flag of this command"],
+    [["--from", "dev"], "--to: is required and missing; fix: usage: npm run promote"],
+    [["--from", "dev", "--to", "staging", "--dry-run=yes"], "--dry-run=yes: --dry-run takes no value; fix: "],
+    [["--from", "--to", "staging"], "--from: needs an environment name, and --to is a flag; fix: "],
+    [
+      ["--from", "staging", "--to", "staging", "--to", "prod"],
+      '--to "prod": --to is given twice (first "staging")',
+    ],
+    [
+      ["dev", "staging"],
+      '"dev": a word without a flag, which this command does not take; fix: write --from dev --to staging',
+    ],
   ])("rejects %j", (argv, message) => {
     expect(String(parseArguments(argv))).toContain(message);
+  });
+
+  it("reads --flag=value as --flag value", () => {
+    expect(parseArguments(["--from=dev", "--to=staging"])).toEqual({
+      from: "dev",
+      to: "staging",
+      dryRun: false,
+    });
+  });
+
+  it("answers a mistyped environment with the nearest one", () => {
+    expect(promote({ from: "Dev", to: "staging", dryRun: true }).output).toMatch(/; fix: use --from dev\n$/);
+    expect(promote({ from: "dev", to: "stagign", dryRun: true }).output).toBe(
+      'promote: --to "stagign": is not an environment of a promotion path (dev, staging, prod, onprem-test, onprem-prod); fix: use --to staging\n',
+    );
   });
 });

@@ -67,12 +67,12 @@ const MALFORMED: [string, unknown, string][] = [
   [
     "a plain ldap:// URL",
     variant((e) => (e.directory.url = "ldap://ad.example.com:389")),
-    'onprem-test: directory.url = "ldap://ad.example.com:389": must be ldaps://<host>[:<port>] with no path',
+    'onprem-test: directory.url = "ldap://ad.example.com:389": must be ldaps://<host>[:<port 1-65535>] with no path but an optional trailing /',
   ],
   [
     "an LDAPS URL with a path",
     variant((e) => (e.directory.url = "ldaps://ad.example.com/dc=example")),
-    'onprem-test: directory.url = "ldaps://ad.example.com/dc=example": must be ldaps://<host>[:<port>] with no path',
+    'onprem-test: directory.url = "ldaps://ad.example.com/dc=example": carries the path /dc=example; Dex\'s LDAP connector takes only the host and port',
   ],
   [
     "a base DN without attribute=value pairs",
@@ -97,7 +97,7 @@ const MALFORMED: [string, unknown, string][] = [
   [
     "an Artifactory host with a scheme",
     variant((e) => (e.registry.host = "https://artifactory.example.com")),
-    'onprem-test: registry.host = "https://artifactory.example.com": must be a lower-case DNS name with no scheme, port or path',
+    'onprem-test: registry.host = "https://artifactory.example.com": must be a lower-case DNS name with an optional :port (1-65535), no scheme or path',
   ],
   [
     "an Artifactory host with a path",

@@ -416,6 +416,9 @@ function awsProblems(environments: readonly Environment[], paths: readonly (read
  * deploy labels, a runner registered for one takes the other's deploy jobs (with that
  * environment's deploy role, state and network), or runs its pull-request code there. Diff
  * runners of two environments may be shared: both run pull-request code with read-only roles.
+ *
+ * Either file may be the one just edited (a copied file, or a label changed in the other), so
+ * the line names both environments and fields and offers, for each, a label neither list has.
  */
 function sharedRunnerProblems(environments: readonly Environment[]): string[] {
   const problems: string[] = [];
@@ -423,25 +426,46 @@ function sharedRunnerProblems(environments: readonly Environment[]): string[] {
   const selfHosted = (labels: readonly string[] | undefined): labels is readonly string[] =>
     labels !== undefined && labels.includes("self-hosted");
   const pipeline = environments.filter((env) => env.delivery.deployedBy === "pipeline");
-  const check = (env: Environment, field: "runnerLabels" | "diffRunnerLabels", other: Environment) => {
-    const mine = env.delivery[field];
-    const theirs = other.delivery.runnerLabels;
-    if (!selfHosted(mine) || !selfHosted(theirs) || !(within(mine, theirs) || within(theirs, mine))) return;
+  type Side = { env: Environment; field: "runnerLabels" | "diffRunnerLabels"; labels: readonly string[] };
+  /** A label for `side` that no list of the clash (nor any other environment's) carries yet. */
+  const freshLabels = (side: Side, taken: ReadonlySet<string>): string[] => {
+    const base = `mlops-${side.env.name}${side.field === "runnerLabels" ? "" : "-diff"}`;
+    let label = base;
+    for (let n = 2; taken.has(label); n++) label = `${base}-${n}`;
+    return ["self-hosted", label];
+  };
+  const allLabels = new Set(
+    pipeline.flatMap((env) => [
+      ...(env.delivery.runnerLabels ?? []),
+      ...(env.delivery.diffRunnerLabels ?? []),
+    ]),
+  );
+  const check = (mine: Side, theirs: Side) => {
+    if (!selfHosted(mine.labels) || !selfHosted(theirs.labels)) return;
+    if (!(within(mine.labels, theirs.labels) || within(theirs.labels, mine.labels))) return;
     const levels =
-      env.protection === other.protection
+      mine.env.protection === theirs.env.protection
         ? ""
-        : ` across protection levels (${env.name} is ${env.protection}, ${other.name} ${other.protection})`;
-    const what = field === "runnerLabels" ? "deploy jobs" : "pull-request code";
+        : ` across protection levels (${mine.env.name} is ${mine.env.protection}, ${theirs.env.name} ${theirs.env.protection})`;
+    const jobs = (side: Side) =>
+      `${side.env.name}'s ${side.field === "runnerLabels" ? "deploy jobs" : "pull-request code"}`;
+    const fresh = (side: Side) =>
+      `${side.env.name}'s delivery.${side.field} to ${JSON.stringify(freshLabels(side, allLabels))}`;
     problems.push(
-      `${env.name}: delivery.${field} = ${JSON.stringify(mine)}: coincides with ${other.name}'s delivery.runnerLabels ${JSON.stringify(theirs)}${levels}: a runner registered for one takes the other's jobs, so ${env.name}'s ${what} could run where ${other.name}'s deploy role, state and network are, or the other way round; fix: give each environment's runners a label of their own, e.g. ["self-hosted", "mlops-${env.name}${field === "runnerLabels" ? "" : "-diff"}"], registered in separate runner groups`,
+      `${mine.env.name}: delivery.${mine.field} = ${JSON.stringify(mine.labels)}: coincides with ${theirs.env.name}'s delivery.${theirs.field} ${JSON.stringify(theirs.labels)}${levels}: one of the two lists was copied or changed into the other, and a runner registered for either takes both ${jobs(mine)} and ${jobs(theirs)}, so one environment's jobs could run where the other's deploy role, state and network are; fix: change whichever was not meant, e.g. ${fresh(mine)} or ${fresh(theirs)} (labels no environment has yet), and register that runner in its own runner group`,
     );
   };
   pipeline.forEach((env, i) => {
     for (const other of pipeline.slice(0, i)) {
       if (other.name === env.name) continue;
-      check(env, "runnerLabels", other);
-      check(env, "diffRunnerLabels", other);
-      check(other, "diffRunnerLabels", env);
+      const side = (e: Environment, field: Side["field"]): Side => ({
+        env: e,
+        field,
+        labels: e.delivery[field] ?? [],
+      });
+      check(side(env, "runnerLabels"), side(other, "runnerLabels"));
+      check(side(env, "diffRunnerLabels"), side(other, "runnerLabels"));
+      check(side(other, "diffRunnerLabels"), side(env, "runnerLabels"));
     }
   });
   return problems;

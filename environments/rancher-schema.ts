@@ -5,7 +5,7 @@
  * `<rule>; fix: <remedy>`, and the loader adds environment, field and value.
  */
 import { z } from "zod";
-import { isDistinguishedName, isLdapFilter } from "../constructs/platform/directory-login";
+import { isDistinguishedName, isLdapFilter, ldapsEndpoint } from "../constructs/platform/directory-login";
 import { overlaps, parseCidr } from "../constructs/lib/cidr";
 import { onPremChartRepositories } from "../constructs/platform/charts";
 import { parseCaBundle } from "../constructs/lib/certificates";
@@ -107,10 +107,46 @@ const secretKeyRef = (remedy: string) =>
     }),
   });
 
-const dnsName = (remedy: string) =>
-  z.string().refine((text) => DNS_NAME.test(text), {
-    error: fix("must be a lower-case DNS name with no scheme, port or path", remedy),
+/**
+ * A registry as image references name it: a host and, off 443, its port (`host:port`, as in
+ * Docker's reference grammar and the keys of RKE2's registries.yaml, whose default endpoint for
+ * `registry.example.com:5000/...` is https://registry.example.com:5000/v2).
+ */
+const registryHost = (remedy: string) => {
+  const valid = (text: string) => {
+    const match = /^([^:]+)(?::(\d{1,5}))?$/.exec(text);
+    const port = match?.[2] === undefined ? 443 : Number(match[2]);
+    return match !== null && DNS_NAME.test(match[1]) && port >= 1 && port <= 65535;
+  };
+  return z.string().refine(valid, {
+    error: (issue) => {
+      const text = typeof issue.input === "string" ? issue.input : "";
+      return text !== text.toLowerCase() && valid(text.toLowerCase())
+        ? fix(
+            "has upper-case letters; every image reference names the registry by this host, and containerd finds the registry's CA and credentials (the host's entry in RKE2's registries.yaml) by the host exactly as the reference writes it",
+            `write ${JSON.stringify(text.toLowerCase())}, as registries.yaml names it`,
+          )
+        : fix("must be a lower-case DNS name with an optional :port (1-65535), no scheme or path", remedy);
+    },
   });
+};
+
+/** `directory.url`: what Dex's LDAP connector can be given (see `ldapsEndpoint`). */
+const directoryUrl = z.string().refine((url) => ldapsEndpoint(url) !== undefined, {
+  error: (issue) => {
+    const url = typeof issue.input === "string" ? issue.input : "";
+    const path = /^ldaps:\/\/[^/]+(\/.+)$/i.exec(url)?.[1];
+    return path !== undefined && !/^\/[?#]/.test(path)
+      ? fix(
+          `carries the path ${path}; Dex's LDAP connector takes only the host and port of the directory, and searches where directory.userBaseDn and directory.groupBaseDn say`,
+          `write ${url.slice(0, url.length - path.length)}, and put a base DN in directory.userBaseDn or directory.groupBaseDn`,
+        )
+      : fix(
+          "must be ldaps://<host>[:<port 1-65535>] with no path but an optional trailing / (plain ldap:// would send the bind password in clear); the host is a DNS name (any case: it is compared in lower case) or an IPv4 address the directory's certificate lists",
+          "use the directory's LDAPS endpoint, e.g. ldaps://ad.example.com:636",
+        );
+  },
+});
 
 const distinguishedName = (remedy: string) =>
   z.string().refine(isDistinguishedName, {
@@ -356,7 +392,9 @@ export const rancherEnvironmentSchema = z
     /** JFrog Artifactory: every image and chart comes through it. */
     registry: z.strictObject({
       /** Docker registry host of Artifactory, e.g. `artifactory.example.com`. */
-      host: dnsName("give the host alone, e.g. artifactory.example.com"),
+      host: registryHost(
+        "give the host alone, with the port when the registry is not on 443, e.g. artifactory.example.com or artifactory.example.com:8443",
+      ),
       /** Artifactory remote repository for each upstream registry the platform's images come from (all required). */
       remotes: z.record(
         z.enum(UPSTREAM_REGISTRIES, {
@@ -451,12 +489,8 @@ export const rancherEnvironmentSchema = z
       .prefault({}),
     /** Active Directory over LDAPS: the one login of every UI. */
     directory: z.strictObject({
-      url: z.string().regex(/^ldaps:\/\/[a-z0-9.-]+(:\d{1,5})?$/, {
-        error: fix(
-          "must be ldaps://<host>[:<port>] with no path (plain ldap:// would send the bind password in clear)",
-          "use the directory's LDAPS endpoint, e.g. ldaps://ad.example.com:636",
-        ),
-      }),
+      /** `ldaps://<host>[:<port>]`, the port 636 by default; Dex is given `<host>:<port>`, the host in lower case. */
+      url: directoryUrl,
       bindDn: distinguishedName("write the service account's distinguishedName as AD shows it"),
       /** Existing Secret in the argocd namespace, labelled app.kubernetes.io/part-of=argocd. */
       bindPasswordSecret: secretKeyRef("create it in the argocd namespace with the bind password"),
@@ -715,11 +749,21 @@ function endpointProblems(env: RancherEnvironment, ctx: z.RefinementCtx<RancherE
       url: env.objectStore.endpoint,
       cidrs: env.objectStore.cidrs,
       what: "the object store",
+      // A URL its field refuses is reported once, there.
+      valid: OBJECT_STORE_ENDPOINT.test(env.objectStore.endpoint),
     },
-    { path: ["directory"], url: env.directory.url, cidrs: env.directory.cidrs, what: "the directory" },
+    {
+      path: ["directory"],
+      url: env.directory.url,
+      cidrs: env.directory.cidrs,
+      what: "the directory",
+      valid: ldapsEndpoint(env.directory.url) !== undefined,
+    },
   ];
-  for (const { path, url, cidrs, what } of checks) {
-    const host = /^[a-z]+:\/\/(\d{1,3}(?:\.\d{1,3}){3})(?::\d+)?$/.exec(url)?.[1];
+  for (const { path, url, cidrs, what, valid } of checks) {
+    if (!valid) continue;
+    // Both URLs may end in a trailing slash, which their clients drop (see their fields).
+    const host = /^[a-z]+:\/\/(\d{1,3}(?:\.\d{1,3}){3})(?::\d+)?\/?$/i.exec(url)?.[1];
     const address = host ? parseCidr(`${host}/32`) : undefined;
     if (!address) continue;
     const listed = cidrs.map((text) => parseCidr(text)).some((range) => range && overlaps(range, address));

@@ -40,7 +40,7 @@ import {
 } from "./fields/node-groups";
 import { ACM_CERTIFICATE_ARN, awsPlatformSchema, servingSchema } from "./fields/platform";
 import { awsDeliverySchema, deliveryProblems } from "./fields/delivery";
-import { receiverNameProblems } from "./fields/alerting";
+import { receiverNameProblems, sharedReceiverSecretProblems } from "./fields/alerting";
 import { awsRegistrySchema, awsStorageSchema, bucketName } from "./fields/registries";
 
 export { environmentNameSchema, MISSING, protectionSchema } from "./fields/common";
@@ -473,6 +473,7 @@ export const environmentSchema = z
       });
     }
     receiverNameProblems(env.platform.alerting, ctx, "");
+    sharedReceiverSecretProblems(env.platform.alerting, ctx);
     if (env.storage.artifactsBucket === env.storage.dataBucket) {
       ctx.addIssue({
         code: "custom",

@@ -25,6 +25,7 @@ import { environmentNameSchema } from "../environments/schema";
 import { isOnPremInput, type AnyEnvironmentInput } from "../environments/targets";
 import { projectRoot } from "../environments/project-root";
 import { bootstrapStackName } from "../stacks/bootstrap-stack";
+import { missingFlags, nearest, parseFlags, unknownName } from "./lib/arguments";
 
 export interface ScaffoldOptions {
   /** The folder holding the environment files, index.ts and releases/. @default environments */
@@ -68,16 +69,24 @@ function parseSetValue(text: string): Json {
  */
 function setField(env: Record<string, Json>, path: string, value: Json): string | undefined {
   const keys = path.split(".");
+  const example = "cluster" in env ? "cluster.kubeconfigContext" : "platform.domain";
   let node: Json = env;
-  for (const key of keys.slice(0, -1)) {
-    if (node === null || typeof node !== "object" || Array.isArray(node) || !(key in node))
-      return `--set ${path}: the source's file has no ${key} there; fix: name a field it has (e.g. cluster.kubeconfigContext)`;
-    node = node[key];
+  for (const [depth, key] of keys.entries()) {
+    const last = depth === keys.length - 1;
+    if (node === null || typeof node !== "object" || Array.isArray(node) || !(key in node)) {
+      const siblings =
+        node !== null && typeof node === "object" && !Array.isArray(node) ? Object.keys(node) : [];
+      const guess = nearest(key, siblings);
+      const where = keys.slice(0, depth).join(".");
+      const fix =
+        guess !== undefined
+          ? `write --set ${[...keys.slice(0, depth), guess, ...keys.slice(depth + 1)].join(".")}=<value>`
+          : `name a field the source's file has (e.g. ${example}); a field it leaves to its default is set in the new file after scaffolding`;
+      return `--set ${path}: the source's file has no ${last ? "such field" : `${key} ${where === "" ? "at the top" : `in ${where}`}`}; fix: ${fix}`;
+    }
+    if (last) node[key] = value;
+    else node = node[key];
   }
-  const last = keys[keys.length - 1];
-  if (node === null || typeof node !== "object" || Array.isArray(node) || !(last in node))
-    return `--set ${path}: the source's file has no such field; fix: name a field it has (e.g. cluster.kubeconfigContext)`;
-  node[last] = value;
   return undefined;
 }
 
@@ -217,29 +226,37 @@ export async function scaffoldEnvironment(
     stdout: "",
     stderr: `No file was written:\n${problems.map((p) => `  - ${p}\n`).join("")}`,
   });
-  let from: string | undefined;
-  let name: string | undefined;
+  const parsed = parseFlags(
+    args,
+    {
+      values: ["--from", "--name", "--set"],
+      repeatable: ["--set"],
+      meaning: {
+        "--from": "the existing environment to copy",
+        "--name": "the new environment's name",
+        "--set": "<field>=<value>",
+      },
+    },
+    USAGE,
+  );
+  if (typeof parsed === "string") return fail([parsed]);
   const sets: [string, Json][] = [];
-  for (let i = 0; i < args.length; i += 2) {
-    if (args[i] === "--from" && args[i + 1] !== undefined) from = args[i + 1];
-    else if (args[i] === "--name" && args[i + 1] !== undefined) name = args[i + 1];
-    else if (args[i] === "--set" && args[i + 1] !== undefined) {
-      const assignment = args[i + 1];
-      const equals = assignment.indexOf("=");
-      const path = assignment.slice(0, Math.max(equals, 0));
-      if (equals < 0 || !FIELD_PATH.test(path))
-        return fail([
-          `--set ${JSON.stringify(assignment)}: not <field>=<value>; fix: e.g. --set cluster.kubeconfigContext=rancher-mlops-uat`,
-        ]);
-      if (path === "name" || path === "target")
-        return fail([
-          `--set ${path}: set by the scaffold; fix: use --name, or --from an environment of the other kind`,
-        ]);
-      sets.push([path, parseSetValue(assignment.slice(equals + 1))]);
-    } else return fail([`${args[i]}: not an option this command takes; fix: ${USAGE}`]);
+  for (const assignment of parsed.lists.set ?? []) {
+    const equals = assignment.indexOf("=");
+    const path = assignment.slice(0, Math.max(equals, 0));
+    if (equals < 0 || !FIELD_PATH.test(path))
+      return fail([
+        `--set ${JSON.stringify(assignment)}: not <field>=<value>; fix: e.g. --set cluster.kubeconfigContext=rancher-mlops-uat`,
+      ]);
+    if (path === "name" || path === "target")
+      return fail([
+        `--set ${path}: set by the scaffold; fix: use --name, or --from an environment of the other kind`,
+      ]);
+    sets.push([path, parseSetValue(assignment.slice(equals + 1))]);
   }
-  if (from === undefined || name === undefined)
-    return fail([`--from and --name are both required; fix: ${USAGE}`]);
+  const missing = missingFlags(parsed, ["from", "name"], USAGE);
+  if (missing !== undefined) return fail([missing]);
+  const { from, name } = parsed.values;
   const directory = options.environmentsDirectory ?? join(projectRoot(), "environments");
   const registry = options.registry ?? (await import("../environments")).ENVIRONMENTS;
   const known = registry.map((e) => e.name);
@@ -255,9 +272,7 @@ export async function scaffoldEnvironment(
     ]);
   const source = registry.find((e) => e.name === from);
   if (source === undefined)
-    return fail([
-      `--from ${JSON.stringify(from)}: no such environment; fix: name one of ${known.join(", ")}`,
-    ]);
+    return fail([unknownName("--from", from, "an environment of the registry", known)]);
   const exportName = exportNameOf(name);
   const indexPath = join(directory, "index.ts");
   const index = readFileSync(indexPath, "utf8");
@@ -408,8 +423,15 @@ function nextSteps(
   } else {
     const accounts: string[] = env.aws.allowedAccountIds ?? [];
     const bootstrap = accounts.map((id) => `npx cdktf deploy ${bootstrapStackName(id)}`).join(" and ");
+    if (name.includes("-"))
+      lines.push(
+        `${name} can stay deployed by hand only: the pull-request diff reads the repository variable AWS_DIFF_ROLE_ARN_<name>, and GitHub variable names hold no hyphen; to hand an environment to the pipeline, scaffold it under a name without one (e.g. ${name.replace(/-/g, "")}).`,
+      );
+    else
+      lines.push(
+        `${name} is deployed by hand (delivery.deployedBy: "manual"): the pipeline leaves it alone. To hand it to the pipeline, first register its deploy runner and a separate pull-request runner, create its GitHub environment with AWS_DEPLOY_ROLE_ARN and the repository variable AWS_DIFF_ROLE_ARN_${name}, and re-apply the account's bootstrap stack with the account's administrator credentials (its deploy role's trust and its state, key, bucket and ECR permissions gain ${name}): ${bootstrap || "npx cdktf deploy bootstrap-<account id>"}; then set delivery.deployedBy: "pipeline" with delivery.runnerLabels and delivery.diffRunnerLabels (two runners that share no label set) (docs/environments.md, "Adding an environment").`,
+      );
     lines.push(
-      `${name} is deployed by hand (delivery.deployedBy: "manual"): the pipeline leaves it alone. To hand it to the pipeline, first register its deploy runner and a separate pull-request runner, create its GitHub environment with AWS_DEPLOY_ROLE_ARN and the repository variable AWS_DIFF_ROLE_ARN_${name}, and re-apply the account's bootstrap stack with the account's administrator credentials (its deploy role's trust and its state, key, bucket and ECR permissions gain ${name}): ${bootstrap || "npx cdktf deploy bootstrap-<account id>"}; then set delivery.deployedBy: "pipeline" with delivery.runnerLabels and delivery.diffRunnerLabels (two runners that share no label set) (docs/environments.md, "Adding an environment").`,
       `To put ${name} on a promotion path after an AWS environment (environments/promotion.ts), it receives that environment's images and models by replication and needs an AWS account of its own (aws.allowedAccountIds, now ${from}'s${accounts.length > 0 ? ` ${accounts.join(", ")}` : ""}), bootstrapped like every account, with its repositories named as the producer's (docs/environments.md, "Adding an environment", step 5).`,
     );
   }

@@ -19,7 +19,6 @@
  * exit code is 1 when anything failed.
  */
 import { spawnSync } from "node:child_process";
-import { parseArgs } from "node:util";
 import { ENVIRONMENTS } from "../environments";
 import { loadEnvironments } from "../environments/load";
 import { PROMOTION_PATHS, upstreamOf } from "../environments/promotion";
@@ -28,6 +27,7 @@ import type { ImageReference, ReleaseEntry } from "../environments/release-schem
 import { loadRelease, RELEASES_DIRECTORY } from "../environments/releases";
 import { isOnPrem } from "../environments/targets";
 import { capacityProblems } from "../environments/capacity";
+import { missingFlags, parseFlags, unknownName } from "./lib/arguments";
 
 export interface HttpRequest {
   readonly method: "POST";
@@ -231,7 +231,12 @@ export function preparePlan(options: PromoteArtifactsOptions): Plan {
   const find = (flag: string, name: string) => {
     const environment = loaded.environments.find((e) => e.name === name);
     if (environment === undefined)
-      return `${flag} ${JSON.stringify(name)} is not an environment (${loaded.environments.map((e) => e.name).join(", ")}); fix: name one of them`;
+      return unknownName(
+        flag,
+        name,
+        "an environment",
+        loaded.environments.map((e) => e.name),
+      );
     if (!isOnPrem(environment))
       return `${flag} ${name} is an AWS environment: its images and model files reach the next environment by ECR and S3 replication (stacks/promotion-topology.ts); fix: nothing to run, use this command only between on-prem environments`;
     return environment;
@@ -253,6 +258,13 @@ export function preparePlan(options: PromoteArtifactsOptions): Plan {
   if (!release.ok)
     return refuse(
       `target release ${release.problems[0]}${release.problems.length > 1 ? ` (and ${release.problems.length - 1} more)` : ""}`,
+    );
+  // The copies follow the target's current release: run before the promotion, they would carry
+  // the release the target already runs, and the promoted one would arrive without its images.
+  const promotedFrom = release.release.current.promotedFrom;
+  if (promotedFrom !== source.name)
+    return refuse(
+      `releases/${target.name}.json: current.promotedFrom = ${promotedFrom === undefined ? "missing" : JSON.stringify(promotedFrom)}: the target's current release did not come from ${source.name}, and the copies carry the target's current release; fix: promote first (npm run promote -- --from ${source.name} --to ${target.name}), then run this again`,
     );
   const capacity = capacityProblems(target, release.release.current, `releases/${target.name}.json`);
   if (capacity.length > 0) return { ok: false, problems: capacity };
@@ -344,18 +356,20 @@ const USAGE = "usage: npm run promote-artifacts -- --from <env> --to <env> [--dr
 
 /** Parses `--from X --to Y [--dry-run]`. */
 export function parseArguments(argv: readonly string[]): PromoteArtifactsOptions | string {
-  try {
-    const { values } = parseArgs({
-      args: [...argv],
-      options: { from: { type: "string" }, to: { type: "string" }, "dry-run": { type: "boolean" } },
-      strict: true,
-      allowPositionals: false,
-    });
-    if (!values.from || !values.to) return USAGE;
-    return { from: values.from, to: values.to, dryRun: values["dry-run"] === true };
-  } catch (error) {
-    return `${(error as Error).message.split("\n")[0]}; ${USAGE}`;
-  }
+  const parsed = parseFlags(
+    argv,
+    {
+      values: ["--from", "--to"],
+      switches: ["--dry-run"],
+      meaning: { "--from": "an environment name", "--to": "an environment name" },
+      positionalHint: (words) => (words.length === 2 ? `--from ${words[0]} --to ${words[1]}` : undefined),
+    },
+    USAGE,
+  );
+  if (typeof parsed === "string") return parsed;
+  const missing = missingFlags(parsed, ["from", "to"], USAGE);
+  if (missing !== undefined) return missing;
+  return { from: parsed.values.from, to: parsed.values.to, dryRun: parsed.switches.has("dry-run") };
 }
 
 async function httpRequest(request: HttpRequest): Promise<HttpResponse> {

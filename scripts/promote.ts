@@ -9,7 +9,6 @@
  */
 import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { parseRelease, RELEASES_DIRECTORY } from "../environments/releases";
 import {
   releaseContent,
@@ -22,6 +21,7 @@ import { PROMOTION_PATHS, promotableEnvironments, upstreamOf } from "../environm
 import { ENVIRONMENTS } from "../environments";
 import { capacityProblems } from "../environments/capacity";
 import { loadEnvironments } from "../environments/load";
+import { missingFlags, parseFlags, unknownName } from "./lib/arguments";
 
 export interface PromoteOptions {
   readonly from: string;
@@ -51,7 +51,14 @@ export function readRelease(
   role: string,
 ): { file: ReleaseFile; text: string } {
   const path = join(directory, `${environment}.json`);
-  if (!existsSync(path)) fail(`${role} releases/${environment}.json does not exist; create it first`);
+  if (!existsSync(path))
+    fail(
+      `${role} releases/${environment}.json does not exist; fix: ${
+        role === "source"
+          ? `restore it from Git (git checkout -- environments/releases/${environment}.json), or set ${environment}'s release with npm run release -- --env ${environment} --set <field>=<value>`
+          : `scaffold ${environment} with npm run new-environment, which writes its release file, or restore the file from Git`
+      }`,
+    );
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -132,10 +139,7 @@ export function promote(options: PromoteOptions): PromoteResult {
       ["--from", options.from],
       ["--to", options.to],
     ] as const) {
-      if (!known.includes(env))
-        fail(
-          `${flag} ${JSON.stringify(env)} is not an environment of a promotion path (${known.join(", ")})`,
-        );
+      if (!known.includes(env)) fail(unknownName(flag, env, "an environment of a promotion path", known));
     }
     const expectedSource = upstreamOf(options.to);
     if (expectedSource !== options.from) fail(wrongDirection(options.from, options.to));
@@ -143,7 +147,9 @@ export function promote(options: PromoteOptions): PromoteResult {
     const target = readRelease(directory, options.to, "target");
     const incoming = releaseContent(source.file.current);
     if (JSON.stringify(incoming) === JSON.stringify(releaseContent(target.file.current))) {
-      fail(`nothing to promote: ${options.to} already runs ${options.from}'s current release`);
+      fail(
+        `nothing to promote: ${options.to} already runs ${options.from}'s current release; fix: nothing to do, or set ${options.from}'s next release first (npm run release -- --env ${options.from} --set <field>=<value>, or a promotion into it)`,
+      );
     }
     const entry: ReleaseEntry = {
       ...incoming,
@@ -221,33 +227,20 @@ const USAGE = "usage: npm run promote -- --from <env> --to <env> [--dry-run]";
 
 /** Parses `--from X --to Y [--dry-run]`. */
 export function parseArguments(argv: readonly string[]): PromoteOptions | string {
-  let values: { from?: string; to?: string; "dry-run"?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: { from: { type: "string" }, to: { type: "string" }, "dry-run": { type: "boolean" } },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    const { code, message } = error as { code?: string; message: string };
-    const option = /'(--?[\w-]+)/.exec(message)?.[1] ?? "";
-    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-      return option === "--dry-run"
-        ? `--dry-run takes no value; ${USAGE}`
-        : `${option} needs an environment name`;
-    }
-    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION")
-      return `unknown argument ${JSON.stringify(option)}; ${USAGE}`;
-    if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
-      const positional = /'([^']*)'/.exec(message)?.[1] ?? "";
-      return `unknown argument ${JSON.stringify(positional)}; ${USAGE}`;
-    }
-    return `${message.split("\n")[0]}; ${USAGE}`;
-  }
-  const { from, to } = values;
-  if (!from || !to) return USAGE;
-  return { from, to, dryRun: values["dry-run"] === true };
+  const parsed = parseFlags(
+    argv,
+    {
+      values: ["--from", "--to"],
+      switches: ["--dry-run"],
+      meaning: { "--from": "an environment name", "--to": "an environment name" },
+      positionalHint: (words) => (words.length === 2 ? `--from ${words[0]} --to ${words[1]}` : undefined),
+    },
+    USAGE,
+  );
+  if (typeof parsed === "string") return parsed;
+  const missing = missingFlags(parsed, ["from", "to"], USAGE);
+  if (missing !== undefined) return missing;
+  return { from: parsed.values.from, to: parsed.values.to, dryRun: parsed.switches.has("dry-run") };
 }
 
 if (require.main === module) {

@@ -54,7 +54,7 @@ describe("validation", () => {
     ["ldaps://ad.corp.example.com:70000", "a port above 65535"],
     ["ldaps://10.0.0.256:636", "an address out of range"],
     ["ad.corp.example.com:636", "no scheme"],
-    ["ldaps://AD.corp.example.com", "upper case"],
+    ["ldaps://svc:pw@ad.corp.example.com", "a user in the URL"],
   ])("refuses directory.url %s (%s), naming the field, the value and the fix", (url) => {
     expect(() => dexConfig(withDirectory({ url }))).toThrow(
       new RegExp(
@@ -69,6 +69,18 @@ describe("validation", () => {
       port: 3269,
     });
     expect(parseLdapsUrl("ldaps://ad.corp.example.com")).toEqual({ host: "ad.corp.example.com", port: 636 });
+  });
+
+  it("hands Dex host:port alone, lowered, from a URL with a trailing slash or an upper-case host", () => {
+    // Dex's connector/ldap (v2.45.1) takes `host` as host[:port], no scheme or path; the TLS
+    // check lowers the name before comparing it with the certificate's SANs.
+    expect(parseLdapsUrl("ldaps://ad.corp.example.com:636/")).toEqual({
+      host: "ad.corp.example.com",
+      port: 636,
+    });
+    expect(parseLdapsUrl("ldaps://AD.Corp.Example.com")).toEqual({ host: "ad.corp.example.com", port: 636 });
+    const config = JSON.stringify(dexConfig(withDirectory({ url: "ldaps://AD.Corp.Example.com:3269/" })));
+    expect(config).toContain('"host":"ad.corp.example.com:3269"');
   });
 
   it("takes an IPv4 address as the host: Dex (connector/ldap, v2.45.1) verifies it against the certificate's IP SANs", () => {
@@ -159,6 +171,18 @@ describe("validation", () => {
       /image is .*pinned by tag or digest/,
     );
     expect(() => pipelinesLogin({ ...pipelinesProps, replicas: 0 })).toThrow(/replicas is 0/);
+  });
+
+  it("takes an image from a registry on its own port, as Docker references and RKE2's registries.yaml name it", () => {
+    const image = "artifactory.example.com:8443/quay-remote/oauth2-proxy/oauth2-proxy:v7.15.4";
+    const { objects } = pipelinesLogin({ ...pipelinesProps, image });
+    expect(JSON.stringify(objects)).toContain(JSON.stringify(image));
+    expect(() =>
+      pipelinesLogin({
+        ...pipelinesProps,
+        image: "artifactory.example.com:8443/quay-remote/oauth2-proxy/oauth2-proxy",
+      }),
+    ).toThrow(/image is .*pinned by tag or digest/);
   });
 });
 

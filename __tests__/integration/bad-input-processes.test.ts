@@ -11,7 +11,7 @@ import { onPremProd } from "../../environments/onprem-prod";
 import { onPremTest } from "../../environments/onprem-test";
 import { prod } from "../../environments/prod";
 import { staging } from "../../environments/staging";
-import { FixtureProject } from "../support/fixture-project";
+import { FixtureProject, type ProcessRun } from "../support/fixture-project";
 import { type Mutable } from "../support/environment-variant";
 
 const copy = (base: unknown, change: (env: Mutable) => void = () => undefined): Mutable => {
@@ -290,6 +290,36 @@ const onPremCases: Case[] = [
     `${ON_PREM(30)}: registry.chartRepositories[`,
     "carries a tag or digest",
   ],
+  [
+    "an LDAP URL carrying the base DN in its path",
+    onPrem(ON_PREM(31), (e) => (e.directory.url = "ldaps://ad.example.com:636/DC=example,DC=com")),
+    `${ON_PREM(31)}: directory.url = "ldaps://ad.example.com:636/DC=example,DC=com": carries the path /DC=example,DC=com; Dex's LDAP connector takes only the host and port`,
+    "fix: write ldaps://ad.example.com:636, and put a base DN in directory.userBaseDn or directory.groupBaseDn",
+  ],
+  [
+    "an Artifactory host in capitals",
+    onPrem(ON_PREM(32), (e) => (e.registry.host = "Artifactory.Example.com")),
+    `${ON_PREM(32)}: registry.host = "Artifactory.Example.com": has upper-case letters`,
+    "containerd finds the registry's CA and credentials (the host's entry in RKE2's registries.yaml) by the host exactly as the reference writes it; fix: write \"artifactory.example.com\"",
+  ],
+  [
+    "LDAPS by an address outside the directory's ranges, with a trailing slash",
+    onPrem(ON_PREM(33), (e) => (e.directory.url = "ldaps://10.50.0.99:636/")),
+    `${ON_PREM(33)}: directory.url = "ldaps://10.50.0.99:636/": is the address 10.50.0.99, outside directory.cidrs`,
+    "fix: add 10.50.0.99/32 to directory.cidrs",
+  ],
+  [
+    "an object store by an address outside its ranges, with a trailing slash",
+    onPrem(ON_PREM(34), (e) => (e.objectStore.endpoint = "https://10.70.0.20:9000/")),
+    `${ON_PREM(34)}: objectStore.endpoint = "https://10.70.0.20:9000/"`,
+    "is the address 10.70.0.20, outside objectStore.cidrs (10.70.0.10/32)",
+  ],
+  [
+    "an object store over plain http, by an address outside its ranges: one line, for the scheme",
+    onPrem(ON_PREM(35), (e) => (e.objectStore.endpoint = "http://10.70.0.99:9000")),
+    `${ON_PREM(35)}: objectStore.endpoint = "http://10.70.0.99:9000": must be an https:// URL with no path`,
+    "fix: use e.g. https://s3.example.com",
+  ],
 ];
 
 const awsCases: Case[] = [
@@ -377,6 +407,54 @@ const awsCases: Case[] = [
     `${AWS(9)}: platform.pipelines.manifestsRepository = "git@github.com:kubeflow/pipelines.git": is an SSH clone URL`,
     "e.g. https://github.com/kubeflow/pipelines.git",
   ],
+  [
+    "a second receiver on the first one's webhook secret, for the same severities",
+    aws(AWS(10), 10, (e) =>
+      e.platform.alerting.receivers.push({
+        ...e.platform.alerting.receivers[0],
+        name: "ml-team",
+        severities: ["critical"],
+      }),
+    ),
+    `${AWS(10)}: platform.alerting.receivers[1].secret.remoteKey = `,
+    "and platform-team and ml-team both take critical alerts: every such alert would be posted twice to the same webhook; fix: merge platform-team and ml-team into one receiver",
+  ],
+  [
+    "a webhook receiver on a Slack receiver's secret, named by ARN",
+    aws(AWS(11), 11, (e) =>
+      e.platform.alerting.receivers.push({
+        kind: "webhook",
+        name: "ticketing",
+        severities: ["info"],
+        secret: {
+          remoteKey: `arn:aws:secretsmanager:eu-west-1:111111111111:secret:${e.platform.alerting.receivers[0].secret.remoteKey}-AbCdEf`,
+        },
+      }),
+    ),
+    `${AWS(11)}: platform.alerting.receivers[1].secret.remoteKey = `,
+    "is the secret platform.alerting.receivers[0] (platform-team, slack) reads too, but this receiver (ticketing) is a webhook receiver",
+  ],
+  [
+    "the heartbeat on a receiver's secret",
+    aws(
+      AWS(12),
+      12,
+      (e) => (e.platform.alerting.heartbeat = { secret: { ...e.platform.alerting.receivers[0].secret } }),
+    ),
+    `${AWS(12)}: platform.alerting.heartbeat.secret.remoteKey = `,
+    "Watchdog would be posted there every few minutes, and the heartbeat service would get no ping",
+  ],
+  [
+    "an environment with a hyphen in its name handed to the pipeline",
+    aws(
+      AWS(13),
+      13,
+      (e) => (e.stateBackend = { bucket: "acme-mlops-terraform-state-staging", region: "eu-west-1" }),
+      staging,
+    ),
+    `${AWS(13)}: delivery.deployedBy = "pipeline": cannot hold for an environment named "${AWS(13)}": the pull-request diff assumes the role in the repository variable AWS_DIFF_ROLE_ARN_${AWS(13)}, and GitHub variable names hold only letters, digits and _`,
+    'fix: keep aws-case-13 deployed by hand (delivery.deployedBy: "manual"), or give it a name without hyphens, e.g. awscase13',
+  ],
 ];
 
 describe("bad input, refused by the commands as processes", () => {
@@ -402,35 +480,63 @@ describe("bad input, refused by the commands as processes", () => {
     }
   }, 240_000);
 
-  it("npm run synth refuses runners shared between environments, naming both", () => {
-    const stagingSame = copy(staging);
-    const prodSharing = copy(prod, (e) => {
-      e.delivery = { ...e.delivery, runnerLabels: ["self-hosted", "mlops-staging"] };
+  it("npm run synth refuses runners shared between environments, naming both and offering labels neither has", () => {
+    // staging's file is the one edited: it now carries prod's deploy labels. The line cannot
+    // know which file changed, so it names both fields and offers each a label no list has.
+    const stagingEdited = copy(staging, (e) => {
+      e.delivery = { ...e.delivery, runnerLabels: ["self-hosted", "mlops-prod"] };
     });
     const uat = aws("uat", 30, (e) => {
       e.delivery = {
         deployedBy: "pipeline",
         runnerLabels: ["self-hosted", "mlops-uat"],
-        diffRunnerLabels: ["self-hosted", "mlops-staging"],
+        diffRunnerLabels: ["self-hosted", "mlops-prod"],
       };
       e.stateBackend = { bucket: "acme-mlops-terraform-state-uat", region: "eu-west-1" };
       e.eks.publicEndpoint = { enabled: false };
     });
-    project.writeRegistry([stagingSame, prodSharing, uat]);
+    const registry = [stagingEdited, copy(prod), uat];
+    project.writeRegistry(registry);
     const run = project.npm("synth");
     expect(run.status).toBe(1);
     expect(project.exists("cdktf.out")).toBe(false);
-    expect(problemLines(run.stderr)).toEqual([
+    const lines = problemLines(run.stderr);
+    const fix = (a: string, b: string) =>
+      `; fix: change whichever was not meant, e.g. ${a} or ${b} (labels no environment has yet), and register that runner in its own runner group`;
+    expect(lines).toEqual([
       expect.stringMatching(
-        /^prod: delivery\.runnerLabels = \["self-hosted","mlops-staging"\]: coincides with staging's delivery\.runnerLabels \["self-hosted","mlops-staging"\] across protection levels \(prod is protected, staging disposable\).*; fix: \S/,
+        /^prod: delivery\.runnerLabels = \["self-hosted","mlops-prod"\]: coincides with staging's delivery\.runnerLabels \["self-hosted","mlops-prod"\] across protection levels \(prod is protected, staging disposable\): .*prod's deploy jobs and staging's deploy jobs/,
       ),
       expect.stringMatching(
-        /^uat: delivery\.diffRunnerLabels = \["self-hosted","mlops-staging"\]: coincides with staging's delivery\.runnerLabels .*pull-request code.*; fix: \S/,
+        /^uat: delivery\.diffRunnerLabels = \["self-hosted","mlops-prod"\]: coincides with staging's delivery\.runnerLabels \["self-hosted","mlops-prod"\]: .*uat's pull-request code and staging's deploy jobs/,
       ),
       expect.stringMatching(
-        /^uat: delivery\.diffRunnerLabels = .*coincides with prod's delivery\.runnerLabels \["self-hosted","mlops-staging"\] across protection levels/,
+        /^uat: delivery\.diffRunnerLabels = \["self-hosted","mlops-prod"\]: coincides with prod's delivery\.runnerLabels \["self-hosted","mlops-prod"\] across protection levels \(uat is disposable, prod protected\)/,
       ),
     ]);
+    expect(lines.map((line) => line.slice(line.indexOf("; fix: ")))).toEqual([
+      fix(
+        `prod's delivery.runnerLabels to ["self-hosted","mlops-prod-2"]`,
+        `staging's delivery.runnerLabels to ["self-hosted","mlops-staging"]`,
+      ),
+      fix(
+        `uat's delivery.diffRunnerLabels to ["self-hosted","mlops-uat-diff"]`,
+        `staging's delivery.runnerLabels to ["self-hosted","mlops-staging"]`,
+      ),
+      fix(
+        `uat's delivery.diffRunnerLabels to ["self-hosted","mlops-uat-diff"]`,
+        `prod's delivery.runnerLabels to ["self-hosted","mlops-prod-2"]`,
+      ),
+    ]);
+    // No offered label is one an environment of the registry already carries.
+    const carried = registry.flatMap((env) => [
+      ...env.delivery.runnerLabels,
+      ...env.delivery.diffRunnerLabels,
+    ]);
+    const offered = lines.flatMap((line) =>
+      [...line.matchAll(/to \["self-hosted","([^"]+)"\]/g)].map((m) => m[1]),
+    );
+    expect(offered.filter((label) => carried.includes(label))).toEqual([]);
   }, 240_000);
 
   it("npm run synth refuses a GPU model where the environment declares no GPUs, on both targets", () => {
@@ -593,6 +699,188 @@ describe("bad input, refused by the commands as processes", () => {
   }, 240_000);
 });
 
+/** A release command's mistake: the arguments, and the one line it must answer with. */
+type CommandCase = [what: string, script: string, args: string[], line: string | RegExp];
+
+const PROMOTE_USAGE = "usage: npm run promote -- --from <env> --to <env> [--dry-run]";
+
+/** Mistakes the commands refuse from their arguments and the registry alone, run side by side. */
+const commandCases: CommandCase[] = [
+  [
+    "promote to a mistyped environment",
+    "promote",
+    ["--from", "staging", "--to", "prdo"],
+    'promote: --to "prdo": is not an environment of a promotion path (dev, staging, prod, onprem-test, onprem-prod); fix: use --to prod',
+  ],
+  [
+    "promote with --to given twice",
+    "promote",
+    ["--from", "staging", "--to", "staging", "--to", "prod"],
+    'promote: --to "prod": --to is given twice (first "staging"), and only one can hold; fix: keep the one meant',
+  ],
+  [
+    "promote with a mistyped flag",
+    "promote",
+    ["--frm", "dev", "--to", "staging"],
+    `promote: --frm: is not a flag of this command (--from, --to, --dry-run); fix: write --from; ${PROMOTE_USAGE}`,
+  ],
+  [
+    "promote with the environments as bare words",
+    "promote",
+    ["dev", "staging"],
+    'promote: "dev": a word without a flag, which this command does not take; fix: write --from dev --to staging',
+  ],
+  [
+    "promote backwards",
+    "promote",
+    ["--from", "prod", "--to", "staging"],
+    /^promote: releases move only forward, and prod comes after staging .*; fix: to run staging's previous release again, npm run rollback -- --env staging; /,
+  ],
+  [
+    "promote across targets",
+    "promote",
+    ["--from", "staging", "--to", "onprem-prod"],
+    /^promote: staging and onprem-prod are on different promotion paths .*; fix: promote within onprem-prod's path, onprem-test -> onprem-prod$/,
+  ],
+  [
+    "promote-artifacts from a mistyped environment",
+    "promote-artifacts",
+    ["--from", "onprem-tset", "--to", "onprem-prod", "--dry-run"],
+    'promote-artifacts: --from "onprem-tset": is not an environment (dev, staging, prod, onprem-test, onprem-prod); fix: use --from onprem-test',
+  ],
+  [
+    "promote-artifacts with --dry-run mistyped",
+    "promote-artifacts",
+    ["--from", "onprem-test", "--to", "onprem-prod", "--dryrun"],
+    /^promote-artifacts: --dryrun: is not a flag of this command \(--from, --to, --dry-run\); fix: write --dry-run; usage: /,
+  ],
+  [
+    "promote-artifacts between AWS environments",
+    "promote-artifacts",
+    ["--from", "staging", "--to", "prod", "--dry-run"],
+    /^promote-artifacts: --from staging is an AWS environment: .*ECR and S3 replication.*; fix: /,
+  ],
+  [
+    "new-environment with --from given twice",
+    "new-environment",
+    ["--from", "staging", "--name", "uat", "--from", "prod"],
+    '--from "prod": --from is given twice (first "staging"), and only one can hold; fix: keep the one meant',
+  ],
+  [
+    "new-environment with a name that exists",
+    "new-environment",
+    ["--from", "staging", "--name", "prod"],
+    /^--name "prod": an environment of that name exists already .*; fix: choose another name$/,
+  ],
+  [
+    "new-environment from an environment written in capitals",
+    "new-environment",
+    ["--from", "Staging", "--name", "uat"],
+    '--from "Staging": is not an environment of the registry (dev, staging, prod, onprem-test, onprem-prod); fix: use --from staging',
+  ],
+  [
+    "new-environment setting a mistyped field",
+    "new-environment",
+    ["--from", "staging", "--name", "uat", "--set", "platform.domian=uat.example.com"],
+    "--set platform.domian: the source's file has no such field; fix: write --set platform.domain=<value>",
+  ],
+  [
+    "new-environment with --set and no value",
+    "new-environment",
+    ["--from", "staging", "--name", "uat", "--set"],
+    /^--set: needs <field>=<value>, and none was given; fix: write --set followed by <field>=<value>; usage: /,
+  ],
+];
+
+/** The refusal lines of a run: promote's own line, or new-environment's list under its header. */
+const refusalLines = (script: string, stderr: string) =>
+  script === "new-environment" ? problemLines(stderr) : stderr.trim().split("\n");
+
+describe("the release commands refuse a platform engineer's mistakes as processes", () => {
+  const project = new FixtureProject("release-commands");
+  afterAll(() => project.remove());
+
+  it("refuses each with one line naming flag or field, value, rule and fix, exit 1, writing nothing", async () => {
+    const before = project.snapshot("environments");
+    const runs: { what: string; line: string | RegExp; script: string; run: ProcessRun }[] = [];
+    // Two at a time: each is a process of its own, and the machine is shared.
+    for (let i = 0; i < commandCases.length; i += 2)
+      runs.push(
+        ...(await Promise.all(
+          commandCases.slice(i, i + 2).map(async ([what, script, args, line]) => ({
+            what,
+            line,
+            script,
+            run: await project.npmAsync(script, ...args),
+          })),
+        )),
+      );
+    for (const { what, line, script, run } of runs) {
+      const lines = refusalLines(script, run.stderr);
+      expect({ what, status: run.status, lines }).toEqual({
+        what,
+        status: 1,
+        lines: [typeof line === "string" ? line : expect.stringMatching(line)],
+      });
+      expect({ what, fix: lines[0] }).toEqual({ what, fix: expect.stringMatching(/; fix: \S/) });
+    }
+    expect(project.snapshot("environments")).toEqual(before);
+    expect(project.exists("cdktf.out")).toBe(false);
+  }, 300_000);
+
+  it("reads flags written as --flag=value, as node's own parser would", () => {
+    const before = project.snapshot("environments");
+    const run = project.npm("promote", "--from=staging", "--to=prod", "--dry-run");
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: "" });
+    expect(run.stdout).toMatch(/^\[dry run\] promote staging -> prod: \d+ changes?\n/);
+    expect(project.snapshot("environments")).toEqual(before);
+  }, 120_000);
+
+  it("refuses release files edited by hand, and artifacts copied before their promotion, writing nothing", () => {
+    // staging's release with a model version typed as text.
+    project.writeRelease("staging", "staging", (release) => {
+      release.current.models[0].version = String(release.current.models[0].version);
+    });
+    let before = project.snapshot("environments");
+    const edited = project.npm("promote", "--from", "dev", "--to", "staging");
+    expect(project.snapshot("environments")).toEqual(before);
+    // dev's release file deleted.
+    project.writeRelease("staging", "staging", () => undefined);
+    const devRelease = project.read("environments/releases/dev.json");
+    project.remove("environments/releases/dev.json");
+    before = project.snapshot("environments");
+    const missing = project.npm("promote", "--from", "dev", "--to", "staging");
+    expect(project.snapshot("environments")).toEqual(before);
+    project.write("environments/releases/dev.json", devRelease);
+    // onprem-prod's current release not yet promoted from onprem-test.
+    project.writeRelease("onprem-prod", "onprem-prod", (release) => delete release.current.promotedFrom);
+    before = project.snapshot("environments");
+    const early = project.npm(
+      "promote-artifacts",
+      "--from",
+      "onprem-test",
+      "--to",
+      "onprem-prod",
+      "--dry-run",
+    );
+    expect(project.snapshot("environments")).toEqual(before);
+    expect([edited, missing, early].map((run) => run.status)).toEqual([1, 1, 1]);
+    expect([edited, missing, early].map((run) => run.stderr.trim().split("\n"))).toEqual([
+      [
+        expect.stringMatching(
+          /^promote: target releases\/staging\.json:\d+: current\.models\[0\]\.version = "\d+": must be a number; fix: \S/,
+        ),
+      ],
+      [
+        "promote: source releases/dev.json does not exist; fix: restore it from Git (git checkout -- environments/releases/dev.json), or set dev's release with npm run release -- --env dev --set <field>=<value>",
+      ],
+      [
+        "promote-artifacts: releases/onprem-prod.json: current.promotedFrom = missing: the target's current release did not come from onprem-test, and the copies carry the target's current release; fix: promote first (npm run promote -- --from onprem-test --to onprem-prod), then run this again",
+      ],
+    ]);
+  }, 240_000);
+});
+
 describe("valid but unusual input, accepted as the real components accept it", () => {
   const project = new FixtureProject("unusual-input");
   afterAll(() => project.remove());
@@ -612,6 +900,16 @@ describe("valid but unusual input, accepted as the real components accept it", (
       // 5. Pod and service ranges of a cluster installed with non-default ones.
       e.cluster.podCidr = "172.16.0.0/16";
       e.cluster.serviceCidr = "172.17.0.0/16";
+      // 8. The registry on a port of its own: Docker's reference grammar and RKE2's
+      //    registries.yaml name a registry as host:port (default endpoint https://host:port/v2).
+      e.registry.host = "artifactory.example.com:8443";
+    });
+    const onPremUpperCase = onPrem("op-unusual-2", (e) => {
+      // 9. LDAPS with a trailing slash and an upper-case host: Dex is given host:port alone, and
+      //    DNS names (and Go's certificate check) compare without case.
+      e.directory.url = "ldaps://AD.Example.com:636/";
+      e.cluster.apiServerCidrs = ["10.61.0.11/32"];
+      e.cluster.ingressSourceCidrs = ["10.61.0.0/24"];
     });
     const awsUnusual = aws("aws-unusual", 60, (e) => {
       // 6. A Secrets Manager secret by full ARN (with its random suffix), whose name says webhook.
@@ -619,9 +917,15 @@ describe("valid but unusual input, accepted as the real components accept it", (
         "arn:aws:secretsmanager:eu-west-1:111111111111:secret:mlops/dev/alerting/slack-webhook-AbCdEf";
       // 7. A fractional CPU quota and no GPU quota where no model needs a GPU.
       e.platform.namespaceQuota = { cpu: "7500m", memory: "30Gi", gpus: 0 };
+      // 10. One webhook secret for two receivers that share no severity: no alert posted twice.
+      e.platform.alerting.receivers = [
+        { ...e.platform.alerting.receivers[0], name: "team-urgent", severities: ["critical"] },
+        { ...e.platform.alerting.receivers[0], name: "team-digest", severities: ["warning", "info"] },
+      ];
     });
-    project.writeRegistry([onPremUnusual, awsUnusual]);
+    project.writeRegistry([onPremUnusual, onPremUpperCase, awsUnusual]);
     project.writeRelease("op-unusual", "onprem-test");
+    project.writeRelease("op-unusual-2", "onprem-test");
     project.writeRelease("aws-unusual", "dev");
     const run = project.npm("synth");
     expect(run.stderr).toBe("");
@@ -629,6 +933,14 @@ describe("valid but unusual input, accepted as the real components accept it", (
     const platform = project.read("cdktf.out/stacks/op-unusual-platform/cdk.tf.json");
     expect(platform).toContain("10.50.0.10:636");
     expect(platform).toContain("https://10.70.0.10:9000");
+    expect(platform).toContain('"artifactory.example.com:8443/');
+    expect(platform).not.toContain('"artifactory.example.com/');
+    const serving = project.read("cdktf.out/stacks/op-unusual-serving/cdk.tf.json");
+    expect(serving).toContain("artifactory.example.com:8443/ml-docker-op-unusual-local/mlops-serving:");
+    const dexHost = /host: (\S+:636)\\n/.exec(
+      project.read("cdktf.out/stacks/op-unusual-2-platform/cdk.tf.json"),
+    );
+    expect(dexHost?.[1]).toBe("ad.example.com:636");
   }, 300_000);
 });
 

@@ -134,7 +134,7 @@ describe("npm run new-environment", () => {
     expect(runs.map((r) => r.exitCode)).toEqual([1, 1, 1, 1, 1]);
     expect(runs[0].stderr).toContain(`--name "${existing}": an environment of that name exists already`);
     expect(runs[1].stderr).toContain(
-      `--from "${unknownSource}": no such environment; fix: name one of dev, staging`,
+      `--from "${unknownSource}": is not an environment of the registry (dev, staging`,
     );
     expect(runs[2].stderr).toContain('--name "Bad_Name": must be 3 to 24 lower-case letters');
     expect(runs[3].stderr).toContain(
@@ -170,7 +170,7 @@ describe("npm run new-environment", () => {
     const malformed = await scaffold("--from", "staging", "--name", uatName, "--set", "storage");
     expect(unknown).toMatchObject({ exitCode: 1 });
     expect(unknown.stderr).toContain(
-      "--set cluster.kubeconfigContext: the source's file has no cluster there",
+      "--set cluster.kubeconfigContext: the source's file has no cluster at the top; fix: name a field the source's file has (e.g. platform.domain)",
     );
     expect(malformed.stderr).toContain('--set "storage": not <field>=<value>');
     expect(contents()).toEqual(before);

@@ -4,7 +4,7 @@
  * `promote-artifacts`) as processes on them. Sources are copied (the app compiles them into its
  * own `.build/`); node_modules is linked.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import {
   cpSync,
   existsSync,
@@ -101,6 +101,25 @@ export class FixtureProject {
       timeout: 240_000,
     });
     return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+  }
+
+  /**
+   * `npm run <script> -- <args>` in the copy, without waiting: for commands that only read the
+   * copy, run side by side.
+   */
+  npmAsync(script: string, ...args: string[]): Promise<ProcessRun> {
+    return new Promise((resolve) => {
+      const child = spawn("npm", ["run", "--silent", script, "--", ...args], {
+        cwd: this.root,
+        env: { ...process.env, CDKTF_OUTDIR: join(this.root, "cdktf.out"), FORCE_COLOR: "0" },
+        timeout: 240_000,
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+      child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+      child.on("close", (status) => resolve({ status, stdout, stderr }));
+    });
   }
 
   /** Removes one file of the copy, or the whole copy. */

@@ -16,6 +16,7 @@
  */
 import { stringify } from "yaml";
 import type { HelmValues } from "../lib/values";
+import { parseImageReference } from "./image-mirror";
 import type { GeneratedCredential } from "./platform-secrets";
 
 export interface SecretKeyRef {
@@ -285,29 +286,35 @@ const isIpv4Address = (host: string): boolean =>
   /^\d{1,3}(\.\d{1,3}){3}$/.test(host) &&
   host.split(".").every((part) => Number(part) <= 255 && !/^0\d/.test(part));
 
-/** Host and port of an `ldaps://host[:port]` URL. */
+/**
+ * Host and port of an `ldaps://host[:port][/]` URL as Dex's LDAP connector takes them
+ * (connector/ldap, v2.45.1 in the pinned Argo CD chart): `host` there is `host:port` alone, no
+ * scheme or path, the port 636 when none is given. A trailing `/` (an empty path) is dropped.
+ * The host is lowered: DNS names compare case-insensitively, and the connector sets the TLS
+ * ServerName to the host, which Go's certificate check lowers before comparing, so an address
+ * is verified against the certificate's IP SANs as a name is against its DNS SANs. Undefined
+ * for anything else (another scheme, a path such as an RFC 4516 base DN, a port out of range).
+ */
+export function ldapsEndpoint(url: string): { host: string; port: number } | undefined {
+  const match = /^ldaps:\/\/([^/:?#@]+)(?::(\d{1,5}))?\/?$/i.exec(url);
+  if (!match) return undefined;
+  const host = match[1].toLowerCase();
+  const port = match[2] === undefined ? 636 : Number(match[2]);
+  if (!(DNS_NAME.test(host) || isIpv4Address(host)) || port < 1 || port > 65535) return undefined;
+  return { host, port };
+}
+
+/** `ldapsEndpoint`, or the refusal naming `directory.url`. */
 export function parseLdapsUrl(url: string): { host: string; port: number } {
-  const match = /^ldaps:\/\/([^/:?#]+)(?::(\d+))?$/.exec(url);
-  const port = match?.[2] === undefined ? 636 : Number(match[2]);
-  // Dex (connector/ldap, v2.45.1 in the pinned Argo CD chart) sets the TLS ServerName to the
-  // host, so an address is verified against the certificate's IP SANs as a name is against its
-  // DNS SANs.
-  const host = match?.[1] ?? "";
-  if (
-    !match ||
-    !(DNS_NAME.test(host) || isIpv4Address(host)) ||
-    !Number.isInteger(port) ||
-    port < 1 ||
-    port > 65535
-  ) {
+  const endpoint = ldapsEndpoint(url);
+  if (endpoint === undefined)
     fail(
       "directory.url",
       url,
-      "allowed is ldaps://<DNS name>[:<port 1-65535>] with no path (or an IPv4 address its certificate lists as an IP SAN); plain ldap:// and StartTLS are refused (the bind password would cross the network in clear or be downgradable)",
+      "allowed is ldaps://<DNS name>[:<port 1-65535>] with no path but an optional trailing / (or an IPv4 address its certificate lists as an IP SAN); plain ldap:// and StartTLS are refused (the bind password would cross the network in clear or be downgradable)",
       `use the directory's LDAPS endpoint, e.g. "ldaps://ad.example.com:636", with the name (or address) its certificate is issued for`,
     );
-  }
-  return { host: match[1], port };
+  return endpoint;
 }
 
 function validate(props: DirectoryLoginProps): { host: string; port: number } {
@@ -675,6 +682,16 @@ export function mlflowIssuerCaMounts(props: DirectoryLoginProps): {
 // Kubeflow Pipelines
 // ---------------------------------------------------------------------------------------------
 
+/** An image reference as container runtimes read it (a registry may carry a port), with a tag or digest. */
+function isPinnedImage(image: string): boolean {
+  try {
+    const parsed = parseImageReference(image);
+    return parsed.tag !== undefined || parsed.digest !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * oauth2-proxy in front of the KFP UI, which has no login of its own: a Deployment
  * (Pod Security restricted, resources set), its Service and the Ingress of the pipelines host.
@@ -686,7 +703,7 @@ export function mlflowIssuerCaMounts(props: DirectoryLoginProps): {
  */
 export function pipelinesLogin(props: PipelinesLoginProps): { objects: Record<string, unknown>[] } {
   validate(props);
-  if (!/^[^\s:@]+(:[^\s:@/]+)?(@sha256:[0-9a-f]{64})?$/.test(props.image) || !/[:@]/.test(props.image)) {
+  if (!isPinnedImage(props.image)) {
     fail(
       "image",
       props.image,

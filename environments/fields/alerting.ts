@@ -265,3 +265,81 @@ export function receiverNameProblems(
     receiverNames.add(receiver.name);
   });
 }
+
+/** A Secrets Manager secret named by name or ARN, as one key (an ARN's random suffix dropped). */
+function secretIdentity(secret: { readonly remoteKey: string; readonly property?: string }): string {
+  const arn = /^arn:aws(?:-[a-z]+)*:secretsmanager:[a-z0-9-]+:\d{12}:secret:(.+?)(?:-[A-Za-z0-9]{6})?$/.exec(
+    secret.remoteKey,
+  );
+  return `${arn?.[1] ?? secret.remoteKey}#${secret.property ?? ""}`;
+}
+
+type AwsReceiver = z.output<typeof alertReceiverSchema>;
+
+/**
+ * Two receivers reading one secret post to one webhook (or page through one integration): every
+ * route sets `continue`, so an alert both take is delivered twice. Receivers of one secret
+ * that share no severity are a real use (one webhook, one receiver per severity), and so are
+ * Slack receivers of one webhook that name different channels (a webhook that lets the message
+ * choose its channel). The heartbeat reading a receiver's secret would ping Watchdog into it.
+ */
+export function sharedReceiverSecretProblems(
+  alerting: {
+    readonly receivers: readonly AwsReceiver[];
+    readonly heartbeat?: { readonly secret: AwsReceiver["secret"] };
+  },
+  ctx: z.RefinementCtx<unknown>,
+): void {
+  const where = (index: number) => `platform.alerting.receivers[${index}]`;
+  const issue = (index: number, input: unknown, message: string) =>
+    ctx.addIssue({
+      code: "custom",
+      path: ["platform", "alerting", "receivers", index, "secret", "remoteKey"],
+      input,
+      message,
+    });
+  alerting.receivers.forEach((receiver, index) => {
+    const key = secretIdentity(receiver.secret);
+    const first = alerting.receivers.findIndex((other) => secretIdentity(other.secret) === key);
+    const other = alerting.receivers[first];
+    // A copy of a receiver under the same name is refused once, for its name.
+    if (first < index && other.name !== receiver.name) {
+      const shared = receiver.severities.filter((severity) => other.severities.includes(severity));
+      const ownChannels =
+        receiver.kind === "slack" && other.kind === "slack" && receiver.channel !== other.channel;
+      if (receiver.kind !== other.kind)
+        issue(
+          index,
+          receiver.secret.remoteKey,
+          fix(
+            `is the secret ${where(first)} (${other.name}, ${other.kind}) reads too, but this receiver (${receiver.name}) is a ${receiver.kind} receiver: one credential cannot be both a ${other.kind} and a ${receiver.kind} one`,
+            `give ${receiver.name} the secret holding its own ${receiver.kind === "pagerduty" ? "routing key" : "webhook URL"}`,
+          ),
+        );
+      else if (shared.length > 0 && !ownChannels)
+        issue(
+          index,
+          receiver.secret.remoteKey,
+          fix(
+            `is the secret ${where(first)} (${other.name}) reads too, and ${other.name} and ${receiver.name} both take ${shared.join(", ")} alerts: every such alert would be posted twice to the same ${receiver.kind === "pagerduty" ? "integration" : "webhook"}`,
+            `merge ${other.name} and ${receiver.name} into one receiver listing the severities of both, or give ${receiver.name} a secret of its own`,
+          ),
+        );
+    }
+  });
+  const heartbeat = alerting.heartbeat;
+  if (heartbeat === undefined) return;
+  const taken = alerting.receivers.findIndex(
+    (receiver) => secretIdentity(receiver.secret) === secretIdentity(heartbeat.secret),
+  );
+  if (taken >= 0)
+    ctx.addIssue({
+      code: "custom",
+      path: ["platform", "alerting", "heartbeat", "secret", "remoteKey"],
+      input: heartbeat.secret.remoteKey,
+      message: fix(
+        `is the secret ${where(taken)} (${alerting.receivers[taken].name}) reads: Watchdog would be posted there every few minutes, and the heartbeat service would get no ping`,
+        "give the heartbeat the secret holding the heartbeat service's ping URL, e.g. mlops/<env>/alerting/heartbeat",
+      ),
+    });
+}

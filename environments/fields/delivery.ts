@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import type { Environment } from "../schema";
-import { fix, MISSING } from "./common";
+import { environmentNameSchema, fix, MISSING } from "./common";
 import { documentationRangeOf } from "./network";
 
 /** What GitHub Actions accepts as a runner label (`runs-on`). */
@@ -84,6 +84,18 @@ export function deliveryProblems(env: Environment, ctx: z.RefinementCtx<Environm
         );
     return;
   }
+  // .github/workflows/pull-request.yml assumes vars[AWS_DIFF_ROLE_ARN_<name>]; GitHub's
+  // configuration variable names hold only letters, digits and underscores. A name its own rules
+  // refuse is reported once, there.
+  if (env.name.includes("-") && environmentNameSchema.safeParse(env.name).success)
+    issue(
+      ["delivery", "deployedBy"],
+      deployedBy,
+      fix(
+        `cannot hold for an environment named ${JSON.stringify(env.name)}: the pull-request diff assumes the role in the repository variable AWS_DIFF_ROLE_ARN_${env.name}, and GitHub variable names hold only letters, digits and _`,
+        `keep ${env.name} deployed by hand (delivery.deployedBy: "manual"), or give it a name without hyphens, e.g. ${env.name.replace(/-/g, "")}, before its first deploy (the name is its stacks' and state keys' too)`,
+      ),
+    );
   if (env.stateBackend === undefined)
     issue(
       ["delivery", "deployedBy"],
