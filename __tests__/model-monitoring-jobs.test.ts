@@ -480,7 +480,9 @@ describe("monitoring jobs in the AWS environments", () => {
     // No volume, no claim: pushed groups live in memory.
     expect(pod.volume).toBeUndefined();
     expect(container.volume_mount).toBeUndefined();
-    expect(Object.keys(resourcesOf(platform, "helm_release")).some((id) => /Pushgateway/.test(id))).toBe(false);
+    expect(Object.keys(resourcesOf(platform, "helm_release")).some((id) => /Pushgateway/.test(id))).toBe(
+      false,
+    );
   });
 
   it("serves the jobs' URL from a Service selecting the Deployment's pods", () => {
@@ -495,7 +497,9 @@ describe("monitoring jobs in the AWS environments", () => {
     const rule = Object.values<any>(resourcesOf(platform, "kubernetes_network_policy_v1")).find(
       (p) => p.metadata.name === "allow-egress-pushgateway",
     );
-    expect(deployment.spec.template.metadata.labels).toMatchObject(rule.spec.egress[0].to[0].pod_selector.match_labels);
+    expect(deployment.spec.template.metadata.labels).toMatchObject(
+      rule.spec.egress[0].to[0].pod_selector.match_labels,
+    );
   });
 
   it("is scraped through kube-prometheus-stack's additionalServiceMonitors on the Service's port, keeping pushed labels", () => {

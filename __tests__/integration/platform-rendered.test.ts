@@ -306,21 +306,26 @@ suite("the platform as rendered from the pinned charts", () => {
 
   // The Pushgateway is the platform stack's own Deployment and Service; its ServiceMonitor is
   // rendered by kube-prometheus-stack from prometheus.additionalServiceMonitors.
-  describe.each(["dev", "prod"])("%s: the Pushgateway's ServiceMonitor as kube-prometheus-stack renders it", (env) => {
-    it("scrapes the Service's named port with honorLabels, and Prometheus selects it", () => {
-      const service = find(env, "Service", "monitoring", "prometheus-pushgateway");
-      const monitor = find(env, "ServiceMonitor", "monitoring", "prometheus-pushgateway");
-      const [endpoint] = monitor.spec.endpoints;
-      expect(monitor.spec.endpoints).toHaveLength(1);
-      expect(service.spec.ports.find((p: any) => p.name === endpoint.port)?.port).toBe(9091);
-      expect(endpoint.honorLabels).toBe(true);
-      expect(matches(monitor.spec.selector.matchLabels, service.metadata.labels)).toBe(true);
-      const deployment = find(env, "Deployment", "monitoring", "prometheus-pushgateway");
-      expect(matches(service.spec.selector, deployment.spec.template.metadata.labels)).toBe(true);
-      const [prometheus] = all(env, "Prometheus", "monitoring");
-      expect(matches(prometheus.spec.serviceMonitorSelector?.matchLabels ?? {}, monitor.metadata.labels)).toBe(true);
-      const namespaces = prometheus.spec.serviceMonitorNamespaceSelector;
-      expect(namespaces === undefined || Object.keys(namespaces).length === 0).toBe(true);
-    });
-  });
+  describe.each(["dev", "prod"])(
+    "%s: the Pushgateway's ServiceMonitor as kube-prometheus-stack renders it",
+    (env) => {
+      it("scrapes the Service's named port with honorLabels, and Prometheus selects it", () => {
+        const service = find(env, "Service", "monitoring", "prometheus-pushgateway");
+        const monitor = find(env, "ServiceMonitor", "monitoring", "prometheus-pushgateway");
+        const [endpoint] = monitor.spec.endpoints;
+        expect(monitor.spec.endpoints).toHaveLength(1);
+        expect(service.spec.ports.find((p: any) => p.name === endpoint.port)?.port).toBe(9091);
+        expect(endpoint.honorLabels).toBe(true);
+        expect(matches(monitor.spec.selector.matchLabels, service.metadata.labels)).toBe(true);
+        const deployment = find(env, "Deployment", "monitoring", "prometheus-pushgateway");
+        expect(matches(service.spec.selector, deployment.spec.template.metadata.labels)).toBe(true);
+        const [prometheus] = all(env, "Prometheus", "monitoring");
+        expect(
+          matches(prometheus.spec.serviceMonitorSelector?.matchLabels ?? {}, monitor.metadata.labels),
+        ).toBe(true);
+        const namespaces = prometheus.spec.serviceMonitorNamespaceSelector;
+        expect(namespaces === undefined || Object.keys(namespaces).length === 0).toBe(true);
+      });
+    },
+  );
 });

@@ -93,7 +93,12 @@ export class Pushgateway extends Construct {
         type: "ClusterIP",
         selector: { ...PUSHGATEWAY.podLabels },
         port: [
-          { name: PUSHGATEWAY_PORT_NAME, port: PUSHGATEWAY.port, targetPort: PUSHGATEWAY_PORT_NAME, protocol: "TCP" },
+          {
+            name: PUSHGATEWAY_PORT_NAME,
+            port: PUSHGATEWAY.port,
+            targetPort: PUSHGATEWAY_PORT_NAME,
+            protocol: "TCP",
+          },
         ],
       },
       dependsOn: props.dependsOn,
