@@ -1,7 +1,7 @@
 /**
  * The drift and performance jobs: the release's and the environment's monitoring fields and their
  * refusals, the CronJob `monitor-<model>` each logging model gets, its identity (list and read of
- * its own data only), its network flow to the Pushgateway, and the Pushgateway release.
+ * its own data only), its network flow to the Pushgateway, and the Pushgateway itself.
  */
 import { releaseContentSchema } from "../environments/release-schema";
 import { parseRelease } from "../environments/releases";
@@ -437,25 +437,95 @@ describe("monitoring jobs in the AWS environments", () => {
     ]);
   });
 
-  it("installs the Pushgateway in the monitoring namespace with a ServiceMonitor that keeps pushed labels", () => {
-    const releases = Object.values<any>(resourcesOf(synthesized.dev.platform.json, "helm_release"));
-    const pushgateway = releases.find((r) => r.chart === "prometheus-pushgateway");
-    expect(pushgateway).toMatchObject({
+  const pushgatewayOf = (platform: any, type: string): any => {
+    const found = Object.values<any>(resourcesOf(platform, type)).filter(
+      (r) => r.metadata.name === "prometheus-pushgateway",
+    );
+    expect(found).toHaveLength(1);
+    return found[0];
+  };
+  const monitoringNamespace = /^\$\{kubernetes_namespace_v1\.MonitoringNamespace_\w+\.metadata\[0\]\.name\}$/;
+
+  it("runs the Pushgateway as the platform's own one-replica Deployment, restricted and in memory only", () => {
+    const platform = synthesized.dev.platform.json;
+    const deployment = pushgatewayOf(platform, "kubernetes_deployment_v1");
+    expect(deployment.metadata.namespace).toMatch(monitoringNamespace);
+    expect(deployment.spec.replicas).toBe("1");
+    expect(deployment.spec.strategy).toEqual({ type: "Recreate" });
+    const pod = deployment.spec.template.spec;
+    expect(pod.automount_service_account_token).toBe(false);
+    expect(pod.security_context).toMatchObject({
+      run_as_non_root: true,
+      run_as_user: "65534",
+      seccomp_profile: { type: "RuntimeDefault" },
+    });
+    expect(pod.container).toHaveLength(1);
+    const [container] = pod.container;
+    expect(container.image).toBe("quay.io/prometheus/pushgateway:v1.11.3");
+    expect(container.args).toBeUndefined();
+    expect(container.security_context).toEqual({
+      allow_privilege_escalation: false,
+      read_only_root_filesystem: true,
+      run_as_non_root: true,
+      capabilities: { drop: ["ALL"] },
+      seccomp_profile: { type: "RuntimeDefault" },
+    });
+    expect(container.resources).toEqual({
+      requests: { cpu: "50m", memory: "64Mi" },
+      limits: { memory: "256Mi" },
+    });
+    expect(container.port).toEqual([{ name: "http", container_port: 9091, protocol: "TCP" }]);
+    expect(container.liveness_probe.http_get).toEqual({ path: "/-/healthy", port: "http" });
+    expect(container.readiness_probe.http_get).toEqual({ path: "/-/ready", port: "http" });
+    // No volume, no claim: pushed groups live in memory.
+    expect(pod.volume).toBeUndefined();
+    expect(container.volume_mount).toBeUndefined();
+    expect(Object.keys(resourcesOf(platform, "helm_release")).some((id) => /Pushgateway/.test(id))).toBe(
+      false,
+    );
+  });
+
+  it("serves the jobs' URL from a Service selecting the Deployment's pods", () => {
+    const platform = synthesized.dev.platform.json;
+    const service = pushgatewayOf(platform, "kubernetes_service_v1");
+    const deployment = pushgatewayOf(platform, "kubernetes_deployment_v1");
+    expect(service.metadata.namespace).toMatch(monitoringNamespace);
+    expect(service.spec.port).toEqual([{ name: "http", port: 9091, target_port: "http", protocol: "TCP" }]);
+    expect(service.spec.selector).toEqual(deployment.spec.selector.match_labels);
+    expect(deployment.spec.template.metadata.labels).toMatchObject(service.spec.selector);
+    // The egress rule of the jobs selects the same pods.
+    const rule = Object.values<any>(resourcesOf(platform, "kubernetes_network_policy_v1")).find(
+      (p) => p.metadata.name === "allow-egress-pushgateway",
+    );
+    expect(deployment.spec.template.metadata.labels).toMatchObject(
+      rule.spec.egress[0].to[0].pod_selector.match_labels,
+    );
+  });
+
+  it("is scraped through kube-prometheus-stack's additionalServiceMonitors on the Service's port, keeping pushed labels", () => {
+    const platform = synthesized.dev.platform.json;
+    const stack = Object.values<any>(resourcesOf(platform, "helm_release")).find(
+      (r) => r.chart === "kube-prometheus-stack",
+    );
+    const monitors = stack.values
+      .map((text: string) => parse(text))
+      .flatMap((v: any) => v?.prometheus?.additionalServiceMonitors ?? []);
+    const monitor = monitors.find((m: any) => m.name === "prometheus-pushgateway");
+    expect(monitor).toEqual({
       name: "prometheus-pushgateway",
-      namespace: expect.stringMatching(
-        /^\$\{kubernetes_namespace_v1\.MonitoringNamespace_\w+\.metadata\[0\]\.name\}$/,
-      ),
-      repository: "https://prometheus-community.github.io/helm-charts",
-      version: JSON.parse(fixtureReleaseText("dev")).current.charts["prometheus-pushgateway"],
+      selector: {
+        matchLabels: {
+          "app.kubernetes.io/name": "prometheus-pushgateway",
+          "app.kubernetes.io/instance": "prometheus-pushgateway",
+        },
+      },
+      endpoints: [{ port: "http", path: "/metrics", interval: "30s", honorLabels: true }],
     });
-    const values = pushgateway.values.map((text: string) => parse(text));
-    const serviceMonitor = values.reduce((acc: any, v: any) => ({ ...acc, ...(v.serviceMonitor ?? {}) }), {});
-    expect(serviceMonitor).toMatchObject({
-      enabled: true,
-      honorLabels: true,
-      namespace: pushgateway.namespace,
-    });
-    expect(values.some((v: any) => v.persistentVolume?.enabled === false)).toBe(true);
+    // No namespaceSelector: the chart puts it in its own namespace, which is the Pushgateway's.
+    const service = pushgatewayOf(platform, "kubernetes_service_v1");
+    expect(service.metadata.namespace).toBe(stack.namespace);
+    expect(service.spec.port.map((p: any) => p.name)).toContain(monitor.endpoints[0].port);
+    expect(service.metadata.labels).toMatchObject(monitor.selector.matchLabels);
   });
 });
 
@@ -498,6 +568,18 @@ describe("a monitoring job on-prem", () => {
     );
     expect(pod.container[0].image).toBe(
       `${environment.registry.host}/${environment.registry.trainingRepository}@${JSON.parse(text).current.monitoring.image.digest}`,
+    );
+    expect(pod.image_pull_secrets).toEqual([{ name: environment.registry.pullSecretName }]);
+  });
+
+  it("pulls the Pushgateway through the registry's quay.io remote with its pull Secret", () => {
+    const platform = JSON.parse(Testing.synth(stacks.platform));
+    const deployment = Object.values<any>(platform.resource.kubernetes_deployment_v1).find(
+      (d) => d.metadata.name === "prometheus-pushgateway",
+    );
+    const pod = deployment.spec.template.spec;
+    expect(pod.container[0].image).toBe(
+      `${environment.registry.host}/${environment.registry.remotes["quay.io"]}/prometheus/pushgateway:v1.11.3`,
     );
     expect(pod.image_pull_secrets).toEqual([{ name: environment.registry.pullSecretName }]);
   });

@@ -82,7 +82,10 @@ export const onPremTest: RancherEnvironmentInput = {
   platform: {
     highAvailability: false,
     domain: "mlops.test.example.com",
-    namespaceQuota: { cpu: "12", memory: "48Gi" },
+    // The serving namespace at full scale: serving HPA at its ceiling, every predictor at its
+    // maximum with KServe's logger agent (every model logs), the monthly retraining, the nightly
+    // batch run and both models' monitoring jobs at once (12.95 CPU, 50.5Gi of memory limits).
+    namespaceQuota: { cpu: "14", memory: "56Gi" },
     monitoring: { retentionDays: 7, storageGib: 20 },
     // The clusters reach no internet: Argo CD reads the manifests from the organisation's mirror.
     pipelines: {

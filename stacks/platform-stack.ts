@@ -24,7 +24,7 @@ import {
   type AlertReceiver,
 } from "../constructs/platform/monitoring";
 import { DEFAULT_ALERT_THRESHOLDS } from "../constructs/platform/observability";
-import { Pushgateway } from "../constructs/platform/pushgateway";
+import { Pushgateway, pushgatewayServiceMonitor } from "../constructs/platform/pushgateway";
 import { MODEL_MONITORING_APP, PUSHGATEWAY } from "../constructs/serving/model-monitoring";
 import { SecretCopies } from "../constructs/platform/secret-copies";
 import { KSERVE_CA_BUNDLE, kserveObjectStoreAnnotations } from "../constructs/serving/object-store-access";
@@ -310,14 +310,16 @@ export class PlatformStack extends TerraformStack {
       receivers: platform.alerting.receivers,
       heartbeat: platform.alerting.heartbeat,
       login: login ? grafanaLogin(target, login, platform.exposure) : undefined,
+      // The Pushgateway's ServiceMonitor comes with the chart that brings its CRD, in the
+      // namespace the Pushgateway runs in.
+      serviceMonitors: [pushgatewayServiceMonitor()],
       dependsOn: [...base, secrets.release.release],
     });
 
-    // The Pushgateway's ServiceMonitor needs its CRD, which comes with the monitoring stack.
     this.pushgateway = new Pushgateway(this, "Pushgateway", {
-      charts,
       namespace: this.namespaces.monitoring.name,
-      dependsOn: [this.monitoring.release.release],
+      imageMirror: target.imageMirror,
+      dependsOn: [...base, secrets.release.release],
     });
 
     // DCGM's ServiceMonitor needs its CRD, which comes with the monitoring stack.

@@ -304,36 +304,28 @@ suite("the platform as rendered from the pinned charts", () => {
     });
   });
 
-  // prometheus-pushgateway 3.8.0 is not among the shared pinned sources: verify renders it from
-  // its chart folder or the pulled-chart cache (npm run fetch-sources fills both).
-  describe.each(["dev", "prod"])("%s: the Pushgateway as its chart renders it", (env) => {
-    it("is scraped through a ServiceMonitor on its Service's named port, keeping pushed labels", () => {
-      const service = find(env, "Service", "monitoring", "prometheus-pushgateway");
-      const monitor = find(env, "ServiceMonitor", "monitoring", "prometheus-pushgateway");
-      const [endpoint] = monitor.spec.endpoints;
-      expect(service.spec.ports.map((p: any) => p.name)).toContain(endpoint.port);
-      expect(service.spec.ports.find((p: any) => p.name === endpoint.port).port).toBe(9091);
-      expect(endpoint.honorLabels).toBe(true);
-      expect(monitor.spec.selector.matchLabels).toEqual(service.spec.selector);
-    });
-
-    it("runs restricted, without a volume claim, on the port the monitoring jobs push to", () => {
-      const deployment = find(env, "Deployment", "monitoring", "prometheus-pushgateway");
-      const pod = deployment.spec.template.spec;
-      expect(pod.securityContext).toMatchObject({
-        runAsNonRoot: true,
-        seccompProfile: { type: "RuntimeDefault" },
+  // The Pushgateway is the platform stack's own Deployment and Service; its ServiceMonitor is
+  // rendered by kube-prometheus-stack from prometheus.additionalServiceMonitors.
+  describe.each(["dev", "prod"])(
+    "%s: the Pushgateway's ServiceMonitor as kube-prometheus-stack renders it",
+    (env) => {
+      it("scrapes the Service's named port with honorLabels, and Prometheus selects it", () => {
+        const service = find(env, "Service", "monitoring", "prometheus-pushgateway");
+        const monitor = find(env, "ServiceMonitor", "monitoring", "prometheus-pushgateway");
+        const [endpoint] = monitor.spec.endpoints;
+        expect(monitor.spec.endpoints).toHaveLength(1);
+        expect(service.spec.ports.find((p: any) => p.name === endpoint.port)?.port).toBe(9091);
+        expect(endpoint.honorLabels).toBe(true);
+        expect(matches(monitor.spec.selector.matchLabels, service.metadata.labels)).toBe(true);
+        const deployment = find(env, "Deployment", "monitoring", "prometheus-pushgateway");
+        expect(matches(service.spec.selector, deployment.spec.template.metadata.labels)).toBe(true);
+        const [prometheus] = all(env, "Prometheus", "monitoring");
+        expect(
+          matches(prometheus.spec.serviceMonitorSelector?.matchLabels ?? {}, monitor.metadata.labels),
+        ).toBe(true);
+        const namespaces = prometheus.spec.serviceMonitorNamespaceSelector;
+        expect(namespaces === undefined || Object.keys(namespaces).length === 0).toBe(true);
       });
-      expect(pod.containers[0].securityContext).toMatchObject({
-        allowPrivilegeEscalation: false,
-        readOnlyRootFilesystem: true,
-        capabilities: { drop: ["ALL"] },
-      });
-      expect(pod.containers[0].ports).toEqual([expect.objectContaining({ containerPort: 9091 })]);
-      expect(pod.volumes).toEqual([{ name: "storage-volume", emptyDir: { sizeLimit: "64Mi" } }]);
-      expect(all(env, "PersistentVolumeClaim", "monitoring").map((c) => c.metadata.name)).not.toContain(
-        "prometheus-pushgateway",
-      );
-    });
-  });
+    },
+  );
 });

@@ -64,6 +64,8 @@ describeWithPinnedState("__tests__/integration/verify-onprem-defects.test.ts")(
       expect(env.apiEndpointPort).toBe(6443);
       expect(env.mirrorRegistry).toBe("artifactory.example.com");
       expect(env.databaseService).toEqual({ namespace: "mlflow", name: "mlflow-postgres-rw" });
+      // Every model logs: the monitoring jobs' flows (store, Pushgateway) are checked.
+      expect(env.monitoredModels).toBe(true);
       expect(find(baseline, "Service", "kube-system", "rke2-coredns-rke2-coredns")).toBeDefined();
       expect(find(baseline, "IngressClass", undefined, "nginx")).toBeDefined();
       expect(find(baseline, "APIService", undefined, "v1beta1.metrics.k8s.io")).toBeDefined();
@@ -306,6 +308,43 @@ describeWithPinnedState("__tests__/integration/verify-onprem-defects.test.ts")(
             const policy = find(s, "NetworkPolicy", "mlflow", name);
             policy.spec.egress = [];
           }
+        },
+      },
+      // Every on-prem model logs, so each gets a monitoring job whose flows verify checks.
+      {
+        name: "a model's monitoring job without its egress to the Pushgateway",
+        rule: "network",
+        reported:
+          "CronJob mlops/monitor-churn-classifier [network] flow model-monitoring-to-pushgateway: CronJob mlops/monitor-churn-classifier",
+        apply: (s) => {
+          find(s, "NetworkPolicy", "mlops", "allow-egress-pushgateway");
+          retain(
+            s,
+            (o) =>
+              !(
+                o.object.kind === "NetworkPolicy" &&
+                o.object.metadata.namespace === "mlops" &&
+                o.object.metadata.name === "allow-egress-pushgateway"
+              ),
+          );
+        },
+      },
+      {
+        name: "a model's monitoring job without its egress to the object store",
+        rule: "network",
+        reported:
+          "CronJob mlops/monitor-demand-forecaster [network] flow model-monitoring-to-object-store: CronJob mlops/monitor-demand-forecaster",
+        apply: (s) => {
+          find(s, "NetworkPolicy", "mlops", "allow-egress-object-store");
+          retain(
+            s,
+            (o) =>
+              !(
+                o.object.kind === "NetworkPolicy" &&
+                o.object.metadata.namespace === "mlops" &&
+                o.object.metadata.name === "allow-egress-object-store"
+              ),
+          );
         },
       },
     ];

@@ -37,10 +37,6 @@ export const PLATFORM_CHARTS = {
     repository: "https://prometheus-community.github.io/helm-charts",
     chart: "kube-prometheus-stack",
   },
-  "prometheus-pushgateway": {
-    repository: "https://prometheus-community.github.io/helm-charts",
-    chart: "prometheus-pushgateway",
-  },
   "platform-resources": { repository: "https://bedag.github.io/helm-charts", chart: "raw" },
   // On-prem (Rancher) only.
   "cloudnative-pg": { repository: "https://cloudnative-pg.github.io/charts", chart: "cloudnative-pg" },

@@ -758,18 +758,6 @@ function gpuOperator(m: MirrorValues): HelmValues {
   return result;
 }
 
-/**
- * prometheus-pushgateway 3.8.0: one container, `prometheus-pushgateway.image` joins
- * `image.registry` (or `global.imageRegistry`) and `image.repository`; pull secrets from
- * `global.imagePullSecrets`, else `imagePullSecrets`.
- */
-function prometheusPushgateway(m: MirrorValues): HelmValues {
-  return {
-    image: { ...m.split(["image"], "quay.io", "prometheus/pushgateway") },
-    imagePullSecrets: m.secretRefs,
-  };
-}
-
 const none = (): HelmValues => ({});
 
 /** Charts an on-prem environment installs, at the versions whose image keys were read. */
@@ -786,7 +774,6 @@ export const MIRRORED_CHARTS = {
   "kserve-crd": { version: "v0.20.0", values: none },
   "kserve-resources": { version: "v0.20.0", values: kserveResources },
   "kserve-runtime-configs": { version: "v0.20.0", values: kserveRuntimeConfigs },
-  "prometheus-pushgateway": { version: "3.8.0", values: prometheusPushgateway },
   "platform-resources": { version: "2.0.2", values: platformResources },
   "cloudnative-pg": { version: "0.29.0", values: cloudnativePg },
   "postgres-cluster": { version: "0.8.1", values: postgresCluster },

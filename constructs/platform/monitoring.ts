@@ -53,6 +53,11 @@ export interface MonitoringProps {
    * over the rest. Unset: Grafana's local login only, no Ingress.
    */
   readonly login?: HelmValues;
+  /**
+   * ServiceMonitors of the platform's own workloads, as entries of the chart's
+   * `prometheus.additionalServiceMonitors` (the Pushgateway's: `pushgatewayServiceMonitor`).
+   */
+  readonly serviceMonitors?: readonly Record<string, unknown>[];
   readonly dependsOn?: ITerraformDependable[];
 }
 
@@ -106,6 +111,9 @@ export class Monitoring extends Construct {
               storageSpec: volume(props.storageGib),
             },
             additionalPodMonitors: workloadPodMonitors(props.observed),
+            ...(props.serviceMonitors && props.serviceMonitors.length > 0
+              ? { additionalServiceMonitors: [...props.serviceMonitors] }
+              : {}),
           },
           alertmanager: {
             alertmanagerSpec: {

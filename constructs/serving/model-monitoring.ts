@@ -27,12 +27,11 @@ export const MODEL_MONITORING_JOB = {
 export const MODEL_MONITORING_APP = "model-monitoring";
 export const MODEL_LABEL = "mlops-platform/model";
 
-/** The Pushgateway the jobs push to: the chart's Service (release name = chart name) and port. */
+/** The Pushgateway the jobs push to: the platform's Service in the monitoring namespace, and its port. */
 export const PUSHGATEWAY = {
-  release: "prometheus-pushgateway",
   service: "prometheus-pushgateway",
   port: 9091,
-  /** Pod labels of the chart's selector (`prometheus-pushgateway.selectorLabels`). */
+  /** Labels of the Pushgateway's pods, which its Service and the jobs' egress rule select. */
   podLabels: {
     "app.kubernetes.io/name": "prometheus-pushgateway",
     "app.kubernetes.io/instance": "prometheus-pushgateway",
