@@ -12,6 +12,7 @@ import {
 } from "../constructs/serving/inference-services";
 import { releaseContentSchema } from "../environments/release-schema";
 import { ENVIRONMENTS } from "../environments";
+import { loadRelease } from "../environments/releases";
 import { fixtureReleaseText } from "./support/release-files";
 import { policyStatements, resourcesOf, synthesizeEnvironments } from "./support/synth";
 import { inferenceServices, predictors } from "./support/serving";
@@ -159,6 +160,12 @@ describe("prediction logging in the AWS environments", () => {
     expect(env.find((e: any) => e.name === "PREDICTION_LOG_URI").value).toMatch(
       /^s3:\/\/\$\{[^}]*DataBucket[^}]*\}\/predictions\/churn-classifier$/,
     );
+    // With the served model's logging mode, so it writes only what KServe's logger may.
+    const served = loadRelease("dev");
+    if (!served.ok) throw new Error("dev's release does not load");
+    const current = served.release.current;
+    const mode = current.models.find((m) => m.name === current.serving.model.name)?.monitoring.logging.mode;
+    expect(env.find((e: any) => e.name === "PREDICTION_LOG_MODE").value).toBe(mode);
   });
 
   it("the predictors and the serving Deployment may only add objects under predictions/", () => {

@@ -149,11 +149,16 @@ export class ServingStack extends TerraformStack {
       : undefined;
     this.registration = registration;
 
-    const servedLogging = served.monitoring.logging.mode !== "off";
+    const servedLogMode = served.monitoring.logging.mode;
     this.serving = new ModelServing(this, "ModelServing", {
-      predictionLogUri: servedLogging
-        ? `s3://${store.dataBucket}/${PREDICTION_LOG_PREFIX}${served.name}`
-        : undefined,
+      // The served model's logging mode goes with the URI: a model whose inputs are personal data
+      // logs responses only, and the server must hold to that as KServe's logger does.
+      ...(servedLogMode !== "off"
+        ? {
+            predictionLogUri: `s3://${store.dataBucket}/${PREDICTION_LOG_PREFIX}${served.name}`,
+            predictionLogMode: servedLogMode,
+          }
+        : {}),
       namespace,
       image: imageName(target.registry.servingRepository, release.serving.image),
       serviceAccount: {

@@ -31,6 +31,26 @@ describe("ModelServing", () => {
     ).toBe(6);
   });
 
+  it("tells the server which records a personal-data model may log, beside where they go", () => {
+    const env = (json: any) =>
+      Object.fromEntries(
+        Object.values<any>(json.resource.kubernetes_deployment_v1)[0].spec.template.spec.container[0].env.map(
+          (variable: any) => [variable.name, variable.value],
+        ),
+      );
+    const responsesOnly = env(
+      serving({ predictionLogUri: "s3://data/predictions/m", predictionLogMode: "response" }),
+    );
+    expect(responsesOnly).toMatchObject({
+      PREDICTION_LOG_URI: "s3://data/predictions/m",
+      PREDICTION_LOG_MODE: "response",
+    });
+    // A model that logs nothing gets neither: the server has nowhere to write.
+    const silent = env(serving());
+    expect(silent.PREDICTION_LOG_URI).toBeUndefined();
+    expect(silent.PREDICTION_LOG_MODE).toBeUndefined();
+  });
+
   it("fails on fewer than 2 replicas", () => {
     expect(() => serving({ replicas: 1 })).toThrow(
       "ModelServing mlops-serving: replicas (1) must be a whole number >= 2",

@@ -46,6 +46,12 @@ export interface ModelServingProps {
    * as KServe's logger does. Unset: the server logs nothing.
    */
   readonly predictionLogUri?: string;
+  /**
+   * Which records the server may write there (`PREDICTION_LOG_MODE`), the model's logging mode as
+   * KServe's logger gets it: `all`, `request` or `response`. A model whose inputs are personal data
+   * logs `response` only, so the server must not write its requests either.
+   */
+  readonly predictionLogMode?: "all" | "request" | "response";
   /** What must be done before the Deployment is created or rolled (e.g. the model's registration). */
   readonly dependsOn?: ITerraformDependable[];
 }
@@ -163,7 +169,10 @@ export class ModelServing extends Construct {
                   { name: "MODEL_ALIAS", value: props.model.alias },
                   { name: "PORT", value: String(PORT) },
                   ...(props.predictionLogUri
-                    ? [{ name: "PREDICTION_LOG_URI", value: props.predictionLogUri }]
+                    ? [
+                        { name: "PREDICTION_LOG_URI", value: props.predictionLogUri },
+                        { name: "PREDICTION_LOG_MODE", value: props.predictionLogMode ?? "all" },
+                      ]
                     : []),
                   ...store.env.map((variable) => ({ ...variable })),
                 ],
