@@ -67,7 +67,9 @@ export const environmentMonitoringSchema = z
     driftThreshold: driftThreshold.default(MONITORING_DEFAULTS.driftThreshold),
     /**
      * Minutes without a new prediction log object, while the model serves traffic, before the log
-     * counts as stalled. @default 120
+     * counts as stalled; must be above each logging model's longest gap between monitoring runs
+     * plus the run's 45-minute deadline plus its batchInterval (checked against the release).
+     * @default 120
      */
     predictionLogStallMinutes: wholeNumber(
       "predictionLogStallMinutes",
