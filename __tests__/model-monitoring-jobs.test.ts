@@ -9,7 +9,7 @@ import { loadEnvironments } from "../environments/load";
 import { capacityProblems, instanceCapacity } from "../environments/capacity";
 import { ENVIRONMENTS } from "../environments";
 import { releaseReplicationProblems } from "../stacks/promotion-topology";
-import { parseCron, shortestIntervalMinutes } from "../constructs/lib/cron";
+import { longestIntervalMinutes, parseCron, shortestIntervalMinutes } from "../constructs/lib/cron";
 import { MODEL_MONITORING_JOB } from "../constructs/serving/model-monitoring";
 import { fixtureReleaseText, releasesWith } from "./support/release-files";
 import { Testing } from "cdktf";
@@ -47,6 +47,29 @@ describe("five-field cron expressions", () => {
     expect(nightly.ok && shortestIntervalMinutes(nightly.fields)).toBe(24 * 60);
     const stepped = parseCron("*/10 * * * *");
     expect(stepped.ok && shortestIntervalMinutes(stepped.fields)).toBe(10);
+  });
+
+  it.each([
+    ["hourly", "15 * * * *", 60],
+    ["3-hourly", "0 */3 * * *", 3 * 60],
+    ["daily", "30 2 * * *", 24 * 60],
+    ["irregular hours (6, 7, 8, then 22)", "0 6-8,22 * * *", 14 * 60],
+    ["weekdays only (Friday to Monday)", "0 2 * * mon-fri", 3 * 24 * 60],
+    ["weekly", "0 4 * * mon", 7 * 24 * 60],
+    ["monthly (January 31st to March 1st)", "0 3 1 * *", 31 * 24 * 60],
+    ["the 31st (skips the 30-day months: Aug 31 to Oct 31)", "0 3 31 * *", 61 * 24 * 60],
+    ["a day of month or a weekday, when both are given", "0 3 1 * sun", 7 * 24 * 60],
+    ["29 February (a leap year to the next)", "0 0 29 2 *", (4 * 365 + 1) * 24 * 60],
+  ])("longestIntervalMinutes: %s (%s) is %d minutes", (_title, expression, minutes) => {
+    const parsed = parseCron(expression);
+    if (!parsed.ok) throw new Error(parsed.reason);
+    expect(longestIntervalMinutes(parsed)).toBe(minutes);
+  });
+
+  it("longestIntervalMinutes: undefined for a day that never comes (30 February)", () => {
+    const parsed = parseCron("0 3 30 2 *");
+    if (!parsed.ok) throw new Error(parsed.reason);
+    expect(longestIntervalMinutes(parsed)).toBeUndefined();
   });
 
   it("names the field that is wrong", () => {
@@ -282,6 +305,83 @@ describe("training nodes a monitoring run must fit", () => {
         /^dev: nodeGroups\.training\.instanceTypes\[0\] = "c5\.large": leaves about \d+m CPU and \d+Mi memory to pods, less than a monitoring job needs \(1 CPU requested, 4Gi memory at its limit\) for churn-classifier, demand-forecaster in releases\/dev\.json; fix: /,
       ),
       expect.stringMatching(/^dev: nodeGroups\.training\.instanceTypes\[1\] = "c5a\.large": /),
+    ]);
+  });
+});
+
+describe("a stall window the monitoring runs can keep", () => {
+  const load = (input: unknown) => {
+    const loaded = loadEnvironments([input]);
+    if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
+    return loaded.environments[0];
+  };
+  const release = (change: (monitoring: any) => void) => releaseContentSchema.parse(withMonitoring(change));
+
+  it("accepts the registry's hourly default against the 120-minute default, on AWS and on-prem", () => {
+    for (const name of ["dev", "onprem-test"])
+      expect(
+        capacityProblems(
+          load(byName(name)),
+          release(() => undefined),
+          "releases/x.json",
+        ),
+      ).toEqual([]);
+  });
+
+  it("refuses a 3-hourly model under a 120-minute window, naming both fields and the minimum", () => {
+    expect(
+      capacityProblems(
+        load(byName("dev")),
+        release((m) => (m.schedule = "0 */3 * * *")),
+        "releases/dev.json",
+      ),
+    ).toEqual([
+      `dev: monitoring.predictionLogStallMinutes = 120: must be above the longest gap between churn-classifier's monitoring runs (180 minutes on "0 */3 * * *", models[0].monitoring.schedule in releases/dev.json) plus the run's 45-minute deadline, or PredictionLoggingStalled fires while its logging works; fix: raise monitoring.predictionLogStallMinutes to at least 226, or run churn-classifier's monitoring more often (models[0].monitoring.schedule in releases/dev.json)`,
+    ]);
+  });
+
+  it("counts the batch interval, and takes the environment's schedule where the release names none", () => {
+    const env = load(
+      variant(byName("onprem-test"), (e) => {
+        e.monitoring = { schedule: "0 */2 * * *", predictionLogStallMinutes: 170 };
+      }),
+    );
+    // 120 + 45 = 165 < 170, but a 10-minute batch interval brings it to 175.
+    expect(
+      capacityProblems(
+        env,
+        release(() => undefined),
+        "releases/onprem-test.json",
+      ),
+    ).toEqual([]);
+    expect(
+      capacityProblems(
+        env,
+        release((m) => (m.logging = { mode: "all", batchSize: 50, batchInterval: "10m" })),
+        "releases/onprem-test.json",
+      ),
+    ).toEqual([
+      expect.stringMatching(
+        /^onprem-test: monitoring\.predictionLogStallMinutes = 170: must be above the longest gap between churn-classifier's monitoring runs \(120 minutes on "0 \*\/2 \* \* \*", the environment's monitoring\.schedule\) plus the run's 45-minute deadline plus its batchInterval 10m, .*; fix: raise monitoring\.predictionLogStallMinutes to at least 176, /,
+      ),
+    ]);
+  });
+
+  it("says a weekly model cannot be watched within the window's maximum", () => {
+    const [problem] = capacityProblems(
+      load(byName("dev")),
+      release((m) => (m.schedule = "0 4 * * mon")),
+      "releases/dev.json",
+    );
+    expect(problem).toContain("to at least 10126 (above its 10080 maximum, so schedule the runs more often)");
+  });
+
+  it("refuses a schedule that never runs (30 February)", () => {
+    expect(issues(withMonitoring((m) => (m.schedule = "0 3 30 2 *")))).toEqual([
+      {
+        path: "models.0.monitoring.schedule",
+        message: expect.stringMatching(/^never runs: .*; fix: name a day that exists/),
+      },
     ]);
   });
 });

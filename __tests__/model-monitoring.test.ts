@@ -74,6 +74,31 @@ describe("release monitoring settings", () => {
       "models.0.monitoring.logging.batchInterval",
     );
   });
+
+  it("refuses batches without an interval: KServe v0.20.0 would write them only when full", () => {
+    expect(issues(withMonitoring({ logging: { batchSize: 20 } }))).toEqual([
+      {
+        path: "models.0.monitoring.logging.batchInterval",
+        message: expect.stringMatching(
+          /^is required when batchSize is above 1 \(batchSize = 20\): .*; fix: add e\.g\. "batchInterval": "30s", or set batchSize to 1$/,
+        ),
+      },
+    ]);
+    expect(issues(withMonitoring({ logging: { batchSize: 20, batchInterval: "30s" } }))).toEqual([]);
+  });
+
+  it.each(["500ms", "11m", "900s"])("refuses a batch interval of %s, outside 1s to 10m", (interval) => {
+    expect(issues(withMonitoring({ logging: { batchSize: 20, batchInterval: interval } }))).toEqual([
+      {
+        path: "models.0.monitoring.logging.batchInterval",
+        message: expect.stringMatching(/^must be between 1s and 10m: .*; fix: write e\.g\. 30s$/),
+      },
+    ]);
+  });
+
+  it.each(["1s", "10m", "600s"])("accepts a batch interval of %s", (interval) => {
+    expect(issues(withMonitoring({ logging: { batchSize: 20, batchInterval: interval } }))).toEqual([]);
+  });
 });
 
 function predictorLoggers(models: ServedModel[], bucket?: string): any[] {

@@ -1,13 +1,16 @@
 /**
  * What a release asks of the environment it runs in: a model served on a GPU needs GPU nodes
  * the environment declares, and a namespace quota that admits a GPU request; a model that logs
- * needs training nodes its monitoring job fits on. The release and
+ * needs training nodes its monitoring job fits on, and a stall window its monitoring runs can
+ * keep (environment: `monitoring.predictionLogStallMinutes`; release: the model's schedule and
+ * batching). The release and
  * the environment are two files; the message names both, as either may be the one to change.
  */
 import { isOnPrem, type AnyEnvironment } from "./targets";
-import type { ReleaseContent } from "./release-schema";
+import { batchIntervalSeconds, type ReleaseContent } from "./release-schema";
 import { INSTANCE_TYPE } from "./fields/node-groups";
 import { MODEL_MONITORING_JOB } from "../constructs/serving/model-monitoring";
+import { longestIntervalMinutes, parseCron } from "../constructs/lib/cron";
 
 export function gpuCapacityProblems(
   environment: AnyEnvironment,
@@ -133,7 +136,48 @@ export function monitoringCapacityProblems(
   return problems;
 }
 
-/** Everything a release asks of its environment's capacity: GPU models and monitoring jobs. */
+/**
+ * Whether the environment's stall window can tell a stalled prediction log from a quiet one, per
+ * model that logs. The newest object a run reports is up to the longest gap between its runs,
+ * plus the run's deadline, plus the batch interval (a partial batch is written only when it
+ * elapses) old while logging works: PredictionLoggingStalled must wait longer than that.
+ */
+export function predictionLogStallProblems(
+  environment: AnyEnvironment,
+  release: Pick<ReleaseContent, "models">,
+  releaseFile: string,
+): string[] {
+  const stall = environment.monitoring.predictionLogStallMinutes;
+  const deadlineMinutes = MODEL_MONITORING_JOB.deadlineSeconds / 60;
+  const problems: string[] = [];
+  release.models.forEach((model, index) => {
+    const logging = model.monitoring.logging;
+    if (logging.mode === "off") return;
+    const schedule = model.monitoring.schedule ?? environment.monitoring.schedule;
+    const scheduleField =
+      model.monitoring.schedule !== undefined
+        ? `models[${index}].monitoring.schedule in ${releaseFile}`
+        : `the environment's monitoring.schedule`;
+    const parsed = parseCron(schedule);
+    // An invalid or never-running schedule is refused where it is read.
+    const gap = parsed.ok ? longestIntervalMinutes(parsed) : undefined;
+    if (gap === undefined) return;
+    const batchSeconds =
+      logging.batchSize > 1 && logging.batchInterval !== undefined
+        ? batchIntervalSeconds(logging.batchInterval)
+        : 0;
+    const needed = gap + deadlineMinutes + batchSeconds / 60;
+    if (stall > needed) return;
+    const minimum = Math.floor(needed) + 1;
+    const batch = batchSeconds > 0 ? ` plus its batchInterval ${logging.batchInterval}` : "";
+    problems.push(
+      `${environment.name}: monitoring.predictionLogStallMinutes = ${stall}: must be above the longest gap between ${model.name}'s monitoring runs (${gap} minutes on "${schedule}", ${scheduleField}) plus the run's ${deadlineMinutes}-minute deadline${batch}, or PredictionLoggingStalled fires while its logging works; fix: raise monitoring.predictionLogStallMinutes to at least ${minimum}${minimum > 10080 ? " (above its 10080 maximum, so schedule the runs more often)" : ""}, or run ${model.name}'s monitoring more often (${scheduleField})`,
+    );
+  });
+  return problems;
+}
+
+/** Everything a release asks of its environment: GPU models, monitoring jobs and their windows. */
 export function capacityProblems(
   environment: AnyEnvironment,
   release: Pick<ReleaseContent, "models">,
@@ -142,5 +186,6 @@ export function capacityProblems(
   return [
     ...gpuCapacityProblems(environment, release, releaseFile),
     ...monitoringCapacityProblems(environment, release, releaseFile),
+    ...predictionLogStallProblems(environment, release, releaseFile),
   ];
 }

@@ -122,14 +122,40 @@ const predictionLogging = z.strictObject({
     .min(1, { error: fix("must be between 1 and 1000", "use 1 to write each record at once") })
     .max(1000, { error: fix("must be between 1 and 1000", "use at most 1000 records per object") })
     .default(1),
-  /** Longest wait before a partial batch is written (KServe's `batchInterval`), e.g. `30s`. */
+  /**
+   * Longest wait before a partial batch is written (KServe's `batchInterval`, 1s to 10m), e.g.
+   * `30s`; required when batchSize is above 1.
+   */
   batchInterval: z
-    .string()
-    .regex(/^[1-9][0-9]{0,3}(ms|s|m)$/, {
-      error: fix("must be a duration such as 500ms, 30s or 5m", "write e.g. 30s"),
+    .string({ error: fix("must be a duration in quotes such as 30s or 5m", 'write e.g. "30s"') })
+    .regex(/^[1-9][0-9]{0,5}(ms|s|m)$/, {
+      error: fix("must be a duration such as 30s or 5m", "write e.g. 30s"),
+      abort: true,
     })
+    .refine(
+      (text) => {
+        const seconds = batchIntervalSeconds(text);
+        return seconds >= BATCH_INTERVAL_SECONDS.min && seconds <= BATCH_INTERVAL_SECONDS.max;
+      },
+      {
+        error: fix(
+          "must be between 1s and 10m: shorter writes an object for nearly every record, longer leaves the newest predictions unwritten and the log looking stalled",
+          "write e.g. 30s",
+        ),
+      },
+    )
     .optional(),
 });
+
+/** The bounds of `monitoring.logging.batchInterval`, in seconds. */
+export const BATCH_INTERVAL_SECONDS = { min: 1, max: 600 } as const;
+
+/** Seconds of a batch interval as the release writes it (`500ms`, `30s`, `5m`). */
+export function batchIntervalSeconds(text: string): number {
+  const match = /^(\d+)(ms|s|m)$/.exec(text);
+  if (!match) return Number.NaN;
+  return Number(match[1]) * { ms: 0.001, s: 1, m: 60 }[match[2] as "ms" | "s" | "m"];
+}
 
 /**
  * A path inside one of the environment's buckets: no scheme, no bucket, no leading /, no `..`
@@ -323,6 +349,17 @@ const modelSchema = z
         message: fix(
           "must not be under predictions/, where the logged predictions expire and only the serving identities write",
           'use a prefix of its own, e.g. "ground-truth/<model>"',
+        ),
+      });
+    }
+    if (logging.batchInterval === undefined && logging.batchSize > 1 && logging.mode !== "off") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["monitoring", "logging", "batchInterval"],
+        input: undefined,
+        message: fix(
+          `is required when batchSize is above 1 (batchSize = ${logging.batchSize}): without it KServe v0.20.0 writes a batch only once it is full, so a quiet model's newest predictions stay unwritten and its log looks stalled`,
+          'add e.g. "batchInterval": "30s", or set batchSize to 1',
         ),
       });
     }

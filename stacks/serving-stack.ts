@@ -237,6 +237,7 @@ export class ServingStack extends TerraformStack {
         return {
           model: entry.name,
           logs: entry.monitoring.logging.mode !== "off",
+          schedule: entry.monitoring.schedule ?? env.monitoring.schedule,
           driftThreshold: entry.monitoring.driftThreshold ?? env.monitoring.driftThreshold,
           ...(performance
             ? {

@@ -15,12 +15,14 @@ const synthesize = (models: MonitoredModel[]) => {
 const CHURN: MonitoredModel = {
   model: "churn",
   logs: true,
+  schedule: "15 * * * *",
   driftThreshold: 0.2,
   performance: { metric: "auc", threshold: 0.75, direction: "at-least" },
 };
 const DEMAND: MonitoredModel = {
   model: "demand",
   logs: false,
+  schedule: "15 * * * *",
   driftThreshold: 0.4,
   performance: { metric: "mae", threshold: 3.5, direction: "at-most" },
 };
@@ -33,6 +35,12 @@ describe("ModelMonitoringThresholds", () => {
         rules: [
           { record: "mlops:model_drift_threshold", expr: "vector(0.2)", labels: { model: "churn" } },
           { record: "mlops:model_prediction_logging", expr: "vector(1)", labels: { model: "churn" } },
+          // Hourly: 60 minutes between runs, the 45-minute deadline and a 30-minute margin.
+          {
+            record: "mlops:model_monitoring_max_age_seconds",
+            expr: `vector(${(60 + 45 + 30) * 60})`,
+            labels: { model: "churn" },
+          },
           {
             record: "mlops:model_performance_threshold",
             expr: "vector(0.75)",
@@ -105,12 +113,26 @@ describe("ModelMonitoringThresholds", () => {
       'models[0].performance.direction of demand is "at-least" for mae; allowed: "at-most"',
     ],
     [
+      "a logging model whose schedule never runs",
+      [{ ...CHURN, schedule: "0 3 30 2 *" }],
+      'models[0].schedule of churn is "0 3 30 2 *"; allowed: a five-field cron expression (UTC) that runs; fix:',
+    ],
+    [
       "a model listed twice",
       [CHURN, { ...CHURN }],
       'models[1].model is "churn", which is listed twice; allowed: each model once',
     ],
   ])("refuses %s, naming the field, the value and what is allowed", (_title, models, message) => {
     expect(() => synthesize(models)).toThrow(message);
+  });
+
+  it("records a weekly model's max age from its week between runs", () => {
+    const [group] = thresholdRuleGroups([{ ...CHURN, schedule: "0 4 * * mon" }]);
+    expect(group.rules).toContainEqual({
+      record: "mlops:model_monitoring_max_age_seconds",
+      expr: `vector(${7 * 24 * 3600 + 45 * 60 + 30 * 60})`,
+      labels: { model: "churn" },
+    });
   });
 
   it("refuses an empty model list", () => {

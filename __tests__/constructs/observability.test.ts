@@ -163,21 +163,29 @@ describe("model-monitoring alerts", () => {
     expect(expr).toContain('kube_job_failed{namespace="mlops",condition="true"} == 1');
     expect(expr).toContain('kube_job_complete{namespace="mlops",condition="true"} == 1');
     expect(expr).toContain('kube_cronjob_created{namespace="mlops",cronjob=~"monitor-.+"}');
+    expect(expr).toContain(
+      'kube_cronjob_status_last_successful_time{namespace="mlops",cronjob=~"monitor-.+"}',
+    );
     expect(expr).toContain('"model", "$1", "owner_name", "monitor-(.+)"');
   });
 
-  it("take the stall window and the longest gap between runs from configuration", () => {
+  it("take how old a run may be from each model's recorded max age, not a fixed window", () => {
+    for (const name of ["ModelDriftDetected", "ModelPerformanceDegraded", "ModelMonitoringJobFailed"]) {
+      expect(byName[name].expr).toContain("mlops:model_monitoring_max_age_seconds");
+      expect(byName[name].expr).toContain("mlops:model_prediction_logging == 1");
+      expect(byName[name].expr).not.toMatch(/> 93600|< 93600/);
+    }
+  });
+
+  it("take the stall window from configuration", () => {
     const custom = platformAlerts(NAMESPACES, {
       ...DEFAULT_ALERT_THRESHOLDS,
       predictionLogStallMinutes: 45,
-      monitoringRunMaxAgeHours: 4,
     });
     const named = Object.fromEntries(custom.map((a) => [a.alert, a]));
     expect(named.PredictionLoggingStalled.expr).toContain("> 2700 ");
     expect(named.PredictionLoggingStalled.expr).toContain("[45m:5m]");
     expect(named.PredictionLoggingStalled.summary).toContain("45 minutes");
-    expect(named.ModelMonitoringJobFailed.expr).toContain("> 14400");
-    expect(named.ModelDriftDetected.expr).toContain("< 14400)");
   });
 
   it("tell the on-call the retraining command in the serving namespace", () => {

@@ -179,10 +179,11 @@ suite("inference dashboard queries under promtool", () => {
             {
               model: "churn",
               logs: true,
+              schedule: "15 * * * *",
               driftThreshold: 0.25,
               performance: { metric: "auc", threshold: 0.8, direction: "at-least" },
             },
-            { model: "pricing", logs: false, driftThreshold: 0.25 },
+            { model: "pricing", logs: false, schedule: "15 * * * *", driftThreshold: 0.25 },
           ]),
         }),
       ),

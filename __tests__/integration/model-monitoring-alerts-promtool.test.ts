@@ -37,19 +37,24 @@ const THRESHOLD_FILE = "model-monitoring-thresholds.yaml";
 
 /** The release's models, as the serving stack hands them to ModelMonitoringThresholds. */
 const MODELS: MonitoredModel[] = [
+  // Hourly: a run may be 60 + 45 (deadline) + 30 (margin) = 135 minutes old.
   {
     model: "churn",
     logs: true,
+    schedule: "15 * * * *",
     driftThreshold: 0.25,
     performance: { metric: "accuracy", threshold: 0.8, direction: "at-least" },
   },
+  // Weekly: a run may be 7 days and 75 minutes old.
   {
     model: "fraud",
     logs: true,
+    schedule: "0 4 * * mon",
     driftThreshold: 0.3,
     performance: { metric: "rmse", threshold: 12.5, direction: "at-most" },
   },
-  { model: "pricing", logs: false, driftThreshold: 0.25 },
+  // Stopped logging: its monitoring CronJob is gone, its last pushes stay in the Pushgateway.
+  { model: "pricing", logs: false, schedule: "15 * * * *", driftThreshold: 0.25 },
 ];
 
 const labelText = (labels: Record<string, string>) =>
@@ -179,9 +184,21 @@ const cronjobCreated = (cronjob: string, at: number, minutes: number): Series =>
   series: ksm("kube_cronjob_created", { cronjob }),
   values: `${at}x${minutes}`,
 });
+/** kube-state-metrics' time of the CronJob's last completed Job (present once one completed). */
+const cronjobLastSuccess = (cronjob: string, values: string): Series => ({
+  series: ksm("kube_cronjob_status_last_successful_time", { cronjob }),
+  values,
+});
+/** A run that succeeded once, at 0, and never again: its last push stays in the Pushgateway. */
+const succeededOnce = (model: string, version: string, minutes: number): Series => ({
+  series: pushed("mlops_model_monitoring_last_success_timestamp_seconds", model, version),
+  values: `0x${minutes}`,
+});
 
-/** Minutes past the default 26 hours without a successful run. */
-const PAST_MAX_AGE = 26 * 60 + 10;
+/** Minutes past churn's (hourly) max age of 135 minutes without a successful run. */
+const PAST_HOURLY = 135 + 10;
+/** Past a day and two hours: the fixed window the alerts once had, well within a weekly schedule. */
+const PAST_DAY = 26 * 60 + 10;
 
 const CASES: AlertCase[] = [
   // ModelDriftDetected: the drift score above the model's recorded threshold for 10m.
@@ -227,15 +244,41 @@ const CASES: AlertCase[] = [
     alert: "ModelDriftDetected",
     title: "stays quiet on a version no longer monitored, whose last push stays in the Pushgateway",
     series: [
-      drift("churn", "v6", 0.9, PAST_MAX_AGE + 5),
+      drift("churn", "v6", 0.9, PAST_DAY + 5),
       {
         series: pushed("mlops_model_monitoring_last_success_timestamp_seconds", "churn", "v6"),
-        values: `0x${PAST_MAX_AGE + 5}`,
+        values: `0x${PAST_DAY + 5}`,
       },
-      drift("churn", "v7", 0.1, PAST_MAX_AGE + 5),
-      succeeding("churn", "v7", PAST_MAX_AGE + 5),
+      drift("churn", "v7", 0.1, PAST_DAY + 5),
+      succeeding("churn", "v7", PAST_DAY + 5),
     ],
-    evalMinute: PAST_MAX_AGE,
+    evalMinute: PAST_DAY,
+    fires: [],
+  },
+  {
+    alert: "ModelDriftDetected",
+    title: "fires on a weekly model's drift a day after its run, within its week between runs",
+    series: [drift("fraud", "v3", 0.5, PAST_DAY + 5), succeededOnce("fraud", "v3", PAST_DAY + 5)],
+    evalMinute: PAST_DAY,
+    fires: [{ model: "fraud", version: "v3" }],
+  },
+  {
+    alert: "ModelDriftDetected",
+    title: "stays quiet on an hourly model's drift once its run is older than its max age",
+    series: [drift("churn", "v7", 0.5, PAST_HOURLY + 5), succeededOnce("churn", "v7", PAST_HOURLY + 5)],
+    evalMinute: PAST_HOURLY,
+    fires: [],
+  },
+  {
+    alert: "ModelDriftDetected",
+    title: "stays quiet on a model that stopped logging, and on one that left the release",
+    series: [
+      drift("pricing", "v2", 0.9, 30),
+      succeeding("pricing", "v2", 30),
+      drift("legacy", "v1", 0.9, 30),
+      succeeding("legacy", "v1", 30),
+    ],
+    evalMinute: 25,
     fires: [],
   },
   // ModelPerformanceDegraded: at-least metrics below, at-most metrics above the threshold.
@@ -264,6 +307,17 @@ const CASES: AlertCase[] = [
     ],
     evalMinute: 25,
     fires: [{ model: "churn", version: "v8", metric: "accuracy" }],
+  },
+  {
+    alert: "ModelPerformanceDegraded",
+    title: "stays quiet on a model that left the release, whose last push stays in the Pushgateway",
+    series: [
+      performance("legacy", "v1", "accuracy", 0.1, 30),
+      succeeding("legacy", "v1", 30),
+      // The old threshold series of a model the release no longer lists is gone with its rule.
+    ],
+    evalMinute: 25,
+    fires: [],
   },
   {
     alert: "ModelPerformanceDegraded",
@@ -384,22 +438,50 @@ const CASES: AlertCase[] = [
   },
   {
     alert: "ModelMonitoringJobFailed",
-    title: "fires when no run pushed a success for 26 hours",
-    series: [
-      {
-        series: pushed("mlops_model_monitoring_last_success_timestamp_seconds", "churn", "v7"),
-        values: `0x${PAST_MAX_AGE + 10}`,
-      },
-    ],
-    evalMinute: PAST_MAX_AGE,
+    title: "fires when an hourly model pushed no success for longer than its 135-minute max age",
+    series: [succeededOnce("churn", "v7", PAST_HOURLY + 10)],
+    evalMinute: PAST_HOURLY,
     fires: [{ model: "churn", problem: "no-recent-success" }],
   },
   {
     alert: "ModelMonitoringJobFailed",
-    title: "fires when a CronJob older than 26 hours never pushed a success",
-    series: [cronjobCreated("monitor-fraud", 0, PAST_MAX_AGE + 10)],
-    evalMinute: PAST_MAX_AGE,
-    fires: [{ model: "fraud", problem: "never-succeeded" }],
+    title: "stays quiet while an hourly model's last success is younger than its max age",
+    series: [succeededOnce("churn", "v7", 140)],
+    evalMinute: 125,
+    fires: [],
+  },
+  {
+    alert: "ModelMonitoringJobFailed",
+    title: "stays quiet on a weekly model a day after its last run",
+    series: [succeededOnce("fraud", "v3", PAST_DAY + 10)],
+    evalMinute: PAST_DAY,
+    fires: [],
+  },
+  {
+    alert: "ModelMonitoringJobFailed",
+    title:
+      "stays quiet on a model that stopped logging, and on one that left the release, though their pushes stay",
+    series: [succeededOnce("pricing", "v2", PAST_DAY + 10), succeededOnce("legacy", "v1", PAST_DAY + 10)],
+    evalMinute: PAST_DAY,
+    fires: [],
+  },
+  {
+    alert: "ModelMonitoringJobFailed",
+    title: "fires when a CronJob older than its model's max age never completed a Job",
+    series: [cronjobCreated("monitor-churn", 0, PAST_HOURLY + 10)],
+    evalMinute: PAST_HOURLY,
+    fires: [{ model: "churn", problem: "never-succeeded" }],
+  },
+  {
+    alert: "ModelMonitoringJobFailed",
+    title: "stays quiet after a Pushgateway restart emptied it, when kube-state-metrics saw Jobs complete",
+    series: [
+      cronjobCreated("monitor-churn", 0, PAST_DAY + 10),
+      // Runs keep completing; the pushed series are gone (the Pushgateway keeps nothing over a restart).
+      cronjobLastSuccess("monitor-churn", `0+60x${PAST_DAY + 10}`),
+    ],
+    evalMinute: PAST_DAY,
+    fires: [],
   },
   {
     alert: "ModelMonitoringJobFailed",
@@ -466,8 +548,8 @@ suite("model-monitoring alerts under promtool", () => {
     expect(alerts.output).toContain("SUCCESS: 4 rules found");
     expect(alerts.ok).toBe(true);
     const thresholds = run(["check", "rules", THRESHOLD_FILE]);
-    // churn and fraud: drift, logging and performance; pricing: drift and logging.
-    expect(thresholds.output).toContain("SUCCESS: 8 rules found");
+    // churn and fraud: drift, logging, max age and performance; pricing: drift and logging.
+    expect(thresholds.output).toContain("SUCCESS: 10 rules found");
     expect(thresholds.ok).toBe(true);
   });
 

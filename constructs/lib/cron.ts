@@ -26,7 +26,17 @@ const FIELDS: readonly CronField[] = [
 ];
 
 export type CronParse =
-  | { readonly ok: true; readonly fields: readonly (readonly number[])[] }
+  | {
+      readonly ok: true;
+      readonly fields: readonly (readonly number[])[];
+      /**
+       * Per field, whether it was written as every value (`*` or `?`, without a step above 1).
+       * The CronJob controller's parser (robfig/cron v3) matches a day when its day of month AND
+       * its day of week match if either day field is such a wildcard, and when either matches
+       * (OR) if both are restricted.
+       */
+      readonly wildcard: readonly boolean[];
+    }
   | { readonly ok: false; readonly reason: string };
 
 function valueOf(text: string, field: CronField): number | undefined {
@@ -75,7 +85,8 @@ export function parseCron(expression: string): CronParse {
     if (typeof parsed === "string") return { ok: false, reason: `its ${FIELDS[index].name} field ${parsed}` };
     fields.push(parsed);
   }
-  return { ok: true, fields };
+  const wildcard = parts.map((part) => /^[*?](\/1)?$/.test(part));
+  return { ok: true, fields, wildcard };
 }
 
 /**
@@ -89,4 +100,47 @@ export function shortestIntervalMinutes(fields: readonly (readonly number[])[]):
   let shortest = 24 * 60 - times[times.length - 1] + times[0];
   for (let i = 1; i < times.length; i++) shortest = Math.min(shortest, times[i] - times[i - 1]);
   return shortest;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/**
+ * The Gregorian calendar repeats its dates and weekdays every 28 years between 1901 and 2099:
+ * 2001-01-01 to 2029-01-01 holds every combination once, and 2029 starts as 2001 did.
+ */
+const CYCLE_START = Date.UTC(2001, 0, 1);
+const CYCLE_DAYS = Math.round((Date.UTC(2029, 0, 1) - CYCLE_START) / DAY_MS);
+
+/**
+ * The longest time between two runs of a valid expression, in minutes, in UTC: over every day
+ * of a full calendar cycle its month, day of month and day of week allow (both day fields
+ * restricted: either may match, as the CronJob controller reads them), the longest gap between
+ * two times of one day, and from the last run of an allowed day to the first of the next.
+ * Undefined when the day fields never match (e.g. 30 February): the schedule never runs.
+ */
+export function longestIntervalMinutes(parsed: Extract<CronParse, { ok: true }>): number | undefined {
+  const [minutes, hours, daysOfMonth, months, daysOfWeek] = parsed.fields;
+  const [, , monthWildcard, , weekWildcard] = parsed.wildcard;
+  const times = hours.flatMap((hour) => minutes.map((minute) => hour * 60 + minute));
+  let longest = 0;
+  for (let i = 1; i < times.length; i++) longest = Math.max(longest, times[i] - times[i - 1]);
+  const monthDays = new Set(daysOfMonth);
+  const weekDays = new Set(daysOfWeek.map((day) => day % 7));
+  const monthSet = new Set(months);
+  const runsOn = (date: Date): boolean => {
+    if (!monthSet.has(date.getUTCMonth() + 1)) return false;
+    const byMonth = monthDays.has(date.getUTCDate());
+    const byWeek = weekDays.has(date.getUTCDay());
+    return monthWildcard || weekWildcard ? byMonth && byWeek : byMonth || byWeek;
+  };
+  const days: number[] = [];
+  for (let day = 0; day < CYCLE_DAYS; day++) if (runsOn(new Date(CYCLE_START + day * DAY_MS))) days.push(day);
+  if (days.length === 0) return undefined;
+  const first = times[0];
+  const last = times[times.length - 1];
+  // Each allowed day to the next, and the cycle's last allowed day to the next cycle's first.
+  for (let i = 0; i < days.length; i++) {
+    const next = i + 1 < days.length ? days[i + 1] : days[0] + CYCLE_DAYS;
+    longest = Math.max(longest, (next - days[i]) * 24 * 60 + first - last);
+  }
+  return longest;
 }

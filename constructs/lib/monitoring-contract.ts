@@ -33,6 +33,12 @@ export const THRESHOLD_SERIES = {
   performance: "mlops:model_performance_threshold",
   /** `{model}`: 1 for a model that logs its predictions, 0 for one that does not. */
   logging: "mlops:model_prediction_logging",
+  /**
+   * `{model}`, for a model that logs: seconds a successful run may be old before the model's
+   * monitoring counts as late, from its schedule (longest gap between runs, the run's deadline
+   * and a margin); drift and performance older than this no longer alert.
+   */
+  maxAge: "mlops:model_monitoring_max_age_seconds",
 } as const;
 
 /** Name of the PrometheusRule holding the per-model thresholds. */

@@ -64,13 +64,6 @@ export interface AlertThresholds {
    * @default 120
    */
   readonly predictionLogStallMinutes: number;
-  /**
-   * Hours a model's monitoring may go without a successful run before ModelMonitoringJobFailed,
-   * and after which a version's pushed drift and performance no longer alert (a version no
-   * longer served keeps its last push in the Pushgateway). Longer than the longest schedule.
-   * @default 26 (a daily schedule and two hours)
-   */
-  readonly monitoringRunMaxAgeHours: number;
 }
 
 export const DEFAULT_ALERT_THRESHOLDS: AlertThresholds = {
@@ -80,7 +73,6 @@ export const DEFAULT_ALERT_THRESHOLDS: AlertThresholds = {
   pipelineFailureRatio: 0.1,
   gpuUtilisationPercent: 20,
   predictionLogStallMinutes: MONITORING_DEFAULTS.predictionLogStallMinutes,
-  monitoringRunMaxAgeHours: 26,
 };
 
 export interface ObservedNamespaces {
@@ -267,21 +259,29 @@ export function retrainingCommand(servingNamespace: string): string {
  * serving stack records per model (THRESHOLD_SERIES), the requests the inference alerts count,
  * and kube-state-metrics v2.20.0's Job and CronJob series of the `monitor-<model>` CronJobs.
  *
- * A version's last push stays in the Pushgateway after it is no longer served: drift and
- * performance alert only on versions whose run succeeded within `monitoringRunMaxAgeHours`.
+ * How old a successful run may be is the model's own (THRESHOLD_SERIES.maxAge, from its schedule:
+ * the longest gap between runs, the run's deadline and a margin). The Pushgateway keeps a group
+ * until it is deleted or the Pushgateway restarts: a version no longer served keeps its last push,
+ * so drift and performance alert only on versions whose run succeeded within the model's max age,
+ * and every alert over pushed series needs the model to log now (`THRESHOLD_SERIES.logging == 1`:
+ * a model that stopped logging, or left the release, has no such series). Whether a CronJob ever
+ * succeeded is read from kube-state-metrics, which a Pushgateway restart does not empty.
  */
 export function modelMonitoringAlerts(ns: ObservedNamespaces, t: AlertThresholds): AlertRule[] {
   const pushed = (metric: string) => `${metric}{job="${MONITORING_PUSH_JOB}"}`;
   const perVersion = (metric: string) => `max by (model, version) (${pushed(metric)})`;
-  const maxAgeSeconds = t.monitoringRunMaxAgeHours * 3600;
-  const fresh = `(time() - ${perVersion(MONITORING_METRICS.lastSuccess)} < ${maxAgeSeconds})`;
+  const logging = `(${THRESHOLD_SERIES.logging} == 1)`;
+  const maxAge = THRESHOLD_SERIES.maxAge;
+  const fresh = `(time() - ${perVersion(MONITORING_METRICS.lastSuccess)} < on (model) group_left () ${maxAge})`;
   const performance = `max by (model, version, metric) (${pushed(MONITORING_METRICS.performance)})`;
   const threshold = (direction: string) => `${THRESHOLD_SERIES.performance}{direction="${direction}"}`;
   const stallSeconds = t.predictionLogStallMinutes * 60;
   const requests = `sum by (model) (${inferenceSeries(ns).requests})`;
   // kube-state-metrics v2.20.0 (internal/store/job.go, cronjob.go): Jobs by namespace and
   // job_name, their CronJob in kube_job_owner{owner_kind,owner_name}; Failed and Complete
-  // conditions as kube_job_failed / kube_job_complete{condition="true"}.
+  // conditions as kube_job_failed / kube_job_complete{condition="true"}; a CronJob's
+  // kube_cronjob_status_last_successful_time exists only once one of its Jobs completed
+  // (status.lastSuccessfulTime set), its value that time in Unix seconds.
   const serving = `namespace="${ns.serving}"`;
   const monitorCronJobs = `"${MONITORING_CRONJOB_PREFIX}.+"`;
   const newestJob = (condition: string) =>
@@ -299,7 +299,7 @@ export function modelMonitoringAlerts(ns: ObservedNamespaces, t: AlertThresholds
   return [
     {
       alert: "ModelDriftDetected",
-      expr: `${perVersion(MONITORING_METRICS.driftScore)} > on (model) group_left () ${THRESHOLD_SERIES.drift} and on (model, version) ${fresh}`,
+      expr: `${perVersion(MONITORING_METRICS.driftScore)} > on (model) group_left () ${THRESHOLD_SERIES.drift} and on (model, version) ${fresh} and on (model) ${logging}`,
       for: "10m",
       severity: "warning",
       summary: "{{ $labels.model }} version {{ $labels.version }} drifted from its reference data",
@@ -309,7 +309,7 @@ export function modelMonitoringAlerts(ns: ObservedNamespaces, t: AlertThresholds
     },
     {
       alert: "ModelPerformanceDegraded",
-      expr: `(${performance} < on (model, metric) group_left () ${threshold("at-least")} or ${performance} > on (model, metric) group_left () ${threshold("at-most")}) and on (model, version) ${fresh}`,
+      expr: `(${performance} < on (model, metric) group_left () ${threshold("at-least")} or ${performance} > on (model, metric) group_left () ${threshold("at-most")}) and on (model, version) ${fresh} and on (model) ${logging}`,
       for: "10m",
       severity: "critical",
       summary:
@@ -331,13 +331,13 @@ export function modelMonitoringAlerts(ns: ObservedNamespaces, t: AlertThresholds
       alert: "ModelMonitoringJobFailed",
       expr:
         `${problem(modelOf(`${failed} > ${succeeded} or ${failed} unless ${succeeded}`, "owner_name"), "newest-run-failed")}` +
-        ` or ${problem(`time() - max by (model) (${pushed(MONITORING_METRICS.lastSuccess)}) > ${maxAgeSeconds}`, "no-recent-success")}` +
-        ` or ${problem(`${modelOf(`time() - max by (namespace, cronjob) (kube_cronjob_created{${serving},cronjob=~${monitorCronJobs}}) > ${maxAgeSeconds}`, "cronjob")} unless on (model) ${pushed(MONITORING_METRICS.lastSuccess)}`, "never-succeeded")}`,
+        ` or ${problem(`time() - max by (model) (${pushed(MONITORING_METRICS.lastSuccess)}) > on (model) ${maxAge} and on (model) ${logging}`, "no-recent-success")}` +
+        ` or ${problem(`${modelOf(`time() - max by (namespace, cronjob) (kube_cronjob_created{${serving},cronjob=~${monitorCronJobs}})`, "cronjob")} > on (model) group_left () ${maxAge} unless on (model) ${modelOf(`kube_cronjob_status_last_successful_time{${serving},cronjob=~${monitorCronJobs}}`, "cronjob")}`, "never-succeeded")}`,
       for: "5m",
       severity: "warning",
       summary: "Monitoring of {{ $labels.model }} is not running successfully ({{ $labels.problem }})",
-      description: `newest-run-failed: the newest finished Job of CronJob ${MONITORING_CRONJOB_PREFIX}{{ $labels.model }} failed. no-recent-success: no run of the model has pushed a success for ${t.monitoringRunMaxAgeHours} hours. never-succeeded: the CronJob is older than that and no run ever pushed. Until it runs, drift and performance of the model are not watched.`,
-      runbook: `1. kubectl -n ${ns.serving} get jobs --sort-by=.metadata.creationTimestamp, then ${jobLogs}: the job names what it could not read (reference data in the artifacts bucket, predictions or ground truth in the data bucket) or push (the Pushgateway). 2. A Job that never started: kubectl -n ${ns.serving} describe cronjob ${MONITORING_CRONJOB_PREFIX}{{ $labels.model }} (suspended, image not pullable, quota of the serving namespace, no training node). 3. After the fix, run it once now: ${runNow}.`,
+      description: `newest-run-failed: the newest finished Job of CronJob ${MONITORING_CRONJOB_PREFIX}{{ $labels.model }} failed. no-recent-success: no run of the model, which logs, has pushed a success for longer than its schedule allows (the longest gap between its runs, the run's deadline and a margin). never-succeeded: the CronJob is older than that and none of its Jobs ever completed. Until it runs, drift and performance of the model are not watched.`,
+      runbook: `1. kubectl -n ${ns.serving} get jobs --sort-by=.metadata.creationTimestamp, then ${jobLogs}: the job names what it could not read (reference data in the artifacts bucket, predictions or ground truth in the data bucket) or push (the Pushgateway). 2. A Job that never started: kubectl -n ${ns.serving} describe cronjob ${MONITORING_CRONJOB_PREFIX}{{ $labels.model }} (suspended, image not pullable, quota of the serving namespace, no training node). 3. After the fix, run it once now: ${runNow}. 4. When a model's monitoring is removed on purpose (logging off, or the model left the release), delete its groups, one per version, from the Pushgateway (in the monitoring namespace, port 9091; the alerts ignore them, the dashboard still shows them until a restart): curl -X DELETE http://<pushgateway>:9091/metrics/job/${MONITORING_PUSH_JOB}/model/<model>/version/<version>; GET /api/v1/metrics lists the groups.`,
     },
   ];
 }

@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import type { ITerraformDependable } from "cdktf";
 import { Manifest } from "@cdktf/provider-kubernetes/lib/manifest";
+import { monitoringMaxAgeSeconds } from "./model-monitoring";
 import {
   PERFORMANCE_DIRECTIONS,
   THRESHOLDS_RULE_NAME,
@@ -15,6 +16,8 @@ export interface MonitoredModel {
   readonly model: string;
   /** The model logs its predictions (logging mode other than `off`). */
   readonly logs: boolean;
+  /** When the model's monitoring job runs (five-field cron, UTC): its alerts' windows follow it. */
+  readonly schedule: string;
   /** Drift score (0 < x <= 1) above which ModelDriftDetected fires. */
   readonly driftThreshold: number;
   /** The performance the model must keep against ground truth; unset: none is checked. */
@@ -43,6 +46,10 @@ export function monitoredModelProblems(models: readonly MonitoredModel[]): strin
         `${at}.model is "${entry.model}", which is listed twice; allowed: each model once; fix: remove the second entry`,
       );
     seen.add(entry.model);
+    if (entry.logs && monitoringMaxAgeSeconds(entry.schedule) === undefined)
+      problems.push(
+        `${at}.schedule of ${entry.model} is "${entry.schedule}"; allowed: a five-field cron expression (UTC) that runs; fix: give the model's monitoring schedule, e.g. "15 * * * *"`,
+      );
     const drift = entry.driftThreshold;
     if (!Number.isFinite(drift) || drift <= 0 || drift > 1)
       problems.push(
@@ -76,7 +83,8 @@ export function monitoredModelProblems(models: readonly MonitoredModel[]): strin
 
 /**
  * The recording rules of the thresholds: one series per model (the constant as a one-element
- * vector, labelled), so the alerts compare what the jobs push with these by `model`.
+ * vector, labelled), so the alerts compare what the jobs push with these by `model`. A model that
+ * logs also gets the age its last successful run may reach (THRESHOLD_SERIES.maxAge).
  */
 export function thresholdRuleGroups(models: readonly MonitoredModel[]): Record<string, unknown>[] {
   const constant = (record: string, value: number, labels: Record<string, string>) => ({
@@ -90,6 +98,14 @@ export function thresholdRuleGroups(models: readonly MonitoredModel[]): Record<s
       rules: models.flatMap((entry) => [
         constant(THRESHOLD_SERIES.drift, entry.driftThreshold, { model: entry.model }),
         constant(THRESHOLD_SERIES.logging, entry.logs ? 1 : 0, { model: entry.model }),
+        // Only a model that logs has a monitoring job, and so a schedule its runs keep.
+        ...(entry.logs
+          ? [
+              constant(THRESHOLD_SERIES.maxAge, monitoringMaxAgeSeconds(entry.schedule) ?? 0, {
+                model: entry.model,
+              }),
+            ]
+          : []),
         ...(entry.performance
           ? [
               constant(THRESHOLD_SERIES.performance, entry.performance.threshold, {

@@ -10,7 +10,7 @@ import { ScheduledJobs } from "./scheduled-jobs";
 import type { ObjectStoreAccess } from "./object-store-access";
 import type { NodePlacement } from "../platform/cluster-target";
 import type { ContainerResources } from "../lib/workload-defaults";
-import { parseCron } from "../lib/cron";
+import { longestIntervalMinutes, parseCron } from "../lib/cron";
 import { predictorVersionLabel } from "./inference-services";
 
 /** What every monitoring run may take: the deadline bounds how often it can be scheduled. */
@@ -22,6 +22,27 @@ export const MODEL_MONITORING_JOB = {
     limits: { cpu: "2", memory: "4Gi" },
   },
 } as const satisfies { deadlineSeconds: number; resources: ContainerResources };
+
+/**
+ * Slack beyond the longest gap between runs and the run's deadline before a model's monitoring
+ * counts as late: a run that starts a little after its time (scheduling, image pull) and pushes
+ * at the end of its deadline still lands within it.
+ */
+export const MONITORING_LATE_MARGIN_SECONDS = 30 * 60;
+
+/**
+ * The longest time, in seconds, between two successful pushes of a model whose runs all succeed
+ * on `schedule`: the longest gap between two scheduled runs (day of month and day of week
+ * included), the run's deadline and the margin. Undefined for an expression that is invalid or
+ * never runs.
+ */
+export function monitoringMaxAgeSeconds(schedule: string): number | undefined {
+  const parsed = parseCron(schedule);
+  if (!parsed.ok) return undefined;
+  const gap = longestIntervalMinutes(parsed);
+  if (gap === undefined) return undefined;
+  return gap * 60 + MODEL_MONITORING_JOB.deadlineSeconds + MONITORING_LATE_MARGIN_SECONDS;
+}
 
 /** Labels of every monitoring job's pods (the contract's; the network policies select on them). */
 export const MODEL_MONITORING_APP = "model-monitoring";

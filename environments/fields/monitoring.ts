@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { fix, wholeNumber } from "./common";
 import { MODEL_MONITORING_JOB } from "../../constructs/serving/model-monitoring";
-import { parseCron, shortestIntervalMinutes } from "../../constructs/lib/cron";
+import { longestIntervalMinutes, parseCron, shortestIntervalMinutes } from "../../constructs/lib/cron";
 import { MONITORING_DEFAULTS as CONTRACT_DEFAULTS } from "../../constructs/lib/monitoring-contract";
 
 const DEADLINE_MINUTES = MODEL_MONITORING_JOB.deadlineSeconds / 60;
@@ -21,6 +21,11 @@ export function monitoringScheduleProblem(schedule: string): string | undefined 
     return fix(
       `must be a five-field cron expression (UTC): it ${parsed.reason}`,
       'write minute hour day-of-month month day-of-week, e.g. "15 * * * *" for hourly at :15',
+    );
+  if (longestIntervalMinutes(parsed) === undefined)
+    return fix(
+      "never runs: its day of month, month and day of week never fall together",
+      'name a day that exists, e.g. "0 3 1 * *" for the first of each month',
     );
   const interval = shortestIntervalMinutes(parsed.fields);
   if (interval < DEADLINE_MINUTES)
@@ -62,7 +67,9 @@ export const environmentMonitoringSchema = z
     driftThreshold: driftThreshold.default(MONITORING_DEFAULTS.driftThreshold),
     /**
      * Minutes without a new prediction log object, while the model serves traffic, before the log
-     * counts as stalled. @default 120
+     * counts as stalled; must be above each logging model's longest gap between monitoring runs
+     * plus the run's 45-minute deadline plus its batchInterval (checked against the release).
+     * @default 120
      */
     predictionLogStallMinutes: wholeNumber(
       "predictionLogStallMinutes",
