@@ -10,6 +10,7 @@ import { capacityProblems, instanceCapacity } from "../environments/capacity";
 import { ENVIRONMENTS } from "../environments";
 import { releaseReplicationProblems } from "../stacks/promotion-topology";
 import { parseCron, shortestIntervalMinutes } from "../constructs/lib/cron";
+import { monitoringScheduleProblem } from "../environments/fields/monitoring";
 import { MODEL_MONITORING_JOB } from "../constructs/serving/model-monitoring";
 import { fixtureReleaseText, releasesWith } from "./support/release-files";
 import { Testing } from "cdktf";
@@ -59,7 +60,51 @@ describe("five-field cron expressions", () => {
       ok: false,
       reason: expect.stringContaining("runs backwards"),
     });
-    expect(parseCron("@hourly")).toEqual({ ok: false, reason: expect.stringContaining("not five") });
+    expect(parseCron("@hourly ")).toEqual({ ok: false, reason: expect.stringContaining("not a shorthand") });
+  });
+
+  it("takes day of week 0-6 as Kubernetes' robfig/cron v3 does, refusing 7 with the fix", () => {
+    expect(parseCron("0 3 * * 6").ok).toBe(true);
+    for (const expression of ["0 3 * * 7", "0 3 * * 5-7", "0 3 * * 1,7"]) {
+      expect(parseCron(expression)).toEqual({
+        ok: false,
+        reason: expect.stringContaining("day of week field"),
+        fix: expect.stringContaining("use 0 for Sunday"),
+      });
+    }
+    expect(monitoringScheduleProblem("15 2 * * 7")).toBe(
+      'must be a five-field cron expression (UTC), but its day of week field "7" is outside 0-6 (or a three-letter name); fix: use 0 for Sunday (Kubernetes\' cron library takes day of week 0-6)',
+    );
+  });
+
+  it("accepts the shorthands Kubernetes accepts, as their five fields, and refuses @every", () => {
+    const asFields = (expression: string): unknown => {
+      const parsed = parseCron(expression);
+      return parsed.ok ? parsed.fields : parsed.reason;
+    };
+    expect(asFields("@hourly")).toEqual(asFields("0 * * * *"));
+    expect(asFields("@daily")).toEqual(asFields("0 0 * * *"));
+    expect(asFields("@midnight")).toEqual(asFields("0 0 * * *"));
+    expect(asFields("@weekly")).toEqual(asFields("0 0 * * 0"));
+    expect(asFields("@monthly")).toEqual(asFields("0 0 1 * *"));
+    expect(asFields("@yearly")).toEqual(asFields("0 0 1 1 *"));
+    expect(asFields("@annually")).toEqual(asFields("0 0 1 1 *"));
+    const hourly = parseCron("@hourly");
+    expect(hourly.ok && shortestIntervalMinutes(hourly.fields)).toBe(60);
+    expect(monitoringScheduleProblem("@daily")).toBeUndefined();
+    expect(parseCron("@every 1h")).toEqual({
+      ok: false,
+      reason: expect.stringContaining("@every"),
+      fix: expect.stringContaining("five fields"),
+    });
+  });
+
+  it("words a refusal as one clause about the expression and one fix", () => {
+    const problem = monitoringScheduleProblem("60 * * * *")!;
+    expect(problem).toBe(
+      'must be a five-field cron expression (UTC), but its minute field "60" is outside 0-59; fix: write minute hour day-of-month month day-of-week, e.g. "15 * * * *" for hourly at :15',
+    );
+    expect(monitoringScheduleProblem("15 * * *")).toContain("but it has 4 fields, not five");
   });
 });
 
@@ -166,7 +211,7 @@ describe("release monitoring fields", () => {
       {
         path: "models.0.monitoring.schedule",
         message: expect.stringMatching(
-          /^must be a five-field cron expression \(UTC\): it has 1 fields.*; fix: /,
+          /^must be a five-field cron expression \(UTC\), but it has 1 fields.*; fix: /,
         ),
       },
     ]);

@@ -19,8 +19,8 @@ export function monitoringScheduleProblem(schedule: string): string | undefined 
   const parsed = parseCron(schedule);
   if (!parsed.ok)
     return fix(
-      `must be a five-field cron expression (UTC): it ${parsed.reason}`,
-      'write minute hour day-of-month month day-of-week, e.g. "15 * * * *" for hourly at :15',
+      `must be a five-field cron expression (UTC), but ${parsed.reason}`,
+      parsed.fix ?? 'write minute hour day-of-month month day-of-week, e.g. "15 * * * *" for hourly at :15',
     );
   const interval = shortestIntervalMinutes(parsed.fields);
   if (interval < DEADLINE_MINUTES)
