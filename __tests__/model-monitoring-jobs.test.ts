@@ -259,7 +259,7 @@ describe("release monitoring fields", () => {
     };
     expect(releaseReplicationProblems("staging", release, { producer, consumers: [] } as any)).toEqual([
       expect.stringMatching(
-        /^environments\/releases\/staging\.json: models\[0\]\.monitoring\.referenceData "datasets\/churn\/reference" is outside mlflow\/, the only prefix replicated from dev; fix: /,
+        /^releases\/staging\.json: current\.models\[0\]\.monitoring\.referenceData = "datasets\/churn\/reference": is outside mlflow\/, the only prefix replicated from dev; fix: /,
       ),
     ]);
   });
@@ -627,5 +627,39 @@ describe("a monitoring job on-prem", () => {
       `${environment.registry.host}/${environment.registry.remotes["quay.io"]}/prometheus/pushgateway:v1.11.3`,
     );
     expect(pod.image_pull_secrets).toEqual([{ name: environment.registry.pullSecretName }]);
+  });
+});
+
+describe("release paths that repeat the environment's bucket name", () => {
+  it("are refused for referenceData and groundTruth, naming the bucket and the path without it (AWS and on-prem)", () => {
+    const dev = fixtureReleaseText("dev")
+      .replace(
+        '"referenceData": "mlflow/1/2b7d9e4f6a1c4e8b9d0f3a5c7e9b1d2f/artifacts/reference"',
+        '"referenceData": "acme-mlops-dev-artifacts/mlflow/1/2b7d9e4f6a1c4e8b9d0f3a5c7e9b1d2f/artifacts/reference"',
+      )
+      .replace('"groundTruth": "ground-truth/demand-forecaster"', '"groundTruth": "acme-mlops-dev-data/labels"');
+    const loaded = loadBuilds([byName("dev")], releasesWith("dev", dev));
+    expect(loaded.ok ? [] : loaded.problems).toEqual([
+      'releases/dev.json: current.models[0].monitoring.referenceData = "acme-mlops-dev-artifacts/mlflow/1/2b7d9e4f6a1c4e8b9d0f3a5c7e9b1d2f/artifacts/reference": starts with "acme-mlops-dev-artifacts", dev\'s bucket (storage.artifactsBucket), which the platform already puts in front (it would read s3://acme-mlops-dev-artifacts/acme-mlops-dev-artifacts/mlflow/1/2b7d9e4f6a1c4e8b9d0f3a5c7e9b1d2f/artifacts/reference); fix: drop the bucket name and write "mlflow/1/2b7d9e4f6a1c4e8b9d0f3a5c7e9b1d2f/artifacts/reference"',
+      'releases/dev.json: current.models[1].monitoring.groundTruth = "acme-mlops-dev-data/labels": starts with "acme-mlops-dev-data", dev\'s bucket (storage.dataBucket), which the platform already puts in front (it would read s3://acme-mlops-dev-data/acme-mlops-dev-data/labels); fix: drop the bucket name and write "labels"',
+    ]);
+    const onprem = fixtureReleaseText("onprem-test").replace(
+      /"groundTruth": "[^"]*"/,
+      '"groundTruth": "mlops-test-data/ground-truth/churn"',
+    );
+    const onpremLoaded = loadBuilds([byName("onprem-test")], releasesWith("onprem-test", onprem));
+    expect(onpremLoaded.ok ? [] : onpremLoaded.problems).toEqual([
+      expect.stringMatching(
+        /^releases\/onprem-test\.json: current\.models\[0\]\.monitoring\.groundTruth = "mlops-test-data\/ground-truth\/churn": starts with "mlops-test-data", onprem-test's bucket \(objectStore\.dataBucket\),.*; fix: drop the bucket name and write "ground-truth\/churn"$/,
+      ),
+    ]);
+  });
+
+  it("leave a path that only starts like a bucket name alone", () => {
+    const dev = fixtureReleaseText("dev").replace(
+      '"groundTruth": "ground-truth/demand-forecaster"',
+      '"groundTruth": "acme-mlops-dev-data-labels/demand"',
+    );
+    expect(loadBuilds([byName("dev")], releasesWith("dev", dev)).ok).toBe(true);
   });
 });
