@@ -147,11 +147,33 @@ describe("release monitoring fields", () => {
     expect(
       issues(
         withMonitoring((m) => {
-          delete m.referenceData;
+          for (const field of ["referenceData", "groundTruth", "driftThreshold", "performance", "schedule"])
+            delete m[field];
           m.logging = { mode: "off" };
         }),
       ),
     ).toEqual([]);
+  });
+
+  it("refuses monitoring settings of a model that logs nothing, since it has no monitoring job", () => {
+    const found = issues(
+      withMonitoring((m) => {
+        m.logging = { mode: "off" };
+        m.referenceData = "mlflow/1/abc/artifacts/reference";
+        m.groundTruth = "ground-truth/churn";
+        m.driftThreshold = 0.3;
+        m.performance = { metric: "accuracy", threshold: 0.8 };
+        m.schedule = "15 * * * *";
+      }),
+    );
+    expect(found.map((issue) => issue.path)).toEqual(
+      ["referenceData", "groundTruth", "driftThreshold", "performance", "schedule"].map(
+        (field) => `models.0.monitoring.${field}`,
+      ),
+    );
+    expect(found[3].message).toBe(
+      'has no effect: a model that logs nothing (monitoring.logging.mode = "off") has no monitoring job; fix: remove monitoring.performance, or log responses (monitoring.logging.mode = "response") so the job runs',
+    );
   });
 
   it("refuses ground truth outside the data bucket or among the logged predictions", () => {

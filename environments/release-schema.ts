@@ -315,7 +315,22 @@ const modelSchema = z
         ),
       });
     }
-    if (monitoring.performance !== undefined && monitoring.groundTruth === undefined) {
+    if (logging.mode === "off") {
+      // Only a model that logs gets a monitor-<model> job: what would configure it is dead text.
+      for (const field of ["referenceData", "groundTruth", "driftThreshold", "performance", "schedule"] as const) {
+        if (monitoring[field] === undefined) continue;
+        ctx.addIssue({
+          code: "custom",
+          path: ["monitoring", field],
+          input: monitoring[field],
+          message: fix(
+            'has no effect: a model that logs nothing (monitoring.logging.mode = "off") has no monitoring job',
+            `remove monitoring.${field}, or log responses (monitoring.logging.mode = "response") so the job runs`,
+          ),
+        });
+      }
+    }
+    if (logging.mode !== "off" && monitoring.performance !== undefined && monitoring.groundTruth === undefined) {
       ctx.addIssue({
         code: "custom",
         path: ["monitoring", "performance"],
