@@ -633,6 +633,12 @@ describe("bad input, refused by the commands as processes", () => {
   it("npm run promote-artifacts refuses a GPU release for an on-prem environment without GPU nodes", () => {
     project.writeRegistry([onPremTest, copy(onPremProd, (e) => (e.cluster.gpuNodes.maxNodes = 0))]);
     project.writeRelease("onprem-prod", "onprem-prod");
+    // onprem-test runs what onprem-prod runs: the copies follow a completed promotion.
+    project.writeRelease("onprem-test", "onprem-prod", (release) => {
+      delete release.current.promotedFrom;
+      delete release.current.promotedAt;
+      release.history = [];
+    });
     const before = project.snapshot("environments/releases");
     const run = project.npm("promote-artifacts", "--from", "onprem-test", "--to", "onprem-prod", "--dry-run");
     expect(run.status).toBe(1);
@@ -864,8 +870,28 @@ describe("the release commands refuse a platform engineer's mistakes as processe
       "--dry-run",
     );
     expect(project.snapshot("environments")).toEqual(before);
-    expect([edited, missing, early].map((run) => run.status)).toEqual([1, 1, 1]);
-    expect([edited, missing, early].map((run) => run.stderr.trim().split("\n"))).toEqual([
+    // onprem-prod promoted from onprem-test once, and onprem-test has moved on since.
+    project.writeRelease("onprem-prod", "onprem-prod", (release) => {
+      release.current.promotedFrom = "onprem-test";
+    });
+    project.writeRelease("onprem-test", "onprem-prod", (release) => {
+      delete release.current.promotedFrom;
+      delete release.current.promotedAt;
+      release.current.models[0].version += 1;
+      release.history = [];
+    });
+    before = project.snapshot("environments");
+    const moved = project.npm(
+      "promote-artifacts",
+      "--from",
+      "onprem-test",
+      "--to",
+      "onprem-prod",
+      "--dry-run",
+    );
+    expect(project.snapshot("environments")).toEqual(before);
+    expect([edited, missing, early, moved].map((run) => run.status)).toEqual([1, 1, 1, 1]);
+    expect([edited, missing, early, moved].map((run) => run.stderr.trim().split("\n"))).toEqual([
       [
         expect.stringMatching(
           /^promote: target releases\/staging\.json:\d+: current\.models\[0\]\.version = "\d+": must be a number; fix: \S/,
@@ -876,6 +902,11 @@ describe("the release commands refuse a platform engineer's mistakes as processe
       ],
       [
         "promote-artifacts: releases/onprem-prod.json: current.promotedFrom = missing: the target's current release did not come from onprem-test, and the copies carry the target's current release; fix: promote first (npm run promote -- --from onprem-test --to onprem-prod), then run this again",
+      ],
+      [
+        expect.stringMatching(
+          /^promote-artifacts: releases\/onprem-prod\.json: current\.models\[0\]\.version = (\d+), but releases\/onprem-test\.json has current\.models\[0\]\.version = \d+: the target's current release is not the one onprem-test runs, .*; fix: promote first \(npm run promote -- --from onprem-test --to onprem-prod\), then run this again$/,
+        ),
       ],
     ]);
   }, 240_000);
