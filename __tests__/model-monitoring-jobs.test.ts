@@ -659,7 +659,10 @@ describe("release paths that repeat the environment's bucket name", () => {
         '"referenceData": "mlflow/1/2b7d9e4f6a1c4e8b9d0f3a5c7e9b1d2f/artifacts/reference"',
         '"referenceData": "acme-mlops-dev-artifacts/mlflow/1/2b7d9e4f6a1c4e8b9d0f3a5c7e9b1d2f/artifacts/reference"',
       )
-      .replace('"groundTruth": "ground-truth/demand-forecaster"', '"groundTruth": "acme-mlops-dev-data/labels"');
+      .replace(
+        '"groundTruth": "ground-truth/demand-forecaster"',
+        '"groundTruth": "acme-mlops-dev-data/labels"',
+      );
     const loaded = loadBuilds([byName("dev")], releasesWith("dev", dev));
     expect(loaded.ok ? [] : loaded.problems).toEqual([
       'releases/dev.json: current.models[0].monitoring.referenceData = "acme-mlops-dev-artifacts/mlflow/1/2b7d9e4f6a1c4e8b9d0f3a5c7e9b1d2f/artifacts/reference": starts with "acme-mlops-dev-artifacts", dev\'s bucket (storage.artifactsBucket), which the platform already puts in front (it would read s3://acme-mlops-dev-artifacts/acme-mlops-dev-artifacts/mlflow/1/2b7d9e4f6a1c4e8b9d0f3a5c7e9b1d2f/artifacts/reference); fix: drop the bucket name and write "mlflow/1/2b7d9e4f6a1c4e8b9d0f3a5c7e9b1d2f/artifacts/reference"',

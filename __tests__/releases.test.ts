@@ -111,6 +111,19 @@ const MALFORMED: [string, string, string][] = [
     'releases/staging.json:1: current.models[0].artifactPath = "s3://bucket/model": must be a path inside the environment\'s artifacts bucket',
   ],
   [
+    "a misspelt monitoring field, answered with the nearest known one",
+    variant((r) => (r.current.models[0].monitoring.scheduel = "15 * * * *")),
+    "releases/staging.json:1: current.models[0].monitoring.scheduel: unknown field; fix: write current.models[0].monitoring.schedule, or remove it",
+  ],
+  [
+    "a drift threshold too large for a number, printed as it reads rather than as JSON's null",
+    (() => {
+      const text = variant((r) => (r.current.models[0].monitoring.driftThreshold = 0.123456));
+      return text.replace("0.123456", "1e400");
+    })(),
+    "releases/staging.json:1: current.models[0].monitoring.driftThreshold = Infinity: must be a number above 0 and at most 1",
+  ],
+  [
     "an artifact path with a .. segment",
     variant((r) => (r.current.models[0].artifactPath = "mlflow/1/../2/artifacts/model")),
     'releases/staging.json:1: current.models[0].artifactPath = "mlflow/1/../2/artifacts/model": must not contain .., . or an empty segment',
@@ -127,7 +140,10 @@ const MALFORMED: [string, string, string][] = [
   ],
   [
     "reference data naming a file",
-    variant((r) => (r.current.models[0].monitoring.referenceData = "mlflow/1/abc/artifacts/reference/reference.parquet")),
+    variant(
+      (r) =>
+        (r.current.models[0].monitoring.referenceData = "mlflow/1/abc/artifacts/reference/reference.parquet"),
+    ),
     'releases/staging.json:1: current.models[0].monitoring.referenceData = "mlflow/1/abc/artifacts/reference/reference.parquet": must name a folder, not a file',
   ],
   [

@@ -317,7 +317,13 @@ const modelSchema = z
     }
     if (logging.mode === "off") {
       // Only a model that logs gets a monitor-<model> job: what would configure it is dead text.
-      for (const field of ["referenceData", "groundTruth", "driftThreshold", "performance", "schedule"] as const) {
+      for (const field of [
+        "referenceData",
+        "groundTruth",
+        "driftThreshold",
+        "performance",
+        "schedule",
+      ] as const) {
         if (monitoring[field] === undefined) continue;
         ctx.addIssue({
           code: "custom",
@@ -330,7 +336,11 @@ const modelSchema = z
         });
       }
     }
-    if (logging.mode !== "off" && monitoring.performance !== undefined && monitoring.groundTruth === undefined) {
+    if (
+      logging.mode !== "off" &&
+      monitoring.performance !== undefined &&
+      monitoring.groundTruth === undefined
+    ) {
       ctx.addIssue({
         code: "custom",
         path: ["monitoring", "performance"],

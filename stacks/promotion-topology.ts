@@ -142,7 +142,8 @@ export function releaseReplicationProblems(
   const problems: string[] = [];
   release.models.forEach((model, index) => {
     const paths: [string, string][] = [[`${entry}.models[${index}].artifactPath`, model.artifactPath]];
-    if (model.canary) paths.push([`${entry}.models[${index}].canary.artifactPath`, model.canary.artifactPath]);
+    if (model.canary)
+      paths.push([`${entry}.models[${index}].canary.artifactPath`, model.canary.artifactPath]);
     // The reference data set is read from this environment's artifacts bucket: replicated like the model.
     if (model.monitoring.referenceData !== undefined)
       paths.push([`${entry}.models[${index}].monitoring.referenceData`, model.monitoring.referenceData]);

@@ -68,9 +68,14 @@ function resourceCount(stackDirectory: string): number {
 function describeBuildError(error: unknown): string[] {
   const message = error instanceof Error ? error.message : String(error);
   if (!(error instanceof EnvironmentBuildError))
-    return [
-      `building the stacks failed: ${message.split("\n")[0]}; fix: correct the input it names (a construct's own check refused it)`,
-    ];
+    return message
+      .split("\n")
+      .filter((line) => line.trim() !== "")
+      .map((line) =>
+        line.includes("; fix: ")
+          ? line
+          : `building the stacks failed: ${line}; fix: correct the input it names (a construct's own check refused it)`,
+      );
   return message
     .split("\n")
     .filter((line) => line.trim() !== "")

@@ -42,7 +42,12 @@ export const monitoringSchedule = z
   );
 
 export const driftThreshold = z
-  .number({ error: fix("must be a number", "use the share of drifted features that alerts, e.g. 0.25") })
+  .number({
+    error: fix(
+      "must be a number above 0 and at most 1",
+      "use the share of drifted features that alerts, e.g. 0.25",
+    ),
+  })
   .gt(0, {
     error: fix("must be above 0 and at most 1", "use the share of drifted features that alerts, e.g. 0.25"),
   })
