@@ -9,7 +9,7 @@ import { environmentSchema, MISSING, type Environment } from "./schema";
 import { credentialShape } from "./fields/common";
 import { rancherEnvironmentSchema, type RancherEnvironment } from "./rancher-schema";
 import { isOnPrem, type AnyEnvironment } from "./targets";
-import { nearest } from "../scripts/lib/arguments";
+import { nearest } from "./nearest";
 
 export type LoadResult =
   | { readonly ok: true; readonly environments: readonly AnyEnvironment[] }
