@@ -302,7 +302,7 @@ const BAD_INPUTS: [string, (env: Mutable) => void, string][] = [
   [
     "a misspelt field",
     (e) => (e.network.azCounts = 3),
-    "prod: network.azCounts: unknown field; fix: remove it or correct its spelling",
+    "prod: network.azCounts: unknown field; fix: write network.azCount, or remove it",
   ],
   ["a missing section", (e) => delete e.database, "prod: database is missing; fix: add database"],
   [

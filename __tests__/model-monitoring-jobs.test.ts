@@ -10,6 +10,7 @@ import { capacityProblems, instanceCapacity } from "../environments/capacity";
 import { ENVIRONMENTS } from "../environments";
 import { releaseReplicationProblems } from "../stacks/promotion-topology";
 import { longestIntervalMinutes, parseCron, shortestIntervalMinutes } from "../constructs/lib/cron";
+import { monitoringScheduleProblem } from "../environments/fields/monitoring";
 import { MODEL_MONITORING_JOB } from "../constructs/serving/model-monitoring";
 import { fixtureReleaseText, releasesWith } from "./support/release-files";
 import { Testing } from "cdktf";
@@ -82,7 +83,51 @@ describe("five-field cron expressions", () => {
       ok: false,
       reason: expect.stringContaining("runs backwards"),
     });
-    expect(parseCron("@hourly")).toEqual({ ok: false, reason: expect.stringContaining("not five") });
+    expect(parseCron("@hourly ")).toEqual({ ok: false, reason: expect.stringContaining("not a shorthand") });
+  });
+
+  it("takes day of week 0-6 as Kubernetes' robfig/cron v3 does, refusing 7 with the fix", () => {
+    expect(parseCron("0 3 * * 6").ok).toBe(true);
+    for (const expression of ["0 3 * * 7", "0 3 * * 5-7", "0 3 * * 1,7"]) {
+      expect(parseCron(expression)).toEqual({
+        ok: false,
+        reason: expect.stringContaining("day of week field"),
+        fix: expect.stringContaining("use 0 for Sunday"),
+      });
+    }
+    expect(monitoringScheduleProblem("15 2 * * 7")).toBe(
+      'must be a five-field cron expression (UTC), but its day of week field "7" is outside 0-6 (or a three-letter name); fix: use 0 for Sunday (Kubernetes\' cron library takes day of week 0-6)',
+    );
+  });
+
+  it("accepts the shorthands Kubernetes accepts, as their five fields, and refuses @every", () => {
+    const asFields = (expression: string): unknown => {
+      const parsed = parseCron(expression);
+      return parsed.ok ? parsed.fields : parsed.reason;
+    };
+    expect(asFields("@hourly")).toEqual(asFields("0 * * * *"));
+    expect(asFields("@daily")).toEqual(asFields("0 0 * * *"));
+    expect(asFields("@midnight")).toEqual(asFields("0 0 * * *"));
+    expect(asFields("@weekly")).toEqual(asFields("0 0 * * 0"));
+    expect(asFields("@monthly")).toEqual(asFields("0 0 1 * *"));
+    expect(asFields("@yearly")).toEqual(asFields("0 0 1 1 *"));
+    expect(asFields("@annually")).toEqual(asFields("0 0 1 1 *"));
+    const hourly = parseCron("@hourly");
+    expect(hourly.ok && shortestIntervalMinutes(hourly.fields)).toBe(60);
+    expect(monitoringScheduleProblem("@daily")).toBeUndefined();
+    expect(parseCron("@every 1h")).toEqual({
+      ok: false,
+      reason: expect.stringContaining("@every"),
+      fix: expect.stringContaining("five fields"),
+    });
+  });
+
+  it("words a refusal as one clause about the expression and one fix", () => {
+    const problem = monitoringScheduleProblem("60 * * * *")!;
+    expect(problem).toBe(
+      'must be a five-field cron expression (UTC), but its minute field "60" is outside 0-59; fix: write minute hour day-of-month month day-of-week, e.g. "15 * * * *" for hourly at :15',
+    );
+    expect(monitoringScheduleProblem("15 * * *")).toContain("but it has 4 fields, not five");
   });
 });
 
@@ -125,11 +170,33 @@ describe("release monitoring fields", () => {
     expect(
       issues(
         withMonitoring((m) => {
-          delete m.referenceData;
+          for (const field of ["referenceData", "groundTruth", "driftThreshold", "performance", "schedule"])
+            delete m[field];
           m.logging = { mode: "off" };
         }),
       ),
     ).toEqual([]);
+  });
+
+  it("refuses monitoring settings of a model that logs nothing, since it has no monitoring job", () => {
+    const found = issues(
+      withMonitoring((m) => {
+        m.logging = { mode: "off" };
+        m.referenceData = "mlflow/1/abc/artifacts/reference";
+        m.groundTruth = "ground-truth/churn";
+        m.driftThreshold = 0.3;
+        m.performance = { metric: "accuracy", threshold: 0.8 };
+        m.schedule = "15 * * * *";
+      }),
+    );
+    expect(found.map((issue) => issue.path)).toEqual(
+      ["referenceData", "groundTruth", "driftThreshold", "performance", "schedule"].map(
+        (field) => `models.0.monitoring.${field}`,
+      ),
+    );
+    expect(found[3].message).toBe(
+      'has no effect: a model that logs nothing (monitoring.logging.mode = "off") has no monitoring job; fix: remove monitoring.performance, or log responses (monitoring.logging.mode = "response") so the job runs',
+    );
   });
 
   it("refuses ground truth outside the data bucket or among the logged predictions", () => {
@@ -189,7 +256,7 @@ describe("release monitoring fields", () => {
       {
         path: "models.0.monitoring.schedule",
         message: expect.stringMatching(
-          /^must be a five-field cron expression \(UTC\): it has 1 fields.*; fix: /,
+          /^must be a five-field cron expression \(UTC\), but it has 1 fields.*; fix: /,
         ),
       },
     ]);
@@ -237,7 +304,7 @@ describe("release monitoring fields", () => {
     };
     expect(releaseReplicationProblems("staging", release, { producer, consumers: [] } as any)).toEqual([
       expect.stringMatching(
-        /^environments\/releases\/staging\.json: models\[0\]\.monitoring\.referenceData "datasets\/churn\/reference" is outside mlflow\/, the only prefix replicated from dev; fix: /,
+        /^releases\/staging\.json: current\.models\[0\]\.monitoring\.referenceData = "datasets\/churn\/reference": is outside mlflow\/, the only prefix replicated from dev; fix: /,
       ),
     ]);
   });
@@ -682,5 +749,42 @@ describe("a monitoring job on-prem", () => {
       `${environment.registry.host}/${environment.registry.remotes["quay.io"]}/prometheus/pushgateway:v1.11.3`,
     );
     expect(pod.image_pull_secrets).toEqual([{ name: environment.registry.pullSecretName }]);
+  });
+});
+
+describe("release paths that repeat the environment's bucket name", () => {
+  it("are refused for referenceData and groundTruth, naming the bucket and the path without it (AWS and on-prem)", () => {
+    const dev = fixtureReleaseText("dev")
+      .replace(
+        '"referenceData": "mlflow/1/2b7d9e4f6a1c4e8b9d0f3a5c7e9b1d2f/artifacts/reference"',
+        '"referenceData": "acme-mlops-dev-artifacts/mlflow/1/2b7d9e4f6a1c4e8b9d0f3a5c7e9b1d2f/artifacts/reference"',
+      )
+      .replace(
+        '"groundTruth": "ground-truth/demand-forecaster"',
+        '"groundTruth": "acme-mlops-dev-data/labels"',
+      );
+    const loaded = loadBuilds([byName("dev")], releasesWith("dev", dev));
+    expect(loaded.ok ? [] : loaded.problems).toEqual([
+      'releases/dev.json: current.models[0].monitoring.referenceData = "acme-mlops-dev-artifacts/mlflow/1/2b7d9e4f6a1c4e8b9d0f3a5c7e9b1d2f/artifacts/reference": starts with "acme-mlops-dev-artifacts", dev\'s bucket (storage.artifactsBucket), which the platform already puts in front (it would read s3://acme-mlops-dev-artifacts/acme-mlops-dev-artifacts/mlflow/1/2b7d9e4f6a1c4e8b9d0f3a5c7e9b1d2f/artifacts/reference); fix: drop the bucket name and write "mlflow/1/2b7d9e4f6a1c4e8b9d0f3a5c7e9b1d2f/artifacts/reference"',
+      'releases/dev.json: current.models[1].monitoring.groundTruth = "acme-mlops-dev-data/labels": starts with "acme-mlops-dev-data", dev\'s bucket (storage.dataBucket), which the platform already puts in front (it would read s3://acme-mlops-dev-data/acme-mlops-dev-data/labels); fix: drop the bucket name and write "labels"',
+    ]);
+    const onprem = fixtureReleaseText("onprem-test").replace(
+      /"groundTruth": "[^"]*"/,
+      '"groundTruth": "mlops-test-data/ground-truth/churn"',
+    );
+    const onpremLoaded = loadBuilds([byName("onprem-test")], releasesWith("onprem-test", onprem));
+    expect(onpremLoaded.ok ? [] : onpremLoaded.problems).toEqual([
+      expect.stringMatching(
+        /^releases\/onprem-test\.json: current\.models\[0\]\.monitoring\.groundTruth = "mlops-test-data\/ground-truth\/churn": starts with "mlops-test-data", onprem-test's bucket \(objectStore\.dataBucket\),.*; fix: drop the bucket name and write "ground-truth\/churn"$/,
+      ),
+    ]);
+  });
+
+  it("leave a path that only starts like a bucket name alone", () => {
+    const dev = fixtureReleaseText("dev").replace(
+      '"groundTruth": "ground-truth/demand-forecaster"',
+      '"groundTruth": "acme-mlops-dev-data-labels/demand"',
+    );
+    expect(loadBuilds([byName("dev")], releasesWith("dev", dev)).ok).toBe(true);
   });
 });

@@ -24,8 +24,12 @@ const content = (): any => {
 };
 const withMonitoring = (monitoring: object): any => {
   const release = content();
-  // A model that logs names its reference data set (the drift job reads it).
-  release.models[0].monitoring = { referenceData: "mlflow/1/a/artifacts/reference", ...monitoring };
+  // A model that logs names its reference data set (the drift job reads it); one that logs
+  // nothing has no monitoring job and names none.
+  const off = (monitoring as { logging?: { mode?: string } }).logging?.mode === "off";
+  release.models[0].monitoring = off
+    ? monitoring
+    : { referenceData: "mlflow/1/a/artifacts/reference", ...monitoring };
   return release;
 };
 const issues = (release: unknown) => {

@@ -45,12 +45,24 @@ function release(change: (current: any) => void = () => {}): ReleaseEntry {
   return releaseFileSchema.parse(file).current;
 }
 
-/** A releases folder holding onprem-prod's release, changed by `change`. */
-function releasesFolder(change: (current: any) => void = () => {}): string {
+/**
+ * A releases folder holding onprem-prod's release, changed by `change`, and onprem-test's running
+ * the same content (promoted, as the copies require), changed by `changeSource`.
+ */
+function releasesFolder(
+  change: (current: any) => void = () => {},
+  changeSource: (current: any) => void = () => {},
+): string {
   const directory = mkdtempSync(join(tmpdir(), "promote-artifacts-"));
   const file = prodFile();
   change(file.current);
   writeFileSync(join(directory, "onprem-prod.json"), `${JSON.stringify(file, null, 2)}\n`);
+  const { promotedAt: _at, promotedFrom: _from, ...content } = structuredClone(file.current);
+  changeSource(content);
+  writeFileSync(
+    join(directory, "onprem-test.json"),
+    `${JSON.stringify({ current: content, history: [] }, null, 2)}\n`,
+  );
   return directory;
 }
 
@@ -137,7 +149,7 @@ describe("the plan", () => {
       prod,
       release((current) => {
         current.models[0].monitoring.logging = { mode: "response" };
-        current.models[1].monitoring.logging = { mode: "off" };
+        current.models[1].monitoring = { logging: { mode: "off" } };
       }),
     );
     expect(plan.ok).toBe(true);
@@ -201,7 +213,13 @@ describe("npm run promote-artifacts", () => {
     expect(result.stdout.split("\n")[0]).toBe(
       "[dry run] promote artifacts onprem-test -> onprem-prod: 7 copies",
     );
-    expect(result.stdout.trim().split("\n")).toHaveLength(8);
+    const lines = result.stdout.trim().split("\n");
+    expect(lines).toHaveLength(9);
+    // The monitoring image, by digest only, is left to a step by hand, named exactly.
+    const digest = prodFile().current.monitoring.image.digest;
+    expect(lines[8]).toBe(
+      `  by hand: monitoring image ml-docker-test-local/mlops-training@${digest}: not copied (Artifactory's Docker promotion takes a tag, and the release names this image by digest only); before deploying onprem-prod-serving run: crane copy artifactory.example.com/ml-docker-test-local/mlops-training@${digest} artifactory.example.com/ml-docker-prod-local/mlops-training@${digest} (crane copy keeps the digest)`,
+    );
     expect(calls).toEqual({ http: [], run: [] });
   });
 
@@ -209,6 +227,7 @@ describe("npm run promote-artifacts", () => {
     const { ctx, calls } = machine();
     const result = await promoteArtifacts(options(releasesFolder(withCanary)), ctx);
     expect(result).toMatchObject({ exitCode: 0, stderr: "" });
+    expect(result.stdout.trim().split("\n").pop()).toMatch(/^ {2}by hand: monitoring image .*: crane copy /);
     const headers = { Authorization: "Bearer token-value", "Content-Type": "application/json" };
     const url = "https://artifactory.example.com/artifactory/api/docker/ml-docker-test-local/v2/promote";
     expect(calls.http).toEqual([
@@ -338,6 +357,23 @@ describe("npm run promote-artifacts", () => {
     const { ctx, calls } = machine();
     const result = await promoteArtifacts({ from, to, dryRun: false }, ctx);
     expect(result).toEqual({ exitCode: 1, stdout: "", stderr: message });
+    expect(calls).toEqual({ http: [], run: [] });
+  });
+
+  it("refuses while the target runs another release than the source, after the first promotion too", async () => {
+    const { ctx, calls } = machine();
+    // onprem-prod still records onprem-test as its source, but onprem-test has moved on.
+    const directory = releasesFolder(
+      () => {},
+      (current) => (current.models[0].version += 1),
+    );
+    const prodVersion = prodFile().current.models[0].version;
+    const result = await promoteArtifacts(options(directory, true), ctx);
+    expect(result).toEqual({
+      exitCode: 1,
+      stdout: "",
+      stderr: `promote-artifacts: releases/onprem-prod.json: current.models[0].version = ${prodVersion}, but releases/onprem-test.json has current.models[0].version = ${prodVersion + 1}: the target's current release is not the one onprem-test runs, and the copies carry the target's current release; fix: promote first (npm run promote -- --from onprem-test --to onprem-prod), then run this again\n`,
+    });
     expect(calls).toEqual({ http: [], run: [] });
   });
 

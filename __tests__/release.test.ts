@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { main, release, rollback } from "../scripts/release";
 import { promote } from "../scripts/promote";
@@ -113,6 +113,42 @@ describe("npm run rollback", () => {
     expect(empty).toBeDefined();
     expect(rollback({ env: empty![0], dryRun: false, directory, now: NOW }).stderr).toBe(
       `rollback: ${empty![0]} has no previous release to roll back to (its history is empty); fix: release or promote the release you want instead\n`,
+    );
+    expect(snapshot(directory)).toEqual(before);
+  });
+});
+
+describe("what synthesis would refuse", () => {
+  const edit = (directory: string, env: string, change: (file: any) => void) => {
+    const path = join(directory, `${env}.json`);
+    const file = JSON.parse(readFileSync(path, "utf8"));
+    change(file);
+    writeFileSync(path, `${JSON.stringify(file, null, 2)}\n`);
+  };
+
+  it("is not promoted: dev's reference data outside mlflow/ cannot reach staging, which replicates only mlflow/", () => {
+    const directory = fixtureReleases();
+    edit(directory, "dev", (file) => (file.current.models[0].monitoring.referenceData = "reference/churn"));
+    const before = snapshot(directory);
+    const result = promote({ from: "dev", to: "staging", dryRun: false, directory, now: NOW });
+    expect(result.exitCode).toBe(1);
+    expect(result.output).toMatch(
+      /^promote: the promoted release does not fit staging: releases\/staging\.json: current\.models\[0\]\.monitoring\.referenceData = "reference\/churn": is outside mlflow\/, the only prefix replicated from dev; fix: [^;]*\n$/,
+    );
+    expect(snapshot(directory)).toEqual(before);
+  });
+
+  it("is not rolled back to: a history entry invalid for the environment today stays history", () => {
+    const directory = fixtureReleases();
+    edit(directory, "staging", (file) => {
+      const last = file.history[file.history.length - 1];
+      last.models[0].monitoring.groundTruth = `acme-mlops-staging-data/${last.models[0].monitoring.groundTruth}`;
+    });
+    const before = snapshot(directory);
+    const result = rollback({ env: "staging", dryRun: false, directory, now: NOW });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(
+      /^rollback: the previous release \(the last of history\) does not fit staging as its current release: releases\/staging\.json: current\.models\[0\]\.monitoring\.groundTruth = "acme-mlops-staging-data\/[^"]+": starts with "acme-mlops-staging-data", staging's bucket \(storage\.dataBucket\),.*; fix: drop the bucket name and write "[^"]+"\n$/,
     );
     expect(snapshot(directory)).toEqual(before);
   });

@@ -108,7 +108,43 @@ const MALFORMED: [string, string, string][] = [
   [
     "an s3:// artifact path",
     variant((r) => (r.current.models[0].artifactPath = "s3://bucket/model")),
-    'releases/staging.json:1: current.models[0].artifactPath = "s3://bucket/model": must be a path inside the artifacts bucket',
+    'releases/staging.json:1: current.models[0].artifactPath = "s3://bucket/model": must be a path inside the environment\'s artifacts bucket',
+  ],
+  [
+    "a misspelt monitoring field, answered with the nearest known one",
+    variant((r) => (r.current.models[0].monitoring.scheduel = "15 * * * *")),
+    "releases/staging.json:1: current.models[0].monitoring.scheduel: unknown field; fix: write current.models[0].monitoring.schedule, or remove it",
+  ],
+  [
+    "a drift threshold too large for a number, printed as it reads rather than as JSON's null",
+    (() => {
+      const text = variant((r) => (r.current.models[0].monitoring.driftThreshold = 0.123456));
+      return text.replace("0.123456", "1e400");
+    })(),
+    "releases/staging.json:1: current.models[0].monitoring.driftThreshold = Infinity: must be a number above 0 and at most 1",
+  ],
+  [
+    "an artifact path with a .. segment",
+    variant((r) => (r.current.models[0].artifactPath = "mlflow/1/../2/artifacts/model")),
+    'releases/staging.json:1: current.models[0].artifactPath = "mlflow/1/../2/artifacts/model": must not contain .., . or an empty segment',
+  ],
+  [
+    "a canary artifact path with an empty segment",
+    variant((r) => (r.current.models[0].canary.artifactPath = "mlflow//2/artifacts/model")),
+    'releases/staging.json:1: current.models[0].canary.artifactPath = "mlflow//2/artifacts/model": must not contain .., . or an empty segment',
+  ],
+  [
+    "an artifact path naming a file",
+    variant((r) => (r.current.models[0].artifactPath = "mlflow/1/abc/artifacts/model/model.pkl")),
+    'releases/staging.json:1: current.models[0].artifactPath = "mlflow/1/abc/artifacts/model/model.pkl": must name a folder, not a file (its last segment has a file extension); the platform reads and copies the prefix <path>/, which holds nothing under a file\'s name; fix: name the folder that holds the file, e.g. mlflow/1/<run id>/artifacts/model',
+  ],
+  [
+    "reference data naming a file",
+    variant(
+      (r) =>
+        (r.current.models[0].monitoring.referenceData = "mlflow/1/abc/artifacts/reference/reference.parquet"),
+    ),
+    'releases/staging.json:1: current.models[0].monitoring.referenceData = "mlflow/1/abc/artifacts/reference/reference.parquet": must name a folder, not a file',
   ],
   [
     "an unknown model format",

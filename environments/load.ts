@@ -9,6 +9,7 @@ import { environmentSchema, MISSING, type Environment } from "./schema";
 import { credentialShape } from "./fields/common";
 import { rancherEnvironmentSchema, type RancherEnvironment } from "./rancher-schema";
 import { isOnPrem, type AnyEnvironment } from "./targets";
+import { nearest } from "./nearest";
 
 export type LoadResult =
   | { readonly ok: true; readonly environments: readonly AnyEnvironment[] }
@@ -47,7 +48,12 @@ export function loadEnvironments(
         ? rancherEnvironmentSchema.safeParse(input, { reportInput: true })
         : environmentSchema.safeParse(input, { reportInput: true });
     if (parsed.success) environments.push(parsed.data);
-    else problems.push(...parsed.error.issues.flatMap((issue) => formatIssue(label, input, issue)));
+    else
+      problems.push(
+        ...parsed.error.issues.flatMap((issue) =>
+          formatIssue(label, input, issue, "target" in input ? rancherEnvironmentSchema : environmentSchema),
+        ),
+      );
   });
   problems.push(...crossEnvironmentProblems(environments, paths));
   return problems.length > 0 ? { ok: false, problems } : { ok: true, environments };
@@ -117,8 +123,15 @@ function ruleOf(issue: core.$ZodIssue): string {
 
 function formatValue(value: unknown): string {
   if (value === undefined || value === MISSING) return "missing";
+  // JSON has no Infinity: a number too large for a double (1e400) reads as Infinity, and
+  // JSON.stringify would print it as null.
+  if (typeof value === "number" && !Number.isFinite(value)) return String(value);
   const text = JSON.stringify(value, (_key, item: unknown) =>
-    typeof item === "string" ? redactCredential(item) : item,
+    typeof item === "string"
+      ? redactCredential(item)
+      : typeof item === "number" && !Number.isFinite(item)
+        ? String(item)
+        : item,
   );
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
@@ -195,14 +208,63 @@ function credentialFieldRemedy(
   return `${rule}; fix: remove ${key}, store the value in Secrets Manager and name that secret in ${receiver ? at : "platform.alerting.heartbeat"}.secret.remoteKey, and rotate it`;
 }
 
-/** One line per problem (an unknown-keys issue yields one line per key). */
-export function formatIssue(label: string, input: unknown, issue: core.$ZodIssue): string[] {
+/** The inner schema of a zod v4 wrapper, or the element schema of a list or map. */
+interface SchemaDef {
+  readonly type?: string;
+  readonly shape?: Record<string, unknown>;
+  readonly innerType?: unknown;
+  readonly in?: unknown;
+  readonly element?: unknown;
+  readonly valueType?: unknown;
+  readonly options?: readonly unknown[];
+}
+const defOf = (schema: unknown): SchemaDef | undefined =>
+  (schema as { _zod?: { def?: SchemaDef } } | undefined)?._zod?.def;
+
+/** The object schemas `path` may lead to in `schema` (unions give several). */
+function objectsAt(schema: unknown, path: readonly PropertyKey[]): Record<string, unknown>[] {
+  const def = defOf(schema);
+  if (def === undefined) return [];
+  if (def.innerType !== undefined) return objectsAt(def.innerType, path);
+  if (def.type === "pipe") return objectsAt(def.in, path);
+  if (def.options !== undefined) return def.options.flatMap((option) => objectsAt(option, path));
+  if (path.length === 0) return def.type === "object" && def.shape ? [def.shape] : [];
+  const [key, ...rest] = path;
+  if (def.type === "array") return objectsAt(def.element, rest);
+  if (def.type === "record") return objectsAt(def.valueType, rest);
+  if (def.type === "object" && def.shape && typeof key === "string") return objectsAt(def.shape[key], rest);
+  return [];
+}
+
+/** The known field nearest to a misspelt one at `path` of `schema`, as the flags offer theirs. */
+function nearestField(schema: unknown, path: readonly PropertyKey[], key: string): string | undefined {
+  const known = [...new Set(objectsAt(schema, path).flatMap((shape) => Object.keys(shape)))];
+  const guess = nearest(key, known);
+  // A field of another form of a union (another receiver kind) is no spelling to offer.
+  return guess === key ? undefined : guess;
+}
+
+/**
+ * One line per problem (an unknown-keys issue yields one line per key). With the `schema` the
+ * input was parsed by, an unknown field is answered with the known field nearest to it.
+ */
+export function formatIssue(
+  label: string,
+  input: unknown,
+  issue: core.$ZodIssue,
+  schema?: unknown,
+): string[] {
   if (issue.code === "unrecognized_keys") {
     return issue.keys.map((key) => {
       const credential = credentialFieldRemedy(input, issue.path, key);
-      return credential
-        ? `${label}: ${formatPath([...issue.path, key])} = ${formatValue(valueAt(input, [...issue.path, key]))}: ${credential}`
-        : `${label}: ${formatPath([...issue.path, key])}: unknown field; fix: remove it or correct its spelling`;
+      if (credential)
+        return `${label}: ${formatPath([...issue.path, key])} = ${formatValue(valueAt(input, [...issue.path, key]))}: ${credential}`;
+      const guess = schema === undefined ? undefined : nearestField(schema, issue.path, key);
+      return `${label}: ${formatPath([...issue.path, key])}: unknown field; fix: ${
+        guess === undefined
+          ? "remove it or correct its spelling"
+          : `write ${formatPath([...issue.path, guess])}, or remove it`
+      }`;
     });
   }
   if (issue.code === "invalid_key") {

@@ -91,13 +91,6 @@ const modelVersion = z
   .number({ error: fix("must be a number", "use the MLflow model version, e.g. 7") })
   .int({ error: fix("must be a whole number", "use the MLflow model version, e.g. 7") })
   .min(1, { error: fix("must be >= 1", "use the MLflow model version, e.g. 7") });
-const artifactPath = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._\/-]*[A-Za-z0-9_]$/, {
-  error: fix(
-    "must be a path inside the artifacts bucket, without s3:// or leading /",
-    "use e.g. mlflow/1/<run id>/artifacts/model",
-  ),
-});
-
 /**
  * What KServe v0.20.0's payload logger records for a model (`spec.predictor.logger.mode`):
  * requests and responses, one of them, or nothing. The logger has no sampling: a model whose
@@ -178,6 +171,24 @@ const bucketPath = (bucket: "artifacts" | "data", example: string) =>
       ),
     });
 
+/** A last segment that reads as a file name: a dot and a short extension (`reference.parquet`). */
+const FILE_NAME = /\.[A-Za-z][A-Za-z0-9]{0,9}$/;
+
+/**
+ * A folder inside the artifacts bucket: the model's files (KServe's storage initializer downloads
+ * the prefix) or the reference data set. `npm run promote-artifacts` copies each as a prefix
+ * (`<path>/`), so a path naming a file would copy nothing.
+ */
+const folderPath = (example: string) =>
+  bucketPath("artifacts", example).refine((path) => !FILE_NAME.test(path.split("/").pop() ?? ""), {
+    error: fix(
+      "must name a folder, not a file (its last segment has a file extension); the platform reads and copies the prefix <path>/, which holds nothing under a file's name",
+      `name the folder that holds the file, e.g. ${example}`,
+    ),
+  });
+
+const artifactPath = folderPath("mlflow/1/<run id>/artifacts/model");
+
 /**
  * Metrics a model's performance is measured in (the monitoring contract's): accuracy, F1 and AUC
  * must stay at least the threshold (0 to 1), RMSE and MAE at most (0 or more).
@@ -227,7 +238,7 @@ const modelMonitoring = z.strictObject({
    * The reference data set the drift job compares predictions with: a path inside the artifacts
    * bucket (replicated with the model), e.g. `mlflow/1/<run id>/artifacts/reference`.
    */
-  referenceData: bucketPath("artifacts", "mlflow/1/<run id>/artifacts/reference").optional(),
+  referenceData: folderPath("mlflow/1/<run id>/artifacts/reference").optional(),
   /** Where the team writes labelled outcomes: a path inside the data bucket. */
   groundTruth: bucketPath("data", "ground-truth/churn-classifier").optional(),
   /** Share of drifted features that counts as drift (0 < x <= 1). @default the environment's */
@@ -330,7 +341,32 @@ const modelSchema = z
         ),
       });
     }
-    if (monitoring.performance !== undefined && monitoring.groundTruth === undefined) {
+    if (logging.mode === "off") {
+      // Only a model that logs gets a monitor-<model> job: what would configure it is dead text.
+      for (const field of [
+        "referenceData",
+        "groundTruth",
+        "driftThreshold",
+        "performance",
+        "schedule",
+      ] as const) {
+        if (monitoring[field] === undefined) continue;
+        ctx.addIssue({
+          code: "custom",
+          path: ["monitoring", field],
+          input: monitoring[field],
+          message: fix(
+            'has no effect: a model that logs nothing (monitoring.logging.mode = "off") has no monitoring job',
+            `remove monitoring.${field}, or log responses (monitoring.logging.mode = "response") so the job runs`,
+          ),
+        });
+      }
+    }
+    if (
+      logging.mode !== "off" &&
+      monitoring.performance !== undefined &&
+      monitoring.groundTruth === undefined
+    ) {
       ctx.addIssue({
         code: "custom",
         path: ["monitoring", "performance"],

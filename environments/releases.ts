@@ -163,7 +163,9 @@ export function parseRelease(
   if (!parsed.success)
     return {
       ok: false,
-      problems: parsed.error.issues.flatMap((issue) => formatIssue(at(issue.path), input, issue)),
+      problems: parsed.error.issues.flatMap((issue) =>
+        formatIssue(at(issue.path), input, issue, releaseFileSchema),
+      ),
     };
   const problems = [
     ...(environment === undefined ? [] : promotionProblems(environment, parsed.data, at)),

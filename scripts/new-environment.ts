@@ -21,6 +21,7 @@ import { join } from "node:path";
 import { overlaps, parseCidr } from "../constructs/lib/cidr";
 import { loadEnvironments } from "../environments/load";
 import { parseRelease } from "../environments/releases";
+import type { ReleaseEntry } from "../environments/release-schema";
 import { environmentNameSchema } from "../environments/schema";
 import { isOnPremInput, type AnyEnvironmentInput } from "../environments/targets";
 import { projectRoot } from "../environments/project-root";
@@ -302,6 +303,7 @@ export async function scaffoldEnvironment(
     );
   // Its release: the source's current one, without the record of where it came from.
   let releaseText = "";
+  let scaffolded: ReleaseEntry | undefined;
   try {
     const sourceRelease = JSON.parse(readFileSync(join(directory, "releases", `${from}.json`), "utf8")) as {
       current: Record<string, unknown>;
@@ -315,6 +317,7 @@ export async function scaffoldEnvironment(
       isOnPremInput(source) ? "rancher" : "aws",
     );
     if (!release.ok) problems.push(...release.problems);
+    else scaffolded = release.release.current;
   } catch (error) {
     problems.push(
       `releases/${from}.json: cannot be read (${(error as Error).message.split("\n")[0]}); fix: restore the source's release file`,
@@ -366,7 +369,7 @@ export async function scaffoldEnvironment(
   writeAtomically(file, fileText);
   writeAtomically(releaseFile, formattedRelease);
   writeAtomically(indexPath, newIndex);
-  return { exitCode: 0, stdout: nextSteps(source, from, name, input, sets), stderr: "" };
+  return { exitCode: 0, stdout: nextSteps(source, from, name, input, sets, scaffolded), stderr: "" };
 }
 
 /** What the new environment still needs, printed after the files are written. */
@@ -376,6 +379,7 @@ function nextSteps(
   name: string,
   input: Record<string, Json>,
   sets: readonly [string, Json][],
+  release: ReleaseEntry | undefined,
 ): string {
   const onPrem = isOnPremInput(source);
   const env = input as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- the written input
@@ -413,8 +417,30 @@ function nextSteps(
         (source as { storage: { artifactsBucket: string } }).storage.artifactsBucket,
         env.storage.artifactsBucket,
       ];
+  const trainingRepository = onPrem
+    ? `${env.registry.host}/${env.registry.trainingRepository}`
+    : `${name}'s ECR repository ${env.registry?.trainingRepository ?? "mlops-training"}`;
+  const monitoringDigest = release?.monitoring?.image.digest;
+  const monitoringImage =
+    monitoringDigest === undefined
+      ? ""
+      : `, the monitoring image ${monitoringDigest} (by that digest) to ${trainingRepository}`;
+  // The reference data sets the monitoring jobs of models that log read, beside the model files.
+  const references = [
+    ...new Set(
+      (release?.models ?? []).flatMap((model) =>
+        model.monitoring.logging.mode !== "off" && model.monitoring.referenceData !== undefined
+          ? [model.monitoring.referenceData]
+          : [],
+      ),
+    ),
+  ];
+  const referenceData =
+    references.length === 0
+      ? ""
+      : ` and the reference data of each model that logs (${references.join(", ")})`;
   lines.push(
-    `Its release (${from}'s) names images and model files that exist only in ${from}'s registry and bucket: before deploying ${name}-serving, push the release's serving and training images to ${images}, and copy each model's artifactPath (stable and canary) from ${buckets[0]} to ${buckets[1]} (aws s3 sync s3://${buckets[0]}/<artifactPath>/ s3://${buckets[1]}/<artifactPath>/${onPrem ? ` --endpoint-url ${env.objectStore.endpoint}` : ""}).`,
+    `Its release (${from}'s) names images and model files that exist only in ${from}'s registry and bucket: before deploying ${name}-serving, push the release's serving and training images to ${images}${monitoringImage}, and copy each model's artifactPath (stable and canary)${referenceData} from ${buckets[0]} to ${buckets[1]} (aws s3 sync s3://${buckets[0]}/<path>/ s3://${buckets[1]}/<path>/${onPrem ? ` --endpoint-url ${env.objectStore.endpoint}` : ""}).`,
   );
   if (onPrem) {
     lines.push(

@@ -11,6 +11,8 @@
  * - copies every object under each model's `artifactPath/` (stable and canary) from the
  *   source's artifacts bucket to the same key in the target's, with `aws s3 sync` against the
  *   object store endpoint.
+ * The monitoring image is named by digest only, which the Docker promotion cannot take: the plan
+ * prints the command that copies it, to run by hand.
  *
  * Credentials come from the environment only: `ARTIFACTORY_TOKEN` (with `ARTIFACTORY_USER`
  * for basic authentication, else sent as a bearer token), and the AWS CLI's own variables
@@ -23,7 +25,7 @@ import { ENVIRONMENTS } from "../environments";
 import { loadEnvironments } from "../environments/load";
 import { PROMOTION_PATHS, upstreamOf } from "../environments/promotion";
 import type { RancherEnvironment } from "../environments/rancher-schema";
-import type { ImageReference, ReleaseEntry } from "../environments/release-schema";
+import { releaseContent, type ImageReference, type ReleaseEntry } from "../environments/release-schema";
 import { loadRelease, RELEASES_DIRECTORY } from "../environments/releases";
 import { isOnPrem } from "../environments/targets";
 import { capacityProblems } from "../environments/capacity";
@@ -84,7 +86,12 @@ export interface ModelCopy {
 export type Copy = ImageCopy | ModelCopy;
 
 export type Plan =
-  | { readonly ok: true; readonly copies: readonly Copy[] }
+  | {
+      readonly ok: true;
+      readonly copies: readonly Copy[];
+      /** What the release needs in the target that this command cannot copy, each with its step. */
+      readonly manual: readonly string[];
+    }
   | { readonly ok: false; readonly problems: readonly string[] };
 
 /** Splits `ml-docker-test-local/mlops-serving` into Artifactory's repository key and image name. */
@@ -161,7 +168,15 @@ export function planArtifactCopies(
       targetBucket: target.objectStore.artifactsBucket,
       prefix,
     });
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, copies };
+  // Artifactory's Docker promotion takes a tag; the monitoring image is named by digest only.
+  const monitoringDigest = release.monitoring?.image.digest;
+  const manual =
+    monitoringDigest === undefined
+      ? []
+      : [
+          `monitoring image ${source.registry.trainingRepository}@${monitoringDigest}: not copied (Artifactory's Docker promotion takes a tag, and the release names this image by digest only); before deploying ${target.name}-serving run: crane copy ${source.registry.host}/${source.registry.trainingRepository}@${monitoringDigest} ${target.registry.host}/${target.registry.trainingRepository}@${monitoringDigest} (crane copy keeps the digest)`,
+        ];
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, copies, manual };
 }
 
 /** The promotion request of an image copy, without credentials. */
@@ -266,9 +281,49 @@ export function preparePlan(options: PromoteArtifactsOptions): Plan {
     return refuse(
       `releases/${target.name}.json: current.promotedFrom = ${promotedFrom === undefined ? "missing" : JSON.stringify(promotedFrom)}: the target's current release did not come from ${source.name}, and the copies carry the target's current release; fix: promote first (npm run promote -- --from ${source.name} --to ${target.name}), then run this again`,
     );
+  // promotedFrom stays the source after the first promotion: compare what the two run.
+  const sourceRelease = loadRelease(source.name, options.directory ?? RELEASES_DIRECTORY, "rancher");
+  if (!sourceRelease.ok)
+    return refuse(
+      `source release ${sourceRelease.problems[0]}${sourceRelease.problems.length > 1 ? ` (and ${sourceRelease.problems.length - 1} more)` : ""}`,
+    );
+  const difference = firstDifference(
+    releaseContent(release.release.current),
+    releaseContent(sourceRelease.release.current),
+  );
+  if (difference !== undefined)
+    return refuse(
+      `releases/${target.name}.json: current${difference.path} = ${difference.target}, but releases/${source.name}.json has current${difference.path} = ${difference.source}: the target's current release is not the one ${source.name} runs, and the copies carry the target's current release; fix: promote first (npm run promote -- --from ${source.name} --to ${target.name}), then run this again`,
+    );
   const capacity = capacityProblems(target, release.release.current, `releases/${target.name}.json`);
   if (capacity.length > 0) return { ok: false, problems: capacity };
   return planArtifactCopies(source, target, release.release.current);
+}
+
+/**
+ * The first place two release contents differ (`.models[0].version`, `.serving.image`), with
+ * both values as JSON; undefined when they are the same.
+ */
+export function firstDifference(
+  target: unknown,
+  source: unknown,
+  path = "",
+): { path: string; target: string; source: string } | undefined {
+  const show = (value: unknown) => (value === undefined ? "missing" : JSON.stringify(value));
+  const isObject = (value: unknown): value is Record<string, unknown> =>
+    value !== null && typeof value === "object";
+  if (isObject(target) && isObject(source) && Array.isArray(target) === Array.isArray(source)) {
+    if (Array.isArray(target) && Array.isArray(source) && target.length !== source.length)
+      return { path: `${path}.length`, target: String(target.length), source: String(source.length) };
+    const keys = [...new Set([...Object.keys(target), ...Object.keys(source)])];
+    for (const key of keys) {
+      const child = Array.isArray(target) ? `${path}[${key}]` : `${path}.${key}`;
+      const found = firstDifference(target[key], source[key], child);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  return target === source ? undefined : { path, target: show(target), source: show(source) };
 }
 
 function authorization(env: PromoteArtifactsContext["env"]): string {
@@ -330,7 +385,8 @@ export async function promoteArtifacts(
     return { exitCode: 1, stdout: "", stderr: plan.problems.map((p) => `${PREFIX}: ${p}\n`).join("") };
   const header = `${options.dryRun ? "[dry run] " : ""}promote artifacts ${options.from} -> ${options.to}: ${plan.copies.length} cop${plan.copies.length === 1 ? "y" : "ies"}\n`;
   const lines = plan.copies.map((copy) => `  ${describeCopy(copy)}\n`);
-  if (options.dryRun) return { exitCode: 0, stdout: header + lines.join(""), stderr: "" };
+  const manual = plan.manual.map((step) => `  by hand: ${step}\n`).join("");
+  if (options.dryRun) return { exitCode: 0, stdout: header + lines.join("") + manual, stderr: "" };
   const needs = (kind: Copy["kind"]) => plan.copies.some((c) => c.kind === kind);
   const missing = [
     ...(needs("image") ? ["ARTIFACTORY_TOKEN"] : []),
@@ -349,7 +405,7 @@ export async function promoteArtifacts(
     if (failure === undefined) stdout += `  ok ${describeCopy(copy)}\n`;
     else failures.push(`${PREFIX}: ${failure}\n`);
   }
-  return { exitCode: failures.length > 0 ? 1 : 0, stdout, stderr: failures.join("") };
+  return { exitCode: failures.length > 0 ? 1 : 0, stdout: stdout + manual, stderr: failures.join("") };
 }
 
 const USAGE = "usage: npm run promote-artifacts -- --from <env> --to <env> [--dry-run]";

@@ -13,13 +13,13 @@ import { parseRelease, RELEASES_DIRECTORY } from "../environments/releases";
 import {
   releaseContent,
   releaseFileSchema,
-  type ReleaseContent,
   type ReleaseEntry,
   type ReleaseFile,
 } from "../environments/release-schema";
 import { PROMOTION_PATHS, promotableEnvironments, upstreamOf } from "../environments/promotion";
 import { ENVIRONMENTS } from "../environments";
-import { capacityProblems } from "../environments/capacity";
+import { releaseFitProblems } from "../stacks/release-fit";
+import { isOnPremInput } from "../environments/targets";
 import { loadEnvironments } from "../environments/load";
 import { missingFlags, parseFlags, unknownName } from "./lib/arguments";
 
@@ -162,8 +162,8 @@ export function promote(options: PromoteOptions): PromoteResult {
     });
     if (!next.success)
       fail(`the promoted release of ${options.to} would be invalid: ${next.error.issues[0].message}`);
-    const capacity = targetCapacityProblem(options.to, incoming);
-    if (capacity) fail(`the promoted release does not fit ${options.to}: ${capacity}`);
+    const misfit = targetReleaseProblem(options.to, next.data);
+    if (misfit) fail(`the promoted release does not fit ${options.to}: ${misfit}`);
     const changes = describeChanges(releaseContent(target.file.current), incoming);
     const header = `${options.dryRun ? "[dry run] " : ""}promote ${options.from} -> ${options.to}: ${changes.length} change${changes.length === 1 ? "" : "s"}`;
     const output = [header, ...changes.map((line) => `  ${line}`)].join("\n") + "\n";
@@ -178,14 +178,33 @@ export function promote(options: PromoteOptions): PromoteResult {
 }
 
 /**
- * Whether the target environment can run the incoming release (GPU models need GPU nodes and a
- * GPU quota); an environment that does not validate is left to synthesis to report.
+ * What synthesis would refuse in `file` as `releases/<name>.json`: the release file's own checks
+ * for the environment's target (charts, release tags, promotion record, monitoring image) and
+ * the checks against the environment (capacity, bucket names in paths, replicated prefixes).
+ * The first problem, with how many more; an environment that does not validate is left to
+ * synthesis to report.
  */
-function targetCapacityProblem(name: string, release: ReleaseContent): string | undefined {
+export function targetReleaseProblem(name: string, file: ReleaseFile): string | undefined {
   const input = ENVIRONMENTS.find((env) => env.name === name);
-  const loaded = input ? loadEnvironments([input]) : undefined;
-  if (!loaded?.ok) return undefined;
-  const problems = capacityProblems(loaded.environments[0], release, `releases/${name}.json`);
+  if (input === undefined) return undefined;
+  const all = loadEnvironments(ENVIRONMENTS);
+  const environments = all.ok ? all.environments : undefined;
+  const alone = environments === undefined ? loadEnvironments([input]) : undefined;
+  const known = environments ?? (alone?.ok ? alone.environments : undefined);
+  const environment = known?.find((env) => env.name === name);
+  const label = `releases/${name}.json`;
+  const parsed = parseRelease(
+    label,
+    `${JSON.stringify(file, null, 2)}\n`,
+    name,
+    isOnPremInput(input) ? "rancher" : "aws",
+  );
+  const problems = [
+    ...(parsed.ok ? [] : parsed.problems),
+    ...(known !== undefined && environment !== undefined
+      ? releaseFitProblems(known, environment, file.current, label)
+      : []),
+  ];
   return problems.length > 0
     ? `${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ""}`
     : undefined;

@@ -14,7 +14,14 @@ import { parseArgs } from "node:util";
 import { RELEASES_DIRECTORY } from "../environments/releases";
 import { releaseContent, releaseFileSchema, type ReleaseEntry } from "../environments/release-schema";
 import { upstreamOf } from "../environments/promotion";
-import { describeChanges, fail, PromotionError, readRelease, writeAtomically } from "./promote";
+import {
+  describeChanges,
+  fail,
+  PromotionError,
+  readRelease,
+  targetReleaseProblem,
+  writeAtomically,
+} from "./promote";
 
 export interface ReleaseRun {
   readonly exitCode: 0 | 1;
@@ -124,6 +131,12 @@ function run(
         `the release of ${options.env} would be invalid: ${issue.path.join(".")}: ${issue.message}; nothing was written`,
       );
     }
+    // What synthesis would refuse is not written: the release as the environment is today.
+    const misfit = targetReleaseProblem(options.env, parsed.data);
+    if (misfit)
+      fail(
+        `${command === "rollback" ? "the previous release (the last of history)" : "the new release"} does not fit ${options.env} as its current release: ${misfit}`,
+      );
     const changes = describeChanges(before, releaseContent(parsed.data.current));
     const header = `${options.dryRun ? "[dry run] " : ""}${verb}: ${changes.length} change${changes.length === 1 ? "" : "s"}`;
     if (!options.dryRun) writeAtomically(directory, options.env, `${JSON.stringify(parsed.data, null, 2)}\n`);

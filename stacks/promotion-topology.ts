@@ -136,19 +136,21 @@ export function releaseReplicationProblems(
   environment: string,
   release: ReleaseContent,
   links: PromotionLinks | undefined,
+  entry = "current",
 ): string[] {
   if (!links?.producer) return [];
   const problems: string[] = [];
   release.models.forEach((model, index) => {
-    const paths: [string, string][] = [[`models[${index}].artifactPath`, model.artifactPath]];
-    if (model.canary) paths.push([`models[${index}].canary.artifactPath`, model.canary.artifactPath]);
+    const paths: [string, string][] = [[`${entry}.models[${index}].artifactPath`, model.artifactPath]];
+    if (model.canary)
+      paths.push([`${entry}.models[${index}].canary.artifactPath`, model.canary.artifactPath]);
     // The reference data set is read from this environment's artifacts bucket: replicated like the model.
     if (model.monitoring.referenceData !== undefined)
-      paths.push([`models[${index}].monitoring.referenceData`, model.monitoring.referenceData]);
+      paths.push([`${entry}.models[${index}].monitoring.referenceData`, model.monitoring.referenceData]);
     for (const [field, path] of paths) {
       if (!path.startsWith(MODEL_ARTIFACT_PREFIX)) {
         problems.push(
-          `environments/releases/${environment}.json: ${field} "${path}" is outside ${MODEL_ARTIFACT_PREFIX}, the only prefix replicated from ${links.producer!.environment}; fix: register the model through ${links.producer!.environment}'s MLflow so its artifacts live under ${MODEL_ARTIFACT_PREFIX}`,
+          `releases/${environment}.json: ${field} = "${path}": is outside ${MODEL_ARTIFACT_PREFIX}, the only prefix replicated from ${links.producer!.environment}; fix: register the model through ${links.producer!.environment}'s MLflow so its artifacts live under ${MODEL_ARTIFACT_PREFIX}`,
         );
       }
     }

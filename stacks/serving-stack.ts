@@ -128,7 +128,7 @@ export class ServingStack extends TerraformStack {
     const served = release.models.find((entry) => entry.registeredModel === release.serving.model.name);
     if (!served) {
       throw new Error(
-        `${releaseFile}: serving.model.name "${release.serving.model.name}" is the registeredModel of no models[] entry; add the served version to models[] (registeredModel, version, artifactPath) or name one of theirs`,
+        `${releaseFile}: current.serving.model.name = "${release.serving.model.name}": is the registeredModel of no models[] entry; fix: add the served version to current.models[] (registeredModel, version, artifactPath) or name one of theirs`,
       );
     }
     // Only where releases arrive by promotion: in the environment that trains and registers models,

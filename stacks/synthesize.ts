@@ -3,7 +3,7 @@ import { basename, dirname, join, relative, resolve } from "node:path";
 import { App } from "cdktf";
 import { loadEnvironments } from "../environments/load";
 import { isOnPrem } from "../environments/targets";
-import { capacityProblems } from "../environments/capacity";
+import { releaseFitProblems } from "./release-fit";
 import { GITHUB_REPOSITORY, repositoryProblem } from "../environments/github";
 import { projectRoot } from "../environments/project-root";
 import { loadRelease, RELEASES_DIRECTORY } from "../environments/releases";
@@ -68,9 +68,14 @@ function resourceCount(stackDirectory: string): number {
 function describeBuildError(error: unknown): string[] {
   const message = error instanceof Error ? error.message : String(error);
   if (!(error instanceof EnvironmentBuildError))
-    return [
-      `building the stacks failed: ${message.split("\n")[0]}; fix: correct the input it names (a construct's own check refused it)`,
-    ];
+    return message
+      .split("\n")
+      .filter((line) => line.trim() !== "")
+      .map((line) =>
+        line.includes("; fix: ")
+          ? line
+          : `building the stacks failed: ${line}; fix: correct the input it names (a construct's own check refused it)`,
+      );
   return message
     .split("\n")
     .filter((line) => line.trim() !== "")
@@ -242,12 +247,13 @@ export function loadBuilds(
       isOnPrem(environment) ? "rancher" : "aws",
     );
     if (release.ok) {
-      const capacity = capacityProblems(
+      const fit = releaseFitProblems(
+        loaded.environments,
         environment,
         release.release.current,
         `releases/${environment.name}.json`,
       );
-      if (capacity.length > 0) problems.push(...capacity);
+      if (fit.length > 0) problems.push(...fit);
       else builds.push({ environment, release: release.release.current });
     } else problems.push(...release.problems);
   }

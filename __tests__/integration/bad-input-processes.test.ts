@@ -633,6 +633,12 @@ describe("bad input, refused by the commands as processes", () => {
   it("npm run promote-artifacts refuses a GPU release for an on-prem environment without GPU nodes", () => {
     project.writeRegistry([onPremTest, copy(onPremProd, (e) => (e.cluster.gpuNodes.maxNodes = 0))]);
     project.writeRelease("onprem-prod", "onprem-prod");
+    // onprem-test runs what onprem-prod runs: the copies follow a completed promotion.
+    project.writeRelease("onprem-test", "onprem-prod", (release) => {
+      delete release.current.promotedFrom;
+      delete release.current.promotedAt;
+      release.history = [];
+    });
     const before = project.snapshot("environments/releases");
     const run = project.npm("promote-artifacts", "--from", "onprem-test", "--to", "onprem-prod", "--dry-run");
     expect(run.status).toBe(1);
@@ -837,6 +843,7 @@ describe("the release commands refuse a platform engineer's mistakes as processe
   }, 120_000);
 
   it("refuses release files edited by hand, and artifacts copied before their promotion, writing nothing", () => {
+    const stagingRelease = project.read("environments/releases/staging.json");
     // staging's release with a model version typed as text.
     project.writeRelease("staging", "staging", (release) => {
       release.current.models[0].version = String(release.current.models[0].version);
@@ -864,8 +871,50 @@ describe("the release commands refuse a platform engineer's mistakes as processe
       "--dry-run",
     );
     expect(project.snapshot("environments")).toEqual(before);
-    expect([edited, missing, early].map((run) => run.status)).toEqual([1, 1, 1]);
-    expect([edited, missing, early].map((run) => run.stderr.trim().split("\n"))).toEqual([
+    // onprem-prod promoted from onprem-test once, and onprem-test has moved on since.
+    project.writeRelease("onprem-prod", "onprem-prod", (release) => {
+      release.current.promotedFrom = "onprem-test";
+    });
+    project.writeRelease("onprem-test", "onprem-prod", (release) => {
+      delete release.current.promotedFrom;
+      delete release.current.promotedAt;
+      release.current.models[0].version += 1;
+      release.history = [];
+    });
+    before = project.snapshot("environments");
+    const moved = project.npm(
+      "promote-artifacts",
+      "--from",
+      "onprem-test",
+      "--to",
+      "onprem-prod",
+      "--dry-run",
+    );
+    expect(project.snapshot("environments")).toEqual(before);
+    // dev's reference data outside mlflow/, which staging (a consumer) does not receive.
+    project.writeRelease("dev", "dev", (release) => {
+      release.current.models[0].monitoring.referenceData = "reference/churn";
+    });
+    project.write("environments/releases/staging.json", stagingRelease);
+    // staging's previous release reads ground truth under its own bucket's name.
+    project.writeRelease("staging", "staging", (release) => {
+      const last = release.history[release.history.length - 1].models[0].monitoring;
+      last.groundTruth = `acme-mlops-staging-data/${last.groundTruth ?? "ground-truth/churn"}`;
+    });
+    before = project.snapshot("environments");
+    const [unreplicated, stale] = [
+      project.npm("promote", "--from", "dev", "--to", "staging"),
+      project.npm("rollback", "--env", "staging"),
+    ];
+    expect(project.snapshot("environments")).toEqual(before);
+    project.write("environments/releases/dev.json", devRelease);
+    project.write("environments/releases/staging.json", stagingRelease);
+    expect([edited, missing, early, moved, unreplicated, stale].map((run) => run.status)).toEqual([
+      1, 1, 1, 1, 1, 1,
+    ]);
+    expect(
+      [edited, missing, early, moved, unreplicated, stale].map((run) => run.stderr.trim().split("\n")),
+    ).toEqual([
       [
         expect.stringMatching(
           /^promote: target releases\/staging\.json:\d+: current\.models\[0\]\.version = "\d+": must be a number; fix: \S/,
@@ -876,6 +925,21 @@ describe("the release commands refuse a platform engineer's mistakes as processe
       ],
       [
         "promote-artifacts: releases/onprem-prod.json: current.promotedFrom = missing: the target's current release did not come from onprem-test, and the copies carry the target's current release; fix: promote first (npm run promote -- --from onprem-test --to onprem-prod), then run this again",
+      ],
+      [
+        expect.stringMatching(
+          /^promote-artifacts: releases\/onprem-prod\.json: current\.models\[0\]\.version = (\d+), but releases\/onprem-test\.json has current\.models\[0\]\.version = \d+: the target's current release is not the one onprem-test runs, .*; fix: promote first \(npm run promote -- --from onprem-test --to onprem-prod\), then run this again$/,
+        ),
+      ],
+      [
+        expect.stringMatching(
+          /^promote: the promoted release does not fit staging: releases\/staging\.json: current\.models\[0\]\.monitoring\.referenceData = "reference\/churn": is outside mlflow\/, the only prefix replicated from dev; fix: [^;]+$/,
+        ),
+      ],
+      [
+        expect.stringMatching(
+          /^rollback: the previous release \(the last of history\) does not fit staging as its current release: releases\/staging\.json: current\.models\[0\]\.monitoring\.groundTruth = "acme-mlops-staging-data\/.*; fix: drop the bucket name and write "[^"]+"$/,
+        ),
       ],
     ]);
   }, 240_000);

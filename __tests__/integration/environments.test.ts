@@ -10,6 +10,7 @@ import { isOnPremInput } from "../../environments/targets";
 import { dev } from "../../environments/dev";
 import { prod } from "../../environments/prod";
 import { describeProblems, synthesizeAll } from "../../stacks/synthesize";
+import { fixtureReleaseText, releasesWith } from "../support/release-files";
 import { variant } from "../support/environment-variant";
 
 describe("synthesis of the registry", () => {
@@ -23,6 +24,22 @@ describe("synthesis of the registry", () => {
       expect(message).toContain("prod: network.azCount = 0: must be between 2 and 6");
       expect(message).not.toMatch(/\n\s+at /); // no stack trace
     }
+  });
+
+  it("says a construct's refusal in one line with one fix, naming the release field under current.", () => {
+    const outdir = join(mkdtempSync(join(tmpdir(), "synth-")), "out");
+    const releases = releasesWith(
+      "dev",
+      fixtureReleaseText("dev").replace(
+        /"name": "churn-classifier",\s*"alias"/,
+        '"name": "churn-clasifier", "alias"',
+      ),
+    );
+    const result = synthesizeAll([dev], { outdir, releasesDirectory: releases });
+    expect(result.ok ? [] : result.problems).toEqual([
+      'dev: environments/releases/dev.json: current.serving.model.name = "churn-clasifier": is the registeredModel of no models[] entry; fix: add the served version to current.models[] (registeredModel, version, artifactPath) or name one of theirs',
+    ]);
+    expect(existsSync(outdir)).toBe(false);
   });
 
   it("writes one cdk.tf.json per stack, free of machine-specific paths", () => {

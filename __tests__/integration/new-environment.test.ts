@@ -197,6 +197,23 @@ describe("npm run new-environment", () => {
     expect(run.stdout).toContain(
       `from ${onPremTest.objectStore.artifactsBucket} to mlops-${onPremUat}-artifacts`,
     );
+    // The digest-only monitoring image and the reference data of each model that logs, named.
+    type Model = { monitoring: { logging?: { mode?: string }; referenceData?: string } };
+    const source = JSON.parse(readFileSync(join(environments, "releases", "onprem-test.json"), "utf8"))
+      .current as { models: Model[]; monitoring: { image: { digest: string } } };
+    const references = [
+      ...new Set(
+        source.models.flatMap((m) =>
+          (m.monitoring.logging?.mode ?? "all") !== "off" && m.monitoring.referenceData
+            ? [m.monitoring.referenceData]
+            : [],
+        ),
+      ),
+    ];
+    expect(references.length).toBeGreaterThan(0);
+    expect(run.stdout).toContain(
+      `, the monitoring image ${source.monitoring.image.digest} (by that digest) to artifactory.example.com/ml-docker-${onPremUat}-local/mlops-training, and copy each model's artifactPath (stable and canary) and the reference data of each model that logs (${references.join(", ")}) from ${onPremTest.objectStore.artifactsBucket}`,
+    );
     const exportName = onPremUat.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
     expect(readFileSync(join(environments, "index.ts"), "utf8")).toContain(
       `import { ${exportName} } from "./${onPremUat}";`,

@@ -512,7 +512,8 @@ export function prefixReadStatements(
         throw new Error(
           `prefixReadStatements: prefix "${prefix}" is not a key prefix; fix: give it without a leading /, * or ..`,
         );
-  // A path names a data set, a file or a folder: `a/b` reads `a/b` and `a/b/...`, never `a/bc`.
+  // A path names a folder (a release refuses a file's name for artifactPath and referenceData):
+  // `a/b` reads the marker key `a/b` and everything under `a/b/`, never `a/bc`.
   const keys = (prefix: string) => {
     const bare = prefix.replace(/\/$/, "");
     return [bare, `${bare}/*`];

@@ -1,7 +1,9 @@
 /**
  * Five-field cron expressions as a Kubernetes CronJob takes them (minute, hour, day of month,
- * month, day of week; lists, ranges, steps, `*`, and month and weekday names), read far enough to
- * say whether an expression is valid and how close together two runs can come.
+ * month, day of week; lists, ranges, steps, `*`, and month and weekday names, and the `@hourly`
+ * ... `@yearly` shorthands), read far enough to say whether an expression is valid and how close
+ * together two runs can come. Kubernetes validates a schedule with robfig/cron v3's
+ * `ParseStandard`, whose day of week runs 0-6 (Sunday is 0 only).
  */
 
 interface CronField {
@@ -21,9 +23,23 @@ const FIELDS: readonly CronField[] = [
     max: 12,
     names: ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
   },
-  // 7 is Sunday as well as 0.
-  { name: "day of week", min: 0, max: 7, names: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] },
+  // 0-6: robfig/cron v3, which the API server validates schedules with, refuses 7.
+  { name: "day of week", min: 0, max: 6, names: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] },
 ];
+
+/**
+ * The shorthands `ParseStandard` takes, as the five fields they stand for. It matches them
+ * exactly (no surrounding spaces, lower case).
+ */
+const SHORTHANDS: Readonly<Record<string, string>> = {
+  "@yearly": "0 0 1 1 *",
+  "@annually": "0 0 1 1 *",
+  "@monthly": "0 0 1 * *",
+  "@weekly": "0 0 * * 0",
+  "@daily": "0 0 * * *",
+  "@midnight": "0 0 * * *",
+  "@hourly": "0 * * * *",
+};
 
 export type CronParse =
   | {
@@ -37,7 +53,7 @@ export type CronParse =
        */
       readonly wildcard: readonly boolean[];
     }
-  | { readonly ok: false; readonly reason: string };
+  | { readonly ok: false; readonly reason: string; readonly fix?: string };
 
 function valueOf(text: string, field: CronField): number | undefined {
   const named = field.names?.indexOf(text.toLowerCase()) ?? -1;
@@ -63,26 +79,52 @@ function parseField(text: string, field: CronField): number[] | string {
       low = valueOf(from, field);
       high = to === undefined ? (stepText === undefined ? low : field.max) : valueOf(to, field);
     }
-    if (low === undefined || high === undefined)
+    if (low === undefined || high === undefined) {
       return `"${part}" is outside ${field.min}-${field.max}${field.names ? " (or a three-letter name)" : ""}`;
+    }
     if (low > high) return `"${part}" runs backwards`;
     for (let value = low; value <= high; value += step) values.add(value);
   }
   return [...values].sort((a, b) => a - b);
 }
 
-/** Parses a five-field expression; the reason names the field that is wrong. */
+/**
+ * Parses a five-field expression or a shorthand (as its five fields); the reason, a clause
+ * about the expression ("it has ...", "its minute field ..."), names the field that is wrong.
+ */
 export function parseCron(expression: string): CronParse {
+  if (expression.startsWith("@")) {
+    const fiveFields = SHORTHANDS[expression];
+    if (fiveFields !== undefined) return parseCron(fiveFields);
+    if (expression.startsWith("@every"))
+      return {
+        ok: false,
+        reason:
+          "it is an interval (@every), which Kubernetes accepts but counts from the CronJob's last run rather than the clock, so the platform cannot check its runs against the job's deadline",
+        fix: 'write the times as five fields, e.g. "0 */2 * * *" for every two hours',
+      };
+    return {
+      ok: false,
+      reason: `it is not a shorthand Kubernetes knows (${Object.keys(SHORTHANDS).join(", ")}, exactly, in lower case)`,
+    };
+  }
   const parts = expression.trim().split(/\s+/);
   if (parts.length !== 5 || expression.trim() === "")
     return {
       ok: false,
-      reason: `has ${expression.trim() === "" ? 0 : parts.length} fields, not five (minute hour day-of-month month day-of-week)`,
+      reason: `it has ${expression.trim() === "" ? 0 : parts.length} fields, not five (minute hour day-of-month month day-of-week)`,
     };
   const fields: number[][] = [];
   for (const [index, part] of parts.entries()) {
     const parsed = parseField(part, FIELDS[index]);
-    if (typeof parsed === "string") return { ok: false, reason: `its ${FIELDS[index].name} field ${parsed}` };
+    if (typeof parsed === "string") {
+      const sunday = index === 4 && part.split(/[,/-]/).includes("7");
+      return {
+        ok: false,
+        reason: `its ${FIELDS[index].name} field ${parsed}`,
+        ...(sunday ? { fix: "use 0 for Sunday (Kubernetes' cron library takes day of week 0-6)" } : {}),
+      };
+    }
     fields.push(parsed);
   }
   const wildcard = parts.map((part) => /^[*?](\/1)?$/.test(part));

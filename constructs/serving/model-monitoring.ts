@@ -144,7 +144,9 @@ export class ModelMonitoringJobs extends Construct {
       }
       const cron = parseCron(model.schedule);
       if (!cron.ok)
-        throw new Error(`ModelMonitoringJobs ${name}: schedule "${model.schedule}" ${cron.reason}`);
+        throw new Error(
+          `ModelMonitoringJobs ${name}: schedule "${model.schedule}" is not a schedule Kubernetes takes: ${cron.reason}; fix: ${cron.fix ?? 'write minute hour day-of-month month day-of-week, e.g. "15 * * * *"'}`,
+        );
     }
     const url = pushgatewayUrl(props.pushgatewayNamespace);
     const jobs = new ScheduledJobs(this, "Jobs", {

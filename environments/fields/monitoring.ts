@@ -19,8 +19,8 @@ export function monitoringScheduleProblem(schedule: string): string | undefined 
   const parsed = parseCron(schedule);
   if (!parsed.ok)
     return fix(
-      `must be a five-field cron expression (UTC): it ${parsed.reason}`,
-      'write minute hour day-of-month month day-of-week, e.g. "15 * * * *" for hourly at :15',
+      `must be a five-field cron expression (UTC), but ${parsed.reason}`,
+      parsed.fix ?? 'write minute hour day-of-month month day-of-week, e.g. "15 * * * *" for hourly at :15',
     );
   if (longestIntervalMinutes(parsed) === undefined)
     return fix(
@@ -47,7 +47,12 @@ export const monitoringSchedule = z
   );
 
 export const driftThreshold = z
-  .number({ error: fix("must be a number", "use the share of drifted features that alerts, e.g. 0.25") })
+  .number({
+    error: fix(
+      "must be a number above 0 and at most 1",
+      "use the share of drifted features that alerts, e.g. 0.25",
+    ),
+  })
   .gt(0, {
     error: fix("must be above 0 and at most 1", "use the share of drifted features that alerts, e.g. 0.25"),
   })
