@@ -43,6 +43,11 @@ export const MUTABLE_TAGS = [
   "head",
 ];
 
+/** An image's content digest, e.g. `sha256:<64 hex>`. */
+const imageDigest = z.string().regex(/^sha256:[a-f0-9]{64}$/, {
+  error: fix("must be sha256: followed by 64 lower-case hex digits", "copy the digest from the registry"),
+});
+
 const imageReference = z
   .strictObject({
     /** Immutable tag, e.g. `1.4.2` or `git-3f9c2ab`. */
@@ -59,15 +64,7 @@ const imageReference = z
       })
       .optional(),
     /** Content digest, e.g. `sha256:<64 hex>`. */
-    digest: z
-      .string()
-      .regex(/^sha256:[a-f0-9]{64}$/, {
-        error: fix(
-          "must be sha256: followed by 64 lower-case hex digits",
-          "copy the digest from the registry",
-        ),
-      })
-      .optional(),
+    digest: imageDigest.optional(),
   })
   .superRefine((image, ctx) => {
     if ((image.tag === undefined) === (image.digest === undefined)) {
@@ -446,15 +443,7 @@ export const releaseContentSchema = z.strictObject({
       /** By digest only: the image every model's monitoring job runs. */
       image: z
         .looseObject({
-          digest: z
-            .string()
-            .regex(/^sha256:[a-f0-9]{64}$/, {
-              error: fix(
-                "must be sha256: followed by 64 lower-case hex digits",
-                "copy the digest from the registry",
-              ),
-            })
-            .optional(),
+          digest: imageDigest.optional(),
         })
         .superRefine((image, ctx) => {
           if (image.digest === undefined && !("tag" in image))

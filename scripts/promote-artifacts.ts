@@ -29,7 +29,7 @@ import { releaseContent, type ImageReference, type ReleaseEntry } from "../envir
 import { loadRelease, RELEASES_DIRECTORY } from "../environments/releases";
 import { isOnPrem } from "../environments/targets";
 import { capacityProblems } from "../environments/capacity";
-import { missingFlags, parseFlags, unknownName } from "./lib/arguments";
+import { parseEnvironmentStep, unknownName } from "./lib/arguments";
 
 export interface HttpRequest {
   readonly method: "POST";
@@ -412,20 +412,7 @@ const USAGE = "usage: npm run promote-artifacts -- --from <env> --to <env> [--dr
 
 /** Parses `--from X --to Y [--dry-run]`. */
 export function parseArguments(argv: readonly string[]): PromoteArtifactsOptions | string {
-  const parsed = parseFlags(
-    argv,
-    {
-      values: ["--from", "--to"],
-      switches: ["--dry-run"],
-      meaning: { "--from": "an environment name", "--to": "an environment name" },
-      positionalHint: (words) => (words.length === 2 ? `--from ${words[0]} --to ${words[1]}` : undefined),
-    },
-    USAGE,
-  );
-  if (typeof parsed === "string") return parsed;
-  const missing = missingFlags(parsed, ["from", "to"], USAGE);
-  if (missing !== undefined) return missing;
-  return { from: parsed.values.from, to: parsed.values.to, dryRun: parsed.switches.has("dry-run") };
+  return parseEnvironmentStep(argv, USAGE);
 }
 
 async function httpRequest(request: HttpRequest): Promise<HttpResponse> {

@@ -21,7 +21,7 @@ import { ENVIRONMENTS } from "../environments";
 import { releaseFitProblems } from "../stacks/release-fit";
 import { isOnPremInput } from "../environments/targets";
 import { loadEnvironments } from "../environments/load";
-import { missingFlags, parseFlags, unknownName } from "./lib/arguments";
+import { parseEnvironmentStep, unknownName } from "./lib/arguments";
 
 export interface PromoteOptions {
   readonly from: string;
@@ -246,20 +246,7 @@ const USAGE = "usage: npm run promote -- --from <env> --to <env> [--dry-run]";
 
 /** Parses `--from X --to Y [--dry-run]`. */
 export function parseArguments(argv: readonly string[]): PromoteOptions | string {
-  const parsed = parseFlags(
-    argv,
-    {
-      values: ["--from", "--to"],
-      switches: ["--dry-run"],
-      meaning: { "--from": "an environment name", "--to": "an environment name" },
-      positionalHint: (words) => (words.length === 2 ? `--from ${words[0]} --to ${words[1]}` : undefined),
-    },
-    USAGE,
-  );
-  if (typeof parsed === "string") return parsed;
-  const missing = missingFlags(parsed, ["from", "to"], USAGE);
-  if (missing !== undefined) return missing;
-  return { from: parsed.values.from, to: parsed.values.to, dryRun: parsed.switches.has("dry-run") };
+  return parseEnvironmentStep(argv, USAGE);
 }
 
 if (require.main === module) {

@@ -99,3 +99,31 @@ export function missingFlags(
   if (missing.length === 0) return undefined;
   return `${missing.map((flag) => `--${flag}`).join(" and ")}: ${missing.length === 1 ? "is" : "are"} required and missing; fix: ${usage}`;
 }
+
+/** A step between two environments, as `--from X --to Y [--dry-run]` names it. */
+export interface EnvironmentStep {
+  readonly from: string;
+  readonly to: string;
+  readonly dryRun: boolean;
+}
+
+/**
+ * Parses `--from X --to Y [--dry-run]`, the arguments of the commands that move a release from
+ * one environment to the next (promote, promote-artifacts); a string is the refusal.
+ */
+export function parseEnvironmentStep(argv: readonly string[], usage: string): EnvironmentStep | string {
+  const parsed = parseFlags(
+    argv,
+    {
+      values: ["--from", "--to"],
+      switches: ["--dry-run"],
+      meaning: { "--from": "an environment name", "--to": "an environment name" },
+      positionalHint: (words) => (words.length === 2 ? `--from ${words[0]} --to ${words[1]}` : undefined),
+    },
+    usage,
+  );
+  if (typeof parsed === "string") return parsed;
+  const missing = missingFlags(parsed, ["from", "to"], usage);
+  if (missing !== undefined) return missing;
+  return { from: parsed.values.from, to: parsed.values.to, dryRun: parsed.switches.has("dry-run") };
+}
