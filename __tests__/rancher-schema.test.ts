@@ -201,6 +201,25 @@ describe("forms the API server and S3 clients decide", () => {
     ).toEqual([]);
   });
 
+  it.each(["kube-system", "default"])("refuses the state in Kubernetes' own namespace %s", (namespace) => {
+    const problems = problemsOf(variant((env) => (env.stateBackend = { namespace })));
+    expect(problems).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^onprem-test: stateBackend\\.namespace = "${namespace}": must not be one of Kubernetes' own namespaces .*; fix: use a namespace of its own`,
+        ),
+      ),
+    ]);
+    expect(problemsOf(variant((env) => (env.stateBackend = { namespace: "ml-state" })))).toEqual([]);
+  });
+
+  it("says why an upper-case platform domain is refused, and offers it in lower case", () => {
+    const problems = problemsOf(variant((env) => (env.platform.domain = "MLOps.Test.Example.com")));
+    expect(problems).toEqual([
+      'onprem-test: platform.domain = "MLOps.Test.Example.com": must be lower case: the UIs\' Ingress hosts and certificates are named after it, and the API server takes only lower-case host names (DNS-1123); fix: write "mlops.test.example.com" (DNS does not tell the cases apart)',
+    ]);
+  });
+
   it("accepts an object store endpoint with a trailing slash and hands it on without", () => {
     const input = variant((env) => (env.objectStore.endpoint = `${env.objectStore.endpoint}/`));
     expect(problemsOf(input)).toEqual([]);

@@ -268,6 +268,9 @@ const onPremPipelinesSchema = z
   })
   .prefault({});
 
+/** Namespaces Kubernetes and RKE2 keep for themselves. */
+const KUBERNETES_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease", "default"];
+
 export const rancherEnvironmentSchema = z
   .strictObject({
     name: environmentNameSchema,
@@ -535,6 +538,12 @@ export const rancherEnvironmentSchema = z
         namespace: z
           .string()
           .regex(RESOURCE_NAME, { error: fix("must be a namespace name", "use e.g. terraform-state") })
+          .refine((namespace) => !KUBERNETES_NAMESPACES.includes(namespace), {
+            error: fix(
+              `must not be one of Kubernetes' own namespaces (${KUBERNETES_NAMESPACES.join(", ")}): whoever may read Secrets there (controllers, add-ons, their service accounts) would read every stack's state, credentials included`,
+              'use a namespace of its own, e.g. "terraform-state", readable only by the deploy credential',
+            ),
+          })
           .default("terraform-state"),
       })
       .prefault({}),

@@ -65,9 +65,19 @@ export const platformShape = {
   /** Replicas, PodDisruptionBudgets and anti-affinity for every component that supports them. */
   highAvailability: z.boolean({ error: fix("must be true or false", "use true for production") }),
   /** DNS zone of the UIs: mlflow.<domain>, pipelines.<domain>, argocd.<domain>, grafana.<domain>. */
-  domain: z.string().regex(HOSTNAME, {
-    error: fix("must be a DNS name such as mlops.dev.example.com", "use a zone you can publish records in"),
-  }),
+  domain: z
+    .string()
+    .refine((domain) => domain === domain.toLowerCase(), {
+      error: (issue) =>
+        fix(
+          "must be lower case: the UIs' Ingress hosts and certificates are named after it, and the API server takes only lower-case host names (DNS-1123)",
+          `write ${JSON.stringify(String(issue.input).toLowerCase())} (DNS does not tell the cases apart)`,
+        ),
+      abort: true,
+    })
+    .regex(HOSTNAME, {
+      error: fix("must be a DNS name such as mlops.dev.example.com", "use a zone you can publish records in"),
+    }),
   /** Whether the UIs' load balancer is reachable from the internet. @default "internal" */
   exposure: z
     .enum(["internal", "public"], {
