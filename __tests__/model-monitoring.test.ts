@@ -183,18 +183,28 @@ describe("prediction logging in the AWS environments", () => {
     }
   });
 
-  it("the serving Deployment is told where its predictions go", () => {
+  it("the serving Deployment is told where its predictions go, and which records its model may log", () => {
     const [deployment] = Object.values<any>(resourcesOf(dev.serving.json, "kubernetes_deployment_v1"));
-    const env = deployment.spec.template.spec.container[0].env;
-    expect(env.find((e: any) => e.name === "PREDICTION_LOG_URI").value).toMatch(
-      /^s3:\/\/\$\{[^}]*DataBucket[^}]*\}\/predictions\/churn-classifier$/,
+    const env = Object.fromEntries(
+      deployment.spec.template.spec.container[0].env.map((e: any) => [e.name, e.value]),
     );
-    // With the served model's logging mode, so it writes only what KServe's logger may.
-    const served = loadRelease("dev");
-    if (!served.ok) throw new Error("dev's release does not load");
-    const current = served.release.current;
-    const mode = current.models.find((m) => m.name === current.serving.model.name)?.monitoring.logging.mode;
-    expect(env.find((e: any) => e.name === "PREDICTION_LOG_MODE").value).toBe(mode);
+    // The served model is the models[] entry registered under serving.model.name.
+    const loaded = loadRelease("dev");
+    if (!loaded.ok) throw new Error("dev's release does not load");
+    const current = loaded.release.current;
+    const served = current.models.find((m) => m.registeredModel === current.serving.model.name);
+    if (!served) throw new Error("dev serves no model of its release");
+    const mode = served.monitoring.logging.mode;
+    if (mode === "off") {
+      expect(env.PREDICTION_LOG_URI).toBeUndefined();
+      expect(env.PREDICTION_LOG_MODE).toBeUndefined();
+    } else {
+      expect(env.PREDICTION_LOG_URI).toMatch(
+        new RegExp(`^s3://\\$\\{[^}]*DataBucket[^}]*\\}/predictions/${served.name}$`),
+      );
+      // So it writes only what KServe's logger may.
+      expect(env.PREDICTION_LOG_MODE).toBe(mode);
+    }
   });
 
   it("the predictors and the serving Deployment may only add objects under predictions/", () => {

@@ -118,8 +118,8 @@ describe("serving Deployment", () => {
   it("knows where MLflow is and which model alias to serve", () => {
     expect(Object.fromEntries(container(prod).env.map((e: any) => [e.name, e.value]))).toMatchObject({
       MLFLOW_TRACKING_URI: "http://mlflow.mlflow.svc.cluster.local",
-      MODEL_NAME: "churn-classifier",
-      MODEL_ALIAS: "champion",
+      MODEL_NAME: releaseOf("prod").serving.model.name,
+      MODEL_ALIAS: releaseOf("prod").serving.model.alias,
     });
   });
 
@@ -251,7 +251,11 @@ describe("scheduled jobs", () => {
     expect(pod.container[0].image).toMatch(
       new RegExp(`TrainingRepository[^}]+repository_url\\}${imageRef(releaseOf("prod").training.image)}$`),
     );
-    expect(pod.container[0].args.slice(0, 3)).toEqual(["train", "--registered-model", "churn-classifier"]);
+    expect(pod.container[0].args.slice(0, 3)).toEqual([
+      "train",
+      "--registered-model",
+      releaseOf("prod").serving.model.name,
+    ]);
     expect(accounts(prod)["model-training"].metadata.annotations["eks.amazonaws.com/role-arn"]).toMatch(
       roleOutput("ModelTrainingIdentity"),
     );
@@ -260,8 +264,9 @@ describe("scheduled jobs", () => {
   it("runs batch inference nightly with its own identity", () => {
     const job = cronJob(prod, "batch-inference");
     expect(job.spec.schedule).toBe("0 2 * * *");
+    const served = releaseOf("prod").serving.model;
     expect(job.spec.job_template.spec.template.spec.container[0].args).toContain(
-      "models:/churn-classifier@champion",
+      `models:/${served.name}@${served.alias}`,
     );
     expect(accounts(prod)["batch-inference"].metadata.annotations["eks.amazonaws.com/role-arn"]).toMatch(
       roleOutput("BatchInferenceIdentity"),
@@ -321,15 +326,23 @@ describe("InferenceService routes (ALB)", () => {
     },
   );
 
-  it.each(ALL)("%s: a model without canary goes straight to its primary predictor's Service", (_n, json) => {
-    const demand = routes(json)["demand-forecaster-route"];
-    const [path] = demand.spec.rule[0].http.path;
-    expect(path.backend.service).toEqual({
-      name: "demand-forecaster-primary-predictor",
-      port: { number: 80 },
-    });
-    expect(Object.keys(demand.metadata.annotations).filter((key) => key.includes("/actions."))).toEqual([]);
-  });
+  it.each(ALL)(
+    "%s: a model without canary goes straight to its primary predictor's Service",
+    (name, json) => {
+      const steady = releaseOf(name).models.filter((model) => model.canary === undefined);
+      for (const model of steady) {
+        const route = routes(json)[`${model.name}-route`];
+        const [path] = route.spec.rule[0].http.path;
+        expect(path.backend.service).toEqual({
+          name: `${model.name}-primary-predictor`,
+          port: { number: 80 },
+        });
+        expect(Object.keys(route.metadata.annotations).filter((key) => key.includes("/actions."))).toEqual(
+          [],
+        );
+      }
+    },
+  );
 
   it.each(ALL)(
     "%s: carries the target's load balancer settings, which Terraform keeps in step",

@@ -9,7 +9,6 @@ import { isDistinguishedName, isLdapFilter, ldapsEndpoint } from "../constructs/
 import { overlaps, parseCidr } from "../constructs/lib/cidr";
 import { onPremChartRepositories } from "../constructs/platform/charts";
 import { parseCaBundle } from "../constructs/lib/certificates";
-import { notificationUrlProblem } from "../constructs/platform/monitoring";
 import { remoteBaseRepositories } from "../constructs/platform/kustomize-remote-bases";
 import {
   credentialShape,
@@ -25,7 +24,7 @@ import {
   objectStoreEndpointProblem,
 } from "./fields/registries";
 import { cidr } from "./fields/network";
-import { onPremAlertingSchema, receiverNameProblems } from "./fields/alerting";
+import { credentialFreeUrl, onPremAlertingSchema, receiverNameProblems } from "./fields/alerting";
 import { onPremDeliverySchema } from "./fields/delivery";
 import { pipelinesShape, platformShape, servingSchema } from "./fields/platform";
 
@@ -250,21 +249,10 @@ const onPremPipelinesSchema = z
      * (HTTPS_PROXY; NO_PROXY covers the cluster's pod and service ranges, the API server and the
      * Git mirrors). @default none
      */
-    remoteBasesProxy: z
-      .string()
-      .superRefine((text, ctx) => {
-        const problem = notificationUrlProblem(text);
-        if (problem)
-          ctx.addIssue({
-            code: "custom",
-            input: text,
-            message: fix(
-              `must be the http:// or https:// URL of an HTTP proxy without user or password (this one ${problem})`,
-              "use the organisation's proxy, e.g. http://proxy.example.com:3128",
-            ),
-          });
-      })
-      .optional(),
+    remoteBasesProxy: credentialFreeUrl(
+      "an HTTP proxy",
+      "use the organisation's proxy, e.g. http://proxy.example.com:3128",
+    ).optional(),
   })
   .prefault({});
 

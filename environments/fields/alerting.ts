@@ -28,6 +28,10 @@ function credentialInSecretName(value: unknown): string | undefined {
  * receiver's Secret).
  */
 export const notificationUrl = (what: string, example: string) =>
+  credentialFreeUrl(what, `use e.g. ${example}; a credential goes in the receiver's Secret, not in the URL`);
+
+/** An http(s) URL of `what` that carries no user or password; `remedy` is the refusal's fix. */
+export const credentialFreeUrl = (what: string, remedy: string) =>
   z.string().superRefine((text, ctx) => {
     const problem = notificationUrlProblem(text);
     if (problem)
@@ -36,7 +40,7 @@ export const notificationUrl = (what: string, example: string) =>
         input: text,
         message: fix(
           `must be the http:// or https:// URL of ${what} without user or password (this one ${problem})`,
-          `use e.g. ${example}; a credential goes in the receiver's Secret, not in the URL`,
+          remedy,
         ),
       });
   });
