@@ -60,6 +60,7 @@ describe("five-field cron expressions", () => {
     ["monthly (January 31st to March 1st)", "0 3 1 * *", 31 * 24 * 60],
     ["the 31st (skips the 30-day months: Aug 31 to Oct 31)", "0 3 31 * *", 61 * 24 * 60],
     ["a day of month or a weekday, when both are given", "0 3 1 * sun", 7 * 24 * 60],
+    ["a list holding * in day of month: the weekday alone decides", "0 3 *,1 * sun", 7 * 24 * 60],
     ["29 February (a leap year to the next)", "0 0 29 2 *", (4 * 365 + 1) * 24 * 60],
   ])("longestIntervalMinutes: %s (%s) is %d minutes", (_title, expression, minutes) => {
     const parsed = parseCron(expression);

@@ -127,7 +127,9 @@ export function parseCron(expression: string): CronParse {
     }
     fields.push(parsed);
   }
-  const wildcard = parts.map((part) => /^[*?](\/1)?$/.test(part));
+  // robfig/cron v3 marks a field as every value when any of its comma parts is `*` or `?` without a
+  // step above 1 (getRange's star bit, OR-ed over the list), as in `*,1`.
+  const wildcard = parts.map((part) => part.split(",").some((item) => /^[*?](\/1)?$/.test(item)));
   return { ok: true, fields, wildcard };
 }
 
