@@ -11,8 +11,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { inferencePanels, modelMonitoringPanels } from "../../constructs/platform/observability";
 import { thresholdRuleGroups } from "../../constructs/serving/model-monitoring-thresholds";
-import { PLATFORM_NAMESPACES } from "../../stacks/platform-stack";
-import { OBSERVED, promtoolFor } from "../support/alerting";
+import { OBSERVED, labelText, promtoolFor, scrapedFromPushgateway } from "../support/alerting";
 
 const FOUND = promtoolFor("__tests__/integration/dashboard-promtool.test.ts");
 const PROMTOOL = FOUND ?? "promtool";
@@ -26,10 +25,6 @@ const panel = (title: string) => {
   return found.expr;
 };
 
-const labelText = (labels: Record<string, string>) =>
-  Object.entries(labels)
-    .map(([key, value]) => `${key}="${value}"`)
-    .join(",");
 const INFER_PATH = "/v2/models/{model_name}/infer";
 /** 16 samples a minute apart, growing by `perMinute`. */
 const counter = (perMinute: number) =>
@@ -195,16 +190,7 @@ suite("inference dashboard queries under promtool", () => {
     };
     /** A gauge churn's run pushed for `version`, with the Pushgateway's target labels (honorLabels). */
     const pushed = (metric: string, version: string, values: string, extra: Record<string, string> = {}) => ({
-      series: `${metric}{${labelText({
-        job: "model-monitoring",
-        model: "churn",
-        version,
-        ...extra,
-        instance: "10.0.4.12:9091",
-        namespace: PLATFORM_NAMESPACES.monitoring,
-        pod: "prometheus-pushgateway-6b9c7d5f4-x2k4p",
-        service: "prometheus-pushgateway",
-      })}}`,
+      series: scrapedFromPushgateway(metric, "churn", version, extra),
       values,
     });
 

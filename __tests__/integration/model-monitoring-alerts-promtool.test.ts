@@ -23,8 +23,7 @@ import {
   thresholdRuleGroups,
   type MonitoredModel,
 } from "../../constructs/serving/model-monitoring-thresholds";
-import { PLATFORM_NAMESPACES } from "../../stacks/platform-stack";
-import { OBSERVED, expand, promtoolFor } from "../support/alerting";
+import { OBSERVED, expand, labelText, promtoolFor, scrapedFromPushgateway } from "../support/alerting";
 
 const FOUND = promtoolFor("__tests__/integration/model-monitoring-alerts-promtool.test.ts");
 const PROMTOOL = FOUND ?? "promtool";
@@ -57,29 +56,7 @@ const MODELS: MonitoredModel[] = [
   { model: "pricing", logs: false, schedule: "15 * * * *", driftThreshold: 0.25 },
 ];
 
-const labelText = (labels: Record<string, string>) =>
-  Object.entries(labels)
-    .map(([key, value]) => `${key}="${value}"`)
-    .join(",");
-
-/**
- * A gauge one monitoring run pushed for `model` and `version`, as Prometheus scrapes it from the
- * Pushgateway with honorLabels: the grouping key's labels, and the target's own labels (the
- * Pushgateway gives the group an empty `instance`, so the target's address fills it).
- */
-const pushed = (metric: string, model: string, version: string, extra: Record<string, string> = {}) =>
-  `${metric}{${labelText({
-    job: "model-monitoring",
-    model,
-    version,
-    ...extra,
-    instance: "10.0.4.12:9091",
-    namespace: PLATFORM_NAMESPACES.monitoring,
-    pod: "prometheus-pushgateway-6b9c7d5f4-x2k4p",
-    service: "prometheus-pushgateway",
-    endpoint: "http",
-    container: "pushgateway",
-  })}}`;
+const pushed = scrapedFromPushgateway;
 
 /** A kube-state-metrics series of an object in the serving namespace (honorLabels keeps `namespace`). */
 const ksm = (metric: string, labels: Record<string, string>) =>

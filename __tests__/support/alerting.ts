@@ -100,3 +100,33 @@ export function expand(template: string, labels: Record<string, string>): string
   if (text.includes("{{")) throw new Error(`template not handled by this test: ${template}`);
   return text;
 }
+
+/** A series selector's labels as promtool's input series take them: `key="value",...`. */
+export const labelText = (labels: Record<string, string>): string =>
+  Object.entries(labels)
+    .map(([key, value]) => `${key}="${value}"`)
+    .join(",");
+
+/**
+ * A gauge a monitoring run pushed for `model` and `version`, as Prometheus scrapes it from the
+ * Pushgateway with honorLabels: the grouping key's labels, and the target's own labels (the
+ * Pushgateway gives the group an empty `instance`, so the target's address fills it).
+ */
+export const scrapedFromPushgateway = (
+  metric: string,
+  model: string,
+  version: string,
+  extra: Record<string, string> = {},
+): string =>
+  `${metric}{${labelText({
+    job: "model-monitoring",
+    model,
+    version,
+    ...extra,
+    instance: "10.0.4.12:9091",
+    namespace: PLATFORM_NAMESPACES.monitoring,
+    pod: "prometheus-pushgateway-6b9c7d5f4-x2k4p",
+    service: "prometheus-pushgateway",
+    endpoint: "http",
+    container: "pushgateway",
+  })}}`;
