@@ -8,7 +8,7 @@ import { ServingStack } from "./serving-stack";
 import { eksClusterTarget } from "./targets/eks-target";
 import { rancherClusterTarget } from "./targets/rancher-target";
 import { loadChartValues } from "./helm-values";
-import { promotionLinks, releaseReplicationProblems } from "./promotion-topology";
+import { promotionLinks } from "./promotion-topology";
 import { BootstrapStack, bootstrapAccounts, bootstrapStackName } from "./bootstrap-stack";
 
 /** What one environment is built from: its validated configuration and its current release. */
@@ -28,15 +28,10 @@ export interface EnvironmentStacks {
   readonly serving: ServingStack;
 }
 
-/** Adds every stack of every environment to the app; inputs must already be validated. */
+/** Adds every stack of every environment to the app; the builds come from `loadBuilds`, validated. */
 export function addEnvironmentStacks(app: App, builds: readonly EnvironmentBuild[]): EnvironmentStacks[] {
+  // The releases' fit (capacity, bucket paths, replicated prefixes) was checked by loadBuilds.
   const links = promotionLinks(builds.map((build) => build.environment).filter(isAws));
-  const problems = builds.flatMap(({ environment, release }) =>
-    isAws(environment)
-      ? releaseReplicationProblems(environment.name, release, links.get(environment.name))
-      : [],
-  );
-  if (problems.length > 0) throw new Error(problems.join("\n"));
   return builds.map(({ environment, release }) => {
     try {
       return addStacksOf(app, environment, release, links.get(environment.name));
